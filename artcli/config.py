@@ -1,0 +1,198 @@
+"""Configuration: flag > environment > artcli.toml (upward) > user config > embedded store.
+
+Read with tomllib, written with tomli-w. Credentials never go here: they come from the
+standard chains (AWS env/profile, Google ADC), and options that look like secrets are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from artcli.errors import UsageError
+from artcli.model import check_name
+
+PROJECT_FILE = "artcli.toml"
+DEFAULT_PROJECT = "default"
+SECRET_OPTION_RE = re.compile(r"(secret|password|passwd|session|credential|access_?key|^key$|^token$)", re.I)
+ALLOWED_OPTIONS = {
+    "endpoint_url", "region", "profile", "anon", "project", "token", "requester_pays",
+    "connect_timeout", "read_timeout", "retries", "atomic_create",
+}
+
+
+def _env_dir(var: str, kind: str) -> Path:
+    if os.environ.get(var):
+        return Path(os.environ[var]).expanduser()
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")("artcli", appauthor=False))
+
+
+def config_dir() -> Path:
+    return _env_dir("ARTCLI_CONFIG_DIR", "config")
+
+
+def data_dir() -> Path:
+    return _env_dir("ARTCLI_DATA_DIR", "data")
+
+
+def cache_dir() -> Path:
+    return _env_dir("ARTCLI_CACHE_DIR", "cache")
+
+
+def user_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def find_project_file(start: Path | None = None) -> Path | None:
+    """The nearest artcli.toml from the working directory upward."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        candidate = d / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"cannot parse {path}: {exc}") from None
+
+
+def write_toml(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically (temp + rename): a crash never leaves half a config file."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(tomli_w.dumps(data).encode())
+    os.replace(tmp, path)
+
+
+def check_remote_url(url: str) -> str:
+    """Accept file/memory/s3/gs URLs or local paths; refuse URLs that carry credentials."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
+    if parts.scheme and parts.scheme not in ("file", "memory", "s3", "gs", "gcs") and len(parts.scheme) > 1:
+        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs:// or memory://")
+    return url
+
+
+def check_options(options: dict[str, str]) -> dict[str, str]:
+    for key, value in options.items():
+        if key == "token" and value in ("anon", "google_default", "cloud", "cache"):
+            continue
+        if SECRET_OPTION_RE.search(key):
+            raise UsageError(
+                f"option {key!r} looks like a credential; artcli never stores credentials. "
+                "Use AWS_PROFILE / AWS env vars or Google application-default credentials."
+            )
+        if key not in ALLOWED_OPTIONS:
+            raise UsageError(f"unknown remote option {key!r}; known: {', '.join(sorted(ALLOWED_OPTIONS))}")
+    return options
+
+
+@dataclass
+class Settings:
+    """What a command runs against, after precedence is applied."""
+
+    remote_url: str
+    remote_name: str | None
+    options: dict[str, str] = field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
+
+
+def merged_config() -> dict[str, Any]:
+    """User config overlaid by the project file (remotes merge by name)."""
+    user = read_toml(user_config_path())
+    proj = read_toml(find_project_file())
+    out: dict[str, Any] = {"core": {**user.get("core", {}), **proj.get("core", {})},
+                           "remote": {**user.get("remote", {}), **proj.get("remote", {})}}
+    return out
+
+
+def default_store_url() -> str:
+    return (data_dir() / "store").as_uri()
+
+
+def resolve(remote: str | None = None, project: str | None = None) -> Settings:
+    """Apply the precedence rules to find the remote and project."""
+    cfg = merged_config()
+    core = cfg["core"]
+    remotes: dict[str, Any] = cfg["remote"]
+    chosen = remote or os.environ.get("ARTCLI_REMOTE") or core.get("remote")
+    proj = project or os.environ.get("ARTCLI_PROJECT") or core.get("project") or DEFAULT_PROJECT
+    check_name(proj, "project")
+    if not chosen:
+        return Settings(default_store_url(), None, {}, proj)
+    if chosen in remotes:
+        spec = dict(remotes[chosen])
+        url = spec.pop("url", None)
+        if not url:
+            raise UsageError(f"remote {chosen!r} has no url in its configuration")
+        return Settings(check_remote_url(url), chosen, {k: str(v) for k, v in spec.items()}, proj)
+    if "://" in chosen or chosen.startswith(("/", ".", "~")):
+        url = chosen
+        if "://" not in url:
+            url = Path(url).expanduser().resolve().as_uri()
+        return Settings(check_remote_url(url), None, {}, proj)
+    known = ", ".join(sorted(remotes)) or "none configured"
+    raise UsageError(f"unknown remote {chosen!r} (known remotes: {known})",
+                     hint="add one with: artcli remote add NAME URL")
+
+
+def config_target(local: bool) -> Path:
+    if local:
+        return find_project_file() or Path.cwd() / PROJECT_FILE
+    return user_config_path()
+
+
+def add_remote(name: str, url: str, options: dict[str, str], *, default: bool, local: bool) -> Path:
+    check_name(name, "remote name")
+    check_remote_url(url)
+    check_options(options)
+    if "://" not in url:
+        url = Path(url).expanduser().resolve().as_uri()
+    path = config_target(local)
+    data = read_toml(path)
+    data.setdefault("remote", {})[name] = {"url": url, **options}
+    if default:
+        data.setdefault("core", {})["remote"] = name
+    write_toml(path, data)
+    return path
+
+
+def remove_remote(name: str, *, local: bool) -> Path:
+    from artcli.errors import NotFoundError
+
+    path = config_target(local)
+    data = read_toml(path)
+    if name not in data.get("remote", {}):
+        raise NotFoundError(f"no remote named {name!r} in {path}")
+    del data["remote"][name]
+    if data.get("core", {}).get("remote") == name:
+        del data["core"]["remote"]
+    write_toml(path, data)
+    return path
+
+
+def list_remotes() -> list[dict[str, Any]]:
+    cfg = merged_config()
+    default = cfg["core"].get("remote")
+    out = []
+    for name, spec in sorted(cfg["remote"].items()):
+        opts = {k: v for k, v in spec.items() if k != "url"}
+        out.append({"name": name, "url": spec.get("url"), "default": name == default, "options": opts})
+    return out

@@ -1,0 +1,109 @@
+"""Walk the paths given to ``log`` and hash their files, skipping files the stat cache knows."""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+import time
+import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from artcli.errors import IntegrityError, NotFoundError, UsageError
+from artcli.hashing import digest_file
+from artcli.localdb import LocalDB, stat_key
+from artcli.model import safe_relpath
+
+RACY_SECONDS = 2.0  # a file modified this recently may change again within the mtime tick
+
+
+@dataclass
+class InputFile:
+    path: str  # relative, POSIX, as it goes into the manifest
+    abspath: str
+    size: int
+    st: tuple[int, int, int]  # (inode, size, mtime_ns) when hashed
+    digest: str = ""
+
+
+def _to_rel(parts: tuple[str, ...]) -> str:
+    rel = "/".join(unicodedata.normalize("NFC", p) for p in parts)
+    try:
+        return safe_relpath(rel)
+    except IntegrityError:
+        raise UsageError(f"cannot version a file named {rel!r}") from None
+
+
+def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
+    """Files under ``paths``: a directory contributes its contents, a file its own name.
+
+    ``name_as`` places everything under that folder inside the version.
+    """
+    found: dict[str, InputFile] = {}
+    prefix = tuple(p for p in (name_as or "").replace("\\", "/").split("/") if p)
+    for given in paths:
+        p = Path(given)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise NotFoundError(f"no such file or directory: {given}") from None
+        if statmod.S_ISREG(st.st_mode):
+            _add(found, InputFile(_to_rel((*prefix, p.name)), str(p.resolve()), st.st_size, stat_key(st)))
+        elif statmod.S_ISDIR(st.st_mode):
+            root = p.resolve()
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                rel_dir = Path(dirpath).relative_to(root).parts
+                for fn in sorted(filenames):
+                    full = os.path.join(dirpath, fn)
+                    try:
+                        fst = os.stat(full)
+                    except FileNotFoundError:
+                        continue  # dangling symlink or a file removed while walking
+                    if not statmod.S_ISREG(fst.st_mode):
+                        continue
+                    _add(found, InputFile(_to_rel((*prefix, *rel_dir, fn)), full, fst.st_size, stat_key(fst)))
+        else:
+            raise UsageError(f"not a regular file or directory: {given}")
+    if not found:
+        raise UsageError("nothing to log: the given paths contain no files")
+    return [found[k] for k in sorted(found)]
+
+
+def _add(found: dict[str, InputFile], f: InputFile) -> None:
+    if f.path in found:
+        raise UsageError(f"two inputs map to the same path {f.path!r} in the version; use --name-as")
+    found[f.path] = f
+
+
+def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None) -> int:
+    """Fill in each file's digest; returns how many files had to be read."""
+    known = db.stat_lookup([f.abspath for f in files])
+    todo = []
+    for f in files:
+        row = known.get(f.abspath)
+        if row is not None and row[:3] == f.st:
+            f.digest = row[3]
+            if progress:
+                progress(f.size)
+        else:
+            todo.append(f)
+
+    def work(f: InputFile) -> InputFile:
+        f.digest = digest_file(f.abspath)
+        after = stat_key(os.stat(f.abspath))
+        if after != f.st:
+            raise UsageError(f"{f.abspath} changed while it was being hashed; try again")
+        if progress:
+            progress(f.size)
+        return f
+
+    if todo:
+        workers = min(4, len(todo))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, todo))
+        cutoff = (time.time() - RACY_SECONDS) * 1e9
+        db.stat_store((f.abspath, *f.st, f.digest) for f in todo if f.st[2] < cutoff)
+    return len(todo)

@@ -1,0 +1,115 @@
+"""The local index (one sqlite file in the cache dir): stat cache, event-log cache, pack indexes.
+
+Everything here is a cache of immutable facts (a file's digest at a given stat, an event at
+a sequence number, a pack's table of contents), so losing the file loses only speed.
+WAL mode and a busy timeout let many artcli processes share it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,
+                                 mtime_ns INTEGER, digest TEXT);
+CREATE TABLE IF NOT EXISTS events (log TEXT, seq INTEGER, body BLOB, PRIMARY KEY (log, seq));
+CREATE TABLE IF NOT EXISTS packidx (store TEXT, pack TEXT, digest TEXT, off INTEGER, size INTEGER,
+                                    PRIMARY KEY (store, pack, digest));
+CREATE INDEX IF NOT EXISTS packidx_digest ON packidx (store, digest);
+CREATE TABLE IF NOT EXISTS packs_loaded (store TEXT, pack TEXT, PRIMARY KEY (store, pack));
+"""
+
+
+class LocalDB:
+    """Thread-safe wrapper around the cache's sqlite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), timeout=60, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout=60000")
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # e.g. on NFS; rollback journal still works
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    # -- stat cache ----------------------------------------------------------------------
+    def stat_lookup(self, paths: list[str]) -> dict[str, tuple[int, int, int, str]]:
+        out: dict[str, tuple[int, int, int, str]] = {}
+        with self._lock:
+            for i in range(0, len(paths), 500):
+                chunk = paths[i : i + 500]
+                q = f"SELECT path, ino, size, mtime_ns, digest FROM stat WHERE path IN ({','.join('?' * len(chunk))})"
+                for row in self._conn.execute(q, chunk):
+                    out[row[0]] = (row[1], row[2], row[3], row[4])
+        return out
+
+    def stat_store(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO stat VALUES (?,?,?,?,?)", rows)
+            self._conn.execute("COMMIT")
+
+    # -- event-log cache -----------------------------------------------------------------
+    def events(self, log: str) -> list[tuple[int, bytes]]:
+        with self._lock:
+            return list(self._conn.execute("SELECT seq, body FROM events WHERE log=? ORDER BY seq", (log,)))
+
+    def add_events(self, log: str, rows: Iterable[tuple[int, bytes]]) -> None:
+        rows = [(log, s, b) for s, b in rows]
+        if not rows:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?)", rows)
+            self._conn.execute("COMMIT")
+
+    def forget_log(self, log: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM events WHERE log=?", (log,))
+
+    # -- pack indexes --------------------------------------------------------------------
+    def loaded_packs(self, store: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT pack FROM packs_loaded WHERE store=?", (store,))}
+
+    def add_pack(self, store: str, pack: str, items: Iterable[tuple[str, int, int]]) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR IGNORE INTO packidx VALUES (?,?,?,?,?)",
+                                   [(store, pack, d, o, s) for d, o, s in items])
+            self._conn.execute("INSERT OR IGNORE INTO packs_loaded VALUES (?,?)", (store, pack))
+            self._conn.execute("COMMIT")
+
+    def find_packed(self, store: str, digests: list[str], live_packs: set[str]) -> dict[str, tuple[str, int]]:
+        """digest -> (pack, offset) for digests stored in a pack that is still on the remote."""
+        out: dict[str, tuple[str, int]] = {}
+        with self._lock:
+            for i in range(0, len(digests), 500):
+                chunk = digests[i : i + 500]
+                q = (f"SELECT digest, pack, off FROM packidx WHERE store=? AND digest IN "
+                     f"({','.join('?' * len(chunk))})")
+                for d, p, o in self._conn.execute(q, [store, *chunk]):
+                    if p in live_packs and d not in out:
+                        out[d] = (p, o)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

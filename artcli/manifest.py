@@ -1,0 +1,86 @@
+"""Manifest bytes: canonical JSON Lines, one entry per line, sorted by path.
+
+The digest of a version is BLAKE3 over exactly these bytes. Stored gzip-compressed; the
+digest is always of the uncompressed canonical form, so compression settings never matter.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+
+from artcli import canonical
+from artcli.errors import IntegrityError
+from artcli.hashing import digest_bytes
+from artcli.model import Entry, Manifest
+
+HEADER = {"artcli": "manifest", "version": 1}
+MAX_MANIFEST_BYTES = 4 << 30  # a decompressed manifest over 4 GiB is refused (zip bombs)
+
+
+def header_line() -> bytes:
+    return canonical.dumps(HEADER) + b"\n"
+
+
+def iter_lines(entries: Iterable[Entry]) -> Iterator[bytes]:
+    """The canonical byte lines of a manifest; entries must already be sorted by path."""
+    yield header_line()
+    prev: str | None = None
+    for e in entries:
+        if prev is not None and e.path <= prev:
+            raise ValueError(f"manifest entries not sorted/unique at {e.path!r}")
+        prev = e.path
+        yield canonical.dumps(e.to_json()) + b"\n"
+
+
+def encode(manifest: Manifest) -> tuple[str, bytes]:
+    """(digest, canonical bytes) of a manifest."""
+    data = b"".join(iter_lines(sorted(manifest.entries, key=lambda e: e.path)))
+    return digest_bytes(data), data
+
+
+def compress(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def decompress(blob: bytes, what: str) -> bytes:
+    try:
+        d = zlib.decompressobj(wbits=31)
+        out = d.decompress(blob, MAX_MANIFEST_BYTES + 1)
+        if len(out) > MAX_MANIFEST_BYTES or d.unconsumed_tail:
+            raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes")
+        return out
+    except (zlib.error, EOFError) as exc:
+        raise IntegrityError(f"manifest {what} is not valid gzip: {exc}") from None
+
+
+def decode(data: bytes, expected_digest: str) -> Manifest:
+    """Verify and parse canonical manifest bytes; any flaw is an IntegrityError naming the digest."""
+    if digest_bytes(data) != expected_digest:
+        raise IntegrityError(f"manifest {expected_digest} does not match its digest (corrupt object)")
+    lines = io.BytesIO(data).read().split(b"\n")
+    if not lines or lines[-1] != b"":
+        raise IntegrityError(f"manifest {expected_digest} is truncated")
+    try:
+        head = canonical.loads(lines[0])
+    except ValueError:
+        raise IntegrityError(f"manifest {expected_digest} has no valid header") from None
+    if not isinstance(head, dict) or head.get("artcli") != "manifest":
+        raise IntegrityError(f"manifest {expected_digest} has no valid header")
+    if head.get("version") != 1:
+        raise IntegrityError(f"manifest {expected_digest} has unsupported version {head.get('version')!r}")
+    entries: list[Entry] = []
+    prev = ""
+    for raw in lines[1:-1]:
+        try:
+            obj = canonical.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise IntegrityError(f"manifest {expected_digest} has a line that is not JSON") from None
+        entry = Entry.from_json(obj)
+        if entries and entry.path <= prev:
+            raise IntegrityError(f"manifest {expected_digest} is not sorted at {entry.path!r}")
+        prev = entry.path
+        entries.append(entry)
+    return Manifest(entries)

@@ -1,0 +1,246 @@
+"""``log``: turn local files into a new version (or find the identical one that exists)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from artcli import layout, manifest
+from artcli.errors import ConflictError, UsageError
+from artcli.eventlog import Events
+from artcli.hashing import digest_bytes
+from artcli.inputs import InputFile, hash_files, scan
+from artcli.model import Entry, Manifest, check_alias, check_name
+from artcli.packs import PACK_THRESHOLD, PackBuilder
+from artcli.progress import NullReporter, Reporter
+from artcli.remoteindex import find_loose, find_packed, live_packs
+from artcli.repo import Repo
+from artcli.state import fold
+
+UPLOAD_WORKERS = 4
+
+
+@dataclass
+class LogResult:
+    project: str
+    name: str
+    version: int
+    digest: str
+    created: bool
+    files: int
+    size: int
+    type: str | None
+    aliases: list[str] = field(default_factory=list)
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    hashed_files: int = 0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.name}:v{self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
+                "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
+                "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
+                "uploaded_bytes": self.uploaded_bytes}
+
+
+def content_digest(entries: list[Entry]) -> str:
+    """A version's identity: its paths, sizes and content digests / reference pins, never
+    where the bytes are stored (so re-packing or concurrent writers never change it)."""
+    plain = [Entry(e.path, e.size, e.digest, ref=e.ref) for e in sorted(entries, key=lambda e: e.path)]
+    return digest_bytes(b"".join(manifest.iter_lines(plain)))
+
+
+def log_artifact(
+    repo: Repo,
+    name: str,
+    paths: list[str],
+    *,
+    artifact_type: str | None = None,
+    description: str | None = None,
+    aliases: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    name_as: str | None = None,
+    extra_entries: list[Entry] | None = None,
+    event_fields: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
+) -> LogResult:
+    """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``."""
+    rep = reporter or NullReporter()
+    check_name(name)
+    if artifact_type is not None:
+        check_name(artifact_type, "type")
+    aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
+    files = scan(paths, name_as) if paths else []
+    rep.phase("hashing", sum(f.size for f in files))
+    hashed = hash_files(files, repo.db, rep.advance)
+    entries = [Entry(f.path, f.size, f.digest) for f in files]
+    if extra_entries:
+        seen = {e.path for e in entries}
+        for e in extra_entries:
+            if e.path in seen:
+                raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
+            seen.add(e.path)
+        entries = sorted(entries + list(extra_entries), key=lambda e: e.path)
+    if not entries:
+        raise UsageError("nothing to log")
+    cdigest = content_digest(entries)
+    project = repo.project
+    repo.check_format(for_write=True)
+    log = repo.artifact_log(project, name)
+
+    st = fold(project, name, log.read())
+    _check_type(st.type, artifact_type, project, name)
+    existing = st.by_digest(cdigest)
+    if existing is not None:
+        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, hashed, rep)
+
+    up_files, up_bytes, stored = _upload(repo, files, rep)
+    by_path = {f.path: f for f in files}
+    located = []
+    for e in entries:
+        if e.path in by_path and e.digest in stored:
+            pack, off = stored[e.digest]
+            located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
+        else:
+            located.append(e)
+    mdigest, mbytes = manifest.encode(Manifest(located))
+    mkey = layout.manifest_key(mdigest)
+    if not repo.store.exists(mkey):
+        repo.store.put(mkey, manifest.compress(mbytes))
+    repo.cache.put_manifest(mdigest, mbytes)
+    total = sum(e.size for e in entries)
+
+    outcome: dict[str, Any] = {}
+
+    def build(events: Events) -> dict[str, Any] | None:
+        cur = fold(project, name, events)
+        _check_type(cur.type, artifact_type, project, name)
+        again = cur.by_digest(cdigest)
+        if again is not None:  # someone logged the same content while we uploaded
+            outcome["reuse"] = again.version
+            return None
+        n = cur.next_version()
+        outcome["version"] = n
+        ev: dict[str, Any] = {
+            "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
+            "size": total, "files": len(entries), "artifact_type": artifact_type or cur.type or "dataset",
+            "description": description, "aliases": aliases, "metadata": metadata or {},
+        }
+        ev.update(event_fields or {})
+        return ev
+
+    ev = log.append(build)
+    if ev is None:
+        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)
+    rep.done(f"logged {project}/{name}:v{ev['version']}: {len(entries)} files, {total} bytes "
+             f"({up_files} files / {up_bytes} bytes uploaded)")
+    return LogResult(project, name, ev["version"], cdigest, True, len(entries), total,
+                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, hashed)
+
+
+def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:
+    if wanted is not None and current is not None and wanted != current:
+        raise ConflictError(f"{project}/{name} has type {current!r}, not {wanted!r}")
+
+
+def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str],
+           metadata: dict[str, Any] | None, hashed: int, rep: Reporter) -> LogResult:
+    """Identical content exists: move ``latest`` and the requested aliases to it, write nothing
+    when they are already there (so an unchanged re-log does no write at all)."""
+    project = repo.project
+    log = repo.artifact_log(project, name)
+
+    def build(events: Events) -> dict[str, Any] | None:
+        cur = fold(project, name, events)
+        need = [a for a in aliases if cur.aliases.get(a) != version]
+        if cur.latest == version and not need and not metadata:
+            return None
+        return {"type": "version_reused", "version": version, "aliases": need, "metadata": metadata or {}}
+
+    log.append(build)
+    st = repo.artifact_state(project, name)
+    vs = st.versions[version]
+    rep.done(f"unchanged: {project}/{name}:v{version} already holds this content")
+    return LogResult(project, name, version, cdigest, False, vs.files, vs.size, st.type,
+                     st.aliases_of(version), 0, 0, hashed)
+
+
+def _upload(repo: Repo, files: list[InputFile], rep: Reporter) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
+    """Store every file the remote lacks: small ones packed, large ones loose.
+
+    Returns (files uploaded, bytes uploaded, digest -> (pack or None, offset)) for every
+    file of the version. Every object is complete before the manifest that names it.
+    """
+    uniq: dict[str, InputFile] = {}
+    for f in files:
+        uniq.setdefault(f.digest, f)
+    small = [d for d, f in uniq.items() if f.size < PACK_THRESHOLD]
+    large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
+    where: dict[str, tuple[str | None, int]] = {}
+    if small:
+        packs = live_packs(repo)
+        for d, (p, o) in find_packed(repo, small, packs).items():
+            where[d] = (p, o)
+    loose_have = find_loose(repo, large) if large else set()
+    for d in loose_have:
+        where[d] = (None, 0)
+    need_small = [uniq[d] for d in small if d not in where]
+    need_large = [uniq[d] for d in large if d not in where]
+    up_bytes = sum(f.size for f in need_small) + sum(f.size for f in need_large)
+    rep.phase("uploading", up_bytes)
+
+    with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
+        futures = []
+        builder = PackBuilder()
+
+        def ship(b: PackBuilder) -> None:
+            pdigest, data, index = b.seal()
+            repo.store.put(layout.pack_key(pdigest), data)
+            repo.store.put(layout.pack_index_key(pdigest), index)
+            repo.db.add_pack(repo.store.url, pdigest, b.members)
+            for d, off, _ in b.members:
+                where[d] = (pdigest, off)
+            rep.advance(len(data))
+
+        for f in need_small:
+            with open(f.abspath, "rb") as fh:
+                data = fh.read()
+            if digest_bytes(data) != f.digest:
+                raise UsageError(f"{f.abspath} changed while it was being logged; try again")
+            builder.add(f.digest, data)
+            if builder.full:
+                futures.append(pool.submit(ship, builder))
+                builder = PackBuilder()
+                _drain(futures, keep=UPLOAD_WORKERS)
+        if builder.members:
+            futures.append(pool.submit(ship, builder))
+        if need_large:
+            futures.append(pool.submit(_put_large, repo, need_large, rep))
+        for fut in futures:
+            fut.result()
+    for f in need_large:
+        where[f.digest] = (None, 0)
+    return len(need_small) + len(need_large), up_bytes, where
+
+
+def _drain(futures: list, keep: int) -> None:
+    """Bound memory: wait until at most ``keep`` packs are in flight."""
+    while sum(1 for f in futures if not f.done()) > keep:
+        next(f for f in futures if not f.done()).result()
+
+
+def _put_large(repo: Repo, files: list[InputFile], rep: Reporter) -> None:
+    pairs = [(f.abspath, layout.blob_key(f.digest)) for f in files]
+    before = {f.abspath: f.st for f in files}
+    repo.store.put_files(pairs)
+    for f in files:
+        st = os.stat(f.abspath)
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != before[f.abspath]:
+            repo.store.delete(layout.blob_key(f.digest))
+            raise UsageError(f"{f.abspath} changed while it was being uploaded; try again")
+        rep.advance(f.size)

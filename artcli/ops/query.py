@@ -1,0 +1,56 @@
+"""Read-only queries: ``ls``, ``show``, ``files``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from artcli import layout
+from artcli.model import Ref, check_name
+from artcli.repo import Repo, version_summary
+
+
+def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
+    """Every artifact of the project with its type, version count and latest version."""
+    out = []
+    for name in repo.artifact_names(repo.project):
+        st = repo.artifact_state(repo.project, name, must_exist=False)
+        latest = st.latest_live()
+        out.append({"project": repo.project, "name": name, "type": st.type,
+                    "versions": len(st.live_versions()),
+                    "latest": f"v{latest.version}" if latest else None,
+                    "updated": max((v.created for v in st.versions.values()), default=None)})
+    return out
+
+
+def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
+    check_name(name)
+    st = repo.artifact_state(repo.project, name)
+    return [version_summary(st, v) for v in st.live_versions()]
+
+
+def show(repo: Repo, ref: Ref) -> dict[str, Any]:
+    st, vs = repo.resolve(ref)
+    out = version_summary(st, vs)
+    out["warnings"] = st.warnings
+    return out
+
+
+def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
+    """Each file of a version: path, size, digest and where its bytes live."""
+    from artcli.ops.download import _manifest_digest
+
+    st, vs = repo.resolve(ref)
+    man = repo.load_manifest(_manifest_digest(repo, st.project, st.name, vs.version))
+    out = []
+    for e in man.entries:
+        row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
+        if e.ref is not None:
+            row["url"] = e.ref.get("uri")
+            row["ref"] = e.ref
+        elif e.pack:
+            row["url"] = repo.store.public_url(layout.pack_key(e.pack))
+            row["range"] = [e.offset, (e.offset or 0) + e.size]
+        else:
+            row["url"] = repo.store.public_url(layout.blob_key(e.digest or ""))
+        out.append(row)
+    return out

@@ -1,0 +1,89 @@
+"""Packs: many small files concatenated into one content-addressed object.
+
+A pack is the plain concatenation of its members; its key is the BLAKE3 digest of those
+bytes. Beside it, ``<pack>.idx`` lists each member (digest, offset, size) so any writer can
+tell which files a remote already holds. The index is written only after the pack, so an
+index always names a complete pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from artcli import canonical, layout
+from artcli.errors import IntegrityError
+from artcli.hashing import digest_bytes
+
+PACK_THRESHOLD = 1 << 20  # files smaller than 1 MiB go into packs
+PACK_TARGET = 32 << 20  # a pack is closed once it holds 32 MiB
+INDEX_HEADER = {"artcli": "pack-index", "version": 1}
+
+
+@dataclass
+class PackBuilder:
+    """Accumulates members in memory (bounded by PACK_TARGET) until it is sealed."""
+
+    buf: bytearray = field(default_factory=bytearray)
+    members: list[tuple[str, int, int]] = field(default_factory=list)  # (digest, offset, size)
+    _seen: set[str] = field(default_factory=set)
+
+    def add(self, digest: str, data: bytes) -> int:
+        """Append a member (once per digest) and return its offset."""
+        if digest in self._seen:
+            return next(o for d, o, _ in self.members if d == digest)
+        off = len(self.buf)
+        self.buf += data
+        self.members.append((digest, off, len(data)))
+        self._seen.add(digest)
+        return off
+
+    @property
+    def full(self) -> bool:
+        return len(self.buf) >= PACK_TARGET
+
+    def seal(self) -> tuple[str, bytes, bytes]:
+        """(pack digest, pack bytes, index bytes)."""
+        data = bytes(self.buf)
+        digest = digest_bytes(data)
+        return digest, data, encode_index(digest, self.members)
+
+
+def encode_index(pack: str, members: Iterable[tuple[str, int, int]]) -> bytes:
+    lines = [canonical.dumps({**INDEX_HEADER, "pack": pack})]
+    lines += [canonical.dumps({"digest": d, "offset": o, "size": s}) for d, o, s in members]
+    return b"\n".join(lines) + b"\n"
+
+
+def decode_index(pack: str, data: bytes) -> list[tuple[str, int, int]]:
+    try:
+        lines = data.decode().splitlines()
+        head = canonical.loads(lines[0])
+        if head.get("artcli") != "pack-index" or head.get("pack") != pack:
+            raise ValueError("bad header")
+        out = []
+        for line in lines[1:]:
+            obj = canonical.loads(line)
+            out.append((str(obj["digest"]), int(obj["offset"]), int(obj["size"])))
+        return out
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeDecodeError):
+        raise IntegrityError(f"pack index {layout.pack_index_key(pack)} is corrupt") from None
+
+
+def plan_ranges(wanted: list[tuple[int, int]], pack_size: int | None, gap: int = 1 << 20,
+                whole_fraction: float = 0.5) -> list[tuple[int, int]]:
+    """Merge (offset, size) members into [start, end) reads: adjacent or nearly adjacent
+    ranges become one request, and when most of a pack is wanted the whole pack is read."""
+    if not wanted:
+        return []
+    spans = sorted((o, o + s) for o, s in wanted)
+    total = sum(e - s for s, e in spans)
+    if pack_size and total >= whole_fraction * pack_size:
+        return [(0, pack_size)]
+    merged = [list(spans[0])]
+    for s, e in spans[1:]:
+        if s <= merged[-1][1] + gap:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]

@@ -1,0 +1,170 @@
+"""A Repo ties together the settings, the remote Store, the local cache and the event logs.
+
+Commands build one Repo and pass it to ops functions; nothing else opens stores.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from artcli import canonical, layout, manifest
+from artcli.cache import Cache
+from artcli.config import Settings, cache_dir, resolve
+from artcli.errors import IntegrityError, NotFoundError, RemoteError
+from artcli.eventlog import EventLog
+from artcli.model import Manifest, Ref
+from artcli.runs import current_run_id
+from artcli.state import ArtifactState, VersionState, fold
+
+if TYPE_CHECKING:
+    from artcli.store.base import Store
+
+
+class Repo:
+    def __init__(self, settings: Settings, run_id: str | None = None) -> None:
+        self.settings = settings
+        self.project = settings.project
+        self.run_id = run_id
+        self.cache = Cache(cache_dir())
+        self._format_checked = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, remote: str | None = None, project: str | None = None, run: str | None = None) -> Repo:
+        return cls(resolve(remote, project), current_run_id(run))
+
+    @cached_property
+    def store(self) -> Store:
+        from artcli.store import open_store
+
+        return open_store(self.settings.remote_url, self.settings.options)
+
+    @property
+    def db(self):  # noqa: ANN201 - LocalDB, imported lazily by Cache
+        return self.cache.db
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        self.cache.close()
+
+    # -- format marker -------------------------------------------------------------------
+    def check_format(self, for_write: bool = False) -> None:
+        """Refuse remotes written by a newer format; stamp empty remotes on first write."""
+        if self._format_checked:
+            return
+        try:
+            marker = canonical.loads(self.store.get(layout.MARKER_KEY))
+        except NotFoundError:
+            marker = None
+        except ValueError:
+            raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
+        if marker is None:
+            if for_write:
+                if not self.store.atomic_create:
+                    raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
+                                      "concurrent writers would be unsafe")
+                self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
+                    {"format": layout.FORMAT, "hash": layout.HASH}))
+            else:
+                return
+        elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
+            raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
+        elif int(marker.get("format", 0)) > layout.FORMAT:
+            raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
+                              f"reads up to format {layout.FORMAT}: upgrade artcli")
+        self._format_checked = True
+
+    # -- artifacts -----------------------------------------------------------------------
+    def artifact_log(self, project: str, name: str) -> EventLog:
+        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
+
+    def artifact_state(self, project: str, name: str, *, must_exist: bool = True) -> ArtifactState:
+        st = fold(project, name, self.artifact_log(project, name).read())
+        if must_exist and not st.versions:
+            raise NotFoundError(f"artifact {project}/{name} not found on {self.store.url}",
+                                hint=self._suggest(project, name))
+        return st
+
+    def _suggest(self, project: str, name: str) -> str | None:
+        names = self.artifact_names(project)
+        if not names:
+            return None
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=3)
+        return f"did you mean: {', '.join(close)}?" if close else f"artifacts in {project}: {', '.join(names[:10])}"
+
+    def artifact_names(self, project: str) -> list[str]:
+        root = layout.artifacts_root(project)
+        names = set()
+        for info in self.store.list(root):
+            rest = info.key[len(root):]
+            if "/events/" in rest:
+                names.add(rest.split("/", 1)[0])
+        return sorted(names)
+
+    def resolve(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+        """The live version a reference names, with a message that says why when it cannot."""
+        if ref.registry is not None:
+            raise NotFoundError("registry references are not supported yet")
+        st = self.artifact_state(ref.project, ref.name)
+        return st, resolve_in(st, ref)
+
+    def load_manifest(self, digest: str) -> Manifest:
+        data = self.cache.get_manifest(digest)
+        if data is None:
+            key = layout.manifest_key(digest)
+            try:
+                raw = self.store.get(key)
+            except NotFoundError:
+                raise IntegrityError(f"manifest {key} is missing from {self.store.url}") from None
+            data = manifest.decompress(raw, key)
+            result = manifest.decode(data, digest)
+            self.cache.put_manifest(digest, data)
+            return result
+        return manifest.decode(data, digest)
+
+
+def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
+    where = f"{st.project}/{st.name}"
+    if ref.version is not None:
+        vs = st.versions.get(ref.version)
+        if vs is None:
+            have = ", ".join(f"v{v.version}" for v in st.live_versions()[-5:]) or "none live"
+            raise NotFoundError(f"{where} has no version v{ref.version}", hint=f"versions: {have}")
+        _check_live(where, vs)
+        return vs
+    if ref.alias in (None, "latest"):
+        vs2 = st.latest_live()
+        if vs2 is None:
+            raise NotFoundError(f"{where} has no live version (all deleted or expired)")
+        return vs2
+    assert ref.alias is not None
+    n = st.aliases.get(ref.alias)
+    if n is None:
+        known = ", ".join(sorted(st.aliases)) or "none"
+        raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
+    vs3 = st.versions[n]
+    _check_live(where, vs3)
+    return vs3
+
+
+def _check_live(where: str, vs: VersionState) -> None:
+    if vs.deleted:
+        raise NotFoundError(f"{where}:v{vs.version} was deleted at {vs.deleted}")
+    if vs.expired():
+        raise NotFoundError(f"{where}:v{vs.version} expired at {vs.expires}")
+
+
+def version_summary(st: ArtifactState, vs: VersionState) -> dict[str, Any]:
+    """The JSON shape of one version, shared by show/ls/log."""
+    return {
+        "project": st.project, "name": st.name, "type": st.type, "version": f"v{vs.version}",
+        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "size": vs.size,
+        "files": vs.files, "created": vs.created, "aliases": st.aliases_of(vs.version),
+        "description": vs.description, "run": vs.run, "expires": vs.expires,
+        "metadata": {k: v.get("value") for k, v in vs.metadata.items()},
+    }

@@ -1,0 +1,144 @@
+"""Remotes: :func:`open_store` turns a URL (+ string options) into a :class:`Store`.
+
+Importing this package imports no fsspec, boto3, s3fs or gcsfs: each backend module is imported
+inside :func:`open_store`, only for the scheme asked for, because CLI start-up time matters and
+most commands touch one remote at most.
+
+Supported URLs:
+
+* ``/path``, ``./path``, ``~/path``, ``file:///path`` — a local or NFS directory (created if
+  missing), exclusive create via temp file + ``os.link``.
+* ``memory://name`` — process-local, for tests and dry runs.
+* ``s3://bucket[/prefix]`` — options: see :func:`artcli.store.s3.open_s3`.
+* ``gs://bucket[/prefix]`` — options: see :func:`artcli.store.gcs.open_gcs`.
+* any other protocol fsspec knows (``az://``, ``sftp://``...) — read-only in effect: it cannot
+  create objects exclusively, so ``put_if_absent`` raises UnsafeRemoteError unless the option
+  ``unsafe_writes=true`` is given; other options are passed to the fsspec filesystem.
+
+Common options for s3/gs: ``max_attempts`` (1 = fail fast), ``connect_timeout``, ``read_timeout``.
+Credentials never go in the URL: use the environment, a profile or a token file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from artcli.errors import UsageError
+from artcli.store.base import ObjectInfo, Store
+from artcli.store.options import OptionReader
+
+__all__ = ["SCHEMES", "ObjectInfo", "Store", "open_store"]
+
+#: schemes with a dedicated backend (and a real exclusive create)
+SCHEMES = ("file", "memory", "s3", "gs")
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+
+
+def _split_bucket(url: str, scheme: str) -> tuple[str, str, str]:
+    """``s3://bucket/a/b/`` -> ("bucket", "a/b", "s3://bucket/a/b"); credentials/queries refused."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise UsageError(
+            f"credentials in a remote URL are not supported ({scheme}://…@…): "
+            "use the environment, a profile or a token file"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(f"remote URL must not have a query or fragment: {scheme}://{parts.netloc}{parts.path}")
+    bucket = parts.netloc
+    if not _BUCKET.match(bucket):
+        raise UsageError(f"invalid bucket name in remote URL {url!r}")
+    prefix = "/".join(p for p in parts.path.split("/") if p)
+    if any(p in (".", "..") for p in prefix.split("/")):
+        raise UsageError(f"remote URL must not contain '.' or '..' segments: {url!r}")
+    canonical = f"{scheme}://{bucket}" + (f"/{prefix}" if prefix else "")
+    return bucket, prefix, canonical
+
+
+def open_store(url: str, options: Mapping[str, str] | None = None) -> Store:
+    """Open the store at ``url``; ``options`` are backend settings as strings.
+
+    Raises UsageError for an unknown scheme, a malformed URL or an unknown option, and
+    RemoteError when the backend library is missing or the remote cannot be set up.
+    """
+    options = dict(options or {})
+    m = _SCHEME.match(url)
+    scheme = m.group(1).lower() if m else ""
+
+    if scheme in ("", "file"):
+        from artcli.store.local import LocalStore
+
+        OptionReader(options, scheme="file").done()
+        path = url
+        if scheme:
+            parts = urlsplit(url)
+            if parts.netloc not in ("", "localhost"):
+                raise UsageError(f"file:// URLs must name a local path (file:///path), got {url!r}")
+            path = parts.path
+        if not path:
+            raise UsageError("empty local remote path")
+        return LocalStore(path)
+
+    if scheme == "memory":
+        from artcli.store.memory import MemoryStore
+
+        OptionReader(options, scheme="memory").done()
+        name = url[len("memory://") :].strip("/")
+        if not name or any(p in ("", ".", "..") for p in name.split("/")):
+            raise UsageError(f"memory remote needs a name: memory://NAME, got {url!r}")
+        return MemoryStore(name)
+
+    if scheme in ("s3", "s3a"):
+        bucket, prefix, canonical = _split_bucket(url, "s3")
+        try:
+            from artcli.store.s3 import open_s3
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise _missing("s3fs", exc) from exc
+        return open_s3(bucket, prefix, canonical, options)
+
+    if scheme in ("gs", "gcs"):
+        bucket, prefix, canonical = _split_bucket(url, "gs")
+        try:
+            from artcli.store.gcs import open_gcs
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise _missing("gcsfs", exc) from exc
+        return open_gcs(bucket, prefix, canonical, options)
+
+    return _open_generic(url, scheme, options)
+
+
+def _missing(package: str, exc: ImportError) -> Exception:
+    from artcli.errors import RemoteError
+
+    return RemoteError(f"this remote needs the {package} package ({exc.name or package} is not installed)")
+
+
+def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
+    """Any other fsspec protocol, without exclusive create (see ``unsafe_writes``)."""
+    from fsspec.registry import get_filesystem_class, known_implementations, registry
+
+    if scheme not in known_implementations and scheme not in registry:
+        raise UsageError(
+            f"unknown remote scheme {scheme!r} in {url!r}: use a path, file://, memory://, s3:// or gs://"
+        )
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.query:
+        raise UsageError(f"credentials or query strings in a remote URL are not supported: {scheme}://…")
+    reader = OptionReader(options, scheme=scheme)
+    unsafe = reader.get_bool("unsafe_writes", False)
+    fs_options = reader.rest()
+    from artcli.store.errors import translate
+    from artcli.store.fsspec_store import FsspecStore
+
+    with translate(url):
+        try:
+            cls = get_filesystem_class(scheme)
+        except ImportError as exc:
+            raise _missing(scheme, exc) from exc
+        fs = cls(**fs_options)
+        root = cls._strip_protocol(url).rstrip("/")
+    return FsspecStore(fs, root, url.rstrip("/"), unsafe_writes=unsafe)
+

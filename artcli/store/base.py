@@ -1,0 +1,86 @@
+"""The Store contract: the only thing above this package that knows about remotes.
+
+Keys are POSIX-style relative strings (``projects/default/artifacts/ds/events/000000000000.json``).
+Every method raises only :mod:`artcli.errors` classes; cloud exceptions are translated in
+:mod:`artcli.store.errors` and never escape.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a LIST returns for one object."""
+
+    key: str
+    size: int
+    mtime: float | None = None  # seconds since the epoch, when the backend reports it
+
+
+class Store(abc.ABC):
+    """A flat key/value object store with one concurrency primitive: exclusive create."""
+
+    #: the URL the store was opened with (never carries credentials)
+    url: str
+    #: True when :meth:`put_if_absent` is a real exclusive create on this backend
+    atomic_create: bool = True
+
+    # -- reads ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The whole object; NotFoundError when absent."""
+
+    @abc.abstractmethod
+    def get_ranges(self, key_ranges: Sequence[tuple[str, int, int]]) -> list[bytes]:
+        """Byte ranges ``[start, end)`` of objects, fetched concurrently where the backend can."""
+
+    @abc.abstractmethod
+    def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Download ``(key, local_path)`` pairs concurrently, streaming (never whole in memory)."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A streaming reader."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def info(self, key: str) -> ObjectInfo:
+        """Size and mtime of one object; NotFoundError when absent."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order, after ``start_after``."""
+
+    # -- writes --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Create or replace an object; readers never see a partial object."""
+
+    @abc.abstractmethod
+    def put_files(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Upload ``(local_path, key)`` pairs concurrently, streaming."""
+
+    @abc.abstractmethod
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Exclusive create: True if this call created the object, False if it already existed.
+
+        Of any number of concurrent callers on one key, exactly one gets True.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object; absent objects are not an error."""
+
+    def public_url(self, key: str) -> str:
+        """The full URL of ``key`` (for ``artcli files``)."""
+        return f"{self.url.rstrip('/')}/{key}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

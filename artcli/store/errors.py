@@ -1,0 +1,185 @@
+"""Turn backend exceptions (OS, botocore, aiohttp, gcsfs, google-auth) into :mod:`artcli.errors`.
+
+Cloud libraries are never imported here: exceptions are recognised by the names of the classes
+in their MRO, so this module costs nothing at start-up and works whichever backends are installed.
+Messages are one line and never carry credentials, signed-URL query strings or URL user-info.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from artcli.errors import (
+    ArtcliError,
+    ConflictError,
+    NotFoundError,
+    RemoteError,
+)
+
+__all__ = ["has_code", "sanitize", "to_artcli_error", "translate"]
+
+# Errors that mean a bug in our code, not a remote problem: let them surface with a traceback.
+_PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, RecursionError)
+
+_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+_DENIED_CODES = {
+    "AccessDenied", "403", "401", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "AccountProblem", "InvalidSecurity",
+    "Forbidden", "Unauthorized",
+}
+_NO_CREDENTIALS = {
+    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+    "DefaultCredentialsError", "RefreshError", "ProfileNotFound", "TransportError",
+}
+_UNREACHABLE = {
+    # botocore
+    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "ProxyConnectionError", "SSLError", "HTTPClientError",
+    # aiohttp
+    "ClientConnectorError", "ClientConnectionError", "ServerDisconnectedError", "ServerTimeoutError",
+    "ClientOSError", "ClientConnectorDNSError", "ConnectionTimeoutError", "SocketTimeoutError",
+    # fsspec / asyncio / builtins / requests
+    "FSTimeoutError", "TimeoutError", "ConnectionError", "ConnectionRefusedError",
+    "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError", "gaierror", "ConnectTimeout",
+    "ReadTimeout", "ProxyError",
+}
+_REMOTE_GENERIC = {"ClientError", "BotoCoreError", "HttpError", "ClientResponseError", "GoogleAuthError"}
+
+_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@\"'<>]*@")
+_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>?#]*)[?#][^\s\"'<>]*")
+_SECRETS = re.compile(
+    r"(?i)\b(x-amz-signature|x-amz-credential|x-amz-security-token|signature|access_token|"
+    r"token|secret|password|key|credential|authorization)(\s*[=:]\s*)([^\s&\"',;]+)"
+)
+
+
+def sanitize(text: str) -> str:
+    """One line, with URL user-info, query strings and ``secret=value`` pairs removed."""
+    text = " ".join(str(text).split())
+    text = _USERINFO.sub(r"\1", text)
+    text = _QUERY.sub(r"\1", text)
+    return _SECRETS.sub(r"\1\2***", text)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then its causes/contexts (s3fs keeps the botocore error as ``__cause__``)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen and len(seen) < 12:
+        seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ if cur.__cause__ is not None else cur.__context__
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _codes(exc: BaseException) -> set[str]:
+    """S3 error codes / HTTP statuses carried by botocore, aiohttp and gcsfs exceptions."""
+    out: set[str] = set()
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        err = response.get("Error") or {}
+        if err.get("Code"):
+            out.add(str(err["Code"]))
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if status:
+            out.add(str(status))
+    for attr in ("code", "status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int | str) and not isinstance(value, bool) and value:
+            out.add(str(value))
+    return out
+
+
+def has_code(exc: BaseException, *codes: str) -> bool:
+    """True when ``exc`` or an exception it came from carries one of these error codes/statuses."""
+    wanted = set(codes)
+    return any(wanted & _codes(e) for e in _chain(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    # OSError(errno, strerror, filename): keep the strerror, the filename is ours to name
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    text = text.strip()
+    first = sanitize(text.splitlines()[0] if text else type(exc).__name__)
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+def _bucket_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("s3", "s3a", "gs", "gcs"):
+        return None
+    return parts.netloc.rsplit("@", 1)[-1] or None
+
+
+def _classify(exc: BaseException, where: str) -> ArtcliError | None:
+    names, codes = _names(exc), _codes(exc)
+    reason = _reason(exc)
+    if names & _NO_CREDENTIALS:
+        return RemoteError(
+            f"no usable credentials for {where}: {reason}",
+            hint="configure credentials for this remote (environment, profile) or set the 'anon' option",
+        )
+    if (
+        isinstance(exc, PermissionError)
+        or codes & _DENIED_CODES
+        or reason.startswith("Forbidden")
+    ):
+        return RemoteError(f"access denied to {where}: {reason}")
+    if names & _UNREACHABLE:
+        return RemoteError(f"cannot reach {where}: {reason}")
+    if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError) or codes & _NOT_FOUND_CODES:
+        return NotFoundError(f"not found: {where}")
+    if isinstance(exc, FileExistsError) or "PreconditionFailed" in codes or "412" in codes:
+        return ConflictError(f"already exists: {where}")
+    if isinstance(exc, OSError) or names & _REMOTE_GENERIC:
+        return RemoteError(f"remote error on {where}: {reason}")
+    return None
+
+
+def to_artcli_error(exc: BaseException, url_or_key: str) -> ArtcliError | None:
+    """The :mod:`artcli.errors` equivalent of ``exc``, or None for programming errors.
+
+    ``url_or_key`` names the object in the message (sanitised here, so callers may pass any URL).
+    """
+    if isinstance(exc, ArtcliError):
+        return exc
+    if not isinstance(exc, Exception) or isinstance(exc, _PROGRAMMING):
+        return None
+    where = sanitize(url_or_key)
+    chain = list(_chain(exc))
+    for e in chain:  # a missing bucket hides behind FileNotFoundError: look at the whole chain
+        if "NoSuchBucket" in _codes(e):
+            bucket = _bucket_of(url_or_key) or getattr(e, "response", {}).get("Error", {}).get("BucketName")
+            return RemoteError(f"bucket {bucket!r} does not exist ({where})")
+    for e in chain:
+        found = _classify(e, where)
+        if found is not None:
+            return found
+    # Anything else (ValueError from a backend, RuntimeError, ...) is still the remote's doing.
+    return RemoteError(f"remote error on {where}: {type(exc).__name__}: {_reason(exc)}")
+
+
+@contextmanager
+def translate(url_or_key: str) -> Iterator[None]:
+    """Re-raise backend exceptions raised in the block as :mod:`artcli.errors` classes.
+
+    The original exception stays as ``__cause__`` so ``--debug`` can still show it.
+    """
+    try:
+        yield
+    except ArtcliError:
+        raise
+    except Exception as exc:
+        err = to_artcli_error(exc, url_or_key)
+        if err is None:
+            raise
+        raise err from exc

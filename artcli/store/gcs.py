@@ -1,0 +1,195 @@
+"""``gs://bucket/prefix`` stores through gcsfs, with ``ifGenerationMatch=0`` for put_if_absent.
+
+gcsfs is imported only here, and only after ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` is set:
+with it on, gcsfs probes every bucket over gRPC and each probe against an emulator (or a
+network that drops gRPC) stalls for 60 s. We also use the core ``GCSFileSystem`` class
+directly, never the "extended" one.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from artcli.errors import RemoteError, UnsafeRemoteError
+from artcli.store.base import ObjectInfo
+from artcli.store.errors import translate
+from artcli.store.fsspec_store import FsspecStore
+from artcli.store.keys import check_prefix
+from artcli.store.options import OptionReader
+
+#: Largest put_if_absent we accept. gcsfs sends bigger payloads as resumable uploads, and
+#: fake-gcs-server (at least) ignores ifGenerationMatch on those: silent overwrite. Event
+#: records are a few KiB, so a simple (single-request) upload always suffices.
+MAX_CREATE_SIZE = 5 * 2**20
+#: resumable-upload chunk for put_files (a multiple of 256 KiB); bounds memory per file
+CHUNK = 8 * 2**20
+
+_FS_CLASS: type | None = None
+
+
+def _gcs_class() -> type:
+    """A GCSFileSystem whose retry count can be set per instance (gcsfs fixes it per class)."""
+    global _FS_CLASS
+    if _FS_CLASS is None:
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        from gcsfs.core import GCSFileSystem
+        from gcsfs.retry import retry_request
+
+        retried = [
+            name
+            for name in ("_request", "_get_file_request", "_get_file_concurrent")
+            if hasattr(getattr(GCSFileSystem, name, None), "__wrapped__")
+        ]
+
+        class ArtcliGCSFileSystem(GCSFileSystem):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, max_attempts: int | None = None, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                if max_attempts is not None:
+                    for name in retried:
+                        plain = getattr(GCSFileSystem, name).__wrapped__
+                        bound = retry_request(retries=max_attempts)(plain)
+                        setattr(self, name, types.MethodType(bound, self))
+
+        _FS_CLASS = ArtcliGCSFileSystem
+    return _FS_CLASS
+
+
+def _timestamp(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class GcsStore(FsspecStore):
+    """Objects under ``bucket/prefix``; JSON API calls go through gcsfs's session and retries."""
+
+    atomic_create = True
+
+    def __init__(self, fs: Any, bucket: str, prefix: str, url: str) -> None:
+        self.bucket = bucket
+        self.key_prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        super().__init__(fs, f"{bucket}/{self.key_prefix}".rstrip("/"), url)
+        self._root_ok = False
+
+    def _gcskey(self, path: str) -> str:
+        return path[len(self.bucket) + 1 :]
+
+    def _check_root(self) -> None:
+        """GCS answers 404 alike for a missing object and a missing bucket: ask once which."""
+        if self._root_ok:
+            return
+        try:
+            self.fs.call("GET", "b/{}", self.bucket, json_out=True)
+        except FileNotFoundError as exc:
+            raise RemoteError(f"bucket {self.bucket!r} does not exist ({self.url})") from exc
+        except Exception:  # 403 and the like: we cannot tell, let the original error stand
+            return
+        self._root_ok = True
+
+    def _head(self, path: str, key: str) -> ObjectInfo:
+        meta = self.fs.call("GET", "b/{}/o/{}", self.bucket, self._gcskey(path), json_out=True)
+        return ObjectInfo(key=key, size=int(meta.get("size") or 0), mtime=_timestamp(meta.get("updated")))
+
+    def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
+        # gcsfs's in-file concurrency first fetches metadata per file; with several files in
+        # flight, parallelism across files is enough
+        return {"concurrency": 1} if n_files >= 4 else {}
+
+    def _put_file_kwargs(self, n_files: int) -> dict[str, Any]:
+        return {"chunksize": CHUNK}
+
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Object-list pages with ``startOffset`` (inclusive, so the start key itself is dropped)."""
+        check_prefix(prefix)
+        params: dict[str, Any] = {
+            "prefix": self.key_prefix + prefix or None,
+            "maxResults": self.list_page_size,
+            "fields": "items(name,size,updated),nextPageToken",
+        }
+        after = self.key_prefix + start_after if start_after else None
+        if after:
+            params["startOffset"] = after
+        cut = len(self.key_prefix)
+        while True:
+            with self._guard(prefix):
+                page = self.fs.call("GET", "b/{}/o", self.bucket, json_out=True, **params)
+            for item in page.get("items") or ():
+                name = item["name"]
+                if (after and name <= after) or name.endswith("/"):
+                    continue
+                yield ObjectInfo(key=name[cut:], size=int(item.get("size") or 0), mtime=_timestamp(item.get("updated")))
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            params["pageToken"] = token
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """A simple upload with ``ifGenerationMatch=0``; 412 → False (unless the bytes are ours)."""
+        path = self._path(key)
+        if len(data) > MAX_CREATE_SIZE:
+            raise UnsafeRemoteError(
+                f"exclusive create on gs:// is limited to {MAX_CREATE_SIZE // 2**20} MiB "
+                f"({len(data)} bytes for {self.public_url(key)})"
+            )
+        try:
+            # chunksize above the size keeps gcsfs on the single-request upload
+            self.fs.pipe_file(path, data, mode="create", chunksize=MAX_CREATE_SIZE + 1)
+            return True
+        except FileExistsError:
+            with self._guard(key):
+                return self._same_bytes(path, data)
+        except Exception:
+            with self._guard(key):
+                raise
+
+
+def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> GcsStore:
+    """Build the gcsfs filesystem for one store.
+
+    Options:
+
+    ``endpoint_url``     e.g. an emulator; STORAGE_EMULATOR_HOST is honoured too
+    ``project``          GCP project (only needed to create/list buckets)
+    ``token``            gcsfs token: ``anon``, ``google_default``, ``cloud`` or a service-account
+                         JSON path. Default: ``anon`` when an emulator/endpoint is set, else gcsfs's
+                         credential discovery
+    ``max_attempts``     attempts per request (gcsfs default 6, ~30 s of back-off); 1 = fail fast
+    ``connect_timeout``  seconds to connect, ``read_timeout`` seconds between bytes
+    """
+    opts = OptionReader(options, scheme="gs")
+    endpoint_url = opts.get_str("endpoint_url")
+    project = opts.get_str("project")
+    token = opts.get_str("token")
+    max_attempts = opts.get_int("max_attempts", minimum=1)
+    connect_timeout = opts.get_float("connect_timeout", minimum=0.01)
+    read_timeout = opts.get_float("read_timeout", minimum=0.01)
+    opts.done()
+
+    if token is None and (endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST", "") not in ("", "default")):
+        token = "anon"
+    cls = _gcs_class()
+    kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url.rstrip("/")
+    if project:
+        kwargs["project"] = project
+    if token is not None:
+        kwargs["token"] = token
+    if max_attempts is not None:
+        kwargs["max_attempts"] = max_attempts
+    if connect_timeout is not None or read_timeout is not None:
+        import aiohttp
+
+        kwargs["requests_timeout"] = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+    with translate(url):
+        fs = cls(**kwargs)
+    return GcsStore(fs, bucket, prefix, url)

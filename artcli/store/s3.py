@@ -1,0 +1,187 @@
+"""``s3://bucket/prefix`` stores through s3fs, with S3's own conditional write for put_if_absent.
+
+Listing and HEAD go straight to the S3 API (through s3fs's client and retry wrapper) because
+s3fs's ``info``/``find`` fall back to directory emulation and listing caches, which cost extra
+requests and can hide fresh objects; ``list_objects_v2`` also gives us ``StartAfter``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from artcli.errors import RemoteError
+from artcli.store.base import ObjectInfo
+from artcli.store.errors import has_code, translate
+from artcli.store.fsspec_store import FsspecStore
+from artcli.store.keys import check_prefix
+from artcli.store.options import OptionReader
+
+#: multipart part size for uploads and range size for big downloads. s3fs reads
+#: ``max_concurrency * chunksize`` bytes per file in flight (and a whole file below 2 chunks),
+#: so this bounds memory: at most batch_size * max(2, per-file concurrency) * 8 MiB.
+CHUNK = 8 * 2**20
+#: total connections one batch aims for: files in flight x parts per file
+_CONNECTIONS = 16
+
+
+class S3Store(FsspecStore):
+    """Objects under ``bucket/prefix``; every method translates botocore errors."""
+
+    atomic_create = True
+
+    def __init__(self, fs: Any, bucket: str, prefix: str, url: str) -> None:
+        self.bucket = bucket
+        self.key_prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        super().__init__(fs, f"{bucket}/{self.key_prefix}".rstrip("/"), url)
+        self._root_ok = False
+
+    def _s3key(self, path: str) -> str:
+        return path[len(self.bucket) + 1 :]
+
+    def _check_root(self) -> None:
+        """One HEAD on the bucket after the first "not found": a missing bucket is a RemoteError."""
+        if self._root_ok:
+            return
+        try:
+            self.fs.call_s3("head_bucket", Bucket=self.bucket)
+        except FileNotFoundError as exc:
+            raise RemoteError(f"bucket {self.bucket!r} does not exist ({self.url})") from exc
+        except Exception:  # 403 and the like: we cannot tell, let the original error stand
+            return
+        self._root_ok = True
+
+    def _cat_whole(self, path: str) -> bytes:
+        # max_concurrency=1: one GET; otherwise s3fs first HEADs every object for its size
+        return self.fs.cat_file(path, max_concurrency=1)
+
+    def _head(self, path: str, key: str) -> ObjectInfo:
+        r = self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._s3key(path))
+        modified = r.get("LastModified")
+        return ObjectInfo(key=key, size=int(r["ContentLength"]), mtime=modified.timestamp() if modified else None)
+
+    def _per_file_concurrency(self, n_files: int) -> int:
+        return max(1, _CONNECTIONS // max(1, min(n_files, self.batch_size)))
+
+    def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
+        return {"chunksize": CHUNK, "max_concurrency": self._per_file_concurrency(n_files)}
+
+    def _put_file_kwargs(self, n_files: int) -> dict[str, Any]:
+        return {"chunksize": CHUNK, "max_concurrency": self._per_file_concurrency(n_files)}
+
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """``list_objects_v2`` pages with ``StartAfter``: a warm event-log read is one request."""
+        check_prefix(prefix)
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.key_prefix + prefix,
+            "MaxKeys": self.list_page_size,
+        }
+        if start_after:
+            kwargs["StartAfter"] = self.key_prefix + start_after
+        cut = len(self.key_prefix)
+        while True:
+            with self._guard(prefix):
+                page = self.fs.call_s3("list_objects_v2", **kwargs)
+            for obj in page.get("Contents") or ():
+                key = obj["Key"][cut:]
+                if not key or key.endswith("/"):  # "directory" markers made by consoles
+                    continue
+                modified = obj.get("LastModified")
+                yield ObjectInfo(key=key, size=int(obj["Size"]), mtime=modified.timestamp() if modified else None)
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """``PutObject`` with ``If-None-Match: *`` (s3fs ``mode="create"``, multipart too).
+
+        412 means another writer's object is there (False, unless it holds exactly our bytes).
+        409 ConditionalRequestConflict means a concurrent conditional write to this key is still
+        in flight: retry shortly, it resolves to a 412 or to our win.
+        """
+        path = self._path(key)
+        delay = 0.02
+        for _attempt in range(12):
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+                return True
+            except FileExistsError:
+                with self._guard(key):
+                    return self._same_bytes(path, data)
+            except Exception as exc:
+                if not has_code(exc, "ConditionalRequestConflict", "409"):
+                    with self._guard(key):
+                        raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+        raise RemoteError(f"write race on {self.public_url(key)} did not settle (409 ConditionalRequestConflict)")
+
+    def close(self) -> None:
+        client = getattr(self.fs, "_s3", None)
+        if client is not None:
+            try:
+                self.fs.close_session(self.fs.loop, client)
+            except Exception:  # closing is best effort; the process is usually about to exit
+                pass
+            self.fs._s3 = None
+
+
+def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S3Store:
+    """Build the s3fs filesystem for one store.
+
+    Options (all strings, from config or ``--remote-option``):
+
+    ``endpoint_url``     S3-compatible endpoint (MinIO, moto, R2...); AWS_ENDPOINT_URL also works
+    ``region``           bucket region (default: the botocore configuration)
+    ``profile``          AWS profile name from ~/.aws/config
+    ``anon``             true: unsigned requests to a public bucket
+    ``addressing_style`` ``path`` or ``virtual``
+    ``max_attempts``     attempts per request at each retry layer (botocore and s3fs); 1 = fail fast
+    ``connect_timeout``  seconds (default 5), ``read_timeout`` seconds (default 15)
+    """
+    opts = OptionReader(options, scheme="s3")
+    endpoint_url = opts.get_str("endpoint_url")
+    region = opts.get_str("region")
+    profile = opts.get_str("profile")
+    anon = opts.get_bool("anon", False)
+    addressing = opts.get_choice("addressing_style", ("path", "virtual", "auto"))
+    max_attempts = opts.get_int("max_attempts", minimum=1)
+    connect_timeout = opts.get_float("connect_timeout", minimum=0.01)
+    read_timeout = opts.get_float("read_timeout", minimum=0.01)
+    opts.done()
+
+    import s3fs
+
+    client_kwargs: dict[str, Any] = {}
+    if region:
+        client_kwargs["region_name"] = region
+    config_kwargs: dict[str, Any] = {}
+    if addressing:
+        config_kwargs["s3"] = {"addressing_style": addressing}
+    if max_attempts is not None:
+        config_kwargs["retries"] = {"total_max_attempts": max_attempts, "mode": "standard"}
+    if connect_timeout is not None:
+        config_kwargs["connect_timeout"] = connect_timeout
+    if read_timeout is not None:
+        config_kwargs["read_timeout"] = read_timeout
+    extra: dict[str, Any] = {"profile": profile} if profile else {}
+    with translate(url):
+        fs = s3fs.S3FileSystem(
+            anon=anon,
+            endpoint_url=endpoint_url,
+            client_kwargs=client_kwargs,
+            config_kwargs=config_kwargs,
+            # a fresh instance per store: fsspec's instance cache keys on arguments only, so two
+            # stores with the same options but different environments (endpoint, credentials)
+            # would otherwise share one client
+            skip_instance_cache=True,
+            use_listings_cache=False,
+            **extra,
+        )
+    if max_attempts is not None:
+        fs.retries = max_attempts
+    return S3Store(fs, bucket, prefix, url)

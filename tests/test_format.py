@@ -1,0 +1,100 @@
+"""Golden bytes: the canonical forms that get hashed. A change here changes every digest."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from artcli import canonical, layout, manifest
+from artcli.errors import IntegrityError
+from artcli.hashing import digest_bytes
+from artcli.model import Entry, Manifest
+from artcli.ops.log import content_digest
+from artcli.packs import decode_index, encode_index, plan_ranges
+
+D1 = "a" * 64
+D2 = "b" * 64
+
+
+def test_canonical_json_bytes() -> None:
+    assert canonical.dumps({"b": 1, "a": [1, "é", None], "c": {"z": True, "y": 1.5}}) == (
+        '{"a":[1,"é",null],"b":1,"c":{"y":1.5,"z":true}}'.encode()
+    )
+    with pytest.raises(ValueError):
+        canonical.dumps({"x": float("nan")})
+
+
+def test_blake3_known_answer() -> None:
+    # BLAKE3 of the empty input, from the BLAKE3 specification's test vectors
+    assert digest_bytes(b"") == "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+
+
+def test_manifest_golden_bytes() -> None:
+    m = Manifest([Entry("z.txt", 3, D2), Entry("a/b.bin", 10, D1, pack=D2, offset=7)])
+    digest, data = manifest.encode(m)
+    assert data == (
+        b'{"artcli":"manifest","version":1}\n'
+        b'{"digest":"' + D1.encode() + b'","offset":7,"pack":"' + D2.encode() + b'","path":"a/b.bin","size":10}\n'
+        b'{"digest":"' + D2.encode() + b'","path":"z.txt","size":3}\n'
+    )
+    assert digest == digest_bytes(data)
+    assert digest == "4a8535a07ab5a1293daae5a576d8581687efbb94b0842b91cf1e9edd50b105e8"
+    assert content_digest(m.entries) == "d33f0d0ba9258fcd8a31c128a61e7211346f8551948e9ceeba4e8a8feb9510e3"
+    # the content digest ignores where bytes are stored
+    assert content_digest(m.entries) == content_digest([Entry("a/b.bin", 10, D1), Entry("z.txt", 3, D2)])
+    assert content_digest(m.entries) != digest
+
+
+def test_manifest_round_trip_and_tamper() -> None:
+    m = Manifest([Entry("a", 1, D1), Entry("b/c", 2, D2)])
+    digest, data = manifest.encode(m)
+    assert manifest.decode(manifest.decompress(manifest.compress(data), "k"), digest).entries == m.entries
+    with pytest.raises(IntegrityError):
+        manifest.decode(data.replace(b'"size":1', b'"size":9'), digest)
+    with pytest.raises(IntegrityError):
+        manifest.decompress(b"not gzip", "k")
+    evil = manifest.header_line() + canonical.dumps({"path": "../x", "size": 1, "digest": D1}) + b"\n"
+    with pytest.raises(IntegrityError):
+        manifest.decode(evil, digest_bytes(evil))
+
+
+def test_manifest_bomb_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest, "MAX_MANIFEST_BYTES", 1000)
+    with pytest.raises(IntegrityError):
+        manifest.decompress(gzip.compress(b"x" * 5000), "k")
+
+
+@given(st.dictionaries(st.text(alphabet="abcdefghij/", min_size=1, max_size=8).filter(
+    lambda p: not p.startswith("/") and not p.endswith("/") and "//" not in p), st.integers(0, 2**40), max_size=20))
+def test_manifest_round_trip_property(files: dict[str, int]) -> None:
+    m = Manifest([Entry(p, s, D1) for p, s in sorted(files.items())])
+    digest, data = manifest.encode(m)
+    assert manifest.decode(data, digest).entries == m.entries
+
+
+def test_layout_keys() -> None:
+    assert layout.blob_key(D1) == f"blobs/blake3/aa/{'a' * 62}"
+    assert layout.manifest_key(D1) == f"manifests/blake3/aa/{'a' * 62}.jsonl.gz"
+    assert layout.pack_index_key(D2) == f"packs/blake3/bb/{'b' * 62}.idx"
+    assert layout.event_key("projects/p/artifacts/n/", 42) == "projects/p/artifacts/n/events/000000000042.json"
+    assert layout.digest_from_key(layout.pack_index_key(D2)) == D2
+    assert layout.digest_from_key(layout.manifest_key(D1)) == D1
+
+
+def test_pack_index_golden_and_round_trip() -> None:
+    data = encode_index(D1, [(D2, 0, 5)])
+    assert data == (b'{"artcli":"pack-index","pack":"' + D1.encode() + b'","version":1}\n'
+                    b'{"digest":"' + D2.encode() + b'","offset":0,"size":5}\n')
+    assert decode_index(D1, data) == [(D2, 0, 5)]
+    with pytest.raises(IntegrityError):
+        decode_index(D2, data)
+
+
+def test_plan_ranges() -> None:
+    assert plan_ranges([(0, 10), (10, 10)], None) == [(0, 20)]
+    assert plan_ranges([(0, 10), (5 << 20, 10)], None) == [(0, 10), (5 << 20, (5 << 20) + 10)]
+    assert plan_ranges([(0, 60)], 100) == [(0, 100)]
+    assert plan_ranges([(50, 10)], 100) == [(50, 60)]
