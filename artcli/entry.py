@@ -11,6 +11,10 @@ def main() -> None:
 
         sys.stdout.write(f"artcli {__version__}\n")
         return
+    import gc
+
+    # artcli allocates many small, acyclic objects (one per file): collect far less often
+    gc.set_threshold(50_000, 20, 20)
     from artcli.cli import main as cli_main
 
     cli_main()

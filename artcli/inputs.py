@@ -29,11 +29,39 @@ class InputFile:
 
 
 def _to_rel(parts: tuple[str, ...]) -> str:
-    rel = "/".join(unicodedata.normalize("NFC", p) for p in parts)
+    rel = "/".join(p if unicodedata.is_normalized("NFC", p) else unicodedata.normalize("NFC", p) for p in parts)
     try:
         return safe_relpath(rel)
     except IntegrityError:
         raise UsageError(f"cannot version a file named {rel!r}") from None
+
+
+def _nfc(name: str) -> str:
+    return name if unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
+
+
+def _walk(root: str, rel: str, found: dict[str, InputFile]) -> None:
+    """Depth-first over a directory with scandir: one stat per file, symlinked files followed,
+    symlinked directories not (no loops). ``rel`` is the NFC prefix inside the version."""
+    try:
+        it = sorted(os.scandir(root), key=lambda d: d.name)
+    except PermissionError as exc:
+        raise UsageError(f"cannot read directory {root}: {exc.strerror}") from None
+    for d in it:
+        name = rel + _nfc(d.name)
+        try:
+            if d.is_dir(follow_symlinks=False):
+                _walk(d.path, name + "/", found)
+                continue
+            fst = d.stat()
+        except FileNotFoundError:
+            continue  # dangling symlink, or removed while walking
+        if statmod.S_ISREG(fst.st_mode):
+            try:
+                safe_relpath(name)
+            except IntegrityError:
+                raise UsageError(f"cannot version a file named {name!r}") from None
+            _add(found, InputFile(name, d.path, fst.st_size, stat_key(fst)))
 
 
 def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
@@ -52,19 +80,7 @@ def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
         if statmod.S_ISREG(st.st_mode):
             _add(found, InputFile(_to_rel((*prefix, p.name)), str(p.resolve()), st.st_size, stat_key(st)))
         elif statmod.S_ISDIR(st.st_mode):
-            root = p.resolve()
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames.sort()
-                rel_dir = Path(dirpath).relative_to(root).parts
-                for fn in sorted(filenames):
-                    full = os.path.join(dirpath, fn)
-                    try:
-                        fst = os.stat(full)
-                    except FileNotFoundError:
-                        continue  # dangling symlink or a file removed while walking
-                    if not statmod.S_ISREG(fst.st_mode):
-                        continue
-                    _add(found, InputFile(_to_rel((*prefix, *rel_dir, fn)), full, fst.st_size, stat_key(fst)))
+            _walk(str(p.resolve()), "".join(f"{_nfc(x)}/" for x in prefix), found)
         else:
             raise UsageError(f"not a regular file or directory: {given}")
     if not found:

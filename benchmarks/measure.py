@@ -1,13 +1,15 @@
 """Run one command and measure it: wall time, CPU, peak RSS, S3-server CPU.
 
-Every command the harness times goes through :func:`run_cmd`, which starts the
-child in its own session and reaps it with ``os.wait4``.  The rusage that
-``wait4`` returns covers the child *and every descendant it reaped itself*
-(Linux folds a dead child's counters into its parent's "children" counters), so
-``maxrss_kib`` is the peak resident set of the largest process in the tree
-(max, not sum) and ``user_s``/``sys_s`` are the CPU of the whole reaped tree.
-A daemon that detaches and is never waited for is not counted; such leftovers
-are killed with the session when the command ends.
+Every command the harness runs goes through :func:`run_cmd`: it starts the tiny
+wrapper ``rusage_wrap.py`` in a new session, and the wrapper spawns the command
+and reaps it with ``os.wait4``.  The rusage that ``wait4`` returns covers the
+command *and every descendant it reaped itself* (Linux folds a dead child's
+counters into its parent's), so ``maxrss_kib`` is the peak resident set of the
+largest process in the tree (max, not sum) and ``user_s``/``sys_s`` are the CPU
+of the whole reaped tree.  A daemon that detaches and is never waited for is not
+counted; leftovers are killed with the session when the command ends.  The
+wrapper (not the harness) forks the command because a child's ``ru_maxrss``
+starts at its forking parent's RSS; the wrapper's is ~8 MiB.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+WRAPPER = Path(__file__).resolve().parent / "rusage_wrap.py"
 ERROR_TAIL = 2000
 
 
@@ -99,12 +103,14 @@ def run_cmd(
     label = label or " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))
     if drop_caches:
         drop_os_caches()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(prefix="rusage-", suffix=".txt") as res:
+        wrapped = [sys.executable, "-S", "-E", str(WRAPPER), res.name, *[str(a) for a in argv]]
         cpu0 = server.cpu_seconds() if server else None
         t0 = time.perf_counter()
         try:
             proc = subprocess.Popen(
-                argv,
+                wrapped,
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -137,6 +143,13 @@ def run_cmd(
         proc.returncode = rc  # already reaped: keep Popen from waiting again
         _killpg(proc.pid)  # leftover daemons of this command's session
         server_cpu = (server.cpu_seconds() - cpu0) if server and cpu0 is not None else None
+        user, system, maxrss = ru.ru_utime, ru.ru_stime, ru.ru_maxrss
+        try:  # the wrapper's own figures exclude its start-up and its own RSS
+            fields = Path(res.name).read_text().split()
+            wall, user, system = float(fields[0]), float(fields[1]), float(fields[2])
+            maxrss, rc = int(fields[3]), int(fields[4])
+        except (OSError, ValueError, IndexError):
+            pass  # killed (timeout) before it could write: keep the outer figures
         stdout = _read_tail(out, keep_stdout)
         error = None
         if timed_out.is_set():
@@ -150,9 +163,9 @@ def run_cmd(
             argv=[str(a) for a in argv],
             rc=rc,
             wall_s=wall,
-            user_s=ru.ru_utime,
-            sys_s=ru.ru_stime,
-            maxrss_kib=ru.ru_maxrss,
+            user_s=user,
+            sys_s=system,
+            maxrss_kib=maxrss,
             server_cpu_s=server_cpu,
             timed_out=timed_out.is_set(),
             error=error,

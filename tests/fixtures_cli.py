@@ -13,3 +13,27 @@ from clihelp import Cli
 def cli(tmp_path: Path) -> Cli:
     """artcli against a fresh file:// remote with isolated config, cache and data dirs."""
     return Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
+
+
+@pytest.fixture
+def s3_cli(tmp_path: Path, s3_bucket: str) -> Cli:
+    """artcli against a fresh bucket on the real moto S3 server (AWS_ENDPOINT_URL is exported)."""
+    return Cli(tmp_path / "home", f"s3://{s3_bucket}/artcli")
+
+
+@pytest.fixture
+def gcs_cli(tmp_path: Path, gcs_bucket: str) -> Cli:
+    """artcli against a fresh bucket on fake-gcs-server (STORAGE_EMULATOR_HOST is exported)."""
+    return Cli(tmp_path / "home", f"gs://{gcs_bucket}/artcli")
+
+
+@pytest.fixture(params=["file", "s3", "gcs"])
+def any_cli(request: pytest.FixtureRequest) -> Cli:
+    """The same test on a file, an S3 and a GCS remote."""
+    return request.getfixturevalue({"file": "cli", "s3": "s3_cli", "gcs": "gcs_cli"}[request.param])
+
+
+@pytest.fixture(params=["file", "s3"])
+def shared_cli(request: pytest.FixtureRequest) -> Cli:
+    """file and S3: the remotes the concurrency rules are proven on."""
+    return request.getfixturevalue({"file": "cli", "s3": "s3_cli"}[request.param])

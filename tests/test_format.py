@@ -98,3 +98,10 @@ def test_plan_ranges() -> None:
     assert plan_ranges([(0, 10), (5 << 20, 10)], None) == [(0, 10), (5 << 20, (5 << 20) + 10)]
     assert plan_ranges([(0, 60)], 100) == [(0, 100)]
     assert plan_ranges([(50, 10)], 100) == [(50, 60)]
+
+
+@given(path=st.text(min_size=1, max_size=30).filter(lambda p: "/" not in p and p not in (".", "..")),
+       size=st.integers(0, 2**50), offset=st.one_of(st.none(), st.integers(0, 2**40)))
+def test_entry_fast_path_is_canonical(path: str, size: int, offset: int | None) -> None:
+    e = Entry(path, size, D1, D2 if offset is not None else None, offset)
+    assert manifest.entry_line(e) == canonical.dumps(e.to_json()) + b"\n"

@@ -25,7 +25,8 @@ def data(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "data", FILES)
 
 
-def test_round_trip(cli: Cli, data: Path, tmp_path: Path) -> None:
+def test_round_trip(any_cli: Cli, data: Path, tmp_path: Path) -> None:
+    cli = any_cli
     res = cli.ok("log", "ds", str(data), "--json").json()
     assert res["ref"] == "default/ds:v0" and res["created"] is True
     assert res["files"] == len(FILES) and res["size"] == sum(map(len, FILES.values()))
@@ -35,7 +36,8 @@ def test_round_trip(cli: Cli, data: Path, tmp_path: Path) -> None:
     assert tree_bytes(tmp_path / "out") == FILES
 
 
-def test_relog_unchanged_creates_nothing(cli: Cli, data: Path) -> None:
+def test_relog_unchanged_creates_nothing(any_cli: Cli, data: Path) -> None:
+    cli = any_cli
     first = cli.ok("log", "ds", str(data), "--json").json()
     again = cli.ok("log", "ds", str(data), "--json").json()
     assert again["created"] is False and again["version"] == "v0" and again["uploaded_files"] == 0
@@ -43,7 +45,8 @@ def test_relog_unchanged_creates_nothing(cli: Cli, data: Path) -> None:
     assert cli.ok("log", "ds", str(data)).out.strip() == "default/ds:v0"
 
 
-def test_new_content_new_version_dedups_blobs(cli: Cli, data: Path) -> None:
+def test_new_content_new_version_dedups_blobs(any_cli: Cli, data: Path) -> None:
+    cli = any_cli
     cli.ok("log", "ds", str(data))
     (data / "labels.csv").write_bytes(b"id,label\n1,3\n")
     res = cli.ok("log", "ds", str(data), "--json").json()
@@ -91,7 +94,8 @@ def test_single_file_and_name_as(cli: Cli, data: Path, tmp_path: Path) -> None:
     assert got == {"pkg/labels.csv", "pkg/a.bin", "pkg/b.bin", "pkg/nested/deep/c.txt"}
 
 
-def test_download_up_to_date_transfers_nothing(cli: Cli, data: Path, tmp_path: Path) -> None:
+def test_download_up_to_date_transfers_nothing(any_cli: Cli, data: Path, tmp_path: Path) -> None:
+    cli = any_cli
     cli.ok("log", "ds", str(data))
     out = tmp_path / "out"
     first = cli.ok("download", "ds", "--root", str(out), "--json").json()

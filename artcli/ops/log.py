@@ -51,7 +51,8 @@ class LogResult:
 def content_digest(entries: list[Entry]) -> str:
     """A version's identity: its paths, sizes and content digests / reference pins, never
     where the bytes are stored (so re-packing or concurrent writers never change it)."""
-    plain = [Entry(e.path, e.size, e.digest, ref=e.ref) for e in sorted(entries, key=lambda e: e.path)]
+    ordered = sorted(entries, key=lambda e: e.path)
+    plain = [e if e.pack is None else Entry(e.path, e.size, e.digest, ref=e.ref) for e in ordered]
     return digest_bytes(b"".join(manifest.iter_lines(plain)))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from artcli.errors import UsageError
 from artcli.store.base import ObjectInfo, Store
@@ -77,7 +77,7 @@ def open_store(url: str, options: Mapping[str, str] | None = None) -> Store:
             parts = urlsplit(url)
             if parts.netloc not in ("", "localhost"):
                 raise UsageError(f"file:// URLs must name a local path (file:///path), got {url!r}")
-            path = parts.path
+            path = unquote(parts.path)
         if not path:
             raise UsageError("empty local remote path")
         return LocalStore(path)
@@ -121,9 +121,7 @@ def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
     from fsspec.registry import get_filesystem_class, known_implementations, registry
 
     if scheme not in known_implementations and scheme not in registry:
-        raise UsageError(
-            f"unknown remote scheme {scheme!r} in {url!r}: use a path, file://, memory://, s3:// or gs://"
-        )
+        raise UsageError(f"unknown remote scheme {scheme!r} in {url!r}: use a path, file://, memory://, s3:// or gs://")
     parts = urlsplit(url)
     if "@" in parts.netloc or parts.query:
         raise UsageError(f"credentials or query strings in a remote URL are not supported: {scheme}://…")
@@ -141,4 +139,3 @@ def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
         fs = cls(**fs_options)
         root = cls._strip_protocol(url).rstrip("/")
     return FsspecStore(fs, root, url.rstrip("/"), unsafe_writes=unsafe)
-

@@ -26,25 +26,59 @@ _PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImpleme
 
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 _DENIED_CODES = {
-    "AccessDenied", "403", "401", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-    "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "AccountProblem", "InvalidSecurity",
-    "Forbidden", "Unauthorized",
+    "AccessDenied",
+    "403",
+    "401",
+    "AllAccessDisabled",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AccountProblem",
+    "InvalidSecurity",
+    "Forbidden",
+    "Unauthorized",
 }
 _NO_CREDENTIALS = {
-    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
-    "DefaultCredentialsError", "RefreshError", "ProfileNotFound", "TransportError",
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "CredentialRetrievalError",
+    "DefaultCredentialsError",
+    "RefreshError",
+    "ProfileNotFound",
+    "TransportError",
 }
 _UNREACHABLE = {
     # botocore
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
-    "ProxyConnectionError", "SSLError", "HTTPClientError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
+    "ProxyConnectionError",
+    "SSLError",
+    "HTTPClientError",
     # aiohttp
-    "ClientConnectorError", "ClientConnectionError", "ServerDisconnectedError", "ServerTimeoutError",
-    "ClientOSError", "ClientConnectorDNSError", "ConnectionTimeoutError", "SocketTimeoutError",
+    "ClientConnectorError",
+    "ClientConnectionError",
+    "ServerDisconnectedError",
+    "ServerTimeoutError",
+    "ClientOSError",
+    "ClientConnectorDNSError",
+    "ConnectionTimeoutError",
+    "SocketTimeoutError",
     # fsspec / asyncio / builtins / requests
-    "FSTimeoutError", "TimeoutError", "ConnectionError", "ConnectionRefusedError",
-    "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError", "gaierror", "ConnectTimeout",
-    "ReadTimeout", "ProxyError",
+    "FSTimeoutError",
+    "TimeoutError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "ConnectionAbortedError",
+    "BrokenPipeError",
+    "gaierror",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "ProxyError",
 }
 _REMOTE_GENERIC = {"ClientError", "BotoCoreError", "HttpError", "ClientResponseError", "GoogleAuthError"}
 
@@ -128,11 +162,7 @@ def _classify(exc: BaseException, where: str) -> ArtcliError | None:
             f"no usable credentials for {where}: {reason}",
             hint="configure credentials for this remote (environment, profile) or set the 'anon' option",
         )
-    if (
-        isinstance(exc, PermissionError)
-        or codes & _DENIED_CODES
-        or reason.startswith("Forbidden")
-    ):
+    if isinstance(exc, PermissionError) or codes & _DENIED_CODES or reason.startswith("Forbidden"):
         return RemoteError(f"access denied to {where}: {reason}")
     if names & _UNREACHABLE:
         return RemoteError(f"cannot reach {where}: {reason}")

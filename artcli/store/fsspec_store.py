@@ -221,11 +221,7 @@ class FsspecStore(Store):
             ranges.sort()
             cur: list[Any] | None = None
             for start, end, i in ranges:
-                if (
-                    cur is not None
-                    and start <= cur[2] + self.merge_gap
-                    and max(end, cur[2]) - cur[1] <= self.merge_max
-                ):
+                if cur is not None and start <= cur[2] + self.merge_gap and max(end, cur[2]) - cur[1] <= self.merge_max:
                     cur[2] = max(cur[2], end)
                     cur[3].append((start, end, i))
                 else:

@@ -16,6 +16,7 @@ import stat
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import BinaryIO
 
 from artcli.store.base import ObjectInfo, Store
@@ -89,7 +90,7 @@ class LocalStore(Store):
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(os.path.expanduser(root))
-        self.url = "file://" + self.root
+        self.url = Path(self.root).as_uri()  # percent-encoded, so open_store(url) round-trips
         with translate(self.url):
             os.makedirs(self.root, exist_ok=True)
             if not os.path.isdir(self.root):
@@ -266,4 +267,3 @@ class LocalStore(Store):
             key, exc = first
             with translate(self.public_url(key)):
                 raise exc
-

