@@ -23,6 +23,8 @@ class Cache:
         for d in (self.files, self.tmp, self.manifests):
             d.mkdir(parents=True, exist_ok=True)
         self._db: LocalDB | None = None
+        self._files = str(self.files)
+        self._dirs: set[str] = set()
 
     @property
     def db(self) -> LocalDB:
@@ -30,39 +32,51 @@ class Cache:
             self._db = LocalDB(self.root / "index.sqlite")
         return self._db
 
-    def path(self, digest: str) -> Path:
-        return self.files / digest[:2] / digest[2:]
+    def path(self, digest: str) -> str:
+        """Where a digest lives (a str: this runs once per file, pathlib costs add up)."""
+        return f"{self._files}/{digest[:2]}/{digest[2:]}"
 
     def temp_path(self, hint: str = "") -> Path:
         return self.tmp / f"{hint[:16]}.{os.getpid()}.{uuid.uuid4().hex[:12]}.part"
 
+    def _fan_dir(self, digest: str) -> None:
+        fan = digest[:2]
+        if fan not in self._dirs:
+            os.makedirs(f"{self._files}/{fan}", exist_ok=True)
+            self._dirs.add(fan)
+
     def valid(self, digest: str) -> bool:
         """True if the cache holds this digest intact; a corrupt copy is removed."""
         p = self.path(digest)
-        if not p.exists():
+        if not os.path.exists(p):
             return False
         if digest_file(p) == digest:
             return True
-        p.unlink(missing_ok=True)
+        os.unlink(p)
         return False
 
-    def adopt(self, tmp: Path, digest: str) -> Path:
+    def adopt(self, tmp: Path | str, digest: str) -> str:
         """Move a verified temp file into the cache under its digest."""
+        self._fan_dir(digest)
         final = self.path(digest)
-        final.parent.mkdir(exist_ok=True)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         return final
 
-    def put_bytes(self, digest: str, data: bytes) -> Path:
+    def put_bytes(self, digest: str, data: bytes | memoryview) -> str:
         """Store bytes already verified by the caller."""
         final = self.path(digest)
-        if final.exists():
+        if os.path.exists(final):
             return final
-        tmp = self.temp_path(digest)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        return self.adopt(tmp, digest)
+        self._fan_dir(digest)
+        tmp = f"{final}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        return final
 
     # -- manifests -----------------------------------------------------------------------
     def manifest_path(self, digest: str) -> Path:
@@ -88,3 +102,10 @@ class Cache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]

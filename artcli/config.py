@@ -20,10 +20,6 @@ from artcli.model import check_name
 PROJECT_FILE = "artcli.toml"
 DEFAULT_PROJECT = "default"
 SECRET_OPTION_RE = re.compile(r"(secret|password|passwd|session|credential|access_?key|^key$|^token$)", re.I)
-ALLOWED_OPTIONS = {
-    "endpoint_url", "region", "profile", "anon", "project", "token", "requester_pays",
-    "connect_timeout", "read_timeout", "retries", "atomic_create",
-}
 
 
 def _env_dir(var: str, kind: str) -> Path:
@@ -91,6 +87,7 @@ def check_remote_url(url: str) -> str:
 
 
 def check_options(options: dict[str, str]) -> dict[str, str]:
+    """Refuse credential-like options; which options a scheme knows is checked by the store."""
     for key, value in options.items():
         if key == "token" and value in ("anon", "google_default", "cloud", "cache"):
             continue
@@ -99,8 +96,6 @@ def check_options(options: dict[str, str]) -> dict[str, str]:
                 f"option {key!r} looks like a credential; artcli never stores credentials. "
                 "Use AWS_PROFILE / AWS env vars or Google application-default credentials."
             )
-        if key not in ALLOWED_OPTIONS:
-            raise UsageError(f"unknown remote option {key!r}; known: {', '.join(sorted(ALLOWED_OPTIONS))}")
     return options
 
 

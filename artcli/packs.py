@@ -42,11 +42,10 @@ class PackBuilder:
     def full(self) -> bool:
         return len(self.buf) >= PACK_TARGET
 
-    def seal(self) -> tuple[str, bytes, bytes]:
-        """(pack digest, pack bytes, index bytes)."""
-        data = bytes(self.buf)
-        digest = digest_bytes(data)
-        return digest, data, encode_index(digest, self.members)
+    def seal(self) -> tuple[str, bytearray, bytes]:
+        """(pack digest, pack bytes, index bytes); the buffer is handed over, not copied."""
+        digest = digest_bytes(self.buf)
+        return digest, self.buf, encode_index(digest, self.members)
 
 
 def encode_index(pack: str, members: Iterable[tuple[str, int, int]]) -> bytes:

@@ -18,6 +18,7 @@ from artcli.model import Ref
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
+    from artcli.state import ArtifactState, VersionState
 
 #: registries that exist on every remote without any object: name -> accepted artifact types
 CORE_REGISTRIES: dict[str, list[str]] = {"models": ["model"], "datasets": ["dataset"]}
@@ -42,11 +43,11 @@ class RegistryState:
         return self.accept_types is None or artifact_type in self.accept_types
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ref": f"{layout_ref(self.name)}", "accept_types": self.accept_types,
+        return {"name": self.name, "ref": display_ref(self.name), "accept_types": self.accept_types,
                 "description": self.description, "core": self.core, "created": self.created}
 
 
-def layout_ref(registry: str, collection: str | None = None) -> str:
+def display_ref(registry: str, collection: str | None = None) -> str:
     """``registry/<registry>[/<collection>]`` as users type it."""
     return f"registry/{registry}" + (f"/{collection}" if collection else "")
 
@@ -94,7 +95,7 @@ class CollectionState:
 
     @property
     def ref(self) -> str:
-        return layout_ref(self.registry, self.name)
+        return display_ref(self.registry, self.name)
 
     def live_links(self) -> list[Link]:
         return [lk for _, lk in sorted(self.links.items()) if lk.live]
@@ -254,18 +255,25 @@ def link_in(st: CollectionState, ref: Ref) -> Link:
     return st.links[n]
 
 
-def source_ref(repo: Repo, ref: Ref) -> tuple[Ref, Link]:
-    """The artifact version a registry reference points to (what ``Repo.resolve`` resolves)."""
+def resolve_registry_ref(repo: Repo, ref: Ref) -> tuple[ArtifactState, VersionState]:
+    """The SOURCE artifact version a registry reference points to, so every command that
+    resolves references (download, show, files, metadata, ...) works on it unchanged."""
+    from artcli.repo import resolve_in
+
     assert ref.registry is not None
-    lk = link_in(collection_state(repo, ref.registry, ref.name), ref)
-    return Ref(lk.project, lk.name, lk.source_version), lk
-
-
-def check_source(lk: Link, digest: str, collection: str) -> None:
-    """A link names a content digest: the artifact version it points to must still hold it."""
-    if digest != lk.digest:
-        raise IntegrityError(f"{collection}:v{lk.version} links {lk.source_ref} with digest {lk.digest[:12]}…, "
-                             f"but that version holds {digest[:12]}…")
+    coll = collection_state(repo, ref.registry, ref.name)
+    lk = link_in(coll, ref)
+    where = f"{coll.ref}:v{lk.version}"
+    try:
+        st = repo.artifact_state(lk.project, lk.name)
+        vs = resolve_in(st, Ref(lk.project, lk.name, lk.source_version))
+    except NotFoundError as exc:
+        raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",
+                            hint=f"unlink it: artcli unlink {where}") from None
+    if vs.digest != lk.digest:  # versions are immutable: only a damaged log gets here
+        raise IntegrityError(f"{where} links {lk.source_ref} with digest {lk.digest[:12]}…, "
+                             f"but that version holds {vs.digest[:12]}…")
+    return st, vs
 
 
 def registry_names(repo: Repo) -> list[str]:

@@ -107,9 +107,14 @@ class Repo:
         return sorted(names)
 
     def resolve(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
-        """The live version a reference names, with a message that says why when it cannot."""
+        """The live version a reference names, with a message that says why when it cannot.
+
+        A registry reference resolves to the artifact version its collection links to.
+        """
         if ref.registry is not None:
-            raise NotFoundError("registry references are not supported yet")
+            from artcli.registry import resolve_registry_ref
+
+            return resolve_registry_ref(self, ref)
         st = self.artifact_state(ref.project, ref.name)
         return st, resolve_in(st, ref)
 

@@ -117,7 +117,7 @@ def generate(spec: DatasetSpec, root: Path, log: bool = True) -> Path:
         return target
     t0 = time.monotonic()
     if log:
-        print(f"[data] generating {spec.name}: {spec.describe()} -> {target}", flush=True)
+        print(f"[data] generating {spec.name}: {spec.describe()} -> {target}", file=sys.stderr, flush=True)
     marker.unlink(missing_ok=True)
     if target.exists():
         shutil.rmtree(target)
@@ -130,7 +130,7 @@ def generate(spec: DatasetSpec, root: Path, log: bool = True) -> Path:
     os.replace(tmp, target)
     marker.write_text(json.dumps(asdict(spec), indent=1))
     if log:
-        print(f"[data] {spec.name} done in {time.monotonic() - t0:.1f}s", flush=True)
+        print(f"[data] {spec.name} done in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
     return target
 
 

@@ -46,9 +46,10 @@ def _first_line(text: str, n: int = 120) -> str:
 def _command(t: dict[str, Any]) -> str:
     s = t.get("summary", {})
     parts = s.get("parts")
-    if parts:
-        return " + ".join(f"{k} {_num(v)}" for k, v in parts.items())
-    return t.get("label") or ""
+    text = " + ".join(f"{k} {_num(v)}" for k, v in parts.items()) if parts else (t.get("label") or "")
+    if s.get("inner_s") is not None:
+        text += f" (in-process {_num(s['inner_s'])})"
+    return text
 
 
 def step_table(step: dict[str, Any]) -> list[str]:

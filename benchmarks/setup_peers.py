@@ -89,9 +89,9 @@ def setup_peers(
         version = None if force else probe(peer, venv)
         if version is not None:
             report[peer.name] = {"ok": True, "version": version, "seconds": 0.0, "skipped": True}
-            print(f"[setup] {peer.name}: already installed ({version})", flush=True)
+            print(f"[setup] {peer.name}: already installed ({version})", file=sys.stderr, flush=True)
             continue
-        print(f"[setup] {peer.name}: pip install {' '.join(peer.requirements)} ...", flush=True)
+        print(f"[setup] {peer.name}: pip install {' '.join(peer.requirements)} ...", file=sys.stderr, flush=True)
         rc, out = _run(
             [str(venv_bin(venv) / "python"), "-m", "pip", "install", "-q",
              "--disable-pip-version-check", *peer.requirements],
@@ -102,10 +102,10 @@ def setup_peers(
         if version is None:
             err = out[-2000:] if rc != 0 else f"installed but probe failed: {peer.probe}"
             report[peer.name] = {"ok": False, "error": err, "seconds": secs}
-            print(f"[setup] {peer.name}: FAILED ({secs}s)\n{err}", flush=True)
+            print(f"[setup] {peer.name}: FAILED ({secs}s)\n{err}", file=sys.stderr, flush=True)
         else:
             report[peer.name] = {"ok": True, "version": version, "seconds": secs}
-            print(f"[setup] {peer.name}: ok {version} ({secs}s)", flush=True)
+            print(f"[setup] {peer.name}: ok {version} ({secs}s)", file=sys.stderr, flush=True)
     return report
 
 

@@ -212,10 +212,11 @@ class Variant:
 class Run:
     """One repetition of one variant, in its own fresh directory."""
 
-    def __init__(self, ctx: Ctx, variant: Variant, directory: Path) -> None:
+    def __init__(self, ctx: Ctx, variant: Variant, directory: Path, measure_server: bool = False) -> None:
         self.ctx = ctx
         self.variant = variant
         self.dir = directory
+        self.measure_server = measure_server
         self.results: list[tuple[Bucket, CmdResult]] = []
         self.current: Bucket | None = None
 
@@ -234,7 +235,7 @@ class Run:
         r = run_cmd(
             [str(a) for a in argv], label=label, cwd=cwd or self.dir,
             env=env if env is not None else ctx.env(), timeout=ctx.timeout,
-            server=ctx.s3 if timed else None, drop_caches=ctx.drop_caches and timed,
+            server=ctx.s3 if timed and self.measure_server else None, drop_caches=ctx.drop_caches and timed,
         )
         if timed:
             key = bucket or self.variant.buckets[0]
@@ -255,6 +256,7 @@ class StepCollector:
         self.cases: dict[str, dict[str, dict[str, Any]]] = {}
         self.notes: list[str] = []
         self.remote = ""
+        self.uses_s3 = False  # measure the S3 server's CPU around timed commands
         self.t0 = time.monotonic()
 
     def bucket(self, key: Bucket) -> dict[str, Any]:
@@ -318,7 +320,7 @@ def _run_one(ctx: Ctx, col: StepCollector, v: Variant, rep: int) -> None:
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
-    run = Run(ctx, v, d)
+    run = Run(ctx, v, d, measure_server=col.uses_s3)
     error: str | None = None
     try:
         v.fn(run)
@@ -653,6 +655,7 @@ def _push_variants(ctx: Ctx, ds: str) -> list[Variant]:
 def step_push(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "push")
     col.remote = "S3 (moto server)"
+    col.uses_s3 = ctx.s3 is not None
     for ds in ("A", "B"):
         run_group(ctx, col, _push_variants(ctx, ds), ctx.reps)
     col.notes.append("artcli log hashes and uploads; s5cmd only uploads; dvc = add (hash) + push.")
@@ -712,6 +715,7 @@ def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
 def step_download(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "download")
     col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
+    col.uses_s3 = ctx.s3 is not None
     for ds in ("A", "B"):
         run_group(ctx, col, _download_variants(ctx, ds), ctx.reps)
     col.notes.append(
@@ -755,6 +759,7 @@ def _large_variants(ctx: Ctx) -> list[Variant]:
 def step_large(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "large")
     col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
+    col.uses_s3 = ctx.s3 is not None
     run_group(ctx, col, _large_variants(ctx), ctx.reps)
     col.notes.append(f"Target: artcli peak RSS < {RSS_TARGET_MIB} MiB whatever the file size.")
     return col.result()

@@ -408,7 +408,7 @@ def test_s3_honours_aws_endpoint_url_env(s3_server: str, s3_bucket: str) -> None
     assert store.get("via-env") == b"ok"
 
 
-def test_generic_fsspec_backend_refuses_exclusive_create(s3_server: str) -> None:
+def test_generic_fsspec_backend_refuses_exclusive_create() -> None:
     import fsspec
     from fsspec.implementations.memory import MemoryFileSystem
 

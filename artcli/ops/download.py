@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
 import stat as statmod
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,8 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     _check_layout(entries)
     target.mkdir(parents=True, exist_ok=True)
     target = target.resolve()
-    plans = [(e, _final_path(target, e.path)) for e in entries]  # refuses escapes before any write
+    checked: set[str] = set()
+    plans = [(e, _final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
 
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = _out_of_date(repo, stored)
@@ -62,9 +62,10 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     fetched_bytes = sum(e.size for e in {e.digest: e for e in need}.values())
     rep.phase("downloading", fetched_bytes)
     fetch_into_cache(repo.store, repo.cache, list({e.digest: e for e in need}.values()), rep.advance)
+    made: set[str] = set()
     for e, p in todo:
-        _materialise(repo.cache.path(e.digest or ""), p, target)
-    repo.db.stat_store((str(p), *stat_key(p.stat()), e.digest or "") for e, p in todo)
+        _materialise(repo.cache.path(e.digest or ""), p, made)
+    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         from artcli.ops.refs import download_refs
@@ -92,28 +93,33 @@ def _check_layout(entries: list[Entry]) -> None:
                 raise IntegrityError(f"manifest names {'/'.join(parts[:i])!r} as both a file and a folder")
 
 
-def _final_path(root: Path, rel: str) -> Path:
+def _final_path(root: Path, rel: str, checked: set[str]) -> str:
     """The target path for an entry; refuses anything that would land outside ``root``,
-    including through a symlink planted in the target directory."""
-    cur = root
+    including through a symlink planted in the target directory. ``checked`` remembers
+    directories already verified (thousands of files share a few folders)."""
     parts = rel.split("/")
+    cur = str(root)
     for part in parts[:-1]:
-        cur = cur / part
+        cur = f"{cur}/{part}"
+        if cur in checked:
+            continue
         try:
             mode = os.lstat(cur).st_mode
         except FileNotFoundError:
+            checked.add(cur)  # created by us, as a real directory
             continue
         if statmod.S_ISLNK(mode) or not statmod.S_ISDIR(mode):
             raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink or not a directory")
-    final = root / rel
-    if os.path.commonpath([root, os.path.abspath(final)]) != str(root):
+        checked.add(cur)
+    final = f"{root}/{rel}"
+    if os.path.commonpath([str(root), os.path.abspath(final)]) != str(root):
         raise IntegrityError(f"refusing to write {rel!r} outside {root}")
     return final
 
 
-def _out_of_date(repo: Repo, plans: list[tuple[Entry, Path]]) -> list[tuple[Entry, Path]]:
+def _out_of_date(repo: Repo, plans: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
     """Entries whose target file is missing or differs (stat cache first, then hash)."""
-    known = repo.db.stat_lookup([str(p) for _, p in plans])
+    known = repo.db.stat_lookup([p for _, p in plans])
     todo = []
     for e, p in plans:
         try:
@@ -124,7 +130,7 @@ def _out_of_date(repo: Repo, plans: list[tuple[Entry, Path]]) -> list[tuple[Entr
         if not statmod.S_ISREG(lst.st_mode) or lst.st_size != e.size:
             todo.append((e, p))
             continue
-        row = known.get(str(p))
+        row = known.get(p)
         if row is not None and row[:3] == stat_key(lst):
             if row[3] != e.digest:
                 todo.append((e, p))
@@ -134,30 +140,41 @@ def _out_of_date(repo: Repo, plans: list[tuple[Entry, Path]]) -> list[tuple[Entr
     return todo
 
 
-def _materialise(src: Path, dst: Path, root: Path) -> None:
+def _materialise(src: str, dst: str, made: set[str]) -> None:
     """Copy (reflink when the filesystem can) to a temp name beside ``dst``, then rename:
-    a reader never sees a half-written file, and the cache is never linked into the target."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.artcli-{os.getpid()}.part")
+    a reader never sees a half-written file, and the cache is never linked into the target.
+    ``rename`` replaces a symlink at ``dst`` itself, never what it points to."""
+    parent = os.path.dirname(dst)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
     try:
-        with open(src, "rb") as fi, open(tmp, "wb") as fo:
+        with open(src, "rb") as fi:
+            size = os.fstat(fi.fileno()).st_size
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                fcntl.ioctl(fo.fileno(), FICLONE, fi.fileno())
-            except OSError as exc:
-                if exc.errno not in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF,
-                                     errno.ENOSYS, errno.EPERM):
-                    raise
-                shutil.copyfileobj(fi, fo, 1 << 20) if os.fstat(fi.fileno()).st_size < (1 << 16) else \
-                    _copy_range(fi.fileno(), fo.fileno())
-        os.chmod(tmp, 0o644)
-        if os.path.lexists(dst) and (os.path.islink(dst) or os.path.isdir(dst)):
-            if os.path.isdir(dst) and not os.path.islink(dst):
-                raise IntegrityError(f"refusing to replace directory {dst} with a file")
-            os.unlink(dst)
-        os.replace(tmp, dst)
+                if size < (1 << 16):
+                    os.write(fd, fi.read())
+                else:
+                    try:
+                        fcntl.ioctl(fd, FICLONE, fi.fileno())
+                    except OSError as exc:
+                        if exc.errno not in _NO_CLONE:
+                            raise
+                        _copy_range(fi.fileno(), fd)
+            finally:
+                os.close(fd)
+        try:
+            os.replace(tmp, dst)
+        except IsADirectoryError:
+            raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+_NO_CLONE = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF, errno.ENOSYS, errno.EPERM}
 
 
 def _copy_range(fin: int, fout: int) -> None:

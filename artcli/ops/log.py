@@ -20,6 +20,7 @@ from artcli.repo import Repo
 from artcli.state import fold
 
 UPLOAD_WORKERS = 4
+PACKS_IN_FLIGHT = 2  # sealed packs waiting or uploading: bounds memory to ~3 x PACK_TARGET
 
 
 @dataclass
@@ -217,7 +218,7 @@ def _upload(repo: Repo, files: list[InputFile], rep: Reporter) -> tuple[int, int
             if builder.full:
                 futures.append(pool.submit(ship, builder))
                 builder = PackBuilder()
-                _drain(futures, keep=UPLOAD_WORKERS)
+                _drain(futures, keep=PACKS_IN_FLIGHT)
         if builder.members:
             futures.append(pool.submit(ship, builder))
         if need_large:

@@ -116,6 +116,18 @@ def _missing(package: str, exc: ImportError) -> Exception:
     return RemoteError(f"this remote needs the {package} package ({exc.name or package} is not installed)")
 
 
+def _coerce(value: object) -> object:
+    """Option strings for an unknown fsspec backend: "true"/"false" -> bool, digits -> int."""
+    if not isinstance(value, str):
+        return value
+    low = value.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low.lstrip("-").isdigit():
+        return int(low)
+    return value
+
+
 def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
     """Any other fsspec protocol, without exclusive create (see ``unsafe_writes``)."""
     from fsspec.registry import get_filesystem_class, known_implementations, registry
@@ -127,7 +139,7 @@ def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
         raise UsageError(f"credentials or query strings in a remote URL are not supported: {scheme}://…")
     reader = OptionReader(options, scheme=scheme)
     unsafe = reader.get_bool("unsafe_writes", False)
-    fs_options = reader.rest()
+    fs_options = {k: _coerce(v) for k, v in reader.rest().items()}
     from artcli.store.errors import translate
     from artcli.store.fsspec_store import FsspecStore
 

@@ -8,6 +8,7 @@ directly, never the "extended" one.
 
 from __future__ import annotations
 
+import logging
 import os
 import types
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,10 @@ def _gcs_class() -> type:
     global _FS_CLASS
     if _FS_CLASS is None:
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        # gcsfs logs "out of retries" with logger.exception; with no logging configured Python's
+        # last-resort handler would print that traceback on stderr. The CLI's --debug logging
+        # (handlers on the root logger) still receives the records.
+        logging.getLogger("gcsfs").addHandler(logging.NullHandler())
         from gcsfs.core import GCSFileSystem
         from gcsfs.retry import retry_request
 

@@ -7,6 +7,7 @@ requests and can hide fresh objects; ``list_objects_v2`` also gives us ``StartAf
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -155,6 +156,8 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     opts.done()
 
     import s3fs
+
+    logging.getLogger("s3fs").addHandler(logging.NullHandler())  # no last-resort stderr output
 
     client_kwargs: dict[str, Any] = {}
     if region:

@@ -1,0 +1,253 @@
+"""Registries and collections: ``registry create/ls/show``, ``link``, ``unlink``.
+
+A link is an event in the collection's own log naming the source artifact version by
+project, name, version and digests; the collection numbers its links itself. Every write
+is one ``EventLog.append`` whose builder re-decides after a lost race, so concurrent
+links into one collection all get distinct, consecutive collection versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from artcli.errors import ConflictError, NotFoundError, UsageError
+from artcli.eventlog import Events
+from artcli.model import Ref, check_alias, check_name
+from artcli.registry import (
+    CollectionState,
+    Link,
+    RegistryState,
+    collection_log,
+    collection_names,
+    collection_state,
+    display_ref,
+    fold_collection,
+    fold_registry,
+    registry_log,
+    registry_names,
+    registry_state,
+)
+from artcli.repo import Repo
+
+
+# -- registries ----------------------------------------------------------------------------------
+@dataclass
+class RegistryResult:
+    registry: RegistryState
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.registry.to_json(), "created_now": self.created}
+
+
+def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None,
+                    description: str | None = None) -> RegistryResult:
+    """Create a custom registry; re-creating one with the same accepted types is a no-op."""
+    check_name(name, "registry")
+    types = sorted({check_name(t, "type") for t in accept_types}) if accept_types else None
+    existing = registry_state(repo, name, must_exist=False)
+    if not existing.core:
+        repo.check_format(for_write=True)
+
+        def build(events: Events) -> dict[str, Any] | None:
+            if fold_registry(name, events).exists:
+                return None
+            return {"type": "registry_created", "accept_types": types, "description": description}
+
+        if registry_log(repo, name).append(build) is not None:
+            return RegistryResult(registry_state(repo, name), True)
+        existing = registry_state(repo, name)
+    have = sorted(existing.accept_types) if existing.accept_types is not None else None
+    if have != types:
+        raise ConflictError(f"registry {name!r} already exists and accepts {_types_text(existing)}",
+                            hint="registry settings are fixed once created; choose another name")
+    notes = []
+    if description is not None and description != existing.description:
+        notes.append(f"registry {name!r} already exists; its description stays {existing.description!r}")
+    return RegistryResult(existing, False, notes)
+
+
+def _types_text(reg: RegistryState) -> str:
+    return "any type" if reg.accept_types is None else "type " + ", ".join(reg.accept_types)
+
+
+def list_registries(repo: Repo) -> list[dict[str, Any]]:
+    """Every registry (core ones included) with its settings and number of collections."""
+    counts: dict[str, int] = {}
+    for reg, _ in collection_names(repo):
+        counts[reg] = counts.get(reg, 0) + 1
+    out = []
+    for name in registry_names(repo):
+        st = registry_state(repo, name, must_exist=False)
+        if st.exists:
+            out.append({**st.to_json(), "collections": counts.get(name, 0)})
+    return out
+
+
+def show_registry(repo: Repo, name: str) -> dict[str, Any]:
+    """A registry's settings and each of its collections (live versions, latest, aliases)."""
+    check_name(name, "registry")
+    reg = registry_state(repo, name)
+    rows = []
+    for _, coll in collection_names(repo, name):
+        cs = collection_state(repo, name, coll, must_exist=False)
+        rows.append(collection_summary(cs))
+    return {**reg.to_json(), "collections": rows, "warnings": reg.warnings}
+
+
+def collection_summary(cs: CollectionState) -> dict[str, Any]:
+    latest = cs.latest_live()
+    return {"name": cs.name, "ref": cs.ref, "versions": len(cs.live_links()),
+            "latest": f"v{latest.version}" if latest else None,
+            "source": latest.source_ref if latest else None,
+            "aliases": {a: f"v{v}" for a, v in sorted(cs.aliases.items())},
+            "updated": max((lk.created for lk in cs.links.values()), default=None)}
+
+
+# -- link / unlink ---------------------------------------------------------------------------------
+@dataclass
+class LinkResult:
+    registry: str
+    collection: str
+    link: Link
+    created: bool
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{display_ref(self.registry, self.collection)}:v{self.link.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "registry": self.registry, "collection": self.collection,
+                "version": f"v{self.link.version}", "created": self.created, "aliases": self.aliases,
+                "source": self.link.source_json(), "linked": self.link.created}
+
+
+def _collection_target(target: Ref, *, tagged: bool) -> Ref:
+    if target.registry is None:
+        raise UsageError(f"{target} is not a registry collection",
+                         hint="use registry/<registry>/<collection>, e.g. registry/models/churn")
+    if tagged and target.version is None:
+        raise UsageError(f"name the collection version to unlink: {target.qualified}:v<N>")
+    if not tagged and (target.version is not None or target.alias is not None):
+        raise UsageError(f"link into a collection, not a version of it: {target.qualified}",
+                         hint="collection versions are numbered by the link; use --alias to name it")
+    return target
+
+
+def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None) -> LinkResult:
+    """Link the version ``source`` names into the collection ``target``.
+
+    The collection is created by its first link. Linking a source version the collection
+    already holds writes nothing new but moves the requested aliases to it.
+    """
+    _collection_target(target, tagged=False)
+    assert target.registry is not None
+    registry, coll = target.registry, target.name
+    wanted = [check_alias(a) for a in dict.fromkeys(aliases or [])]
+    st, vs = repo.resolve(source)
+    reg = registry_state(repo, registry)
+    if not reg.accepts(st.type):
+        raise ConflictError(
+            f"registry {registry!r} accepts {_types_text(reg)}; {st.project}/{st.name} is of type {st.type!r}",
+            hint=f"link it into a registry that accepts {st.type!r} (artcli registry ls)")
+    from artcli.ops.download import _manifest_digest
+
+    mdigest = _manifest_digest(repo, st.project, st.name, vs.version)
+    repo.check_format(for_write=True)
+    log = collection_log(repo, registry, coll)
+    src = {"project": st.project, "name": st.name, "version": vs.version, "digest": vs.digest,
+           "manifest": mdigest, "artifact_type": st.type}
+
+    def build(events: Events) -> dict[str, Any] | None:
+        cur = fold_collection(registry, coll, events)
+        if cur.by_source(st.project, st.name, vs.version) is not None:
+            return None
+        return {"type": "linked", "version": cur.next_version(), "source": src, "aliases": wanted}
+
+    ev = log.append(build)
+    cs = collection_state(repo, registry, coll)
+    if ev is not None:
+        lk = cs.links[int(ev["version"])]
+        return LinkResult(registry, coll, lk, True, cs.aliases_of(lk.version))
+    found = cs.by_source(st.project, st.name, vs.version)
+    assert found is not None
+    if wanted:
+        from artcli.ops.aliases import set_collection_aliases
+
+        set_collection_aliases(repo, registry, coll, found.version, wanted)
+        cs = collection_state(repo, registry, coll)
+    return LinkResult(registry, coll, found, False, cs.aliases_of(found.version))
+
+
+@dataclass
+class UnlinkResult:
+    ref: str
+    link: Link
+    removed: bool
+    aliases: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "version": f"v{self.link.version}", "unlinked_now": self.removed,
+                "removed_aliases": self.aliases, "source": self.link.source_json()}
+
+
+def unlink(repo: Repo, target: Ref) -> UnlinkResult:
+    """Remove one collection version (its aliases go with it); the source artifact is untouched.
+
+    Unlinking a version already unlinked is a no-op, so scripts can re-run it.
+    """
+    _collection_target(target, tagged=True)
+    assert target.registry is not None and target.version is not None
+    registry, coll, n = target.registry, target.name, target.version
+    cs = collection_state(repo, registry, coll)
+    if n not in cs.links:
+        have = ", ".join(f"v{x.version}" for x in cs.live_links()[-5:]) or "none"
+        raise NotFoundError(f"{cs.ref} has no version v{n}", hint=f"versions: {have}")
+    repo.check_format(for_write=True)
+    dropped: list[str] = []
+
+    def build(events: Events) -> dict[str, Any] | None:
+        cur = fold_collection(registry, coll, events)
+        if not cur.links[n].live:
+            return None
+        dropped[:] = sorted(a for a, v in cur.aliases.items() if v == n)
+        return {"type": "unlinked", "version": n}
+
+    ev = collection_log(repo, registry, coll).append(build)
+    cs = collection_state(repo, registry, coll, must_exist=False)
+    return UnlinkResult(f"{cs.ref}:v{n}", cs.links[n], ev is not None, dropped if ev else [])
+
+
+# -- what other features ask -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LiveLink:
+    registry: str
+    collection: str
+    version: int
+    project: str
+    name: str
+    source_version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": f"{display_ref(self.registry, self.collection)}:v{self.version}",
+                "registry": self.registry, "collection": self.collection, "version": f"v{self.version}",
+                "source": f"{self.project}/{self.name}:v{self.source_version}"}
+
+
+def list_links(repo: Repo) -> list[LiveLink]:
+    """Every live link across all registries (one LIST of ``registries/`` + one per collection)."""
+    out = []
+    for registry, coll in collection_names(repo):
+        cs = collection_state(repo, registry, coll, must_exist=False)
+        out.extend(LiveLink(registry, coll, lk.version, lk.project, lk.name, lk.source_version)
+                   for lk in cs.live_links())
+    return out
+
+
+def linked_versions(repo: Repo) -> set[tuple[str, str, int]]:
+    """(project, name, version) of every artifact version some registry collection links to:
+    GC and TTL expiry must keep these."""
+    return {(lk.project, lk.name, lk.source_version) for lk in list_links(repo)}
