@@ -127,16 +127,16 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
             _set_alias(st, alias, n, ev)
     elif kind == "version_reused":
         n = int(ev["version"])
-        if n not in st.versions:
-            raise ValueError(f"reuse of unknown version v{n}")
+        if n not in st.versions or st.versions[n].deleted:
+            raise ValueError(f"reuse of unknown or deleted version v{n}")
         st.latest = n
         for alias in ev.get("aliases") or []:
             _set_alias(st, alias, n, ev)
         _record_metadata(st.versions[n], ev.get("metadata") or {}, ev)
     elif kind == "alias_set":
         n = int(ev["version"])
-        if n not in st.versions:
-            raise ValueError(f"alias on unknown version v{n}")
+        if n not in st.versions or st.versions[n].deleted:
+            raise ValueError(f"alias on unknown or deleted version v{n}")
         _set_alias(st, str(ev["alias"]), n, ev)
     elif kind == "alias_removed":
         _remove_alias(st, str(ev["alias"]), ev)
