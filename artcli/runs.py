@@ -1,20 +1,46 @@
-"""Which run (job) a command belongs to: flag > ARTCLI_RUN_ID > CI environment > none."""
+"""Runs: which job a command belongs to, what an auditor needs to know about it, and the fold
+of a run's event log.
+
+Run id precedence: ``--run`` > ``ARTCLI_RUN_ID`` > the CI job (GitHub Actions, GitLab,
+Jenkins, CircleCI, Buildkite, Azure Pipelines) > none. Commands that record lineage
+(``log``) fall back to a fresh id for that one command, so every version names the command
+that made it.
+
+Nothing here ever copies environment variables wholesale: the CI block names a handful of
+documented variables, and every string that could carry a credential (argv, URLs) goes
+through :func:`scrub_argv` / :func:`scrub_url` first.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+GIT_TIMEOUT = 2.0
+MAX_ARG_CHARS = 512
+MAX_ARGS = 64
 
 
 def _clean(text: str) -> str:
-    return _SAFE.sub("-", text).strip("-")[:128] or "run"
+    """A run id safe as one key component: [A-Za-z0-9._-], starting with a letter or digit."""
+    out = _SAFE.sub("-", text).lstrip("-._")[:128].rstrip("-")
+    return out or "run"
 
 
-def detect_ci_run_id(env: dict[str, str] | None = None) -> str | None:
-    """A stable id for the current CI job, or None outside CI."""
-    env = dict(os.environ) if env is None else env
+def valid_run_id(value: Any) -> bool:
+    return isinstance(value, str) and RUN_ID_RE.fullmatch(value) is not None
+
+
+def detect_ci_run_id(env: Mapping[str, str] | None = None) -> str | None:
+    """A stable id for the current CI job (the same for every command of the job), or None."""
+    env = os.environ if env is None else env
     if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
         return _clean(f"gh-{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}-{env.get('GITHUB_JOB', 'job')}")
     if env.get("GITLAB_CI") and env.get("CI_JOB_ID"):
@@ -30,9 +56,309 @@ def detect_ci_run_id(env: dict[str, str] | None = None) -> str | None:
     return None
 
 
+def ci_info(env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The CI provider, job and job URL, from documented variables only (never the whole env)."""
+    env = os.environ if env is None else env
+
+    def pick(**keys: str) -> dict[str, Any]:
+        return {k: env[v] for k, v in keys.items() if env.get(v)}
+
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        url = None
+        if env.get("GITHUB_REPOSITORY"):
+            url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+            if env.get("GITHUB_RUN_ATTEMPT"):
+                url += f"/attempts/{env['GITHUB_RUN_ATTEMPT']}"
+        out = {"provider": "github", "url": url, **pick(
+            job="GITHUB_JOB", workflow="GITHUB_WORKFLOW", repository="GITHUB_REPOSITORY",
+            run_id="GITHUB_RUN_ID", attempt="GITHUB_RUN_ATTEMPT", ref="GITHUB_REF_NAME", sha="GITHUB_SHA")}
+    elif env.get("GITLAB_CI") and env.get("CI_JOB_ID"):
+        out = {"provider": "gitlab", "url": env.get("CI_JOB_URL"), **pick(
+            job="CI_JOB_NAME", job_id="CI_JOB_ID", pipeline_id="CI_PIPELINE_ID", project="CI_PROJECT_PATH",
+            ref="CI_COMMIT_REF_NAME", sha="CI_COMMIT_SHA")}
+    elif env.get("BUILD_TAG") and env.get("JENKINS_URL"):
+        out = {"provider": "jenkins", "url": env.get("BUILD_URL"), **pick(
+            job="JOB_NAME", build="BUILD_NUMBER", tag="BUILD_TAG", sha="GIT_COMMIT", ref="GIT_BRANCH")}
+    elif env.get("CIRCLECI") and env.get("CIRCLE_WORKFLOW_JOB_ID"):
+        out = {"provider": "circleci", "url": env.get("CIRCLE_BUILD_URL"), **pick(
+            job="CIRCLE_JOB", job_id="CIRCLE_WORKFLOW_JOB_ID", workflow_id="CIRCLE_WORKFLOW_ID",
+            ref="CIRCLE_BRANCH", sha="CIRCLE_SHA1")}
+    elif env.get("BUILDKITE") and env.get("BUILDKITE_JOB_ID"):
+        url = env.get("BUILDKITE_BUILD_URL")
+        out = {"provider": "buildkite", "url": f"{url}#{env['BUILDKITE_JOB_ID']}" if url else None, **pick(
+            job="BUILDKITE_LABEL", job_id="BUILDKITE_JOB_ID", pipeline="BUILDKITE_PIPELINE_SLUG",
+            ref="BUILDKITE_BRANCH", sha="BUILDKITE_COMMIT")}
+    elif env.get("TF_BUILD") and env.get("BUILD_BUILDID"):
+        url = None
+        if env.get("SYSTEM_COLLECTIONURI") and env.get("SYSTEM_TEAMPROJECT"):
+            url = (f"{env['SYSTEM_COLLECTIONURI'].rstrip('/')}/{env['SYSTEM_TEAMPROJECT']}"
+                   f"/_build/results?buildId={env['BUILD_BUILDID']}")
+        out = {"provider": "azure", "url": url, **pick(
+            job="SYSTEM_JOBDISPLAYNAME", job_id="SYSTEM_JOBID", build_id="BUILD_BUILDID",
+            ref="BUILD_SOURCEBRANCHNAME", sha="BUILD_SOURCEVERSION")}
+    else:
+        return None
+    return {k: (scrub_url(v) if isinstance(v, str) else v) for k, v in out.items()}
+
+
 def current_run_id(flag: str | None = None) -> str | None:
     if flag:
         return _clean(flag)
     if os.environ.get("ARTCLI_RUN_ID"):
         return _clean(os.environ["ARTCLI_RUN_ID"])
     return detect_ci_run_id()
+
+
+def fresh_run_id() -> str:
+    """A new, unique, time-sortable id: ``r-20240501T120000Z-3f9a1c2b``."""
+    from artcli import clock
+
+    return f"r-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+# -- scrubbing ---------------------------------------------------------------------------------
+REDACTED = "***"
+_SECRET_NAME = re.compile(r"(secret|token|passw(or)?d|pwd|credential|api[_-]?key|access[_-]?key|private[_-]?key"
+                          r"|auth|signature|^sig$|session|cookie|^key$)", re.I)
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?")
+_TOKEN_SHAPES = re.compile(
+    r"(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+
+
+def _scrub_query(query: str) -> str:
+    parts = []
+    for item in query[1:].split("&"):
+        key, eq, _value = item.partition("=")
+        low = key.lower()
+        if eq and (_SECRET_NAME.search(key) or low.startswith(("x-amz-", "x-goog-")) or low in
+                   {"sig", "se", "sp", "sv", "st", "skoid", "sktid", "expires", "googleaccessid"}):
+            item = f"{key}={REDACTED}"
+        parts.append(item)
+    return "?" + "&".join(parts)
+
+
+def scrub_url(text: str) -> str:
+    """Remove URL user-info and signature/token query values, and well-known token shapes."""
+    def one(m: re.Match[str]) -> str:
+        scheme, userinfo, rest, query, frag = m.groups()
+        return scheme + (f"{REDACTED}@" if userinfo else "") + rest + (_scrub_query(query) if query else "") + (frag or "")
+
+    return _TOKEN_SHAPES.sub(REDACTED, _URL.sub(one, text))
+
+
+def scrub_argv(argv: Sequence[str]) -> list[str]:
+    """A command line fit for an audit log: values of secret-looking options, secret-looking
+    ``KEY=VALUE`` arguments, URL credentials and known token shapes are replaced by ``***``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in list(argv)[:MAX_ARGS]:
+        arg = str(arg)
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        if arg.startswith("-") and len(arg) > 1:
+            name, eq, _value = arg.partition("=")
+            if _SECRET_NAME.search(name.lstrip("-")):
+                if eq:
+                    out.append(f"{name}={REDACTED}")
+                else:
+                    out.append(name)
+                    hide_next = True
+                continue
+        else:
+            key, eq, _value = arg.partition("=")
+            if eq and "/" not in key and _SECRET_NAME.search(key):
+                out.append(f"{key}={REDACTED}")
+                continue
+        arg = scrub_url(arg)
+        out.append(arg if len(arg) <= MAX_ARG_CHARS else arg[:MAX_ARG_CHARS] + "…")
+    if len(argv) > MAX_ARGS:
+        out.append(f"… ({len(argv) - MAX_ARGS} more arguments)")
+    return out
+
+
+def command_line(argv: Sequence[str] | None = None) -> list[str]:
+    """This process's command line, scrubbed, as ``artcli <args>``."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return scrub_argv(["artcli", *args])
+
+
+# -- git -----------------------------------------------------------------------------------------
+def git_info(cwd: str | None = None) -> dict[str, Any] | None:
+    """Commit, branch, dirty flag and origin of the git work tree around ``cwd``; None when
+    not in a work tree, git is missing or too slow (never an error: this is decoration)."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(["git", "--no-optional-locks", *args], cwd=cwd, capture_output=True,
+                                 text=True, timeout=GIT_TIMEOUT, stdin=subprocess.DEVNULL,
+                                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout if res.returncode == 0 else None
+
+    status = git("status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
+        return None
+    info: dict[str, Any] = {"commit": None, "branch": None, "dirty": False}
+    for line in status.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split(" ", 2)[2]
+            info["commit"] = oid if re.fullmatch(r"[0-9a-f]{40,64}", oid) else None
+        elif line.startswith("# branch.head "):
+            head = line.split(" ", 2)[2]
+            info["branch"] = None if head == "(detached)" else head
+        elif line and not line.startswith("#"):
+            info["dirty"] = True
+    origin = git("config", "--get", "remote.origin.url")
+    if origin and origin.strip():
+        info["remote"] = scrub_url(origin.strip())
+    return info
+
+
+def run_attributes(job_type: str | None = None, name: str | None = None,
+                   env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What a run records once, in its first event: job type, name, command line, where and who,
+    git state and the CI job. Everything is chosen field by field; nothing is copied wholesale."""
+    from artcli import __version__
+    from artcli.eventlog import actor
+
+    who = actor(None)
+    attrs: dict[str, Any] = {
+        "job_type": job_type, "name": name, "command": command_line(), "host": who["host"],
+        "user": who["user"], "cwd": scrub_url(os.getcwd()), "artcli": __version__,
+    }
+    git = git_info()
+    if git is not None:
+        attrs["git"] = git
+    ci = ci_info(env)
+    if ci is not None:
+        attrs["ci"] = ci
+    return attrs
+
+
+# -- a run's log ---------------------------------------------------------------------------------
+@dataclass
+class RunRecord:
+    """One version a run used (input) or logged (output)."""
+
+    project: str
+    name: str
+    version: int
+    digest: str | None
+    time: str | None
+    via: str | None = None  # inputs: download | use | log
+    requested: str | None = None  # inputs: the reference as given (alias, registry ref)
+    created: bool | None = None  # outputs: a new version (False: identical content existed)
+    command: list[str] | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.name}:v{self.version}"
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.project, self.name, self.version)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ref": self.ref, "project": self.project, "name": self.name,
+                               "version": f"v{self.version}", "digest": self.digest, "time": self.time,
+                               "command": self.command}
+        if self.created is not None:
+            out["created"] = self.created
+        else:
+            out["via"] = self.via
+            out["requested"] = self.requested
+        return out
+
+
+@dataclass
+class RunState:
+    id: str
+    attributes: dict[str, Any] | None = None
+    started: str | None = None
+    finished: str | None = None
+    status: str | None = None
+    last_event: str | None = None
+    actor: dict[str, Any] | None = None
+    inputs: list[RunRecord] = field(default_factory=list)
+    outputs: list[RunRecord] = field(default_factory=list)
+    events: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return self.events > 0
+
+    def attr(self, key: str) -> Any:
+        if self.attributes and key in self.attributes:
+            return self.attributes[key]
+        if key in ("host", "user") and self.actor:
+            return self.actor.get(key)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable shape of ``run show --json`` (see docs/lineage.md)."""
+        return {
+            "id": self.id, "job_type": self.attr("job_type"), "name": self.attr("name"),
+            "command": self.attr("command"), "host": self.attr("host"), "user": self.attr("user"),
+            "cwd": self.attr("cwd"), "started": self.started, "finished": self.finished,
+            "status": self.status, "last_event": self.last_event, "git": self.attr("git"),
+            "ci": self.attr("ci"), "inputs": [r.to_json() for r in self.inputs],
+            "outputs": [r.to_json() for r in self.outputs], "events": self.events,
+            "warnings": self.warnings,
+        }
+
+
+def _record(ev: dict[str, Any], output: bool) -> RunRecord:
+    from artcli.model import check_name
+
+    version = ev["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValueError(f"invalid version {version!r}")
+    cmd = ev.get("command")
+    return RunRecord(
+        check_name(str(ev["project"]), "project"), check_name(str(ev["name"])), version,
+        ev.get("digest") if isinstance(ev.get("digest"), str) else None, ev.get("time"),
+        via=None if output else ev.get("via"), requested=None if output else ev.get("requested"),
+        created=bool(ev.get("created", True)) if output else None,
+        command=[str(c) for c in cmd] if isinstance(cmd, list) else None)
+
+
+def fold_run(run_id: str, events: list[tuple[str, dict[str, Any] | None]]) -> RunState:
+    """Fold a run's log. The run's attributes are those of the first event that carries
+    ``attributes`` (``run_started``, or the first record written by a run nobody started)."""
+    from artcli.errors import UsageError
+
+    st = RunState(run_id)
+    seen_in: set[tuple[str, str, int]] = set()
+    seen_out: set[tuple[str, str, int]] = set()
+    for key, ev in events:
+        if ev is None:
+            st.warnings.append(f"skipped corrupt event {key}")
+            continue
+        st.events += 1
+        t = ev.get("time") if isinstance(ev.get("time"), str) else None
+        if st.started is None:
+            st.started, st.actor = t, ev.get("actor") if isinstance(ev.get("actor"), dict) else None
+        st.last_event = t or st.last_event
+        if st.attributes is None and isinstance(ev.get("attributes"), dict):
+            st.attributes = ev["attributes"]
+        try:
+            kind = ev["type"]
+            if kind in ("input", "output"):
+                rec = _record(ev, kind == "output")
+                seen, into = (seen_out, st.outputs) if kind == "output" else (seen_in, st.inputs)
+                if rec.key not in seen:
+                    seen.add(rec.key)
+                    into.append(rec)
+            elif kind == "run_finished":
+                st.finished = t
+                st.status = ev.get("status") if isinstance(ev.get("status"), str) else None
+        except (KeyError, TypeError, ValueError, UsageError) as exc:
+            st.warnings.append(f"skipped invalid event {key}: {exc}")
+    return st

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
-
 from clihelp import Cli, make_tree
 
 WRITERS = 8
@@ -114,7 +114,7 @@ def _concurrent_moves(cli: Cli, tmp_path: Path) -> None:
     rows = cli.ok("history", "ds:production", "--json").json()
     assert len(rows) == WRITERS  # every move is in the log
     assert rows[0]["from"] is None
-    assert all(a["to"] == b["from"] for a, b in zip(rows, rows[1:], strict=False))  # a chain, none lost
+    assert all(a["to"] == b["from"] for a, b in itertools.pairwise(rows))  # a chain, none lost
     assert {r["to"] for r in rows} == {f"v{i}" for i in range(WRITERS)}
     assert rows[-1]["to"] == holders[0]["version"] == aliases(cli)["production"]
 

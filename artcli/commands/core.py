@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
                                       "artcli log model ckpt/model.pt --type model --json"))(log)
     app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
                                            "artcli download model:production --json"))(download)
-    app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json"))(ls)
+    app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json",
+                                     "artcli ls model --where 'model_metrics.accuracy>=0.9' --sort -model_metrics.accuracy"))(ls)
     app.command("show", epilog=example("artcli show mnist:latest", "artcli show mnist:v2 --json"))(show)
     app.command("files", epilog=example("artcli files mnist:v2", "artcli files mnist --json | jq -r '.[].url'"))(files)
 
@@ -26,7 +27,8 @@ def log(
     artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Artifact type (dataset, model, ...). Default: the artifact's type, or 'dataset'.")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d", help="Description of this version.")] = None,
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to put on the version (repeatable).")] = None,
-    metadata: Annotated[list[str] | None, typer.Option("--metadata", "-m", help="KEY=VALUE metadata; VALUE is JSON when it parses (repeatable).")] = None,
+    metadata: Annotated[list[str] | None, typer.Option("--metadata", "-m", help="KEY=VALUE or KEY:TYPE=VALUE metadata (TYPE: size, uri, path, dtype, str, json); VALUE is JSON when it parses (repeatable).")] = None,
+    metadata_file: Annotated[str | None, typer.Option("--metadata-file", help="Metadata from a JSON object file ('-': stdin); --metadata wins on the same key.")] = None,
     name_as: Annotated[str | None, typer.Option("--name-as", help="Place the inputs under this folder inside the version.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
@@ -37,10 +39,10 @@ def log(
 
     Prints the version reference (project/name:vN) on stdout.
     """
-    from artcli.mdvalues import parse_assignments
+    from artcli.mdvalues import collect
     from artcli.ops.log import log_artifact
 
-    md = parse_assignments(metadata)
+    md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
     rep = output.Reporter()
     try:
@@ -78,6 +80,8 @@ def download(
 
 def ls(
     name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
+    sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
@@ -86,7 +90,7 @@ def ls(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
-    if name is None:
+    if name is None and not (where or sort):
         rows = query.list_artifacts(repo)
         if as_json:
             output.emit_json(rows)
@@ -94,7 +98,12 @@ def ls(
             output.table(["name", "type", "versions", "latest", "updated"],
                          [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
         return
-    vrows = query.list_versions(repo, name)
+    if where or sort:
+        from artcli.ops.metadata import select_versions
+
+        vrows = select_versions(repo, name, where, sort)
+    else:
+        vrows = query.list_versions(repo, name)
     if as_json:
         output.emit_json(vrows)
     else:

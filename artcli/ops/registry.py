@@ -103,7 +103,9 @@ def collection_summary(cs: CollectionState) -> dict[str, Any]:
             "latest": f"v{latest.version}" if latest else None,
             "source": latest.source_ref if latest else None,
             "aliases": {a: f"v{v}" for a, v in sorted(cs.aliases.items())},
-            "updated": max((lk.created for lk in cs.links.values()), default=None)}
+            "updated": max((lk.created for lk in cs.links.values()), default=None),
+            "links": [{"version": f"v{lk.version}", "source": lk.source_ref, "linked": lk.created,
+                       "aliases": cs.aliases_of(lk.version)} for lk in cs.live_links()]}
 
 
 # -- link / unlink ---------------------------------------------------------------------------------

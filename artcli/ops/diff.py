@@ -1,0 +1,103 @@
+"""``diff REF_A REF_B``: which files and which metadata differ between two versions.
+
+Files are compared by path on what identifies their content (size, digest, reference
+source and pins), never by where the bytes are stored, so a re-packed file is unchanged.
+Metadata is compared on each key's latest value and type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from artcli import canonical
+from artcli.model import Entry, Ref
+from artcli.ops.metadata import latest_rows
+from artcli.repo import Repo
+from artcli.state import ArtifactState, VersionState
+
+
+@dataclass
+class DiffResult:
+    a: str
+    b: str
+    same_content: bool
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    md_added: list[dict[str, Any]] = field(default_factory=list)
+    md_removed: list[dict[str, Any]] = field(default_factory=list)
+    md_changed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.md_added or self.md_removed
+                    or self.md_changed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "a": self.a, "b": self.b, "same_content": self.same_content,
+            "files": {"added": self.added, "removed": self.removed, "changed": self.changed,
+                      "unchanged": self.unchanged},
+            "metadata": {"added": self.md_added, "removed": self.md_removed, "changed": self.md_changed},
+        }
+
+
+def _file(e: Entry) -> dict[str, Any]:
+    out: dict[str, Any] = {"size": e.size, "digest": e.digest}
+    if e.ref is not None:
+        out["ref"] = e.ref
+    return out
+
+
+def _manifest(repo: Repo, st: ArtifactState, vs: VersionState) -> dict[str, Entry]:
+    from artcli.ops.download import _manifest_digest
+
+    man = repo.load_manifest(_manifest_digest(repo, st.project, st.name, vs.version))
+    return {e.path: e for e in man.entries}
+
+
+def diff_versions(repo: Repo, ref_a: Ref, ref_b: Ref) -> DiffResult:
+    """Files added / removed / changed from A to B, and metadata keys that differ."""
+    st_a, vs_a = repo.resolve(ref_a)
+    st_b, vs_b = repo.resolve(ref_b)
+    res = DiffResult(f"{st_a.project}/{st_a.name}:v{vs_a.version}", f"{st_b.project}/{st_b.name}:v{vs_b.version}",
+                     vs_a.digest == vs_b.digest)
+    if not res.same_content:  # equal content digests mean equal files: skip the manifests
+        files_a, files_b = _manifest(repo, st_a, vs_a), _manifest(repo, st_b, vs_b)
+        for path in sorted(files_a.keys() | files_b.keys()):
+            ea, eb = files_a.get(path), files_b.get(path)
+            if ea is None and eb is not None:
+                res.added.append({"path": path, **_file(eb)})
+            elif eb is None and ea is not None:
+                res.removed.append({"path": path, **_file(ea)})
+            elif ea is not None and eb is not None:
+                fa, fb = _file(ea), _file(eb)
+                if fa == fb:
+                    res.unchanged += 1
+                else:
+                    res.changed.append({"path": path, "a": fa, "b": fb})
+    else:
+        res.unchanged = vs_a.files
+    md_a = {r["key"]: r for r in latest_rows(vs_a)}
+    md_b = {r["key"]: r for r in latest_rows(vs_b)}
+    for key in sorted(md_a.keys() | md_b.keys()):
+        ra, rb = md_a.get(key), md_b.get(key)
+        if ra is None and rb is not None:
+            res.md_added.append(_md(key, rb))
+        elif rb is None and ra is not None:
+            res.md_removed.append(_md(key, ra))
+        elif ra is not None and rb is not None and _identity(ra) != _identity(rb):
+            res.md_changed.append({"key": key, "a": _md(key, ra, with_key=False), "b": _md(key, rb, with_key=False)})
+    return res
+
+
+def _identity(row: dict[str, Any]) -> bytes:
+    """Type-exact equality: JSON ``true``, ``1`` and ``1.0`` are three different values."""
+    return canonical.dumps([row["value"], row["type"]])
+
+
+def _md(key: str, row: dict[str, Any], with_key: bool = True) -> dict[str, Any]:
+    out = {"value": row["value"], "type": row["type"], "display": row["display"]}
+    return {"key": key, **out} if with_key else out

@@ -1,0 +1,268 @@
+"""``metadata set/get/ls`` and ``ls --where/--sort``: typed, grouped, versioned metadata.
+
+Metadata is history, not state that gets overwritten: every ``set`` appends one
+``metadata_set`` event (exclusive create, so concurrent writers never lose an entry) and
+the fold keeps, per version, the latest entry of each key plus every entry ever written
+with its time and run. Keys are flat; the part before the first dot names the card the key
+is shown on (see artcli/mdvalues.py for values and types).
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from artcli import canonical, mdvalues
+from artcli.errors import NotFoundError, UsageError
+from artcli.eventlog import Events
+from artcli.model import Ref, check_name, parse_ref
+from artcli.repo import Repo, version_summary
+from artcli.state import ArtifactState, VersionState, fold
+
+LOGGING_EVENTS = ("version_created", "version_reused")
+
+
+@dataclass
+class SetResult:
+    ref: str
+    entries: dict[str, mdvalues.Entry]
+    seq: int
+    time: str
+    run: str | None
+    inferred: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "entries": self.entries, "seq": self.seq, "time": self.time,
+                "run": self.run, "inferred": self.inferred}
+
+
+# -- writing -----------------------------------------------------------------------------------
+def set_metadata(repo: Repo, ref: Ref | None, entries: dict[str, mdvalues.Entry], *,
+                 infer: bool = False, artifact: str | None = None) -> SetResult:
+    """Append one ``metadata_set`` event with ``entries`` to the version ``ref`` names, or,
+    with ``infer``, to the version the current run logged."""
+    if not entries:
+        raise UsageError("nothing to set", hint="give KEY=VALUE arguments or --file F.json")
+    if infer:
+        project, name, version = infer_target(repo, artifact)
+    else:
+        if ref is None:
+            raise UsageError("name the version to annotate, or use --infer")
+        st, vs = repo.resolve(ref)
+        project, name, version = st.project, st.name, vs.version
+    repo.check_format(for_write=True)
+    where = f"{project}/{name}:v{version}"
+
+    def build(events: Events) -> dict[str, Any] | None:
+        vs = fold(project, name, events).versions.get(version)
+        if vs is None or not vs.live():  # deleted or expired since we resolved it
+            raise NotFoundError(f"{where} is no longer live; metadata not set")
+        return {"type": "metadata_set", "version": version, "entries": entries}
+
+    ev = repo.artifact_log(project, name).append(build)
+    assert ev is not None
+    return SetResult(where, entries, ev["seq"], ev["time"], ev["actor"]["run"], infer)
+
+
+def infer_target(repo: Repo, artifact: str | None = None) -> tuple[str, str, int]:
+    """The one live version the current run logged (created or re-logged), like ZenML's
+    ``infer_artifact``; ``artifact`` picks one when the run logged several."""
+    run_id = repo.run_id
+    if not run_id:
+        raise UsageError("--infer needs a run id to find what the run logged",
+                         hint="pass --run ID, set ARTCLI_RUN_ID, or run inside CI")
+    names: list[tuple[str, str]]
+    if artifact is not None:
+        aref = parse_ref(artifact, repo.project)
+        if aref.registry is not None or aref.version is not None or aref.alias is not None:
+            raise UsageError(f"--artifact takes [project/]name, not {artifact!r}",
+                             hint="to name a version, give it as REF instead of --infer")
+        names = [(aref.project, aref.name)]
+    else:
+        names = [(repo.project, n) for n in repo.artifact_names(repo.project)]
+    found = versions_logged_by(repo, run_id, names)
+    if not found:
+        scope = f"artifact {names[0][0]}/{names[0][1]}" if artifact else f"project {repo.project}"
+        raise NotFoundError(f"run {run_id!r} logged no live version in {scope}",
+                            hint="log first (same --run / ARTCLI_RUN_ID), or name the version: "
+                                 "artcli metadata set NAME:vN KEY=VALUE")
+    if len(found) > 1:
+        refs = ", ".join(f"{p}/{n}:v{v}" for p, n, v in found)
+        hint = ("name the version instead of --infer" if artifact or len({(p, n) for p, n, _ in found}) == 1
+                else "pick one with --artifact NAME, or name the version instead of --infer")
+        raise UsageError(f"run {run_id!r} logged {len(found)} versions ({refs}); --infer needs exactly one",
+                         hint=hint)
+    return found[0]
+
+
+def versions_logged_by(repo: Repo, run_id: str, artifacts: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Live versions whose ``version_created``/``version_reused`` event carries ``run_id``.
+
+    Reads each named artifact's log (the local event cache makes repeats one LIST each).
+    A run-side index (runs/<run-id>/events) would avoid reading every artifact of a project.
+    """
+    out: list[tuple[str, str, int]] = []
+    for project, name in artifacts:
+        events = repo.artifact_log(project, name).read()
+        st = fold(project, name, events)
+        for _, ev in events:
+            if (ev and ev.get("type") in LOGGING_EVENTS and (ev.get("actor") or {}).get("run") == run_id
+                    and isinstance(ev.get("version"), int)):
+                n = ev["version"]
+                vs = st.versions.get(n)
+                if vs is not None and vs.live() and (project, name, n) not in out:
+                    out.append((project, name, n))
+    return out
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _row(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    card, name = mdvalues.card_of(key)
+    entry = {"value": item.get("value"), "type": item.get("type")}
+    return {"key": key, "card": card, "name": name, **entry, "display": mdvalues.display(entry),
+            "time": item.get("time"), "run": item.get("run"), "seq": item.get("seq")}
+
+
+def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ungrouped keys first, then cards by name, keys by name within a card."""
+    return sorted(rows, key=lambda r: (r["card"] is not None, r["key"]))
+
+
+def latest_rows(vs: VersionState) -> list[dict[str, Any]]:
+    """Each key's latest entry, with the time and run that wrote it."""
+    last: dict[str, dict[str, Any]] = {}
+    for item in vs.metadata_history:
+        last[item["key"]] = item
+    return _order([_row(k, v) for k, v in last.items()])
+
+
+def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> dict[str, Any]:
+    """``{"ref", "entries": [...]}``: latest per key, or with ``history`` every entry oldest first."""
+    st, vs = repo.resolve(ref)
+    rows = [_row(item["key"], item) for item in vs.metadata_history] if history else latest_rows(vs)
+    return {"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows, "warnings": st.warnings}
+
+
+def get_metadata(repo: Repo, ref: Ref, key: str) -> dict[str, Any]:
+    """The latest entry of ``key``; a card name gives the card as an object of name -> value."""
+    st, vs = repo.resolve(ref)
+    where = f"{st.project}/{st.name}:v{vs.version}"
+    rows = latest_rows(vs)
+    for r in rows:
+        if r["key"] == key:
+            return {"ref": where, **r}
+    card = [r for r in rows if r["card"] == key]
+    if card:
+        value = {r["name"]: r["value"] for r in card}
+        return {"ref": where, "key": key, "card": key, "name": None, "value": value, "type": "card",
+                "display": mdvalues.raw(value), "time": max(r["time"] or "" for r in card) or None,
+                "run": None, "seq": max(r["seq"] or 0 for r in card)}
+    keys = [r["key"] for r in rows]
+    close = difflib.get_close_matches(key, keys, n=3)
+    hint = (f"did you mean: {', '.join(close)}?" if close else
+            f"keys: {', '.join(keys[:20])}" if keys else "set one: artcli metadata set REF KEY=VALUE")
+    raise NotFoundError(f"{where} has no metadata key {key!r}", hint=hint)
+
+
+# -- filtering and sorting versions ------------------------------------------------------------
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "=": operator.eq, "!=": operator.ne,
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str
+    op: str
+    rhs: str
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        """``"model_metrics.accuracy>=0.9"`` -> key, operator, right-hand text."""
+        i = next((i for i, c in enumerate(text) if c in "<>=!"), None)
+        op = next((o for o in _OPS if i is not None and text.startswith(o, i)), None)
+        if i is None or op is None or not text[:i].strip():
+            raise UsageError(f"invalid --where {text!r}: expected KEY OP VALUE, OP one of = != < <= > >=",
+                             hint="for example: --where 'model_metrics.accuracy>=0.9'")
+        return cls(text[:i].strip(), op, text[i + len(op):].strip())
+
+    def matches(self, entry: dict[str, Any] | None) -> bool:
+        """Numbers compare numerically, strings as text; a version without the key never matches."""
+        if entry is None:
+            return False
+        value, type_name, cmp = entry.get("value"), entry.get("type"), _OPS[self.op]
+        if _is_number(value):
+            other = _number_rhs(self.rhs, type_name)
+            return self.op == "!=" if other is None else cmp(value, other)
+        if isinstance(value, str):
+            return cmp(value, _text_rhs(self.rhs, type_name))
+        if self.op in ("=", "==", "!="):  # booleans, null, lists, objects: type-exact equality only
+            same = canonical.dumps(value) == canonical.dumps(mdvalues.parse_value(self.rhs))
+            return same == (self.op != "!=")
+        return False
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _number_rhs(rhs: str, type_name: str | None) -> int | float | None:
+    if type_name == "size":
+        try:
+            return mdvalues.parse_size(rhs)
+        except UsageError:
+            return None
+    value = mdvalues.parse_value(rhs)
+    return value if _is_number(value) else None
+
+
+def _text_rhs(rhs: str, type_name: str | None) -> str:
+    value = mdvalues.parse_value(rhs)
+    text = value if isinstance(value, str) else rhs  # 'v="1.0"' and 'v=1.0' both mean the text 1.0
+    if type_name == "dtype":
+        try:
+            return mdvalues.check_dtype(text)
+        except UsageError:
+            return text
+    return text
+
+
+def _sort_value(entry: dict[str, Any]) -> tuple[int, Any]:
+    value = entry.get("value")
+    if _is_number(value):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, mdvalues.raw(value))
+
+
+def filter_versions(st: ArtifactState, where: list[str], sort: str | None) -> list[VersionState]:
+    """Live versions whose metadata satisfies every condition, optionally sorted by a key.
+
+    ``sort`` is a key (ascending) or ``-key`` (descending); versions without the key come last.
+    """
+    conds = [Condition.parse(w) for w in where]
+    keep = [vs for vs in st.live_versions() if all(c.matches(vs.metadata.get(c.key)) for c in conds)]
+    if not sort:
+        return keep
+    desc = sort.startswith("-")
+    key = sort[1:] if desc else sort
+    if not key:
+        raise UsageError("--sort needs a metadata key, e.g. --sort -model_metrics.accuracy")
+    have = [vs for vs in keep if key in vs.metadata]
+    have.sort(key=lambda vs: _sort_value(vs.metadata[key]), reverse=desc)
+    return have + [vs for vs in keep if key not in vs.metadata]
+
+
+def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[dict[str, Any]]:
+    """``ls NAME --where ... --sort ...``: the version summaries ``ls NAME`` prints, filtered."""
+    if name is None:
+        raise UsageError("--where and --sort filter the versions of one artifact",
+                         hint="artcli ls NAME --where 'model_metrics.accuracy>=0.9'")
+    check_name(name)
+    st = repo.artifact_state(repo.project, name)
+    return [version_summary(st, vs) for vs in filter_versions(st, where or [], sort)]
