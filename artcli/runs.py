@@ -330,13 +330,14 @@ def _record(ev: dict[str, Any], output: bool) -> RunRecord:
 
 
 def fold_run(run_id: str, events: list[tuple[str, dict[str, Any] | None]]) -> RunState:
-    """Fold a run's log. The run's attributes are those of the first event that carries
-    ``attributes`` (``run_started``, or the first record written by a run nobody started)."""
+    """Fold a run's log. The run's attributes are those of its first ``run_started``, else of
+    the first event that carries ``attributes`` (the first record of a run nobody started)."""
     from artcli.errors import UsageError
 
     st = RunState(run_id)
     seen_in: set[tuple[str, str, int]] = set()
     seen_out: set[tuple[str, str, int]] = set()
+    started_attrs = False
     for key, ev in events:
         if ev is None:
             st.warnings.append(f"skipped corrupt event {key}")
@@ -346,8 +347,11 @@ def fold_run(run_id: str, events: list[tuple[str, dict[str, Any] | None]]) -> Ru
         if st.started is None:
             st.started, st.actor = t, ev.get("actor") if isinstance(ev.get("actor"), dict) else None
         st.last_event = t or st.last_event
-        if st.attributes is None and isinstance(ev.get("attributes"), dict):
-            st.attributes = ev["attributes"]
+        if isinstance(ev.get("attributes"), dict) and not started_attrs:
+            if ev.get("type") == "run_started":  # an explicit start wins over an implicit first record
+                st.attributes, started_attrs = ev["attributes"], True
+            elif st.attributes is None:
+                st.attributes = ev["attributes"]
         try:
             kind = ev["type"]
             if kind in ("input", "output"):

@@ -1,9 +1,12 @@
-"""Fetch stored entries into the local cache, verified, in as few requests as possible.
+"""Fetch stored entries, verified, in as few requests as possible, into a sink.
 
-Loose blobs are downloaded to temp files in parallel, hashed, then renamed into the cache.
-Packed files are read with merged byte ranges (or the whole pack when most of it is wanted)
-and each member is verified against its own digest before it is written to the cache.
-Nothing unverified ever gets a digest name.
+Loose blobs are downloaded to temp files in parallel, hashed, then handed to the sink.
+Packed files are read with merged byte ranges (or the whole pack when most of it is wanted),
+several packs at once up to a memory budget, and each member is verified against its own
+digest before the sink sees it. Nothing unverified is ever handed over.
+
+The usual sink is the local cache; ``download --skip-cache`` uses one that writes straight
+into the target directory.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from artcli import layout
-from artcli.cache import Cache
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes, digest_file
 from artcli.model import Entry
@@ -21,11 +24,22 @@ from artcli.packs import plan_ranges
 from artcli.store.base import Store
 
 BATCH = 64
+PACK_BUDGET = 128 << 20  # bytes of packed data held in memory at once
 
 
-def fetch_into_cache(store: Store, cache: Cache, entries: list[Entry],
-                     advance: Callable[[int], None] | None = None) -> None:
-    """Make every (stored, non-reference) entry's digest present and valid in the cache."""
+class Sink(Protocol):
+    def temp_path(self, hint: str = "") -> Path:
+        """Where a loose blob may be downloaded before verification."""
+
+    def adopt(self, tmp: Path, digest: str) -> object:
+        """Take a verified temp file."""
+
+    def put_bytes(self, digest: str, data: bytes | memoryview) -> object:
+        """Take verified bytes."""
+
+
+def fetch(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int], None] | None = None) -> None:
+    """Hand every (stored, non-reference) entry's verified bytes to ``sink``, once per digest."""
     loose: dict[str, Entry] = {}
     packed: dict[str, dict[str, Entry]] = defaultdict(dict)
     for e in entries:
@@ -35,19 +49,28 @@ def fetch_into_cache(store: Store, cache: Cache, entries: list[Entry],
         else:
             loose[e.digest] = e
     if loose:
-        _fetch_loose(store, cache, list(loose.values()), advance)
+        _fetch_loose(store, sink, list(loose.values()), advance)
+    group: list[tuple[str, list[Entry]]] = []
+    held = 0
     for pack, members in packed.items():
-        _fetch_pack(store, cache, pack, list(members.values()), advance)
+        size = sum(e.size for e in members.values())
+        if group and held + size > PACK_BUDGET:
+            _fetch_packs(store, sink, group, advance)
+            group, held = [], 0
+        group.append((pack, list(members.values())))
+        held += size
+    if group:
+        _fetch_packs(store, sink, group, advance)
 
 
-def _fetch_loose(store: Store, cache: Cache, entries: list[Entry], advance: Callable[[int], None] | None) -> None:
+def _fetch_loose(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int], None] | None) -> None:
     for i in range(0, len(entries), BATCH):
         chunk = entries[i : i + BATCH]
-        tmps = [cache.temp_path(e.digest or "") for e in chunk]
+        tmps = [sink.temp_path(e.digest or "") for e in chunk]
         store.get_files([(layout.blob_key(e.digest or ""), str(t)) for e, t in zip(chunk, tmps, strict=True)])
         for e, t in zip(chunk, tmps, strict=True):
             _verify_file(t, e, layout.blob_key(e.digest or ""))
-            cache.adopt(t, e.digest or "")
+            sink.adopt(t, e.digest or "")
             if advance:
                 advance(e.size)
 
@@ -60,26 +83,29 @@ def _verify_file(tmp: Path, e: Entry, key: str) -> None:
         raise IntegrityError(f"{e.path}: remote object {key} is {what} (digest mismatch)")
 
 
-def _fetch_pack(store: Store, cache: Cache, pack: str, members: list[Entry],
-                advance: Callable[[int], None] | None) -> None:
-    key = layout.pack_key(pack)
-    size = None
-    spans = [(e.offset or 0, e.size) for e in members]
-    wanted = sum(s for _, s in spans)
-    if wanted > 1 << 20:  # only worth a HEAD when reading the whole pack could save requests
-        size = store.info(key).size
-    ranges = plan_ranges(spans, size)
-    reads = store.get_ranges([(key, s, e) for s, e in ranges])
-    for e in members:
-        off = e.offset or 0
-        for (s, end), data in zip(ranges, reads, strict=True):
-            if s <= off and off + e.size <= end:
-                piece = data[off - s : off - s + e.size]
-                break
-        else:  # pragma: no cover - plan_ranges covers every member
-            raise AssertionError("range plan missed a member")
-        if len(piece) != e.size or digest_bytes(piece) != e.digest:
-            raise IntegrityError(f"{e.path}: pack {key} is corrupt or truncated at offset {off} (digest mismatch)")
-        cache.put_bytes(e.digest or "", piece)
-        if advance:
-            advance(e.size)
+def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
+                 advance: Callable[[int], None] | None) -> None:
+    """One concurrent batch of range reads over several packs."""
+    plans = []
+    requests: list[tuple[str, int, int]] = []
+    for pack, members in packs:
+        key = layout.pack_key(pack)
+        spans = [(e.offset or 0, e.size) for e in members]
+        size = None
+        if sum(s for _, s in spans) > 1 << 20:  # only then can reading the whole pack save requests
+            size = store.info(key).size
+        ranges = plan_ranges(spans, size)
+        plans.append((key, members, ranges, len(requests)))
+        requests += [(key, s, e) for s, e in ranges]
+    reads = store.get_ranges(requests)
+    for key, members, ranges, first in plans:
+        mine = list(zip(ranges, reads[first : first + len(ranges)], strict=True))
+        for e in members:
+            off = e.offset or 0
+            piece = next((memoryview(data)[off - s : off - s + e.size] for (s, end), data in mine
+                          if s <= off and off + e.size <= end), None)
+            if piece is None or len(piece) != e.size or digest_bytes(piece) != e.digest:
+                raise IntegrityError(f"{e.path}: pack {key} is corrupt or truncated at offset {off} (digest mismatch)")
+            sink.put_bytes(e.digest or "", piece)
+            if advance:
+                advance(e.size)

@@ -65,7 +65,7 @@ class DatasetSpec:
 
     def describe(self) -> str:
         size = self.total_bytes
-        human = f"{size / GiB:g} GiB" if size >= GiB else f"{size / MiB:g} MiB"
+        human = f"{size / GiB:.4g} GiB" if size >= GiB else f"{size / MiB:.4g} MiB"
         if self.layout == "nested":
             return f"{self.files:,} x {self.file_size(0) // KiB} KiB, nested ({human})"
         return f"{human} in {self.files:,} file{'s' if self.files > 1 else ''}"

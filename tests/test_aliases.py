@@ -12,6 +12,13 @@ from clihelp import Cli, make_tree
 WRITERS = 8
 
 
+@pytest.fixture(params=["file", pytest.param("s3", marks=[pytest.mark.s3, pytest.mark.slow])])
+def rules_cli(request: pytest.FixtureRequest) -> Cli:
+    """Each rule on file:// and on the real S3 server; the S3 variant is slow (about 0.3 s of
+    CPU per in-process S3 command), the concurrency tests below run on S3 by default."""
+    return request.getfixturevalue({"file": "cli", "s3": "s3_cli"}[request.param])
+
+
 def log_versions(cli: Cli, tmp_path: Path, n: int, name: str = "ds", *extra: str) -> None:
     for i in range(n):
         d = make_tree(tmp_path / f"{name}-in{i}", {"f.txt": f"{name} {i}\n".encode()})
@@ -26,8 +33,8 @@ def moves(cli: Cli, ref: str) -> list[tuple[str, str | None, str | None]]:
     return [(r["alias"], r["from"], r["to"]) for r in cli.ok("history", ref, "--json").json()]
 
 
-def test_add_moves_an_alias_in_one_event(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_add_moves_an_alias_in_one_event(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
     log_versions(cli, tmp_path, 3)
     assert cli.ok("alias", "add", "ds:v0", "production", "best").out.strip() == "default/ds:v0"
     assert aliases(cli) == {"latest": "v2", "best": "v0", "production": "v0"}
@@ -47,8 +54,8 @@ def test_add_moves_an_alias_in_one_event(shared_cli: Cli, tmp_path: Path) -> Non
     assert cli.ok("history", "ds", "--json").json() == before
 
 
-def test_latest_is_kept_by_the_tool_and_vn_is_reserved(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_latest_is_kept_by_the_tool_and_vn_is_reserved(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
     log_versions(cli, tmp_path, 2)
     for bad in ("latest", "v3", "v0"):
         res = cli("alias", "add", "ds:v0", bad)
@@ -62,8 +69,8 @@ def test_latest_is_kept_by_the_tool_and_vn_is_reserved(shared_cli: Cli, tmp_path
     assert moves(cli, "ds:latest") == [("latest", None, "v0"), ("latest", "v0", "v1"), ("latest", "v1", "v0")]
 
 
-def test_rm_and_errors(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_rm_and_errors(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
     log_versions(cli, tmp_path, 2)
     cli.ok("alias", "add", "ds:v0", "a", "b")
     cli.ok("alias", "add", "ds:v1", "c")
@@ -82,8 +89,8 @@ def test_rm_and_errors(shared_cli: Cli, tmp_path: Path) -> None:
     assert ("a", "v0", None) in [(a, f, t) for a, f, t in moves(cli, "ds")]
 
 
-def test_history_records_who_when_and_which_run(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_history_records_who_when_and_which_run(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
     log_versions(cli, tmp_path, 2)
     cli.ok("alias", "add", "ds:v0", "production", "--run", "deploy-1", env={"ARTCLI_NOW": "2030-01-02T03:04:05Z"})
     cli.ok("alias", "add", "ds:v1", "production", env={"ARTCLI_RUN_ID": "deploy-2",

@@ -131,3 +131,13 @@ def test_errors_have_exit_codes(cli: Cli, data: Path) -> None:
     assert cli("log", "ds", str(data), "--alias", "v3").code == 2
     assert cli("log", "ds", str(data), "--alias", "latest").code == 2
     assert cli("frobnicate").code == 2
+
+
+def test_skip_cache_writes_straight_to_target(any_cli: Cli, data: Path, tmp_path: Path) -> None:
+    cli = any_cli
+    cli.ok("log", "ds", str(data))
+    res = cli.ok("download", "ds", "--root", str(tmp_path / "o"), "--skip-cache", "--json").json()
+    assert res["fetched_files"] == len(FILES)
+    assert tree_bytes(tmp_path / "o") == FILES
+    cached = [p for p in (cli.home / "cache" / "files").rglob("*") if p.is_file()]
+    assert cached == []

@@ -30,6 +30,7 @@ def log(
     metadata: Annotated[list[str] | None, typer.Option("--metadata", "-m", help="KEY=VALUE or KEY:TYPE=VALUE metadata (TYPE: size, uri, path, dtype, str, json); VALUE is JSON when it parses (repeatable).")] = None,
     metadata_file: Annotated[str | None, typer.Option("--metadata-file", help="Metadata from a JSON object file ('-': stdin); --metadata wins on the same key.")] = None,
     name_as: Annotated[str | None, typer.Option("--name-as", help="Place the inputs under this folder inside the version.")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("--input", help="A version this one was made from, for lineage (repeatable); pinned to its vN now.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -41,13 +42,16 @@ def log(
     """
     from artcli.mdvalues import collect
     from artcli.ops.log import log_artifact
+    from artcli.ops.runs import pinned_inputs
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
+    pinned = pinned_inputs(repo, inputs)
     rep = output.Reporter()
     try:
         res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
-                           aliases=alias, metadata=md, name_as=name_as, reporter=rep)
+                           aliases=alias, metadata=md, name_as=name_as, reporter=rep,
+                           event_fields={"inputs": pinned} if pinned else None)
     finally:
         rep.close()
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
@@ -58,6 +62,7 @@ def download(
     root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch every file from the remote even if cached.")] = False,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -72,7 +77,8 @@ def download(
     repo = open_repo(remote, project, run)
     rep = output.Reporter()
     try:
-        res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep)
+        res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
+                          track=not no_track)
     finally:
         rep.close()
     output.emit_json(res.to_json()) if as_json else output.data(res.root)

@@ -116,28 +116,25 @@ def ls(
 
 def _cards(ref: str, rows: list[dict[str, Any]]) -> None:
     """One rich panel per card; keys without a dot share the 'metadata' panel."""
-    from rich.columns import Columns
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     console = output._console(stderr=False)
     if not rows:
         console.print(f"{ref}: no metadata")
         return
-    panels = []
+    console.print(f"[bold]{ref}[/bold]")
     cards: dict[str | None, list[dict[str, Any]]] = {}
     for r in rows:
         cards.setdefault(r["card"], []).append(r)
     for card, members in cards.items():
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold")
+        grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_column(style="dim")
         for r in members:
-            grid.add_row(r["name"], r["display"], r["type"] or "")
-        panels.append(Panel(grid, title=card or "metadata", title_align="left", expand=False))
-    console.print(f"[bold]{ref}[/bold]")
-    console.print(Columns(panels))
+            grid.add_row(Text(r["name"]), Text(r["display"]).append(f"  ({r['type']})" if r["type"] else "", style="dim"))
+        console.print(Panel(grid, title=Text(card or "metadata"), title_align="left", expand=False))
 
 
 def diff(

@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import stat as statmod
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from artcli.localdb import stat_key
 from artcli.model import Entry, Ref
 from artcli.progress import NullReporter, Reporter
 from artcli.repo import Repo
-from artcli.transfer import fetch_into_cache
+from artcli.transfer import fetch
 
 FICLONE = 0x40049409
 
@@ -40,7 +41,9 @@ def default_root(ref_name: str, version: int) -> Path:
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
-             skip_cache: bool = False, reporter: Reporter | None = None) -> DownloadResult:
+             skip_cache: bool = False, reporter: Reporter | None = None, track: bool = True) -> DownloadResult:
+    """Materialise a version into ``root``, verified; ``track`` records it as used by the current
+    run when there is one (lineage: docs/lineage.md)."""
     rep = reporter or NullReporter()
     repo.check_format()
     st, vs = repo.resolve(ref)
@@ -58,22 +61,74 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
 
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = _out_of_date(repo, stored)
-    need = [e for e, _ in todo if skip_cache or not repo.cache.valid(e.digest or "")]
-    fetched_bytes = sum(e.size for e in {e.digest: e for e in need}.values())
-    rep.phase("downloading", fetched_bytes)
-    fetch_into_cache(repo.store, repo.cache, list({e.digest: e for e in need}.values()), rep.advance)
     made: set[str] = set()
-    for e, p in todo:
-        _materialise(repo.cache.path(e.digest or ""), p, made)
+    if skip_cache:  # straight from the remote into the target: no cache read or write
+        sink = _TargetSink(target, todo, made)
+        need = list({e.digest: e for e, _ in todo}.values())
+    else:
+        need = list({e.digest: e for e, _ in todo if not repo.cache.valid(e.digest or "")}.values())
+    fetched_bytes = sum(e.size for e in need)
+    rep.phase("downloading", fetched_bytes)
+    fetch(repo.store, sink if skip_cache else repo.cache, need, rep.advance)
+    if not skip_cache:
+        for e, p in todo:
+            _materialise(repo.cache.path(e.digest or ""), p, made)
     repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         from artcli.ops.refs import download_refs
 
         download_refs(repo, refs, target, rep)
+    if track:
+        from artcli.ops.runs import record_input
+
+        record_input(repo, st, vs, via="download", requested=str(ref))
     rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({len(todo)} files written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
                           sum(e.size for e in entries), len(need), fetched_bytes, len(todo))
+
+
+class _TargetSink:
+    """A transfer sink that writes verified bytes to every target path wanting that digest."""
+
+    def __init__(self, target: Path, todo: list[tuple[Entry, str]], made: set[str]) -> None:
+        self.tmpdir = target
+        self.made = made
+        self.paths: dict[str, list[str]] = {}
+        for e, p in todo:
+            self.paths.setdefault(e.digest or "", []).append(p)
+
+    def temp_path(self, hint: str = "") -> Path:
+        return self.tmpdir / f".{hint[:16]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+
+    def adopt(self, tmp: Path, digest: str) -> None:
+        for p in self.paths.get(digest, []):
+            _materialise(str(tmp), p, self.made)
+        tmp.unlink(missing_ok=True)
+
+    def put_bytes(self, digest: str, data: bytes | memoryview) -> None:
+        for p in self.paths.get(digest, []):
+            _write_bytes(p, data, self.made)
+
+
+def _write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
+    parent = os.path.dirname(dst)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, dst)
+    except IsADirectoryError:
+        os.unlink(tmp)
+        raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
 
 
 def _manifest_digest(repo: Repo, project: str, name: str, version: int) -> str:

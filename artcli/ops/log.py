@@ -13,6 +13,7 @@ from artcli.eventlog import Events
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile, hash_files, scan
 from artcli.model import Entry, Manifest, check_alias, check_name
+from artcli.ops.runs import records_output
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import NullReporter, Reporter
 from artcli.remoteindex import find_loose, find_packed, live_packs
@@ -57,6 +58,7 @@ def content_digest(entries: list[Entry]) -> str:
     return digest_bytes(b"".join(manifest.iter_lines(plain)))
 
 
+@records_output  # lineage: the version's run records it as an output (docs/lineage.md)
 def log_artifact(
     repo: Repo,
     name: str,

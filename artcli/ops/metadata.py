@@ -74,18 +74,16 @@ def infer_target(repo: Repo, artifact: str | None = None) -> tuple[str, str, int
     if not run_id:
         raise UsageError("--infer needs a run id to find what the run logged",
                          hint="pass --run ID, set ARTCLI_RUN_ID, or run inside CI")
-    names: list[tuple[str, str]]
+    only: tuple[str, str] | None = None
     if artifact is not None:
         aref = parse_ref(artifact, repo.project)
         if aref.registry is not None or aref.version is not None or aref.alias is not None:
             raise UsageError(f"--artifact takes [project/]name, not {artifact!r}",
                              hint="to name a version, give it as REF instead of --infer")
-        names = [(aref.project, aref.name)]
-    else:
-        names = [(repo.project, n) for n in repo.artifact_names(repo.project)]
-    found = versions_logged_by(repo, run_id, names)
+        only = (aref.project, aref.name)
+    found = versions_logged_by(repo, run_id, only)
     if not found:
-        scope = f"artifact {names[0][0]}/{names[0][1]}" if artifact else f"project {repo.project}"
+        scope = f"artifact {only[0]}/{only[1]}" if only else f"project {repo.project}"
         raise NotFoundError(f"run {run_id!r} logged no live version in {scope}",
                             hint="log first (same --run / ARTCLI_RUN_ID), or name the version: "
                                  "artcli metadata set NAME:vN KEY=VALUE")
@@ -98,12 +96,30 @@ def infer_target(repo: Repo, artifact: str | None = None) -> tuple[str, str, int
     return found[0]
 
 
-def versions_logged_by(repo: Repo, run_id: str, artifacts: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
-    """Live versions whose ``version_created``/``version_reused`` event carries ``run_id``.
+def versions_logged_by(repo: Repo, run_id: str, only: tuple[str, str] | None = None) -> list[tuple[str, str, int]]:
+    """Live versions the run logged (created, or re-logged so that latest moved to them).
 
-    Reads each named artifact's log (the local event cache makes repeats one LIST each).
-    A run-side index (runs/<run-id>/events) would avoid reading every artifact of a project.
+    The run's own log (``runs/<id>/events``, ``output`` records) answers with one LIST; a
+    run without output records (logged by an older artcli) falls back to reading the logs of
+    ``only``, or of every artifact of the current project.
     """
+    from artcli.ops.runs import run_state
+
+    outputs = [r.key for r in run_state(repo, run_id, must_exist=False).outputs]
+    if outputs:
+        out = []
+        for project, name, n in outputs:
+            if only in (None, (project, name)) and (project, name, n) not in out:
+                vs = repo.artifact_state(project, name, must_exist=False).versions.get(n)
+                if vs is not None and vs.live():
+                    out.append((project, name, n))
+        return out
+    names = [only] if only else [(repo.project, n) for n in repo.artifact_names(repo.project)]
+    return _scan_logged_by(repo, run_id, names)
+
+
+def _scan_logged_by(repo: Repo, run_id: str, artifacts: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Live versions whose ``version_created``/``version_reused`` event carries ``run_id``."""
     out: list[tuple[str, str, int]] = []
     for project, name in artifacts:
         events = repo.artifact_log(project, name).read()
@@ -191,19 +207,23 @@ class Condition:
         return cls(text[:i].strip(), op, text[i + len(op):].strip())
 
     def matches(self, entry: dict[str, Any] | None) -> bool:
-        """Numbers compare numerically, strings as text; a version without the key never matches."""
+        """The right-hand side picks the comparison: a number compares with numbers (a size
+        also accepts units), text with text (quote it, "1.0", to compare digits as text).
+        A value of the other kind matches only ``!=``; a version without the key never matches."""
         if entry is None:
             return False
         value, type_name, cmp = entry.get("value"), entry.get("type"), _OPS[self.op]
+        other: Any
         if _is_number(value):
             other = _number_rhs(self.rhs, type_name)
-            return self.op == "!=" if other is None else cmp(value, other)
-        if isinstance(value, str):
-            return cmp(value, _text_rhs(self.rhs, type_name))
-        if self.op in ("=", "==", "!="):  # booleans, null, lists, objects: type-exact equality only
+        elif isinstance(value, str):
+            other = _text_rhs(self.rhs, type_name)
+        elif self.op in ("=", "==", "!="):  # booleans, null, lists, objects: type-exact equality only
             same = canonical.dumps(value) == canonical.dumps(mdvalues.parse_value(self.rhs))
             return same == (self.op != "!=")
-        return False
+        else:
+            return False
+        return self.op == "!=" if other is None else cmp(value, other)
 
 
 def _is_number(v: Any) -> bool:
@@ -220,15 +240,16 @@ def _number_rhs(rhs: str, type_name: str | None) -> int | float | None:
     return value if _is_number(value) else None
 
 
-def _text_rhs(rhs: str, type_name: str | None) -> str:
-    value = mdvalues.parse_value(rhs)
-    text = value if isinstance(value, str) else rhs  # 'v="1.0"' and 'v=1.0' both mean the text 1.0
+def _text_rhs(rhs: str, type_name: str | None) -> str | None:
+    value = mdvalues.parse_value(rhs)  # 'tag=alpha' and 'tag="alpha"' are the same text
+    if not isinstance(value, str):
+        return None
     if type_name == "dtype":
         try:
-            return mdvalues.check_dtype(text)
+            return mdvalues.check_dtype(value)
         except UsageError:
-            return text
-    return text
+            return value
+    return value
 
 
 def _sort_value(entry: dict[str, Any]) -> tuple[int, Any]:

@@ -1,0 +1,449 @@
+"""``lineage``: the graph of versions, the runs that produced them and the runs that used them.
+
+Every step reads only the log of the node at hand: a version's artifact log names its
+producing run (``version_created``'s ``actor.run``, plus runs that re-logged it) and every
+run that used it (``used`` events); a run's log names its inputs and outputs. Registry
+links come from the collections' logs (read once, only when a downstream walk needs them).
+
+The walk is a breadth-first search with a visited set per direction, a depth limit counted
+in runs, and a node cap, so it ends on any remote content, hand-edited cycles included.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artcli.errors import ArtcliError, UsageError
+from artcli.model import Ref, parse_ref
+from artcli.repo import Repo, resolve_in
+from artcli.runs import RunState, valid_run_id
+from artcli.state import ArtifactState, VersionState, fold
+
+SCHEMA = "artcli.lineage/1"
+DIRECTIONS = ("up", "down", "both")
+MAX_NODES = 5000
+EDGE_KINDS = ("produced", "used", "linked", "derived")
+RENDER_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+DOT_TIMEOUT = 120
+
+
+def version_id(project: str, name: str, version: int) -> str:
+    return f"{project}/{name}:v{version}"
+
+
+def run_node_id(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def link_node_id(registry: str, collection: str, version: int) -> str:
+    return f"registry/{registry}/{collection}:v{version}"
+
+
+@dataclass
+class Graph:
+    """Nodes (versions, runs, registry links) and edges, as ``lineage --json`` prints them."""
+
+    root: str
+    direction: str
+    depth: int | None
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: set[tuple[str, str, str]] = field(default_factory=set)
+    truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def ordered_nodes(self) -> list[dict[str, Any]]:
+        """The root first, then by id: the same graph always prints the same way."""
+        return sorted(self.nodes.values(), key=lambda n: (n["id"] != self.root, n["id"]))
+
+    def ordered_edges(self) -> list[tuple[str, str, str]]:
+        return sorted(self.edges)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA, "root": self.root, "direction": self.direction, "depth": self.depth,
+            "truncated": self.truncated,
+            "nodes": self.ordered_nodes(),
+            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in self.ordered_edges()],
+            "warnings": self.warnings,
+        }
+
+    def predecessors(self, node: str) -> list[tuple[str, str]]:
+        return sorted((a, k) for a, b, k in self.edges if b == node)
+
+    def successors(self, node: str) -> list[tuple[str, str]]:
+        return sorted((b, k) for a, b, k in self.edges if a == node)
+
+
+# -- reading the logs (each read once per walk) ----------------------------------------------------
+@dataclass
+class _Link:
+    registry: str
+    collection: str
+    version: int
+    source: tuple[str, str, int]
+    aliases: list[str]
+    linked: str | None
+    live: bool
+
+
+class _Source:
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._artifacts: dict[tuple[str, str], tuple[ArtifactState, dict[int, list[str]]]] = {}
+        self._runs: dict[str, RunState] = {}
+        self._links: dict[tuple[str, str, int], list[_Link]] | None = None
+        self._by_id: dict[str, _Link] = {}
+
+    def artifact(self, project: str, name: str) -> tuple[ArtifactState, dict[int, list[str]]]:
+        key = (project, name)
+        if key not in self._artifacts:
+            events = self.repo.artifact_log(project, name).read()
+            reused: dict[int, list[str]] = {}
+            for _, ev in events:  # runs that re-logged identical content also produced it
+                if ev and ev.get("type") == "version_reused" and isinstance(ev.get("version"), int):
+                    rid = (ev.get("actor") or {}).get("run") if isinstance(ev.get("actor"), dict) else None
+                    if rid:
+                        reused.setdefault(ev["version"], []).append(rid)
+            self._artifacts[key] = (fold(project, name, events), reused)
+        return self._artifacts[key]
+
+    def version(self, project: str, name: str, version: int) -> VersionState | None:
+        return self.artifact(project, name)[0].versions.get(version)
+
+    def run(self, run_id: str) -> RunState:
+        if run_id not in self._runs:
+            from artcli.ops.runs import run_state
+
+            self._runs[run_id] = run_state(self.repo, run_id, must_exist=False)
+        return self._runs[run_id]
+
+    def links(self) -> dict[tuple[str, str, int], list[_Link]]:
+        """Every registry link by source version: one LIST of ``registries/`` + one log per collection."""
+        if self._links is None:
+            self._links = {}
+            try:
+                from artcli.registry import collection_names, collection_state
+            except ImportError:  # registries not available in this build
+                return self._links
+            for registry, coll in collection_names(self.repo):
+                cs = collection_state(self.repo, registry, coll, must_exist=False)
+                for lk in cs.links.values():
+                    item = _Link(registry, coll, lk.version, (lk.project, lk.name, lk.source_version),
+                                 cs.aliases_of(lk.version), lk.created, lk.live)
+                    self._links.setdefault(item.source, []).append(item)
+                    self._by_id[link_node_id(registry, coll, lk.version)] = item
+        return self._links
+
+    def remember_link(self, item: _Link) -> None:
+        self._by_id[link_node_id(item.registry, item.collection, item.version)] = item
+
+    def link(self, node: str) -> _Link | None:
+        return self._by_id.get(node)
+
+
+# -- the walk ------------------------------------------------------------------------------------
+class _Walker:
+    def __init__(self, repo: Repo, graph: Graph, max_nodes: int) -> None:
+        self.src = _Source(repo)
+        self.g = graph
+        self.max_nodes = max_nodes
+        self.keys: dict[str, tuple[str, Any]] = {}  # node id -> (kind, key)
+
+    # nodes -------------------------------------------------------------------------------------
+    def _add(self, node: str, kind: str, key: Any, depth: int, attrs: Any) -> bool:
+        """Add a node (attributes built lazily); False when the node cap stops the walk."""
+        if node in self.g.nodes:
+            self.g.nodes[node]["depth"] = min(self.g.nodes[node]["depth"], depth)
+            return True
+        if len(self.g.nodes) >= self.max_nodes:
+            self.g.truncated = True
+            return False
+        self.g.nodes[node] = {"id": node, "kind": kind, **attrs(), "depth": depth}
+        self.keys[node] = (kind, key)
+        return True
+
+    def add_version(self, project: str, name: str, version: int, depth: int) -> str | None:
+        node = version_id(project, name, version)
+        return node if self._add(node, "version", (project, name, version), depth,
+                                 lambda: self._version_attrs(project, name, version)) else None
+
+    def _version_attrs(self, project: str, name: str, version: int) -> dict[str, Any]:
+        st, _ = self.src.artifact(project, name)
+        vs = st.versions.get(version)
+        out: dict[str, Any] = {"ref": version_id(project, name, version), "project": project, "name": name,
+                               "version": f"v{version}", "type": st.type, "digest": None, "created": None,
+                               "run": None, "aliases": [], "description": None, "state": "missing"}
+        if vs is None:
+            self.g.warn(f"{version_id(project, name, version)} is named in a log but does not exist")
+            return out
+        state = "deleted" if vs.deleted else "expired" if vs.expired() else "live"
+        out.update(digest=vs.digest, created=vs.created, run=vs.run, description=vs.description,
+                   aliases=st.aliases_of(vs.version) if state == "live" else [], state=state)
+        return out
+
+    def add_run(self, run_id: str, depth: int) -> str | None:
+        node = run_node_id(run_id)
+        return node if self._add(node, "run", run_id, depth, lambda: self._run_attrs(run_id)) else None
+
+    def _run_attrs(self, run_id: str) -> dict[str, Any]:
+        rs = self.src.run(run_id)
+        self.g.warnings.extend(f"run {run_id}: {w}" for w in rs.warnings if f"run {run_id}: {w}" not in self.g.warnings)
+        if not rs.exists:
+            self.g.warn(f"run {run_id} is named in a log but has no log of its own")
+        return {"run": run_id, "job_type": rs.attr("job_type"), "name": rs.attr("name"),
+                "started": rs.started, "finished": rs.finished, "status": rs.status,
+                "host": rs.attr("host"), "user": rs.attr("user"), "command": rs.attr("command"),
+                "git": rs.attr("git"), "ci": rs.attr("ci"), "state": "recorded" if rs.exists else "missing"}
+
+    def add_link(self, item: _Link, depth: int) -> str | None:
+        node = link_node_id(item.registry, item.collection, item.version)
+        self.src.remember_link(item)
+        return node if self._add(node, "link", item, depth, lambda: {
+            "ref": node, "registry": item.registry, "collection": item.collection,
+            "version": f"v{item.version}", "source": version_id(*item.source), "aliases": item.aliases,
+            "linked": item.linked, "state": "live" if item.live else "unlinked"}) else None
+
+    def edge(self, a: str | None, b: str | None, kind: str) -> None:
+        if a is not None and b is not None:
+            self.g.edges.add((a, b, kind))
+
+    # expansion ---------------------------------------------------------------------------------
+    def _run_ok(self, rid: Any, where: str) -> bool:
+        if valid_run_id(rid):
+            return True
+        if rid is not None:
+            self.g.warn(f"{where} names an invalid run id {rid!r}; ignored")
+        return False
+
+    def _pinned(self, text: Any, where: str) -> tuple[str, str, int] | None:
+        try:
+            ref = parse_ref(str(text), "default")
+        except UsageError:
+            ref = None
+        if ref is None or ref.registry is not None or ref.version is None or "/" not in str(text):
+            self.g.warn(f"{where} names an invalid input {text!r}; ignored")
+            return None
+        return ref.project, ref.name, ref.version
+
+    def walk(self, start: str, direction: str, limit: int | None) -> None:
+        queue: deque[tuple[str, int]] = deque([(start, 0)])
+        seen: set[str] = {start}
+
+        def push(node: str | None, depth: int) -> None:
+            if node is not None and node not in seen:
+                seen.add(node)
+                queue.append((node, depth))
+
+        def within(depth: int) -> bool:
+            return limit is None or depth <= limit
+
+        while queue:
+            node, depth = queue.popleft()
+            kind, key = self.keys[node]
+            if kind == "version":
+                project, name, version = key
+                vs = self.src.version(project, name, version)
+                if vs is None:
+                    continue
+                where = version_id(project, name, version)
+                if direction == "up":
+                    self._up_version(where, vs, project, name, depth, within, push)
+                else:
+                    self._down_version(where, vs, project, name, depth, within, push)
+            elif kind == "run":
+                rs = self.src.run(key)
+                records = rs.inputs if direction == "up" else rs.outputs
+                for rec in records:
+                    other = self.add_version(rec.project, rec.name, rec.version, depth)
+                    if direction == "up":
+                        self.edge(other, node, "used")
+                    else:
+                        self.edge(node, other, "produced")
+                    push(other, depth)
+            elif kind == "link":
+                item: _Link = key
+                if direction == "up" or node == start:  # a registry ref stands for its source downstream
+                    src = self.add_version(*item.source, depth)
+                    self.edge(src, node, "linked")
+                    push(src, depth)
+
+    def _up_version(self, where: str, vs: VersionState, project: str, name: str, depth: int,
+                    within: Any, push: Any) -> None:
+        _, reused = self.src.artifact(project, name)
+        producers = [r for r in dict.fromkeys([vs.run, *reused.get(vs.version, [])]) if self._run_ok(r, where)]
+        if not within(depth + 1):
+            return
+        for rid in producers:
+            run = self.add_run(rid, depth + 1)
+            self.edge(run, where, "produced")
+            push(run, depth + 1)
+        creator = run_node_id(vs.run) if self._run_ok(vs.run, where) else None
+        for text in vs.inputs:
+            parts = self._pinned(text, where)
+            if parts is None:
+                continue
+            other = self.add_version(*parts, depth + 1)
+            if creator is not None and creator in self.g.nodes:
+                self.edge(other, creator, "used")
+            else:  # the producing run is unknown: keep the version-to-version fact
+                self.edge(other, where, "derived")
+            push(other, depth + 1)
+
+    def _down_version(self, where: str, vs: VersionState, project: str, name: str, depth: int,
+                      within: Any, push: Any) -> None:
+        for link in self.src.links().get((project, name, vs.version), []):
+            self.edge(where, self.add_link(link, depth), "linked")
+        if not within(depth + 1):
+            return
+        for rid in dict.fromkeys(u.get("run") for u in vs.used_by):
+            if self._run_ok(rid, where):
+                run = self.add_run(str(rid), depth + 1)
+                self.edge(where, run, "used")
+                push(run, depth + 1)
+
+
+def lineage(repo: Repo, ref: Ref, *, direction: str = "both", depth: int | None = None,
+            max_nodes: int = MAX_NODES) -> Graph:
+    """The lineage graph around the version (or registry collection version) ``ref`` names.
+
+    ``depth`` counts runs: 0 is the version alone (and its registry links), 1 adds the runs
+    that produced/used it and those runs' other inputs/outputs, and so on. None: no limit.
+    """
+    if direction not in DIRECTIONS:
+        raise UsageError(f"invalid direction {direction!r}: use up, down or both")
+    if depth is not None and depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    repo.check_format()
+    g = Graph("", direction, depth)
+    w = _Walker(repo, g, max(1, max_nodes))
+    if ref.registry is not None:
+        root = _start_link(repo, w, ref)
+    else:
+        st = repo.artifact_state(ref.project, ref.name)
+        # an explicit vN may be deleted or expired: its history is still worth showing
+        explicit = ref.version is not None and ref.version in st.versions
+        vs = st.versions[ref.version] if explicit else resolve_in(st, ref)  # type: ignore[index]
+        root = w.add_version(st.project, st.name, vs.version, 0)
+    assert root is not None
+    g.root = root
+    for d in (("up", "down") if direction == "both" else (direction,)):
+        w.walk(root, d, depth)
+    if g.truncated:
+        g.warn(f"stopped at {max_nodes} nodes; narrow the walk with --depth or --direction")
+    return g
+
+
+def _start_link(repo: Repo, w: _Walker, ref: Ref) -> str | None:
+    from artcli.registry import collection_state, link_in
+
+    assert ref.registry is not None
+    cs = collection_state(repo, ref.registry, ref.name)
+    explicit = ref.version is not None and ref.version in cs.links  # unlinked ones keep their history
+    lk = cs.links[ref.version] if explicit else link_in(cs, ref)  # type: ignore[index]
+    item = _Link(ref.registry, ref.name, lk.version, (lk.project, lk.name, lk.source_version),
+                 cs.aliases_of(lk.version), lk.created, lk.live)
+    return w.add_link(item, 0)
+
+
+# -- text formats --------------------------------------------------------------------------------
+def node_label(node: dict[str, Any]) -> list[str]:
+    """Short lines naming a node, shared by the tree, dot and mermaid outputs."""
+    kind = node["kind"]
+    if kind == "version":
+        lines = [node["ref"]]
+        extra = [x for x in (node.get("type"), ",".join(node.get("aliases") or []) or None) if x]
+        if node.get("state") != "live":
+            extra.append(str(node.get("state")))
+        if extra:
+            lines.append(" · ".join(extra))
+        return lines
+    if kind == "run":
+        lines = [f"run {node['run']}"]
+        extra = [x for x in (node.get("job_type"), node.get("name"), (node.get("started") or "")[:19] or None) if x]
+        git = node.get("git") or {}
+        if git.get("commit"):
+            extra.append(f"git {git['commit'][:8]}{'+dirty' if git.get('dirty') else ''}")
+        if node.get("state") == "missing":
+            extra.append("no log")
+        if extra:
+            lines.append(" · ".join(extra))
+        return lines
+    lines = [node["ref"]]
+    extra = [",".join(node.get("aliases") or []) or None, "unlinked" if node.get("state") == "unlinked" else None]
+    if any(extra):
+        lines.append(" · ".join(x for x in extra if x))
+    return lines
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+_DOT_SHAPES = {"version": "box", "run": "ellipse", "link": "component"}
+
+
+def to_dot(g: Graph) -> str:
+    """Graphviz source: versions are boxes, runs ellipses, registry links components."""
+    out = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
+           '  edge [fontname="Helvetica", fontsize=9];']
+    for n in g.ordered_nodes():
+        attrs = [f"label={_dot_quote(chr(10).join(node_label(n)))}", f"shape={_DOT_SHAPES[n['kind']]}"]
+        if n["id"] == g.root:
+            attrs.append("penwidth=2")
+        if n.get("state") in ("missing", "deleted", "expired", "unlinked"):
+            attrs.append("style=dashed")
+        out.append(f"  {_dot_quote(n['id'])} [{', '.join(attrs)}];")
+    for a, b, k in g.ordered_edges():
+        out.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [label={_dot_quote(k)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _mermaid_text(text: str) -> str:
+    return re.sub(r'["<>]', lambda m: {'"': "#quot;", "<": "#lt;", ">": "#gt;"}[m.group()], text)
+
+
+def to_mermaid(g: Graph) -> str:
+    """A Mermaid flowchart (node ids are n0, n1, ... because Mermaid ids must be plain words)."""
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(g.ordered_nodes())}
+    shapes = {"version": ('["', '"]'), "run": ('(["', '"])'), "link": ('{{"', '"}}')}
+    out = ["flowchart LR"]
+    for n in g.ordered_nodes():
+        left, right = shapes[n["kind"]]
+        out.append(f"  {ids[n['id']]}{left}{'<br/>'.join(_mermaid_text(x) for x in node_label(n))}{right}")
+    for a, b, k in g.ordered_edges():
+        out.append(f"  {ids[a]} -->|{k}| {ids[b]}")
+    if g.root in ids:
+        out.append(f"  style {ids[g.root]} stroke-width:3px")
+    return "\n".join(out) + "\n"
+
+
+def render(g: Graph, path: str) -> str:
+    """Render the graph with Graphviz ``dot`` into ``path`` (.svg, .png or .pdf)."""
+    fmt = RENDER_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"cannot render {path!r}: use a .svg, .png or .pdf file name")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise ArtcliError(f"cannot render {path}: Graphviz 'dot' is not installed",
+                          hint="install Graphviz (apt-get install graphviz, brew install graphviz), "
+                               "or print the graph with --format dot and render it elsewhere")
+    try:
+        res = subprocess.run([exe, f"-T{fmt}", "-o", path], input=to_dot(g).encode("utf-8"),
+                             capture_output=True, timeout=DOT_TIMEOUT)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ArtcliError(f"Graphviz failed to render {path}: {exc}") from None
+    if res.returncode != 0:
+        msg = res.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ArtcliError(f"Graphviz failed to render {path}: {msg[-1] if msg else f'exit {res.returncode}'}")
+    return path
