@@ -248,7 +248,7 @@ def parse_assignment(item: str) -> tuple[str, Entry]:
     if not sep:
         raise UsageError(f"metadata must be KEY=VALUE or KEY:TYPE=VALUE, got {item!r}",
                          hint="for example: accuracy=0.95 weights:size=1.5GiB")
-    key, type_name = split_typed_key(spec.strip())
+    key, type_name = split_typed_key(spec.strip(" "))
     return key, typed_entry(key, type_name, raw, from_text=True)
 
 

@@ -180,9 +180,14 @@ def scrub_argv(argv: Sequence[str]) -> list[str]:
     return out
 
 
+#: the arguments the CLI entry point was called with, when it was given a list (in-process
+#: callers); None means this process's own ``sys.argv``
+ARGV: list[str] | None = None
+
+
 def command_line(argv: Sequence[str] | None = None) -> list[str]:
-    """This process's command line, scrubbed, as ``artcli <args>``."""
-    args = sys.argv[1:] if argv is None else list(argv)
+    """This command's line, scrubbed, as ``artcli <args>``."""
+    args = list(argv) if argv is not None else list(ARGV) if ARGV is not None else sys.argv[1:]
     return scrub_argv(["artcli", *args])
 
 

@@ -133,3 +133,14 @@ def test_corrupt_event_is_skipped_with_warning(logged: Cli, tmp_path: Path) -> N
     r = fresh.ok("show", "ds:v0", "--json")
     assert r.json()["version"] == "v0"
     assert "000000000001.json" in r.err
+
+
+def test_debug_fsck_and_cat(logged: Cli, tmp_path: Path) -> None:
+    ok = logged.ok("debug", "fsck", "--read-data", "--json").json()
+    assert ok["ok"] and ok["versions"] == 1 and ok["files"] == 2 and ok["verified_bytes"] == len(SMALL) + len(BIG)
+    assert '"format"' in logged.ok("debug", "cat", "artcli-store.json").out
+    assert "version_created" in logged.ok("debug", "events", "ds").out
+    store = _store(logged)
+    store.delete(layout.blob_key(digest_bytes(BIG)))
+    r = logged("debug", "fsck", "--json")
+    assert r.code == 4 and "big.bin" in r.out

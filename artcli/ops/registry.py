@@ -14,6 +14,7 @@ from typing import Any
 from artcli.errors import ConflictError, NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_alias, check_name
+from artcli.ops.aliases import set_collection_aliases
 from artcli.registry import (
     CollectionState,
     Link,
@@ -127,7 +128,7 @@ class LinkResult:
                 "source": self.link.source_json(), "linked": self.link.created}
 
 
-def _collection_target(target: Ref, *, tagged: bool) -> Ref:
+def _collection_target(target: Ref, *, tagged: bool) -> None:
     if target.registry is None:
         raise UsageError(f"{target} is not a registry collection",
                          hint="use registry/<registry>/<collection>, e.g. registry/models/churn")
@@ -136,7 +137,6 @@ def _collection_target(target: Ref, *, tagged: bool) -> Ref:
     if not tagged and (target.version is not None or target.alias is not None):
         raise UsageError(f"link into a collection, not a version of it: {target.qualified}",
                          hint="collection versions are numbered by the link; use --alias to name it")
-    return target
 
 
 def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None) -> LinkResult:
@@ -177,8 +177,6 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     found = cs.by_source(st.project, st.name, vs.version)
     assert found is not None
     if wanted:
-        from artcli.ops.aliases import set_collection_aliases
-
         set_collection_aliases(repo, registry, coll, found.version, wanted)
         cs = collection_state(repo, registry, coll)
     return LinkResult(registry, coll, found, False, cs.aliases_of(found.version))
