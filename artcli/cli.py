@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+    except Exception as exc:
         if output.DEBUG:
             raise
         output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback")

@@ -30,7 +30,7 @@ def actor(run_id: str | None) -> dict[str, Any]:
     """Who wrote an event: user, host and run (never environment variables or secrets)."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+    except Exception:
         user = "unknown"
     return {"user": user, "host": socket.gethostname(), "run": run_id}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 import io
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 import zlib
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
 from artcli import canonical
 from artcli.errors import IntegrityError

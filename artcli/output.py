@@ -90,9 +90,11 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
         for r in rows:
             data("\t".join(_cell(c) for c in r))
         return
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=title, box=None if os.environ.get("TERM") == "dumb" else None, header_style="bold")
+    plain = os.environ.get("TERM") == "dumb" or os.environ.get("NO_COLOR") is not None
+    t = Table(title=title, box=box.ASCII if plain else box.SIMPLE_HEAD, header_style="bold")
     for c in columns:
         t.add_column(c)
     for r in rows:
@@ -119,8 +121,14 @@ class Reporter:
         if not self._live:
             return
         if self._progress is None:
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                                       TimeRemainingColumn, TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
             self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(), DownloadColumn(),
                                       TransferSpeedColumn(), TimeRemainingColumn(),

@@ -162,8 +162,8 @@ def apply_collection(st: CollectionState, ev: dict[str, Any]) -> None:
             _remove_alias(st, alias, ev)
     elif kind == "alias_set":
         n = int(ev["version"])
-        if n not in st.links:
-            raise ValueError(f"alias on unknown collection version v{n}")
+        if n not in st.links or not st.links[n].live:
+            raise ValueError(f"alias on unknown or unlinked collection version v{n}")
         _set_alias(st, str(ev["alias"]), n, ev)
     elif kind == "alias_removed":
         _remove_alias(st, str(ev["alias"]), ev)

@@ -42,7 +42,7 @@ class Repo:
         return open_store(self.settings.remote_url, self.settings.options)
 
     @property
-    def db(self):  # noqa: ANN201 - LocalDB, imported lazily by Cache
+    def db(self):
         return self.cache.db
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,14 +104,52 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 # -- S3: moto's threaded server ----------------------------------------------------------------
+def _serialize_conditional_writes(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Make moto's conditional writes atomic, as they are on S3.
+
+    moto's PutObject with ``If-None-Match: *`` checks for the key and then stores it, with no
+    lock in between (moto/s3/responses.py), so two racing requests on the server's threads can
+    both succeed. Serialising the requests that carry a condition closes that gap; other
+    requests still run in parallel.
+    """
+    lock = threading.Lock()
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ:
+            with lock:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    return wrapped
+
+
+def _start_moto() -> Any:
+    from moto.server import ThreadedMotoServer
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
+
+            app = _serialize_conditional_writes(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = Server(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = _start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     saved = _set_env({"AWS_ENDPOINT_URL": url})

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from clihelp import Cli, make_tree, tree_bytes
 
 from artcli import canonical, layout, manifest
 from artcli.hashing import digest_bytes
 from artcli.model import Entry, Manifest
 from artcli.store import open_store
-from clihelp import Cli, make_tree, tree_bytes
 
 SMALL = b"small file content\n"
 BIG = os.urandom((1 << 20) + 5)
@@ -24,7 +24,7 @@ def logged(cli: Cli, tmp_path: Path) -> Cli:
     return cli
 
 
-def _store(cli: Cli):  # noqa: ANN202
+def _store(cli: Cli):
     return open_store(cli.remote or "")
 
 

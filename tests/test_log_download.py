@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from clihelp import Cli, make_tree, tree_bytes
 
 FILES = {

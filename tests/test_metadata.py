@@ -9,12 +9,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from clihelp import Cli, make_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artcli import canonical, mdvalues
 from artcli.errors import UsageError
-from clihelp import Cli, make_tree
 
 
 @pytest.fixture
@@ -239,6 +239,20 @@ def test_infer_zero_one_two(cli: Cli, data: Path) -> None:
     _log(cli, "ds", data, "five", "--run", "job-4")
     r = cli("metadata", "set", "--infer", "e=5", "--run", "job-4", "--artifact", "ds")
     assert r.code == 2 and "name the version" in r.err
+
+
+def test_infer_without_run_records_reads_artifact_logs(cli: Cli, data: Path, tmp_path: Path) -> None:
+    """A run whose log has no output records (an older artcli logged it): scan the artifacts."""
+    import shutil
+
+    _log(cli, "ds", data, "old", "--run", "old-1")
+    _log(cli, "other", data, "x", "--run", "old-2")
+    remote = Path(cli.remote.removeprefix("file://"))  # type: ignore[union-attr]
+    shutil.rmtree(remote / "runs" / "old-1")  # the run log exists (so the first path is the run log)
+    fresh = Cli(tmp_path / "fresh-home", cli.remote)  # no cached events of the removed run log
+    assert fresh.ok("metadata", "set", "--infer", "a=1", "--run", "old-1").out.strip() == "default/ds:v0"
+    assert fresh.ok("metadata", "get", "ds", "a").out == "1\n"
+    assert fresh("metadata", "set", "--infer", "a=1", "--run", "old-3").code == 3
 
 
 # -- ls --where / --sort -----------------------------------------------------------------------

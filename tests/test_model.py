@@ -48,7 +48,7 @@ def test_bad_aliases(alias: str) -> None:
 
 @given(project=NAMES, name=NAMES, tag=st.one_of(st.none(), st.integers(0, 10**6), NAMES))
 def test_ref_round_trip(project: str, name: str, tag: int | str | None) -> None:
-    if project == "registry" or (isinstance(tag, str) and (tag == "latest" or tag[:1] == "v" and tag[1:].isdigit())):
+    if project == "registry" or (isinstance(tag, str) and (tag == "latest" or (tag[:1] == "v" and tag[1:].isdigit()))):
         return
     text = f"{project}/{name}" + ("" if tag is None else f":v{tag}" if isinstance(tag, int) else f":{tag}")
     ref = parse_ref(text, "other")

@@ -169,7 +169,8 @@ def test_run_records_git_state(cli: Cli, tmp_path: Path) -> None:
 def test_ci_job_becomes_the_run_without_secrets(cli: Cli, tmp_path: Path) -> None:
     data = make_tree(tmp_path / "d", {"a.txt": b"a"})
     env = {**GITHUB, "MY_SERVICE_TOKEN": "very-secret-value-1"}
-    res = cli.ok("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", "--json", env=env)
+    res = cli.run("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", "--json",
+                  env=env).check().json()
     assert cli.ok("show", res["ref"], "--json").json()["run"] == "gh-9876543210-2-train"
     info = cli.ok("run", "show", "gh-9876543210-2-train", "--json").json()
     assert info["ci"]["url"] == "https://github.com/acme/churn/actions/runs/9876543210/attempts/2"
@@ -268,6 +269,7 @@ def test_log_input_pins_and_records(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.s3
+@pytest.mark.slow
 def test_records_on_s3(s3_cli: Cli, tmp_path: Path) -> None:
     cli = s3_cli
     cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})), "--run", "ingest-1")

@@ -27,7 +27,7 @@ def test_version_is_answered_without_typer() -> None:
     assert probe.splitlines() == ["artcli 0.1.0", "False"]
 
 
-def test_local_command_imports_no_cloud_library(tmp_path) -> None:  # noqa: ANN001
+def test_local_command_imports_no_cloud_library(tmp_path) -> None:
     code = (f"import os, sys; os.environ['ARTCLI_CACHE_DIR']={str(tmp_path / 'c')!r}\n"
             f"sys.argv=['artcli','ls','--remote',{(tmp_path / 'r').as_uri()!r}]\n"
             "from artcli.entry import main\ntry:\n    main()\nexcept SystemExit:\n    pass")

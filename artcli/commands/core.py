@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +31,8 @@ def log(
     metadata_file: Annotated[str | None, typer.Option("--metadata-file", help="Metadata from a JSON object file ('-': stdin); --metadata wins on the same key.")] = None,
     name_as: Annotated[str | None, typer.Option("--name-as", help="Place the inputs under this folder inside the version.")] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", help="A version this one was made from, for lineage (repeatable); pinned to its vN now.")] = None,
+    refs: Annotated[list[str] | None, typer.Option("--ref", help="Also reference this s3://, gs://, http(s):// or file:// URI without uploading it, as add-ref does (repeatable).")] = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="Expire the new version after this (30d, 12h, 2w), at an ISO date, or 'never'. Default: the project's default TTL (artcli ttl default).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -47,13 +49,27 @@ def log(
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
     pinned = pinned_inputs(repo, inputs)
+    fields: dict[str, Any] = {"inputs": pinned} if pinned else {}
+    if ttl is not None:  # docs/retention.md
+        from artcli.ops.ttl import expires_for_log
+
+        fields.update(expires_for_log(ttl))
     rep = output.Reporter()
     try:
-        res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
-                           aliases=alias, metadata=md, name_as=name_as, reporter=rep,
-                           event_fields={"inputs": pinned} if pinned else None)
+        if refs:  # mixed version: uploaded files plus references (docs/references.md)
+            from artcli.ops.refs import add_ref
+
+            res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
+                          aliases=alias, metadata=md, name_as=name_as, reporter=rep,
+                          event_fields=fields or None)
+        else:
+            res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
+                               aliases=alias, metadata=md, name_as=name_as, reporter=rep,
+                               event_fields=fields or None)
     finally:
         rep.close()
+    for w in getattr(res, "warnings", []):
+        output.warn(w)
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 

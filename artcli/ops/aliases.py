@@ -200,13 +200,26 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
 
 
 def _latest_moves(events: Events, kinds: set[str]) -> list[dict[str, Any]]:
-    """``latest`` moves recorded by logging or linking events."""
+    """``latest`` moves recorded by logging or linking events, skipping the ones the fold
+    skips (a second creation of a number, a reuse of an unknown or deleted version)."""
     out: list[dict[str, Any]] = []
     current: int | None = None
+    created: set[int] = set()
+    gone: set[int] = set()
     for _, ev in events:
-        if not ev or ev.get("type") not in kinds or not isinstance(ev.get("version"), int):
+        if not ev or not isinstance(ev.get("version"), int):
             continue
-        n = ev["version"]
+        n, kind = ev["version"], ev.get("type")
+        if kind in ("version_deleted", "unlinked"):
+            gone.add(n)
+        if kind not in kinds:
+            continue
+        if kind == "version_reused" and (n not in created or n in gone):
+            continue
+        if kind != "version_reused":
+            if n in created:
+                continue
+            created.add(n)
         if n != current:
             out.append({"alias": "latest", "from": current, "to": n, "time": ev.get("time"),
                         "seq": ev.get("seq"), "actor": ev.get("actor")})

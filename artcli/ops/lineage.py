@@ -369,7 +369,12 @@ def node_label(node: dict[str, Any]) -> list[str]:
         return lines
     if kind == "run":
         lines = [f"run {node['run']}"]
-        extra = [x for x in (node.get("job_type"), node.get("name"), (node.get("started") or "")[:19] or None) if x]
+        what = node.get("job_type") or node.get("name")
+        if not what and node.get("command"):  # a run nobody started: say which command it was
+            cmd = " ".join(str(c) for c in node["command"][:6])
+            what = cmd if len(cmd) <= 48 else cmd[:47] + "…"
+        extra = [x for x in (what, node.get("name") if node.get("job_type") else None,
+                             (node.get("started") or "")[:19] or None) if x]
         git = node.get("git") or {}
         if git.get("commit"):
             extra.append(f"git {git['commit'][:8]}{'+dirty' if git.get('dirty') else ''}")

@@ -13,7 +13,9 @@ from artcli.eventlog import Events
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile, hash_files, scan
 from artcli.model import Entry, Manifest, check_alias, check_name
+from artcli.ops.gc import write_session
 from artcli.ops.runs import records_output
+from artcli.ops.ttl import default_expires
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import NullReporter, Reporter
 from artcli.remoteindex import find_loose, find_packed, live_packs
@@ -103,42 +105,47 @@ def log_artifact(
     if existing is not None:
         return _reuse(repo, name, existing.version, cdigest, aliases, metadata, hashed, rep)
 
-    up_files, up_bytes, stored = _upload(repo, files, rep)
-    by_path = {f.path: f for f in files}
-    located = []
-    for e in entries:
-        if e.path in by_path and e.digest in stored:
-            pack, off = stored[e.digest]
-            located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
-        else:
-            located.append(e)
-    mdigest, mbytes = manifest.encode(Manifest(located))
-    mkey = layout.manifest_key(mdigest)
-    if not repo.store.exists(mkey):
-        repo.store.put(mkey, manifest.compress(mbytes))
-    repo.cache.put_manifest(mdigest, mbytes)
-    total = sum(e.size for e in entries)
+    fields = dict(event_fields or {})
+    if "expires" not in fields and (default := default_expires(repo, project)):  # no --ttl: the project default
+        fields["expires"] = default
+    with write_session(repo) as lease:  # gc protocol (docs/format.md §7): dedup safely against old objects
+        up_files, up_bytes, stored = _upload(repo, files, rep)
+        by_path = {f.path: f for f in files}
+        located = []
+        for e in entries:
+            if e.path in by_path and e.digest in stored:
+                pack, off = stored[e.digest]
+                located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
+            else:
+                located.append(e)
+        mdigest, mbytes = manifest.encode(Manifest(located))
+        mkey = layout.manifest_key(mdigest)
+        if not repo.store.exists(mkey):
+            repo.store.put(mkey, manifest.compress(mbytes))
+        repo.cache.put_manifest(mdigest, mbytes)
+        total = sum(e.size for e in entries)
 
-    outcome: dict[str, Any] = {}
+        outcome: dict[str, Any] = {}
 
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = fold(project, name, events)
-        _check_type(cur.type, artifact_type, project, name)
-        again = cur.by_digest(cdigest)
-        if again is not None:  # someone logged the same content while we uploaded
-            outcome["reuse"] = again.version
-            return None
-        n = cur.next_version()
-        outcome["version"] = n
-        ev: dict[str, Any] = {
-            "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
-            "size": total, "files": len(entries), "artifact_type": artifact_type or cur.type or "dataset",
-            "description": description, "aliases": aliases, "metadata": metadata or {},
-        }
-        ev.update(event_fields or {})
-        return ev
+        def build(events: Events) -> dict[str, Any] | None:
+            cur = fold(project, name, events)
+            _check_type(cur.type, artifact_type, project, name)
+            again = cur.by_digest(cdigest)
+            if again is not None:  # someone logged the same content while we uploaded
+                outcome["reuse"] = again.version
+                return None
+            n = cur.next_version()
+            outcome["version"] = n
+            ev: dict[str, Any] = {
+                "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
+                "size": total, "files": len(entries), "artifact_type": artifact_type or cur.type or "dataset",
+                "description": description, "aliases": aliases, "metadata": metadata or {},
+            }
+            ev.update(fields)
+            return ev
 
-    ev = log.append(build)
+        lease.check()  # never commit on a lapsed lease: a gc may be deleting
+        ev = log.append(build)
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {len(entries)} files, {total} bytes "

@@ -1,0 +1,273 @@
+"""References: versions whose files stay at their source, and their verified download.
+
+``add-ref`` (and ``log --ref``) turn source URIs into manifest entries with a ``ref`` — the
+source URI plus what pins it — and log them through :func:`artcli.ops.log.log_artifact`, so
+naming, dedup (the content digest includes the pins), aliases and output are those of ``log``.
+
+``download`` hands the reference entries to :func:`download_refs`: each is fetched from its
+source (by version id / generation when recorded), verified, kept in the local cache under its
+BLAKE3 digest, and a small pointer file maps the entry's pin to that digest, so a second
+download of the same pinned entry reads nothing from the source.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artcli import canonical
+from artcli.errors import UsageError
+from artcli.hashing import digest_bytes
+from artcli.localdb import stat_key
+from artcli.model import DIGEST_RE, Entry, normalise_relpath
+from artcli.ops.log import LogResult, log_artifact
+from artcli.progress import NullReporter, Reporter
+from artcli.repo import Repo
+from artcli.sources import DEFAULT_MAX_OBJECTS, SourceContext, fetch, is_pinned, location_entry, parse_location, scan
+
+FETCH_WORKERS = 8
+
+
+@dataclass
+class AddRefResult:
+    """What ``add-ref`` / ``log --ref`` did: the log result plus how many entries are references."""
+
+    log: LogResult
+    references: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return self.log.ref
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.log.to_json()
+        out["references"] = self.references
+        return out
+
+
+@dataclass
+class RefDownloadStats:
+    files: int = 0
+    fetched_files: int = 0
+    fetched_bytes: int = 0
+    materialised: int = 0
+
+
+def source_context(repo: Repo) -> SourceContext:
+    return SourceContext(repo.settings.remote_url, repo.settings.options, db=repo.db, cache=repo.cache)
+
+
+# -- logging ------------------------------------------------------------------------------------
+def reference_entries(repo: Repo, uris: list[str], *, checksum: bool = True,
+                      max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
+                      reporter: Reporter | None = None) -> tuple[list[Entry], list[str]]:
+    """The manifest entries for ``uris`` and the warnings to show (e.g. dropped URL secrets).
+
+    Raises before anything is written: a missing source, an unusable key, two URIs mapping to
+    one path, or more than ``max_objects`` objects in all.
+    """
+    rep = reporter or NullReporter()
+    if not uris:
+        raise UsageError("no source URI given")
+    prefix = "/".join(p for p in (name_as or "").replace("\\", "/").split("/") if p)
+    if prefix:
+        normalise_relpath(prefix)
+    ctx = source_context(repo)
+    entries: list[Entry] = []
+    warnings: list[str] = []
+    try:
+        for uri in dict.fromkeys(uris):
+            loc = parse_location(uri)
+            if loc.dropped:
+                warnings.append(f"{loc.uri}: not recorded from the URL: {', '.join(loc.dropped)} "
+                                "(credentials are never stored)")
+            if not checksum:
+                if len(entries) >= max_objects:
+                    raise UsageError(f"more than {max_objects:,} objects to reference (the --max-objects limit)")
+                entries.append(location_entry(loc))
+                continue
+            rep.phase(f"listing {loc.scheme}", None, unit="objects")
+            _single, found = scan(ctx, loc, max_objects, rep.advance, already=len(entries))
+            entries.extend(found)
+    finally:
+        ctx.close()
+    if prefix:
+        entries = [Entry(f"{prefix}/{e.path}", e.size, e.digest, ref=e.ref) for e in entries]
+    check_paths([e.path for e in entries])
+    return entries, warnings
+
+
+def check_paths(paths: list[str]) -> None:
+    """No two entries on one path, and no path that is also another entry's folder."""
+    seen: set[str] = set()
+    for p in paths:
+        if p in seen:
+            raise UsageError(f"two inputs map to the same path {p!r} in the version",
+                             hint="use --name-as, or reference the sources in separate versions")
+        seen.add(p)
+    for p in paths:
+        i = p.find("/")
+        while i != -1:
+            if p[:i] in seen:
+                raise UsageError(f"{p[:i]!r} would be both a file and a folder in the version")
+            i = p.find("/", i + 1)
+
+
+def add_ref(
+    repo: Repo,
+    name: str,
+    uris: list[str],
+    *,
+    paths: list[str] | None = None,
+    checksum: bool = True,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+    name_as: str | None = None,
+    artifact_type: str | None = None,
+    description: str | None = None,
+    aliases: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    event_fields: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
+) -> AddRefResult:
+    """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
+    as a version of ``name``; identical content and pins reuse the existing version."""
+    entries, warnings = reference_entries(repo, uris, checksum=checksum, max_objects=max_objects,
+                                          name_as=name_as, reporter=reporter)
+    if paths:
+        from artcli.inputs import scan as scan_inputs
+
+        check_paths([f.path for f in scan_inputs(paths, name_as)] + [e.path for e in entries])
+    res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
+                       aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=entries,
+                       event_fields=event_fields, reporter=reporter)
+    return AddRefResult(res, len(entries), warnings)
+
+
+# -- downloading --------------------------------------------------------------------------------
+def pin_key(e: Entry) -> str:
+    """The cache key of a pinned reference: BLAKE3 of its canonical pin (ref + size + digest)."""
+    return digest_bytes(canonical.dumps({"digest": e.digest, "ref": e.ref, "size": e.size}))
+
+
+def _pointer_path(repo: Repo, e: Entry) -> Path:
+    k = pin_key(e)
+    return repo.cache.root / "refs" / k[:2] / k[2:]
+
+
+def _read_pointer(repo: Repo, e: Entry) -> str | None:
+    try:
+        text = _pointer_path(repo, e).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    return text if DIGEST_RE.fullmatch(text) else None
+
+
+def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
+    final = _pointer_path(repo, e)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = repo.cache.temp_path("ref")
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, final)
+
+
+def _warner(rep: Reporter) -> Callable[[str], None]:
+    warn = getattr(rep, "warn", None)
+    if callable(warn):
+        return warn
+    from artcli import output  # the Reporter protocol has no warn yet: print like every warning
+
+    return output.warn
+
+
+def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
+                  reporter: Reporter | None = None) -> RefDownloadStats:
+    """Write each reference entry to its path under ``target`` (paths already checked by
+    ``download``), fetching from the source only what neither the target nor the cache holds."""
+    from artcli.ops.download import _check_layout, _final_path, _materialise, _out_of_date
+
+    rep = reporter or NullReporter()
+    warn = _warner(rep)
+    ctx = source_context(repo)
+    stats = RefDownloadStats()
+    checked: set[str] = set()
+    made: set[str] = set()
+    try:
+        plans: list[tuple[Entry, str]] = []
+        for e, p in refs:
+            ref = e.ref or {}
+            if ref.get("directory"):
+                warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
+                     "downloading what is there now, which may differ from when it was logged")
+                expanded = _expand(ctx, e, rep)
+                _check_layout(expanded)
+                plans.extend((x, _final_path(target, x.path, checked)) for x in expanded)
+            else:
+                if not is_pinned(e):
+                    warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
+                         "downloading what is there now")
+                plans.append((e, p))
+        stats.files = len(plans)
+
+        digests: dict[int, str | None] = {}
+        for i, (e, _p) in enumerate(plans):
+            digests[i] = (e.digest or _read_pointer(repo, e)) if is_pinned(e) else None
+        known = [(Entry(e.path, e.size, digests[i]), p) for i, (e, p) in enumerate(plans) if digests[i]]
+        stale = {p for _e, p in _out_of_date(repo, known)}
+        todo = [i for i, (_e, p) in enumerate(plans) if digests[i] is None or p in stale]
+
+        need: dict[str, list[int]] = {}  # one fetch per distinct pin
+        for i in todo:
+            d = digests[i]
+            if d is None or not repo.cache.valid(d):
+                e = plans[i][0]
+                need.setdefault(pin_key(e) if is_pinned(e) else f"unpinned:{i}", []).append(i)
+        total = sum(plans[ix[0]][0].size for ix in need.values())
+        rep.phase("fetching references", total)
+
+        def one(ix: list[int]) -> tuple[list[int], str, int]:
+            e = plans[ix[0]][0]
+            tmp = repo.cache.temp_path("ref")
+            try:
+                d = fetch(ctx, e, tmp, e.path, rep.advance)
+                size = tmp.stat().st_size
+                repo.cache.adopt(tmp, d)
+            finally:
+                tmp.unlink(missing_ok=True)
+            if is_pinned(e):
+                _write_pointer(repo, e, d)
+            return ix, d, size
+
+        if need:
+            with ThreadPoolExecutor(min(FETCH_WORKERS, len(need))) as pool:
+                for ix, d, size in pool.map(one, list(need.values())):
+                    for i in ix:
+                        digests[i] = d
+                    stats.fetched_files += 1
+                    stats.fetched_bytes += size
+        rows = []
+        for i in todo:
+            e, p = plans[i]
+            d = digests[i]
+            assert d is not None
+            _materialise(str(repo.cache.path(d)), p, made)
+            rows.append((p, *stat_key(os.stat(p)), d))
+        repo.db.stat_store(rows)
+        stats.materialised = len(todo)
+    finally:
+        ctx.close()
+    return stats
+
+
+def _expand(ctx: SourceContext, e: Entry, rep: Reporter) -> list[Entry]:
+    """A location-only entry as the pinned entries its location holds now."""
+    loc = parse_location(str((e.ref or {}).get("uri", "")))
+    rep.phase(f"listing {loc.scheme}", None, unit="objects")
+    single, found = scan(ctx, loc, DEFAULT_MAX_OBJECTS, rep.advance)
+    if single:
+        return [Entry(e.path, x.size, x.digest, ref=x.ref) for x in found]
+    return [Entry(f"{e.path}/{x.path}", x.size, x.digest, ref=x.ref) for x in found]

@@ -1,0 +1,255 @@
+"""``ttl set/show/default``: when versions expire, and the rule that linked versions never do.
+
+A TTL is a ``ttl_set`` event in the artifact's log (``expires``: a time, or null to clear
+it); an expired version stops resolving at once and ``gc`` later marks it deleted and frees
+its bytes. A project's default TTL is a small event log of its own
+(``projects/<project>/settings/events/``) read by ``log`` when a version gets no ``--ttl``.
+
+A version linked into a registry does not expire while it is linked (as on W&B): linking
+clears its TTL (:func:`clear_ttl_for_link`), setting one on it is refused, and gc never
+expires or collects it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from artcli import clock
+from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
+from artcli.errors import ConflictError, UsageError
+from artcli.eventlog import EventLog, Events
+from artcli.model import Ref, check_name
+from artcli.repo import Repo
+from artcli.state import fold
+
+LINKED_REASON = "linked"
+
+
+# -- registry links ------------------------------------------------------------------------------
+def links_by_version(repo: Repo) -> dict[tuple[str, str, int], list[str]]:
+    """(project, name, version) -> the registry references that link it (live links only)."""
+    from artcli.ops.registry import list_links
+
+    out: dict[tuple[str, str, int], list[str]] = {}
+    for lk in list_links(repo):
+        out.setdefault((lk.project, lk.name, lk.source_version), []).append(lk.to_json()["ref"])
+    return out
+
+
+def clear_ttl_for_link(repo: Repo, project: str, name: str, version: int) -> bool:
+    """Linking a version into a registry clears its TTL: call right after the ``linked`` event.
+
+    Writes ``ttl_set {expires: null, reason: "linked"}`` only when the version has a TTL, so
+    linking an untimed version writes nothing more. True when it wrote.
+    """
+    def build(events: Events) -> dict[str, Any] | None:
+        vs = fold(project, name, events).versions.get(version)
+        if vs is None or vs.deleted or vs.expires is None:
+            return None
+        return {"type": "ttl_set", "version": version, "expires": None, "reason": LINKED_REASON}
+
+    return repo.artifact_log(project, name).append(build) is not None
+
+
+# -- per-version TTL -----------------------------------------------------------------------------
+@dataclass
+class TtlResult:
+    expires: str | None
+    changed: list[dict[str, Any]] = field(default_factory=list)  # {ref, expires, previous}
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {ref, reason}
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def refs(self) -> list[str]:
+        """Every version that now carries the requested TTL (changed or already so)."""
+        return [c["ref"] for c in self.changed] + self.unchanged
+
+    def to_json(self) -> dict[str, Any]:
+        return {"expires": self.expires, "changed": self.changed, "unchanged": self.unchanged,
+                "skipped": self.skipped, "warnings": self.warnings}
+
+
+def _vref(project: str, name: str, version: int) -> str:
+    return f"{project}/{name}:v{version}"
+
+
+def _related(repo: Repo, ref: Ref, upstream: bool, downstream: bool, res: TtlResult) -> list[tuple[str, str, int]]:
+    """The other versions reachable through lineage (the lineage module's walk)."""
+    from artcli.ops.lineage import lineage
+
+    found: dict[tuple[str, str, int], None] = {}
+    for direction, wanted in (("up", upstream), ("down", downstream)):
+        if not wanted:
+            continue
+        g = lineage(repo, ref, direction=direction)
+        res.warnings.extend(w for w in g.warnings if w not in res.warnings)
+        for node in g.ordered_nodes():
+            if node["kind"] == "version" and node["id"] != g.root and node.get("state") != "missing":
+                found[(node["project"], node["name"], int(str(node["version"])[1:]))] = None
+        if g.truncated:
+            res.warnings.append(f"the {direction}stream walk stopped early; some versions were not reached")
+    return list(found)
+
+
+def set_ttl(repo: Repo, ref: Ref, value: str, *, upstream: bool = False, downstream: bool = False) -> TtlResult:
+    """Give the version ``ref`` names (and with ``upstream``/``downstream`` every version its
+    lineage reaches) the TTL ``value``: a duration from now, a date, or ``never``.
+
+    Everything is checked before anything is written: a bad or past value is a usage error,
+    a TTL on a linked version is a conflict. Versions reached through lineage that are linked,
+    deleted or expired are skipped and reported, never changed.
+    """
+    now = clock.now()
+    when = parse_expiry(value, now)
+    expires = None if when is None else clock.iso(when)
+    st, vs = repo.resolve(ref)
+    links = links_by_version(repo)
+    main = (st.project, st.name, vs.version)
+    if expires is not None and main in links:
+        raise ConflictError(f"{_vref(*main)} is linked as {', '.join(links[main])}: a linked version does not expire",
+                            hint=f"unlink it first (artcli unlink {links[main][0]}), or set the TTL on another version")
+    res = TtlResult(expires)
+    targets = [main]
+    if upstream or downstream:
+        for key in _related(repo, Ref(*main), upstream, downstream, res):
+            if key == main:
+                continue
+            if expires is not None and key in links:
+                res.skipped.append({"ref": _vref(*key), "reason": f"linked as {', '.join(links[key])}"})
+            else:
+                targets.append(key)
+    repo.check_format(for_write=True)
+    for key in targets:
+        _write(repo, key, expires, res, now)
+    if expires is not None:
+        _undo_if_linked(repo, res)
+    return res
+
+
+def _write(repo: Repo, key: tuple[str, str, int], expires: str | None, res: TtlResult, now: datetime) -> None:
+    project, name, version = key
+    seen: dict[str, Any] = {}
+
+    def build(events: Events) -> dict[str, Any] | None:
+        vs = fold(project, name, events).versions.get(version)
+        seen.clear()
+        if vs is None or vs.deleted:
+            seen["skip"] = "deleted" if vs is not None else "missing"
+            return None
+        if vs.expired(now):  # a TTL never brings an expired version back
+            seen["skip"] = f"expired at {vs.expires}"
+            return None
+        seen["previous"] = vs.expires
+        if vs.expires == expires:
+            return None
+        return {"type": "ttl_set", "version": version, "expires": expires}
+
+    ev = repo.artifact_log(project, name).append(build)
+    ref = _vref(project, name, version)
+    if "skip" in seen:
+        res.skipped.append({"ref": ref, "reason": seen["skip"]})
+    elif ev is None:
+        res.unchanged.append(ref)
+    else:
+        res.changed.append({"ref": ref, "expires": expires, "previous": seen.get("previous")})
+
+
+def _undo_if_linked(repo: Repo, res: TtlResult) -> None:
+    """Close the race with a concurrent ``link``: a version linked while we wrote its TTL gets
+    the TTL cleared again (link clears after linking, we clear after writing: one of the two
+    clears always comes last)."""
+    if not res.changed:
+        return
+    links = links_by_version(repo)
+    for item in list(res.changed):
+        project, rest = item["ref"].split("/", 1)
+        name, tag = rest.rsplit(":v", 1)
+        key = (project, name, int(tag))
+        if key in links:
+            clear_ttl_for_link(repo, *key)
+            res.changed.remove(item)
+            res.skipped.append({"ref": item["ref"], "reason": f"linked as {', '.join(links[key])} meanwhile"})
+
+
+def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
+    """The version's expiry, the time left, what protects it, and the project default."""
+    repo.check_format()
+    st, vs = repo.resolve(ref)
+    left = remaining(vs.expires)
+    links = links_by_version(repo).get((st.project, st.name, vs.version), [])
+    default = default_ttl(repo, st.project)
+    return {"ref": _vref(st.project, st.name, vs.version), "expires": vs.expires,
+            "remaining_seconds": left, "remaining": None if left is None else format_duration(left),
+            "linked": links, "project_default": None if default is None else format_duration(default)}
+
+
+# -- project default TTL -------------------------------------------------------------------------
+def settings_prefix(project: str) -> str:
+    return f"projects/{project}/settings/"
+
+
+def settings_log(repo: Repo, project: str) -> EventLog:
+    return EventLog(repo.store, repo.db, settings_prefix(project), repo.run_id)
+
+
+def fold_default_ttl(events: Events) -> int | None:
+    """The last valid ``default_ttl_set`` wins; other event types are ignored."""
+    seconds: int | None = None
+    for _, ev in events:
+        if ev and ev.get("type") == "default_ttl_set":
+            value = ev.get("seconds")
+            if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+                seconds = value
+    return seconds
+
+
+def default_ttl(repo: Repo, project: str) -> int | None:
+    """The project's default TTL in seconds (None: versions do not expire by default)."""
+    return fold_default_ttl(settings_log(repo, project).read())
+
+
+def default_expires(repo: Repo, project: str) -> str | None:
+    """The ``expires`` a version logged now gets when ``log`` is given no ``--ttl``."""
+    seconds = default_ttl(repo, project)
+    return None if seconds is None else clock.iso(clock.now() + timedelta(seconds=seconds))
+
+
+@dataclass
+class DefaultResult:
+    project: str
+    seconds: int | None
+    changed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "default_ttl": None if self.seconds is None else format_duration(self.seconds),
+                "seconds": self.seconds, "changed": self.changed}
+
+
+def set_default_ttl(repo: Repo, project: str, value: str) -> DefaultResult:
+    """Set (or with ``never`` clear) the default TTL of versions logged in ``project`` from now
+    on; versions that exist keep their own TTL."""
+    check_name(project, "project")
+    if value == NEVER:
+        seconds = None
+    else:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise UsageError(f"default TTL {value!r} must be longer than zero", hint="use 'never' for no default")
+    repo.check_format(for_write=True)
+
+    def build(events: Events) -> dict[str, Any] | None:
+        if fold_default_ttl(events) == seconds and any(ev and ev.get("type") == "default_ttl_set" for _, ev in events):
+            return None
+        return {"type": "default_ttl_set", "seconds": seconds}
+
+    ev = settings_log(repo, project).append(build)
+    return DefaultResult(project, seconds, ev is not None)
+
+
+def expires_for_log(ttl: str) -> dict[str, Any]:
+    """``event_fields`` for ``log --ttl`` (``never``: no expiry, even with a project default)."""
+    when = parse_expiry(ttl)
+    return {"expires": None if when is None else clock.iso(when)}

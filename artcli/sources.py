@@ -1,0 +1,739 @@
+"""Reference sources: list, pin and fetch files that stay where they are.
+
+``add-ref`` and ``log --ref`` record objects at ``s3://``, ``gs://``, ``http(s)://`` and
+``file://`` locations (a plain path is a ``file://`` location) without copying their bytes;
+``download`` fetches them back. This module is the only one that talks to those sources. It
+deliberately does not use the :class:`~artcli.store.base.Store`: the store is the artifact
+remote, while a source is anybody's bucket or web server, reached with the standard
+credential chains (AWS env/profile/``AWS_ENDPOINT_URL``, Google ADC/``STORAGE_EMULATOR_HOST``).
+An ``s3://``/``gs://`` remote lends its endpoint/region/profile options to sources of the same
+scheme (one S3-compatible service is the common case). Cloud libraries are imported only when
+a source of their scheme is used.
+
+What pins an object (recorded in the manifest entry's ``ref``, see docs/format.md §3.2):
+
+* S3: ``etag`` (as S3 returns it, quotes included) plus ``version_id`` in a versioned bucket;
+* GCS: ``generation`` plus ``md5`` / ``crc32c`` (base64, as GCS reports them);
+* HTTP: ``etag`` / ``last_modified`` from a HEAD request, size from Content-Length; a server
+  that gives no validator or no length is read once and pinned by the BLAKE3 ``digest``;
+* local files: the BLAKE3 ``digest`` (the entry's own ``digest`` field).
+
+Listings are paginated and consumed page by page; each object becomes one :class:`Entry` at
+once, so no copy of the raw pages is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from artcli.errors import ArtcliError, IntegrityError, NotFoundError, RemoteError, UsageError
+from artcli.model import Entry, normalise_relpath
+from artcli.store.errors import has_code, sanitize, translate
+
+DEFAULT_MAX_OBJECTS = 10_000_000
+CHUNK = 1 << 20
+HTTP_TIMEOUT = 60.0
+PAGE_SIZE = 1000
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
+_MULTIPART_ETAG = re.compile(r'"?([0-9a-fA-F]{32})-([0-9]{1,5})"?')
+_MD5_ETAG = re.compile(r'"?([0-9a-fA-F]{32})"?')
+#: query parameters that carry credentials or signatures (S3/GCS presigned URLs, Azure SAS,
+#: CloudFront, API keys); they are dropped from the recorded URL
+_SECRET_PARAM = re.compile(
+    r"(?i)(x-amz-.*|x-goog-.*|signature|sig|se|sp|sv|sr|st|spr|srt|ss|skoid|sktid|skt|ske|sks|skv|"
+    r"expires|googleaccessid|key-pair-id|policy|token|access_token|id_token|auth|authorization|"
+    r"api_key|apikey|key|password|passwd|secret|credential|credentials|session|jwt)"
+)
+#: S3 encryption modes whose ETag is not the MD5 of the bytes
+_OPAQUE_SSE = {"aws:kms", "aws:kms:dsse"}
+
+Progress = Callable[[int], None]
+
+
+def _nothing(_: int) -> None:
+    pass
+
+
+# -- locations --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Location:
+    """One URI given to ``add-ref`` (or recorded in a manifest), parsed.
+
+    ``uri`` is what gets recorded: never user-info, never signature query parameters.
+    ``request_url`` (HTTP only) is what is requested now, with what the user gave.
+    """
+
+    scheme: str  # "s3", "gs", "http" or "file"
+    uri: str
+    bucket: str = ""
+    key: str = ""  # s3/gs: object key or prefix ("" = the whole bucket); file: absolute path
+    request_url: str = ""
+    dropped: tuple[str, ...] = ()  # what was removed from the URL before recording it
+
+    @property
+    def name(self) -> str:
+        """The last segment: a single object's file name, a prefix's folder name."""
+        if self.scheme in ("s3", "gs"):
+            parts = [p for p in self.key.split("/") if p]
+            return parts[-1] if parts else self.bucket
+        if self.scheme == "file":
+            return Path(self.key).name or "root"
+        parts = urlsplit(self.uri)
+        segs = [unquote(p) for p in parts.path.split("/") if p]
+        return segs[-1] if segs else (parts.hostname or "index")
+
+
+def parse_location(text: str) -> Location:
+    """Parse ``s3://``, ``gs://``, ``http(s)://``, ``file://`` URIs and plain local paths."""
+    if not text or text != text.strip() or "\x00" in text:
+        raise UsageError(f"invalid source URI {text!r}")
+    m = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", text)
+    scheme = m.group(1).lower() if m else ""
+    if scheme in ("s3", "s3a", "gs", "gcs"):
+        return _parse_bucket_uri(text, "s3" if scheme.startswith("s3") else "gs", len(m.group(0)) if m else 0)
+    if scheme in ("http", "https"):
+        return _parse_http(text)
+    if scheme == "file":
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost") or parts.query:
+            raise UsageError(f"file:// URIs name a local path (file:///path), got {sanitize(text)!r}")
+        return _file_location(unquote(parts.path))
+    if scheme:
+        raise UsageError(f"unsupported source scheme {scheme!r} in {sanitize(text)!r}: "
+                         "use s3://, gs://, http(s)://, file:// or a local path")
+    return _file_location(text)
+
+
+def _parse_bucket_uri(text: str, scheme: str, skip: int) -> Location:
+    # keys are raw (no percent-decoding, '?' and '#' are part of the key), as the AWS CLI takes them
+    bucket, _, key = text[skip:].partition("/")
+    if "@" in bucket or ":" in bucket:
+        raise UsageError(f"credentials in a {scheme}:// URI are not supported: use the environment, "
+                         "a profile or application-default credentials")
+    if not _BUCKET.fullmatch(bucket):
+        raise UsageError(f"invalid bucket name {bucket!r} in {scheme}:// URI")
+    uri = f"{scheme}://{bucket}/{key}" if key else f"{scheme}://{bucket}"
+    return Location(scheme, uri, bucket=bucket, key=key)
+
+
+def _parse_http(text: str) -> Location:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"invalid URL {sanitize(text)!r}") from None
+    if not parts.hostname:
+        raise UsageError(f"invalid URL {sanitize(text)!r}: no host")
+    dropped: list[str] = []
+    if parts.username is not None or parts.password is not None:
+        dropped.append("user-info")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = f"{host}:{port}" if port else host
+    kept = []
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_PARAM.fullmatch(k):
+            dropped.append(k)
+        else:
+            kept.append((k, v))
+    query = urlencode(kept, quote_via=quote) if dropped else parts.query
+    uri = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
+    request = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    return Location("http", uri, request_url=request, dropped=tuple(dict.fromkeys(dropped)))
+
+
+def _file_location(path: str) -> Location:
+    p = Path(path).expanduser()
+    try:
+        p = p.resolve(strict=True)
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file or directory: {path}") from None
+    return Location("file", p.as_uri(), key=str(p))
+
+
+def _rel(raw: str, where: str) -> str:
+    """A listed key (relative to the referenced prefix) as a path inside the version."""
+    try:
+        return normalise_relpath(raw)
+    except IntegrityError:
+        raise UsageError(f"cannot reference {where}: {raw!r} is not a valid path inside a version "
+                         "(empty, '.' or '..' segments, or control characters)",
+                         hint="reference the objects one by one, or a narrower prefix") from None
+
+
+def _too_many(loc: Location, limit: int) -> UsageError:
+    return UsageError(f"more than {limit:,} objects to reference (the --max-objects limit) while listing "
+                      f"{loc.uri}; nothing was written",
+                      hint="reference a narrower prefix, raise --max-objects, or use --no-checksum "
+                           "to record only the location")
+
+
+def _drop_none(**pins: Any) -> dict[str, Any]:
+    return {k: v for k, v in pins.items() if v is not None}
+
+
+# -- clients ----------------------------------------------------------------------------------
+class SourceContext:
+    """Clients for the sources one command touches, opened lazily and once.
+
+    ``remote_url`` / ``remote_options``: the artifact remote's settings; an ``s3://`` remote's
+    options (endpoint_url, region, profile, anon, addressing_style, timeouts) also apply to
+    ``s3://`` sources, a ``gs://`` remote's (endpoint_url, project, token) to ``gs://`` ones.
+    """
+
+    def __init__(self, remote_url: str = "", remote_options: Mapping[str, str] | None = None,
+                 db: Any = None, cache: Any = None) -> None:
+        scheme = remote_url.split("://", 1)[0].lower() if "://" in remote_url else ""
+        opts = {k: str(v) for k, v in (remote_options or {}).items()}
+        self.s3_options = opts if scheme in ("s3", "s3a") else {}
+        self.gs_options = opts if scheme in ("gs", "gcs") else {}
+        self.db = db
+        self.cache = cache
+        self._lock = threading.Lock()
+        self._s3: Any = None
+        self._gcs: Any = None
+
+    def s3(self) -> Any:
+        """A boto3 S3 client (thread-safe once built)."""
+        with self._lock:
+            if self._s3 is None:
+                self._s3 = self._make_s3()
+            return self._s3
+
+    def _make_s3(self) -> Any:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        o = self.s3_options
+        cfg: dict[str, Any] = {"max_pool_connections": 16,
+                               "retries": {"mode": "standard",
+                                           "total_max_attempts": int(o.get("max_attempts") or 5)}}
+        if o.get("anon", "").lower() in ("1", "true", "yes", "on"):
+            cfg["signature_version"] = UNSIGNED
+        if o.get("addressing_style"):
+            cfg["s3"] = {"addressing_style": o["addressing_style"]}
+        if o.get("connect_timeout"):
+            cfg["connect_timeout"] = float(o["connect_timeout"])
+        if o.get("read_timeout"):
+            cfg["read_timeout"] = float(o["read_timeout"])
+        with translate("s3://"):
+            session = boto3.session.Session(profile_name=o.get("profile") or None)
+            return session.client("s3", endpoint_url=o.get("endpoint_url") or None,
+                                  region_name=o.get("region") or None, config=Config(**cfg))
+
+    def gcs(self) -> Any:
+        """A gcsfs filesystem (its sync wrappers are safe to call from threads)."""
+        with self._lock:
+            if self._gcs is None:
+                self._gcs = self._make_gcs()
+            return self._gcs
+
+    def _make_gcs(self) -> Any:
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")  # before the import: 60 s stalls
+        from gcsfs.core import GCSFileSystem
+
+        o = self.gs_options
+        kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
+        endpoint = o.get("endpoint_url")
+        if endpoint:
+            kwargs["endpoint_url"] = endpoint.rstrip("/")
+        if o.get("project"):
+            kwargs["project"] = o["project"]
+        token = o.get("token")
+        if token is None and (endpoint or os.environ.get("STORAGE_EMULATOR_HOST", "") not in ("", "default")):
+            token = "anon"
+        if token is not None:
+            kwargs["token"] = token
+        with translate("gs://"):
+            return GCSFileSystem(**kwargs)
+
+    def close(self) -> None:
+        if self._s3 is not None:
+            try:
+                self._s3.close()
+            except Exception:  # best effort at exit
+                pass
+            self._s3 = None
+
+
+# -- listing (add-ref --checksum) -------------------------------------------------------------
+def scan(ctx: SourceContext, loc: Location, max_objects: int = DEFAULT_MAX_OBJECTS,
+         progress: Progress = _nothing, already: int = 0) -> tuple[bool, list[Entry]]:
+    """Every object at ``loc`` as a reference entry, pinned.
+
+    Returns ``(single, entries)``: a single object is named by its basename; the objects under
+    a prefix by their path relative to it. More than ``max_objects`` objects (counting
+    ``already`` collected for the same version) is a UsageError raised while listing, before
+    anything is written.
+    """
+    if max_objects < 1:
+        raise UsageError("--max-objects must be at least 1")
+    if loc.scheme == "s3":
+        return _s3_scan(ctx, loc, max_objects, already, progress)
+    if loc.scheme == "gs":
+        return _gcs_scan(ctx, loc, max_objects, already, progress)
+    if loc.scheme == "http":
+        if already >= max_objects:
+            raise _too_many(loc, max_objects)
+        return True, [_http_pin(ctx, loc)]
+    return _file_scan(ctx, loc, max_objects, already, progress)
+
+
+def location_entry(loc: Location) -> Entry:
+    """``--no-checksum``: one entry for the location itself; nothing is contacted."""
+    if loc.scheme == "http":
+        return Entry(_rel(loc.name, loc.uri), 0, ref={"uri": loc.uri})
+    return Entry(_rel(loc.name, loc.uri), 0, ref={"uri": loc.uri, "directory": True})
+
+
+def _s3_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:
+    client = ctx.s3()
+    key = loc.key
+    if key and not key.endswith("/"):
+        head = _s3_head(client, loc.bucket, key, loc.uri)
+        if head is not None:
+            if already >= limit:
+                raise _too_many(loc, limit)
+            vid = head.get("VersionId")
+            ref = _drop_none(uri=loc.uri, etag=head.get("ETag"), version_id=vid if vid not in (None, "null") else None)
+            progress(1)
+            return True, [Entry(_rel(loc.name, loc.uri), int(head["ContentLength"]), ref=ref)]
+        key += "/"
+    with translate(loc.uri):
+        versioned = _s3_versioned(client, loc.bucket)
+        entries: list[Entry] = []
+        cut = len(key)
+        base = f"s3://{loc.bucket}/"
+        for obj in _s3_objects(client, loc.bucket, key, versioned):
+            k = obj["Key"]
+            if k.endswith("/"):  # "folder" markers made by consoles
+                continue
+            if len(entries) + already >= limit:
+                raise _too_many(loc, limit)
+            vid = obj.get("VersionId")
+            ref = _drop_none(uri=base + k, etag=obj.get("ETag"), version_id=vid if vid not in (None, "null") else None)
+            entries.append(Entry(_rel(k[cut:], loc.uri), int(obj["Size"]), ref=ref))
+            if len(entries) % PAGE_SIZE == 0:
+                progress(PAGE_SIZE)
+    progress(len(entries) % PAGE_SIZE)
+    if not entries:
+        raise NotFoundError(f"no object at {loc.uri}")
+    return False, entries
+
+
+def _s3_head(client: Any, bucket: str, key: str, uri: str) -> dict[str, Any] | None:
+    try:
+        with translate(uri):
+            return client.head_object(Bucket=bucket, Key=key)
+    except NotFoundError:
+        return None
+    except RemoteError as exc:
+        if exc.__cause__ is not None and has_code(exc.__cause__, "404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def _s3_versioned(client: Any, bucket: str) -> bool:
+    """True when the bucket keeps versions (Enabled or Suspended); False when we may not ask."""
+    try:
+        status = client.get_bucket_versioning(Bucket=bucket).get("Status")
+    except Exception as exc:
+        if has_code(exc, "AccessDenied", "403", "NotImplemented", "501"):
+            return False
+        raise
+    return status in ("Enabled", "Suspended")
+
+
+def _s3_objects(client: Any, bucket: str, prefix: str, versioned: bool) -> Iterator[dict[str, Any]]:
+    """The current objects under ``prefix``, in key order, one page in memory at a time."""
+    if versioned:  # the current version of each key: IsLatest (keys whose latest is a delete marker drop out)
+        pager = client.get_paginator("list_object_versions")
+        for page in pager.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}):
+            for v in page.get("Versions") or ():
+                if v.get("IsLatest"):
+                    yield v
+        return
+    pager = client.get_paginator("list_objects_v2")
+    for page in pager.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}):
+        yield from page.get("Contents") or ()
+
+
+def _gcs_ref(bucket: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    return _drop_none(uri=f"gs://{bucket}/{item['name']}", generation=str(item["generation"]),
+                      md5=item.get("md5Hash"), crc32c=item.get("crc32c"))
+
+
+def _gcs_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:
+    fs = ctx.gcs()
+    key = loc.key
+    if key and not key.endswith("/"):
+        try:
+            with translate(loc.uri):
+                meta = fs.call("GET", "b/{}/o/{}", loc.bucket, key, json_out=True)
+        except NotFoundError:
+            meta = None
+        if meta is not None:
+            if already >= limit:
+                raise _too_many(loc, limit)
+            progress(1)
+            return True, [Entry(_rel(loc.name, loc.uri), int(meta.get("size") or 0), ref=_gcs_ref(loc.bucket, meta))]
+        key += "/"
+    params: dict[str, Any] = {"prefix": key or None, "maxResults": PAGE_SIZE,
+                              "fields": "items(name,size,md5Hash,crc32c,generation),nextPageToken"}
+    entries: list[Entry] = []
+    cut = len(key)
+    with translate(loc.uri):
+        while True:
+            page = fs.call("GET", "b/{}/o", loc.bucket, json_out=True, **params)
+            for item in page.get("items") or ():
+                name = item["name"]
+                if name.endswith("/"):
+                    continue
+                if len(entries) + already >= limit:
+                    raise _too_many(loc, limit)
+                entries.append(Entry(_rel(name[cut:], loc.uri), int(item.get("size") or 0),
+                                     ref=_gcs_ref(loc.bucket, item)))
+            progress(len(page.get("items") or ()))
+            token = page.get("nextPageToken")
+            if not token:
+                break
+            params["pageToken"] = token
+    if not entries:
+        raise NotFoundError(f"no object at {loc.uri}")
+    return False, entries
+
+
+def _file_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:
+    from artcli.inputs import hash_files
+    from artcli.inputs import scan as scan_inputs
+
+    files = scan_inputs([loc.key])
+    if len(files) + already > limit:
+        raise _too_many(loc, limit)
+    if ctx.db is not None:  # the stat cache: unchanged files are not read again
+        hash_files(files, ctx.db, progress)
+    else:
+        from artcli.hashing import digest_file
+
+        for f in files:
+            f.digest = digest_file(f.abspath)
+    single = Path(loc.key).is_file()
+    return single, [Entry(f.path, f.size, f.digest, ref={"uri": Path(f.abspath).as_uri()}) for f in files]
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+def _http_request(url: str, method: str, headers: Mapping[str, str] | None = None) -> Any:
+    """urlopen with user-info turned into a Basic auth header (never into a message)."""
+    import urllib.request
+
+    from artcli import __version__
+
+    parts = urlsplit(url)
+    hdrs = {"User-Agent": f"artcli/{__version__}", "Accept-Encoding": "identity", **(headers or {})}
+    if parts.username is not None:
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        hdrs["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    req = urllib.request.Request(url, method=method, headers=hdrs)
+    return urllib.request.urlopen(req, timeout=HTTP_TIMEOUT)
+
+
+def _http_error(exc: BaseException, uri: str) -> ArtcliError:
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
+        if exc.code in (404, 410):
+            return NotFoundError(f"not found: {uri} (HTTP {exc.code})")
+        if exc.code in (401, 403):
+            return RemoteError(f"access denied to {uri} (HTTP {exc.code})")
+        return RemoteError(f"{uri} answered HTTP {exc.code}")
+    if isinstance(exc, urllib.error.URLError):
+        return RemoteError(f"cannot reach {uri}: {sanitize(str(exc.reason))}")
+    return RemoteError(f"cannot read {uri}: {sanitize(str(exc))}")
+
+
+def _http_pin(ctx: SourceContext, loc: Location) -> Entry:
+    """HEAD the URL: Content-Length plus ETag / Last-Modified pin it. A server that gives no
+    length or no validator is read once and pinned by the BLAKE3 digest instead."""
+    import urllib.error
+
+    path = _rel(loc.name, loc.uri)
+    headers: Any = None
+    try:
+        with _http_request(loc.request_url, "HEAD") as r:
+            headers = r.headers
+    except urllib.error.HTTPError as exc:
+        if exc.code not in (405, 501):  # HEAD not allowed: fall through to a GET
+            raise _http_error(exc, loc.uri) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise _http_error(exc, loc.uri) from None
+    etag = headers.get("ETag") if headers is not None else None
+    modified = headers.get("Last-Modified") if headers is not None else None
+    length = headers.get("Content-Length") if headers is not None else None
+    if length is not None and length.isdigit() and (etag or modified):
+        return Entry(path, int(length), ref=_drop_none(uri=loc.uri, etag=etag, last_modified=modified))
+    # nothing pins it but the bytes themselves: read once, keep the digest (and the bytes, cached)
+    tmp = _temp_for(ctx, "http")
+    try:
+        with open(tmp, "wb") as fh:
+            sink = Sink(fh)
+            try:
+                with _http_request(loc.request_url, "GET") as r:
+                    etag, modified = r.headers.get("ETag"), r.headers.get("Last-Modified")
+                    while chunk := r.read(CHUNK):
+                        sink.write(chunk)
+            except (urllib.error.URLError, OSError) as exc:
+                raise _http_error(exc, loc.uri) from None
+        digest = sink.blake3()
+        if ctx.cache is not None:
+            ctx.cache.adopt(tmp, digest)
+        return Entry(path, sink.size, digest, ref=_drop_none(uri=loc.uri, etag=etag, last_modified=modified))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _temp_for(ctx: SourceContext, hint: str) -> Path:
+    if ctx.cache is not None:
+        return ctx.cache.temp_path(hint)
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="artcli-ref-")
+    os.close(fd)
+    return Path(name)
+
+
+# -- fetching (download) ------------------------------------------------------------------------
+class Sink:
+    """Writes fetched bytes while hashing them: BLAKE3 always, MD5 (per part) and CRC32C on demand."""
+
+    def __init__(self, fh: BinaryIO, md5: bool = False, crc32c: bool = False,
+                 progress: Progress = _nothing) -> None:
+        import blake3
+
+        self._fh = fh
+        self._b3 = blake3.blake3()
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        self._parts: list[bytes] = []
+        self._crc: Any = None
+        if crc32c:
+            try:
+                import google_crc32c
+
+                self._crc = google_crc32c.Checksum()
+            except ImportError:  # pragma: no cover - gcsfs depends on it
+                self._crc = None
+        self._progress = progress
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._b3.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
+        if self._crc is not None:
+            self._crc.update(data)
+        self.size += len(data)
+        self._progress(len(data))
+
+    def end_part(self) -> None:
+        assert self._md5 is not None
+        self._parts.append(self._md5.digest())
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def blake3(self) -> str:
+        return self._b3.hexdigest()
+
+    def md5_hex(self) -> str:
+        assert self._md5 is not None
+        return self._md5.hexdigest()
+
+    def md5_b64(self) -> str:
+        assert self._md5 is not None
+        return base64.b64encode(self._md5.digest()).decode()
+
+    def multipart_etag(self) -> str:
+        return f"{hashlib.md5(b''.join(self._parts), usedforsecurity=False).hexdigest()}-{len(self._parts)}"
+
+    def crc32c_b64(self) -> str | None:
+        return None if self._crc is None else base64.b64encode(self._crc.digest()).decode()
+
+
+class Changed(IntegrityError):
+    """The source no longer holds what the version recorded (exit 4)."""
+
+
+def fetch(ctx: SourceContext, entry: Entry, dest: Path, label: str, progress: Progress = _nothing) -> str:
+    """Fetch one pinned reference entry's bytes into ``dest``; return their BLAKE3 digest.
+
+    Raises :class:`Changed` naming ``label`` when the source no longer has the recorded bytes
+    (object gone, ETag/size/checksum differ), before anything is trusted.
+    """
+    ref = entry.ref or {}
+    uri = str(ref.get("uri", ""))
+    loc = parse_location(uri) if not uri.startswith("file:") else Location("file", uri, key=_file_path(uri))
+    with open(dest, "wb") as fh:
+        if loc.scheme == "s3":
+            sink = _fetch_s3(ctx, loc, ref, fh, label, progress)
+        elif loc.scheme == "gs":
+            sink = _fetch_gcs(ctx, loc, ref, dest, fh, label, progress)
+        elif loc.scheme == "http":
+            sink = _fetch_http(loc, ref, entry, fh, label, progress)
+        else:
+            sink = _fetch_file(loc, fh, label, progress)
+    pinned = bool(set(ref) - {"uri", "directory"}) or entry.digest is not None
+    if pinned and sink.size != entry.size:
+        raise Changed(f"{label}: source {uri} changed since it was referenced "
+                      f"({sink.size} bytes, the version recorded {entry.size})")
+    digest = sink.blake3()
+    if entry.digest is not None and digest != entry.digest:
+        raise Changed(f"{label}: source {uri} changed since it was referenced (its BLAKE3 digest differs)")
+    return digest
+
+
+def _file_path(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise IntegrityError(f"invalid file reference {uri!r}")
+    return unquote(parts.path)
+
+
+def _gone(label: str, uri: str, what: str = "") -> Changed:
+    return Changed(f"{label}: source {uri} changed since it was referenced ({what or 'it no longer exists'})")
+
+
+def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: BinaryIO, label: str,
+              progress: Progress) -> Sink:
+    """GET by VersionId when recorded, with If-Match on the ETag; verify the MD5 (single part)
+    or the MD5-of-part-MD5s (multipart, one ranged GET per part) against the ETag."""
+    client = ctx.s3()
+    etag = ref.get("etag")
+    kw: dict[str, Any] = {"Bucket": loc.bucket, "Key": loc.key}
+    if ref.get("version_id"):
+        kw["VersionId"] = ref["version_id"]
+    if etag:
+        kw["IfMatch"] = etag
+    multi = _MULTIPART_ETAG.fullmatch(etag or "")
+    single = _MD5_ETAG.fullmatch(etag or "")
+    sink = Sink(fh, md5=bool(multi or single), progress=progress)
+    opaque = False
+    try:
+        with translate(loc.uri):
+            for part in range(1, int(multi.group(2)) + 1) if multi else [None]:
+                resp = client.get_object(**kw, **({"PartNumber": part} if part else {}))
+                if etag and resp.get("ETag") != etag:
+                    raise _gone(label, loc.uri, f"ETag {resp.get('ETag')}, the version recorded {etag}")
+                opaque = opaque or resp.get("ServerSideEncryption") in _OPAQUE_SSE or "SSECustomerAlgorithm" in resp
+                body = resp["Body"]
+                try:
+                    for chunk in body.iter_chunks(CHUNK):
+                        sink.write(chunk)
+                finally:
+                    body.close()
+                if multi:
+                    sink.end_part()
+    except Changed:
+        raise
+    except ArtcliError as exc:
+        cause = exc.__cause__
+        if cause is not None and has_code(cause, "PreconditionFailed", "412"):
+            raise _gone(label, loc.uri, f"its ETag is no longer {etag}") from None
+        if isinstance(exc, NotFoundError) or (cause is not None and has_code(cause, "NoSuchKey", "NoSuchVersion", "404")):
+            what = f"version {ref['version_id']} no longer exists" if ref.get("version_id") else ""
+            raise _gone(label, loc.uri, what) from None
+        raise
+    if not opaque:
+        if multi:
+            if sink.multipart_etag() != f"{multi.group(1).lower()}-{int(multi.group(2))}":
+                raise Changed(f"{label}: bytes read from {loc.uri} do not match its ETag {etag} (corrupt transfer)")
+        elif single and sink.md5_hex() != single.group(1).lower():
+            raise Changed(f"{label}: bytes read from {loc.uri} do not match its ETag {etag} (corrupt transfer)")
+    return sink
+
+
+def _fetch_gcs(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], dest: Path, fh: BinaryIO, label: str,
+               progress: Progress) -> Sink:
+    """Download the recorded generation, then check MD5 (or CRC32C for composite objects)."""
+    fs = ctx.gcs()
+    gen = ref.get("generation")
+    fh.close()  # gcsfs writes the file itself
+    try:
+        with translate(loc.uri):
+            fs.get_file(f"{loc.bucket}/{loc.key}", str(dest), concurrency=1,
+                        **({"generation": str(gen)} if gen else {}))
+    except NotFoundError:
+        raise _gone(label, loc.uri, f"generation {gen} no longer exists" if gen else "") from None
+    with open(dest, "rb") as rf, open(os.devnull, "wb") as null:
+        sink = Sink(null, md5=bool(ref.get("md5")), crc32c=bool(ref.get("crc32c")) and not ref.get("md5"),
+                    progress=progress)
+        while chunk := rf.read(CHUNK):
+            sink.write(chunk)
+    if ref.get("md5") and sink.md5_b64() != ref["md5"]:
+        raise Changed(f"{label}: bytes read from {loc.uri} do not match the recorded MD5")
+    crc = sink.crc32c_b64()
+    if crc is not None and crc != ref.get("crc32c"):
+        raise Changed(f"{label}: bytes read from {loc.uri} do not match the recorded CRC32C")
+    return sink
+
+
+def _fetch_http(loc: Location, ref: Mapping[str, Any], entry: Entry, fh: BinaryIO, label: str,
+                progress: Progress) -> Sink:
+    """GET with If-Match on a strong ETag; the answer's ETag / Last-Modified / length must be
+    the recorded ones (and the BLAKE3 digest, when one was recorded)."""
+    import urllib.error
+
+    etag, modified = ref.get("etag"), ref.get("last_modified")
+    headers = {"If-Match": etag} if etag and not etag.startswith("W/") else {}
+    sink = Sink(fh, progress=progress)
+    try:
+        with _http_request(loc.request_url, "GET", headers) as r:
+            got_etag, got_modified = r.headers.get("ETag"), r.headers.get("Last-Modified")
+            if etag and got_etag != etag:
+                raise _gone(label, loc.uri, f"ETag {got_etag}, the version recorded {etag}")
+            if modified and not etag and got_modified != modified:
+                raise _gone(label, loc.uri, f"Last-Modified {got_modified}, the version recorded {modified}")
+            length = r.headers.get("Content-Length")
+            if length is not None and length.isdigit() and (etag or modified) and int(length) != entry.size:
+                raise _gone(label, loc.uri, f"{length} bytes, the version recorded {entry.size}")
+            while chunk := r.read(CHUNK):
+                sink.write(chunk)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 412:
+            raise _gone(label, loc.uri, f"its ETag is no longer {etag}") from None
+        if exc.code in (404, 410):
+            raise _gone(label, loc.uri) from None
+        raise _http_error(exc, loc.uri) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise _http_error(exc, loc.uri) from None
+    return sink
+
+
+def _fetch_file(loc: Location, fh: BinaryIO, label: str, progress: Progress) -> Sink:
+    sink = Sink(fh, progress=progress)
+    try:
+        with open(loc.key, "rb") as src:
+            while chunk := src.read(CHUNK):
+                sink.write(chunk)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise _gone(label, loc.uri) from None
+    except OSError as exc:
+        raise RemoteError(f"cannot read {loc.uri}: {exc.strerror or exc}") from None
+    return sink
+
+
+def is_pinned(entry: Entry) -> bool:
+    """True when the entry records what its bytes must be (not a location-only reference)."""
+    ref = entry.ref or {}
+    return entry.digest is not None or bool(set(ref) - {"uri", "directory"})
+
