@@ -14,6 +14,7 @@ app = typer.Typer(
     help="Version datasets, models and results on any object store, from the shell. No server.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -50,6 +51,15 @@ def _register() -> None:
         module = importlib.import_module(f"artcli.commands.{mod}")
         if hasattr(module, "register"):
             module.register(app)
+    _plain_help(app)
+
+
+def _plain_help(t: typer.Typer) -> None:
+    """Plain click help everywhere: '[project/]' is not rich markup, and --help needs no rich."""
+    t.rich_markup_mode = None
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
 
 
 _register()

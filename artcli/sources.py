@@ -182,6 +182,20 @@ def _drop_none(**pins: Any) -> dict[str, Any]:
 
 
 # -- clients ----------------------------------------------------------------------------------
+_LOADER: Any = None
+
+
+def _botocore_loader() -> Any:
+    """One botocore data loader per process: it caches the (static) service models, which
+    otherwise cost ~120 ms per client; sessions and credentials stay per client."""
+    global _LOADER
+    if _LOADER is None:
+        import botocore.loaders
+
+        _LOADER = botocore.loaders.create_loader()
+    return _LOADER
+
+
 class SourceContext:
     """Clients for the sources one command touches, opened lazily and once.
 
@@ -211,6 +225,7 @@ class SourceContext:
 
     def _make_s3(self) -> Any:
         import boto3
+        import botocore.session
         from botocore import UNSIGNED
         from botocore.config import Config
 
@@ -227,7 +242,9 @@ class SourceContext:
         if o.get("read_timeout"):
             cfg["read_timeout"] = float(o["read_timeout"])
         with translate("s3://"):
-            session = boto3.session.Session(profile_name=o.get("profile") or None)
+            core = botocore.session.get_session()  # fresh: credentials and env are read now
+            core.register_component("data_loader", _botocore_loader())
+            session = boto3.session.Session(botocore_session=core, profile_name=o.get("profile") or None)
             return session.client("s3", endpoint_url=o.get("endpoint_url") or None,
                                   region_name=o.get("region") or None, config=Config(**cfg))
 
@@ -519,13 +536,14 @@ class Sink:
     """Writes fetched bytes while hashing them: BLAKE3 always, MD5 (per part) and CRC32C on demand."""
 
     def __init__(self, fh: BinaryIO, md5: bool = False, crc32c: bool = False,
-                 progress: Progress = _nothing) -> None:
+                 progress: Progress = _nothing, part_sizes: list[int] | None = None) -> None:
         import blake3
 
         self._fh = fh
         self._b3 = blake3.blake3()
-        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 or part_sizes else None
         self._parts: list[bytes] = []
+        self._left = list(reversed(part_sizes or []))  # bytes left in each part, the current one last
         self._crc: Any = None
         if crc32c:
             try:
@@ -540,7 +558,19 @@ class Sink:
     def write(self, data: bytes) -> None:
         self._fh.write(data)
         self._b3.update(data)
-        if self._md5 is not None:
+        if self._left:  # multipart ETag: one MD5 per part, split at the part boundaries
+            view = memoryview(data)
+            while view and self._left:
+                take = min(len(view), self._left[-1])
+                self._md5.update(view[:take])  # type: ignore[union-attr]
+                view = view[take:]
+                self._left[-1] -= take
+                if not self._left[-1]:
+                    self._left.pop()
+                    self.end_part()
+            if view:  # more bytes than the parts hold: the ETag check fails on the part count
+                self._md5.update(view)  # type: ignore[union-attr]
+        elif self._md5 is not None:
             self._md5.update(data)
         if self._crc is not None:
             self._crc.update(data)
@@ -564,7 +594,8 @@ class Sink:
         return base64.b64encode(self._md5.digest()).decode()
 
     def multipart_etag(self) -> str:
-        return f"{hashlib.md5(b''.join(self._parts), usedforsecurity=False).hexdigest()}-{len(self._parts)}"
+        parts = self._parts + ([self._md5.digest()] if self._left and self._md5 is not None else [])
+        return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
 
     def crc32c_b64(self) -> str | None:
         return None if self._crc is None else base64.b64encode(self._crc.digest()).decode()
@@ -615,8 +646,9 @@ def _gone(label: str, uri: str, what: str = "") -> Changed:
 
 def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: BinaryIO, label: str,
               progress: Progress) -> Sink:
-    """GET by VersionId when recorded, with If-Match on the ETag; verify the MD5 (single part)
-    or the MD5-of-part-MD5s (multipart, one ranged GET per part) against the ETag."""
+    """GET by VersionId when recorded, with If-Match on the ETag, and verify the bytes against
+    the ETag: its MD5 for a single-part object, the MD5 of the part MD5s for a multipart one
+    (part sizes from ``HEAD ?partNumber=i``; skipped where the server cannot tell them)."""
     client = ctx.s3()
     etag = ref.get("etag")
     kw: dict[str, Any] = {"Bucket": loc.bucket, "Key": loc.key}
@@ -626,23 +658,20 @@ def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: Bin
         kw["IfMatch"] = etag
     multi = _MULTIPART_ETAG.fullmatch(etag or "")
     single = _MD5_ETAG.fullmatch(etag or "")
-    sink = Sink(fh, md5=bool(multi or single), progress=progress)
-    opaque = False
     try:
         with translate(loc.uri):
-            for part in range(1, int(multi.group(2)) + 1) if multi else [None]:
-                resp = client.get_object(**kw, **({"PartNumber": part} if part else {}))
-                if etag and resp.get("ETag") != etag:
-                    raise _gone(label, loc.uri, f"ETag {resp.get('ETag')}, the version recorded {etag}")
-                opaque = opaque or resp.get("ServerSideEncryption") in _OPAQUE_SSE or "SSECustomerAlgorithm" in resp
-                body = resp["Body"]
-                try:
-                    for chunk in body.iter_chunks(CHUNK):
-                        sink.write(chunk)
-                finally:
-                    body.close()
-                if multi:
-                    sink.end_part()
+            parts = _s3_part_sizes(client, kw, int(multi.group(2))) if multi else None
+            sink = Sink(fh, md5=bool(single), progress=progress, part_sizes=parts)
+            resp = client.get_object(**kw)
+            if etag and resp.get("ETag") != etag:
+                raise _gone(label, loc.uri, f"ETag {resp.get('ETag')}, the version recorded {etag}")
+            opaque = resp.get("ServerSideEncryption") in _OPAQUE_SSE or "SSECustomerAlgorithm" in resp
+            body = resp["Body"]
+            try:
+                for chunk in body.iter_chunks(CHUNK):
+                    sink.write(chunk)
+            finally:
+                body.close()
     except Changed:
         raise
     except ArtcliError as exc:
@@ -653,13 +682,31 @@ def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: Bin
             what = f"version {ref['version_id']} no longer exists" if ref.get("version_id") else ""
             raise _gone(label, loc.uri, what) from None
         raise
-    if not opaque:
-        if multi:
-            if sink.multipart_etag() != f"{multi.group(1).lower()}-{int(multi.group(2))}":
-                raise Changed(f"{label}: bytes read from {loc.uri} do not match its ETag {etag} (corrupt transfer)")
-        elif single and sink.md5_hex() != single.group(1).lower():
+    if opaque:  # SSE-KMS / SSE-C: the ETag is not an MD5; If-Match and the size still hold
+        return sink
+    if multi and parts is not None:
+        if sink.multipart_etag() != f"{multi.group(1).lower()}-{int(multi.group(2))}":
             raise Changed(f"{label}: bytes read from {loc.uri} do not match its ETag {etag} (corrupt transfer)")
+    elif single and sink.md5_hex() != single.group(1).lower():
+        raise Changed(f"{label}: bytes read from {loc.uri} do not match its ETag {etag} (corrupt transfer)")
     return sink
+
+
+def _s3_part_sizes(client: Any, kw: Mapping[str, Any], count: int) -> list[int] | None:
+    """The size of each part of a multipart object, or None when the server will not say."""
+    sizes = []
+    plain = {k: v for k, v in kw.items() if k != "IfMatch"}  # some servers match If-Match against the part
+    for i in range(1, count + 1):
+        try:
+            head = client.head_object(**plain, PartNumber=i)
+        except Exception as exc:
+            if has_code(exc, "NoSuchKey", "NoSuchVersion", "404"):
+                raise
+            return None
+        if int(head.get("PartsCount") or count) != count:
+            return None
+        sizes.append(int(head["ContentLength"]))
+    return sizes
 
 
 def _fetch_gcs(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], dest: Path, fh: BinaryIO, label: str,

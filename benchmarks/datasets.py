@@ -135,8 +135,11 @@ def generate(spec: DatasetSpec, root: Path, log: bool = True) -> Path:
 
 
 def ensure_datasets(
-    size: str, root: Path = DEFAULT_ROOT, names: tuple[str, ...] = ("A", "B", "C"),
-    seed: int = DEFAULT_SEED, log: bool = True,
+    size: str,
+    root: Path = DEFAULT_ROOT,
+    names: tuple[str, ...] = ("A", "B", "C"),
+    seed: int = DEFAULT_SEED,
+    log: bool = True,
 ) -> dict[str, Path]:
     """Generate the requested sets of ``size`` under ``root/<size>``; return their dirs."""
     specs = specs_for(size, seed)

@@ -103,8 +103,11 @@ def run_cmd(
     label = label or " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))
     if drop_caches:
         drop_os_caches()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile(prefix="rusage-", suffix=".txt") as res:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="rusage-", suffix=".txt") as res,
+    ):
         wrapped = [sys.executable, "-S", "-E", str(WRAPPER), res.name, *[str(a) for a in argv]]
         cpu0 = server.cpu_seconds() if server else None
         t0 = time.perf_counter()
@@ -156,8 +159,7 @@ def run_cmd(
             error = f"timeout after {timeout:.0f}s"
             rc = rc if rc != 0 else 124
         elif rc != 0:
-            error = (_read_tail(err, ERROR_TAIL).strip() or stdout[-ERROR_TAIL:].strip()
-                     or f"exit code {rc}")
+            error = _read_tail(err, ERROR_TAIL).strip() or stdout[-ERROR_TAIL:].strip() or f"exit code {rc}"
         return CmdResult(
             label=label,
             argv=[str(a) for a in argv],

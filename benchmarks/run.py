@@ -49,23 +49,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python benchmarks/run.py",
         description="Benchmark artcli against dvc, s5cmd and wandb (offline).",
     )
-    ap.add_argument("--size", choices=datasets.SIZES, default="smoke",
-                    help="data set scale (default: smoke)")
-    ap.add_argument("--only", default="",
-                    help="comma-separated steps: " + ",".join(STEP_ORDER) + " (or numbers 1-7)")
+    ap.add_argument("--size", choices=datasets.SIZES, default="smoke", help="data set scale (default: smoke)")
+    ap.add_argument("--only", default="", help="comma-separated steps: " + ",".join(STEP_ORDER) + " (or numbers 1-7)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions per step (default 3)")
-    ap.add_argument("--startup-reps", type=int, default=10,
-                    help="repetitions of the start-up step (default 10)")
-    ap.add_argument("--artcli", default="",
-                    help="artcli command line (default: .venv/bin/artcli, else python -m artcli)")
+    ap.add_argument("--startup-reps", type=int, default=10, help="repetitions of the start-up step (default 10)")
+    ap.add_argument(
+        "--artcli", default="", help="artcli command line (default: .venv/bin/artcli, else python -m artcli)"
+    )
     ap.add_argument("--no-peers", action="store_true", help="measure artcli only (no dvc/s5cmd/wandb)")
     ap.add_argument("--no-s3", action="store_true", help="do not start the S3 server (skips S3 steps)")
-    ap.add_argument("--skip-setup", action="store_true",
-                    help="do not check/install the peers venv (use what is there)")
-    ap.add_argument("--drop-caches", action="store_true",
-                    help="sync + drop the OS page cache before every timed command (needs root)")
-    ap.add_argument("--timeout", type=float, default=0.0,
-                    help="per-command timeout in seconds (default: 300 smoke, 1200 small, 3600 full)")
+    ap.add_argument("--skip-setup", action="store_true", help="do not check/install the peers venv (use what is there)")
+    ap.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="sync + drop the OS page cache before every timed command (needs root)",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        help="per-command timeout in seconds (default: 300 smoke, 1200 small, 3600 full)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the per-run scratch directories")
     ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     ap.add_argument("--data-root", type=Path, default=datasets.DEFAULT_ROOT)
@@ -116,10 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     workdir = WORK_DIR / "runs" / f"{args.size}-{stamp}"
     workdir.mkdir(parents=True, exist_ok=True)
     ctx = Ctx(
-        size=args.size, workdir=workdir, data=data, tools=tools, reps=max(1, args.reps),
+        size=args.size,
+        workdir=workdir,
+        data=data,
+        tools=tools,
+        reps=max(1, args.reps),
         startup_reps=max(1, args.startup_reps),
-        timeout=args.timeout or DEFAULT_TIMEOUTS[args.size], drop_caches=args.drop_caches,
-        keep=args.keep, verbose=not args.quiet,
+        timeout=args.timeout or DEFAULT_TIMEOUTS[args.size],
+        drop_caches=args.drop_caches,
+        keep=args.keep,
+        verbose=not args.quiet,
     )
 
     server: MotoServer | None = None
@@ -142,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         results = run_steps(ctx, steps)
     finally:
         if server is not None:
-            extra["s3_server"] = {"exe": str(server.exe), "cpu_s_total": round(server.cpu_seconds(), 2),
-                                  "peak_rss_mib": round(server.peak_rss_kib() / 1024, 1)}
+            extra["s3_server"] = {
+                "exe": str(server.exe),
+                "cpu_s_total": round(server.cpu_seconds(), 2),
+                "peak_rss_mib": round(server.peak_rss_kib() / 1024, 1),
+            }
             server.stop()
     res = build_results(ctx, results, started, extra=extra)
     md = render(res)

@@ -58,7 +58,9 @@ class MotoServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server
         self.proc = subprocess.Popen(
             [str(self.exe), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
@@ -75,7 +77,9 @@ class MotoServer:
         raise RuntimeError(f"moto_server did not answer within {timeout:.0f}s")
 
     def _request(self, method: str, path: str, timeout: float = 30.0) -> int:
-        req = urllib.request.Request(self.endpoint + path, method=method, data=b"" if method in ("PUT", "POST") else None)
+        req = urllib.request.Request(
+            self.endpoint + path, method=method, data=b"" if method in ("PUT", "POST") else None
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             resp.read()
             return int(resp.status)

@@ -46,9 +46,7 @@ def venv_bin(venv: Path = PEERS_VENV) -> Path:
 
 def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return 124, f"timeout after {timeout:.0f}s: {' '.join(cmd)}"
     except OSError as exc:
@@ -93,8 +91,15 @@ def setup_peers(
             continue
         print(f"[setup] {peer.name}: pip install {' '.join(peer.requirements)} ...", file=sys.stderr, flush=True)
         rc, out = _run(
-            [str(venv_bin(venv) / "python"), "-m", "pip", "install", "-q",
-             "--disable-pip-version-check", *peer.requirements],
+            [
+                str(venv_bin(venv) / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *peer.requirements,
+            ],
             timeout=1800,
         )
         secs = round(time.monotonic() - t0, 1)
@@ -112,8 +117,7 @@ def setup_peers(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--force", action="store_true", help="reinstall even if present")
-    ap.add_argument("--only", default="", help="comma-separated subset of: "
-                    + ",".join(p.name for p in PEERS))
+    ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(p.name for p in PEERS))
     args = ap.parse_args(argv)
     only = {s.strip() for s in args.only.split(",") if s.strip()} or None
     os.environ.setdefault("PIP_NO_INPUT", "1")

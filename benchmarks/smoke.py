@@ -59,8 +59,16 @@ def run_smoke(
     tools = detect_tools(list(artcli_cmd), use_peers=False)
     scratch = workdir / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
-    ctx = Ctx(size="smoke", workdir=scratch, data=data, tools=tools, reps=reps,
-              startup_reps=reps, timeout=timeout, verbose=verbose)
+    ctx = Ctx(
+        size="smoke",
+        workdir=scratch,
+        data=data,
+        tools=tools,
+        reps=reps,
+        startup_reps=reps,
+        timeout=timeout,
+        verbose=verbose,
+    )
     results = run_steps(ctx, list(steps))
     return build_results(ctx, results, started, extra={"smoke": True})
 

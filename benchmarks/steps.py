@@ -233,9 +233,13 @@ class Run:
         """Run a command; timed ones are recorded in ``bucket``.  Raises RunFailed on failure."""
         ctx = self.ctx
         r = run_cmd(
-            [str(a) for a in argv], label=label, cwd=cwd or self.dir,
-            env=env if env is not None else ctx.env(), timeout=ctx.timeout,
-            server=ctx.s3 if timed and self.measure_server else None, drop_caches=ctx.drop_caches and timed,
+            [str(a) for a in argv],
+            label=label,
+            cwd=cwd or self.dir,
+            env=env if env is not None else ctx.env(),
+            timeout=ctx.timeout,
+            server=ctx.s3 if timed and self.measure_server else None,
+            drop_caches=ctx.drop_caches and timed,
         )
         if timed:
             key = bucket or self.variant.buckets[0]
@@ -348,8 +352,11 @@ def _run_one(ctx: Ctx, col: StepCollector, v: Variant, rep: int) -> None:
         b["runs"].append(rec)
         if rec["ok"] and not b["label"]:
             b["label"] = " + ".join(dict.fromkeys(c.label for c in cmds))
-        what = (f"{rec['wall_s']:.3f}s rss {rec['maxrss_kib'] / 1024:.0f} MiB" if rec["ok"]
-                else f"ERROR {str(rec['error']).splitlines()[0][:200] if rec['error'] else ''}")
+        what = (
+            f"{rec['wall_s']:.3f}s rss {rec['maxrss_kib'] / 1024:.0f} MiB"
+            if rec["ok"]
+            else f"ERROR {str(rec['error']).splitlines()[0][:200] if rec['error'] else ''}"
+        )
         ctx.log(f"[{col.name}] {key[0]} / {key[1]} rep{rep}: {what}")
 
 
@@ -421,6 +428,7 @@ def verify_tree(src: Path, dst: Path, full_limit: int = 256 * 1024 * 1024) -> No
     Byte comparison is complete up to ``full_limit`` bytes; above that, the first
     and last MiB of every file are compared.
     """
+
     def listing(root: Path) -> dict[str, int]:
         out: dict[str, int] = {}
         for dirpath, _dirs, names in os.walk(root):
@@ -445,8 +453,7 @@ def verify_tree(src: Path, dst: Path, full_limit: int = 256 * 1024 * 1024) -> No
         if total <= full_limit:
             same = filecmp.cmp(src / rel, dst / rel, shallow=False)
         else:
-            same = all(_read_at(src / rel, off) == _read_at(dst / rel, off)
-                       for off in (0, max(0, size - (1 << 20))))
+            same = all(_read_at(src / rel, off) == _read_at(dst / rel, off) for off in (0, max(0, size - (1 << 20))))
         if not same:
             raise RunFailed(f"verify: content of {rel} differs")
 
@@ -485,8 +492,17 @@ def parse_ref(stdout: str, name: str) -> str:
     return f"{name}:{m[-1]}" if m else name
 
 
-def artcli_log(run: Run, name: str, src: Path, remote: str, state: Path, *,
-               timed: bool = True, label: str = "artcli log", bucket: Bucket | None = None) -> str:
+def artcli_log(
+    run: Run,
+    name: str,
+    src: Path,
+    remote: str,
+    state: Path,
+    *,
+    timed: bool = True,
+    label: str = "artcli log",
+    bucket: Bucket | None = None,
+) -> str:
     argv: list[str | Path] = [*(run.ctx.tools.artcli or []), "log", name, src, "--remote", remote, "--json"]
     r = run.cmd(argv, label=label, bucket=bucket, env=artcli_env(run, state), timed=timed)
     ref = parse_ref(r.stdout, name)
@@ -494,8 +510,16 @@ def artcli_log(run: Run, name: str, src: Path, remote: str, state: Path, *,
     return ref
 
 
-def artcli_download(run: Run, ref: str, root: Path, remote: str, state: Path, *,
-                    label: str = "artcli download", bucket: Bucket | None = None) -> CmdResult:
+def artcli_download(
+    run: Run,
+    ref: str,
+    root: Path,
+    remote: str,
+    state: Path,
+    *,
+    label: str = "artcli download",
+    bucket: Bucket | None = None,
+) -> CmdResult:
     argv: list[str | Path] = [*(run.ctx.tools.artcli or []), "download", ref, "--root", root, "--remote", remote]
     return run.cmd(argv, label=label, bucket=bucket, env=artcli_env(run, state))
 
@@ -532,10 +556,16 @@ def s5cmd_argv(run: Run, *args: str | Path) -> list[str | Path]:
 def wandb_env(run: Run) -> dict[str, str]:
     d = run.dir
     return run.ctx.env(
-        WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=d / "wandb",
-        WANDB_CACHE_DIR=d / "wandb-cache", WANDB_CONFIG_DIR=d / "wandb-config",
-        WANDB_DATA_DIR=d / "wandb-data", WANDB_ARTIFACT_DIR=d / "wandb-artifacts",
-        WANDB_DISABLE_GIT="true", WANDB_DISABLE_CODE="true", WANDB_CONSOLE="off",
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        WANDB_DIR=d / "wandb",
+        WANDB_CACHE_DIR=d / "wandb-cache",
+        WANDB_CONFIG_DIR=d / "wandb-config",
+        WANDB_DATA_DIR=d / "wandb-data",
+        WANDB_ARTIFACT_DIR=d / "wandb-artifacts",
+        WANDB_DISABLE_GIT="true",
+        WANDB_DISABLE_CODE="true",
+        WANDB_CONSOLE="off",
     )
 
 
@@ -568,8 +598,11 @@ def _ingest_variants(ctx: Ctx, ds: str) -> list[Variant]:
         run.cmd([ctx.tools.dvc or "dvc", "push"], label="dvc push", cwd=repo)
 
     def wandb(run: Run) -> None:
-        r = run.cmd([ctx.tools.wandb_python or "python", WANDB_SCRIPT, name, src, run.dir],
-                    label="wandb log_artifact (offline)", env=wandb_env(run))
+        r = run.cmd(
+            [ctx.tools.wandb_python or "python", WANDB_SCRIPT, name, src, run.dir],
+            label="wandb log_artifact (offline)",
+            env=wandb_env(run),
+        )
         _inner(r)
 
     return [
@@ -606,8 +639,7 @@ def _relog_variants(ctx: Ctx, ds: str) -> list[Variant]:
         repo = dvc_repo(run, src, str(run.dir / "remote"), s3=False)
         run.setup([dvc_exe, "add", "data"], label="dvc add", cwd=repo)
         run.setup([dvc_exe, "push"], label="dvc push", cwd=repo)
-        run.cmd([dvc_exe, "add", "data"], label="dvc add (unchanged)", cwd=repo,
-                bucket=(ds, "dvc add"))
+        run.cmd([dvc_exe, "add", "data"], label="dvc add (unchanged)", cwd=repo, bucket=(ds, "dvc add"))
         run.cmd([dvc_exe, "status"], label="dvc status", cwd=repo, bucket=(ds, "dvc status"))
 
     return [
@@ -700,9 +732,11 @@ def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
         _fresh_bucket(run)
         run.setup(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up")
         for case, out in ((cold, "out-cold"), (warm, "out-warm")):
-            run.cmd(s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / out}/"),
-                    label="s5cmd cp" if case == cold else "s5cmd cp (no cache: same download)",
-                    bucket=(case, "s5cmd"))
+            run.cmd(
+                s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / out}/"),
+                label="s5cmd cp" if case == cold else "s5cmd cp (no cache: same download)",
+                bucket=(case, "s5cmd"),
+            )
             verify_tree(src, run.dir / out)
 
     return [
@@ -736,18 +770,18 @@ def _large_variants(ctx: Ctx) -> list[Variant]:
     def artcli(run: Run) -> None:
         _fresh_bucket(run)
         remote = s3_url("artcli") if use_s3 else file_url(run.dir / "remote")
-        ref = artcli_log(run, "data-C", src, remote, run.dir / "state-up", label="artcli log",
-                         bucket=(up, "artcli"))
-        artcli_download(run, ref, run.dir / "out", remote, run.dir / "state-down",
-                        bucket=(down, "artcli"))
+        ref = artcli_log(run, "data-C", src, remote, run.dir / "state-up", label="artcli log", bucket=(up, "artcli"))
+        artcli_download(run, ref, run.dir / "out", remote, run.dir / "state-down", bucket=(down, "artcli"))
         verify_tree(src, run.dir / "out")
 
     def s5cmd(run: Run) -> None:
         _fresh_bucket(run)
-        run.cmd(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up",
-                bucket=(up, "s5cmd"))
-        run.cmd(s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / 'out'}/"),
-                label="s5cmd cp down", bucket=(down, "s5cmd"))
+        run.cmd(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up", bucket=(up, "s5cmd"))
+        run.cmd(
+            s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / 'out'}/"),
+            label="s5cmd cp down",
+            bucket=(down, "s5cmd"),
+        )
         verify_tree(src, run.dir / "out")
 
     return [
@@ -772,16 +806,14 @@ def _startup_variants(ctx: Ctx) -> list[Variant]:
     def artcli(run: Run) -> None:
         env = artcli_env(run, run.dir / "state")
         for flag in ("--version", "--help"):
-            run.cmd([*(ctx.tools.artcli or []), flag], label=f"artcli {flag}", env=env,
-                    bucket=(flag, "artcli"))
+            run.cmd([*(ctx.tools.artcli or []), flag], label=f"artcli {flag}", env=env, bucket=(flag, "artcli"))
 
     def dvc(run: Run) -> None:
         for flag in ("--version", "--help"):
             run.cmd([ctx.tools.dvc or "dvc", flag], label=f"dvc {flag}", bucket=(flag, "dvc"))
 
     def python(run: Run) -> None:
-        run.cmd([ctx.tools.python, "-c", "pass"], label="python -c pass",
-                bucket=("--version", "python (bare)"))
+        run.cmd([ctx.tools.python, "-c", "pass"], label="python -c pass", bucket=("--version", "python (bare)"))
 
     return [
         Variant("artcli", artcli, ("artcli",), [("--version", "artcli"), ("--help", "artcli")]),
@@ -808,8 +840,12 @@ def _floor_variants(ctx: Ctx, ds: str) -> list[Variant]:
         _inner(run.cmd([ctx.tools.python, FLOOR_SCRIPT, "hash", src], label="read + BLAKE3"))
 
     def floor_copy(run: Run) -> None:
-        _inner(run.cmd([ctx.tools.python, FLOOR_SCRIPT, "hashcopy", src, run.dir / "copy"],
-                       label="read + BLAKE3 + write a copy"))
+        _inner(
+            run.cmd(
+                [ctx.tools.python, FLOOR_SCRIPT, "hashcopy", src, run.dir / "copy"],
+                label="read + BLAKE3 + write a copy",
+            )
+        )
 
     return [
         Variant("floor", floor, ("blake3",), [(ds, "floor")]),
@@ -823,8 +859,10 @@ def step_floor(ctx: Ctx) -> dict[str, Any]:
     for ds in ("A", "B", "C"):
         if ds in ctx.data:
             run_group(ctx, col, _floor_variants(ctx, ds), ctx.reps)
-    col.notes.append("16 MiB reads, blake3(max_threads=AUTO), one hasher per file; "
-                     "times include interpreter start-up (in-process time in the JSON as inner_s).")
+    col.notes.append(
+        "16 MiB reads, blake3(max_threads=AUTO), one hasher per file; "
+        "times include interpreter start-up (in-process time in the JSON as inner_s)."
+    )
     return col.result()
 
 
@@ -838,8 +876,13 @@ STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "floor": step_floor,
 }
 STEP_DATASETS: dict[str, tuple[str, ...]] = {
-    "ingest": ("A", "B"), "relog": ("B",), "push": ("A", "B"), "download": ("A", "B"),
-    "large": ("C",), "startup": (), "floor": ("A", "B", "C"),
+    "ingest": ("A", "B"),
+    "relog": ("B",),
+    "push": ("A", "B"),
+    "download": ("A", "B"),
+    "large": ("C",),
+    "startup": (),
+    "floor": ("A", "B", "C"),
 }
 S3_STEPS = frozenset({"push", "download", "large"})
 
@@ -869,11 +912,18 @@ def run_steps(ctx: Ctx, steps: list[str]) -> list[dict[str, Any]]:
         try:
             out.append(STEPS[name](ctx))
         except Exception as exc:  # a step crashing must not lose the others
-            out.append({
-                "step": name, "number": STEP_ORDER.index(name) + 1, "title": STEP_TITLES[name],
-                "remote": "", "seconds": 0.0, "notes": [], "cases": [],
-                "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
-            })
+            out.append(
+                {
+                    "step": name,
+                    "number": STEP_ORDER.index(name) + 1,
+                    "title": STEP_TITLES[name],
+                    "remote": "",
+                    "seconds": 0.0,
+                    "notes": [],
+                    "cases": [],
+                    "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+                }
+            )
     return out
 
 
@@ -900,8 +950,7 @@ def build_results(
     datasets: dict[str, Any] = {}
     for n, p in ctx.data.items():
         files, total = tree_stats(p)
-        datasets[n] = {"describe": specs[n].describe(), "files": files, "bytes": total,
-                       "seed": specs[n].seed}
+        datasets[n] = {"describe": specs[n].describe(), "files": files, "bytes": total, "seed": specs[n].seed}
     res: dict[str, Any] = {
         "schema": SCHEMA,
         "size": ctx.size,
@@ -911,8 +960,12 @@ def build_results(
         "versions": ctx.tools.versions,
         "tool_notes": ctx.tools.notes,
         "artcli": {"cmd": ctx.tools.artcli, "note": ctx.tools.artcli_note},
-        "config": {"reps": ctx.reps, "startup_reps": ctx.startup_reps, "timeout_s": ctx.timeout,
-                   "drop_caches": ctx.drop_caches},
+        "config": {
+            "reps": ctx.reps,
+            "startup_reps": ctx.startup_reps,
+            "timeout_s": ctx.timeout,
+            "drop_caches": ctx.drop_caches,
+        },
         "datasets": datasets,
         "steps": steps,
         "errors": collect_errors(steps),

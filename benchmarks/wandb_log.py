@@ -25,8 +25,12 @@ def main(argv: list[str]) -> int:
 
     t_import = time.perf_counter() - t0
     settings = wandb.Settings(
-        x_disable_stats=True, x_disable_meta=True, console="off", silent=True,
-        disable_git=True, save_code=False,
+        x_disable_stats=True,
+        x_disable_meta=True,
+        console="off",
+        silent=True,
+        disable_git=True,
+        save_code=False,
     )
     run = wandb.init(project="artcli-bench", dir=run_dir, mode="offline", settings=settings)
     art = wandb.Artifact(name, type="dataset")

@@ -154,6 +154,16 @@ def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
     assert cli.ok("link", "churn-model:v1", "registry/models/churn").out.strip() == "registry/models/churn:v2"
 
 
+def test_linking_clears_a_ttl(cli: Cli, tmp_path: Path) -> None:
+    d = make_tree(tmp_path / "in", {"model.bin": b"w"})
+    cli.ok("log", "churn-model", str(d), "--type", "model", "--ttl", "1d")
+    assert cli.ok("show", "churn-model", "--json").json()["expires"] is not None
+    res = cli.ok("link", "churn-model", "registry/models/churn", "--json").json()
+    assert res["ttl_cleared"] is True  # a linked version never expires
+    assert cli.ok("show", "registry/models/churn", "--json").json()["expires"] is None
+    assert cli.ok("link", "churn-model", "registry/models/churn", "--json").json()["ttl_cleared"] is False
+
+
 def test_link_arguments_are_checked(cli: Cli, tmp_path: Path) -> None:
     log_versions(cli, tmp_path, 1)
     assert cli("link", "churn-model", "registry/models/churn:v1").code == 2

@@ -315,7 +315,7 @@ class StoreContract:
         winners = race_processes(remote, keys, 8, tmp_path, subprocess_env())
         assert sorted(winners) == keys
         for k in keys:
-            assert store.get(k) == f"{winners[k]}:{k}".encode() * 3
+            assert store.get(k) == f"{winners[k]}:{k}".encode() * 3, f"{k}: stored bytes are not the winner's"
 
 
 class TestFileStore(StoreContract):

@@ -12,8 +12,8 @@ from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, examp
 alias_app = typer.Typer(help="Movable names for versions (production, best, ...).", no_args_is_help=True)
 
 RefArg = Annotated[str, typer.Argument(
-    help="\\[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.")]
-NameArg = Annotated[str, typer.Argument(help="\\[project/]name or registry/<registry>/<collection>.")]
+    help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.")]
+NameArg = Annotated[str, typer.Argument(help="[project/]name or registry/<registry>/<collection>.")]
 AliasesArg = Annotated[list[str], typer.Argument(help="One or more aliases.")]
 
 

@@ -77,7 +77,7 @@ def download(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.")],
     root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
-    skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch every file from the remote even if cached.")] = False,
+    skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,

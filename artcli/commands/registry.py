@@ -84,7 +84,7 @@ def show(
 
 
 def link(
-    ref: Annotated[str, typer.Argument(help="The version to link: \\[project/]name[:vN|:alias].")],
+    ref: Annotated[str, typer.Argument(help="The version to link: [project/]name[:vN|:alias].")],
     target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>; created by its first link.")],
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias for the collection version (repeatable).")] = None,
     remote: RemoteOpt = None,

@@ -11,7 +11,7 @@ from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, examp
 
 ttl_app = typer.Typer(help="Time to live: when versions expire (linked versions never do).", no_args_is_help=True)
 
-RefArg = Annotated[str, typer.Argument(help="\\[project/]name[:vN|:alias]; no tag means latest.")]
+RefArg = Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.")]
 
 
 def register(app: typer.Typer) -> None:

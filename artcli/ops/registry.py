@@ -117,6 +117,7 @@ class LinkResult:
     link: Link
     created: bool
     aliases: list[str] = field(default_factory=list)
+    ttl_cleared: bool = False  # the source version had a TTL: a linked version never expires
 
     @property
     def ref(self) -> str:
@@ -125,7 +126,8 @@ class LinkResult:
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "registry": self.registry, "collection": self.collection,
                 "version": f"v{self.link.version}", "created": self.created, "aliases": self.aliases,
-                "source": self.link.source_json(), "linked": self.link.created}
+                "source": self.link.source_json(), "linked": self.link.created,
+                "ttl_cleared": self.ttl_cleared}
 
 
 def _collection_target(target: Ref, *, tagged: bool) -> None:
@@ -170,16 +172,21 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
         return {"type": "linked", "version": cur.next_version(), "source": src, "aliases": wanted}
 
     ev = log.append(build)
+    # a linked version never expires: clear its TTL after the link (ops/ttl.py closes the race
+    # with a concurrent `ttl set` from its side); also after a no-op link, to heal an interrupted one
+    from artcli.ops.ttl import clear_ttl_for_link
+
+    cleared = clear_ttl_for_link(repo, st.project, st.name, vs.version)
     cs = collection_state(repo, registry, coll)
     if ev is not None:
         lk = cs.links[int(ev["version"])]
-        return LinkResult(registry, coll, lk, True, cs.aliases_of(lk.version))
+        return LinkResult(registry, coll, lk, True, cs.aliases_of(lk.version), cleared)
     found = cs.by_source(st.project, st.name, vs.version)
     assert found is not None
     if wanted:
         set_collection_aliases(repo, registry, coll, found.version, wanted)
         cs = collection_state(repo, registry, coll)
-    return LinkResult(registry, coll, found, False, cs.aliases_of(found.version))
+    return LinkResult(registry, coll, found, False, cs.aliases_of(found.version), cleared)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec
 
@@ -183,12 +184,15 @@ def record_input(repo: Repo, st: ArtifactState, vs: VersionState, *, via: str,
     if not rid or not valid_run_id(rid):
         return False
     repo.check_format(for_write=True)
-    _mark_used(repo, st.project, st.name, vs.version, rid)
     body = {"type": "input", "project": st.project, "name": st.name, "version": vs.version,
             "digest": vs.digest, "via": via}
     if requested and requested != f"{st.project}/{st.name}:v{vs.version}":
         body["requested"] = requested
-    return _append_record(repo, rid, body)
+    with ThreadPoolExecutor(1) as pool:  # two independent logs: one round trip's latency, not two
+        used = pool.submit(_mark_used, repo, st.project, st.name, vs.version, rid)
+        written = _append_record(repo, rid, body)
+        used.result()
+    return written
 
 
 @dataclass
@@ -250,16 +254,14 @@ def record_log(repo: Repo, res: LogResult, inputs: list[str], fresh: bool) -> No
         return
     if fresh and not res.created and not _reused_by(repo, res.project, res.name, res.version, rid):
         return
-    for text in inputs:
-        parts = _split_pinned(text)
-        if parts is None:
-            continue
-        project, name, version = parts
-        digest = _mark_used(repo, project, name, version, rid)
-        _append_record(repo, rid, {"type": "input", "project": project, "name": name, "version": version,
-                                   "digest": digest, "via": "log"})
-    _append_record(repo, rid, {"type": "output", "project": res.project, "name": res.name,
-                               "version": res.version, "digest": res.digest, "created": res.created})
+    pinned = [p for p in map(_split_pinned, inputs) if p is not None]
+    with ThreadPoolExecutor(4) as pool:  # the inputs' logs in parallel with the run's own log
+        marks = [pool.submit(_mark_used, repo, *p, rid) for p in pinned]
+        _append_record(repo, rid, {"type": "output", "project": res.project, "name": res.name,
+                                   "version": res.version, "digest": res.digest, "created": res.created})
+        for (project, name, version), mark in zip(pinned, marks, strict=True):
+            _append_record(repo, rid, {"type": "input", "project": project, "name": name, "version": version,
+                                       "digest": mark.result(), "via": "log"})
 
 
 def ensure_run(repo: Repo) -> bool:

@@ -41,7 +41,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Download ``(key, local_path)`` pairs concurrently, streaming (never whole in memory)."""
+        """Download ``(key, local_path)`` pairs concurrently, streaming (never whole in memory).
+
+        Each file is written under a temporary name beside ``local_path`` and renamed when
+        complete; the first failure is raised naming its key. Parent directories are created.
+        """
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -56,7 +60,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, in key order, after ``start_after``."""
+        """Every object whose key starts with ``prefix``, in key order, after ``start_after``.
+
+        ``prefix`` is a plain string prefix (may end mid-name or with "/"); listing is recursive,
+        keys are relative to the store root, an absent prefix lists nothing. Lazy: cloud backends
+        fetch one page at a time.
+        """
 
     # -- writes --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -71,7 +80,10 @@ class Store(abc.ABC):
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Exclusive create: True if this call created the object, False if it already existed.
 
-        Of any number of concurrent callers on one key, exactly one gets True.
+        Of any number of concurrent callers on one key writing different bytes, exactly one gets
+        True. An existing object holding exactly ``data`` also gives True: that makes the call
+        idempotent, so a request retried after its first attempt landed (lost response) is not
+        mistaken for a lost race. Objects are never visible partially written.
         """
 
     @abc.abstractmethod

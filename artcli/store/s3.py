@@ -27,6 +27,30 @@ CHUNK = 8 * 2**20
 #: total connections one batch aims for: files in flight x parts per file
 _CONNECTIONS = 16
 
+# Retry policy when the remote sets no ``max_attempts`` (see docs/reliability.md). Two layers
+# retry: botocore ("standard" mode: connection errors, 5xx, throttling, with jittered back-off)
+# and s3fs around each botocore call. A dead endpoint must fail in seconds, not a minute, so
+# botocore gets 3 quick attempts and s3fs does not retry connection failures at all; answers
+# from a live but overloaded server (503 SlowDown, 500, 429) are retried by both layers.
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
+#: S3 error codes / HTTP statuses meaning "the server is there but cannot answer now"
+_TRANSIENT_CODES = (
+    "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "ThrottlingException",
+    "RequestLimitExceeded", "TooManyRequests", "TooManyRequestsException", "BandwidthLimitExceeded",
+    "500", "502", "503", "504", "429",
+)
+
+
+def _server_side_transient(exc: BaseException) -> bool:
+    """s3fs's hook: retry 5xx and throttling answers (it already retries SlowDown by message).
+
+    Connection failures are deliberately not retried at this layer: botocore's own attempts
+    cover a blip, and a server that is gone should be reported in seconds.
+    """
+    return has_code(exc, *_TRANSIENT_CODES)
+
 
 class S3Store(FsspecStore):
     """Objects under ``bucket/prefix``; every method translates botocore errors."""
@@ -141,8 +165,9 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     ``profile``          AWS profile name from ~/.aws/config
     ``anon``             true: unsigned requests to a public bucket
     ``addressing_style`` ``path`` or ``virtual``
-    ``max_attempts``     attempts per request at each retry layer (botocore and s3fs); 1 = fail fast
-    ``connect_timeout``  seconds (default 5), ``read_timeout`` seconds (default 15)
+    ``max_attempts``     attempts per request at each retry layer (botocore and s3fs); 1 = fail fast.
+                         Default: 3 botocore attempts, and s3fs's 5 for 5xx/throttling answers only
+    ``connect_timeout``  seconds (default 5), ``read_timeout`` seconds between bytes (default 30)
     """
     opts = OptionReader(options, scheme="s3")
     endpoint_url = opts.get_str("endpoint_url")
@@ -158,6 +183,9 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     import s3fs
 
     logging.getLogger("s3fs").addHandler(logging.NullHandler())  # no last-resort stderr output
+    set_handler = getattr(s3fs.core, "set_custom_error_handler", None)
+    if set_handler is not None:  # process-wide in s3fs; the same policy for every S3 store
+        set_handler(_server_side_transient)
 
     client_kwargs: dict[str, Any] = {}
     if region:
@@ -165,12 +193,9 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     config_kwargs: dict[str, Any] = {}
     if addressing:
         config_kwargs["s3"] = {"addressing_style": addressing}
-    if max_attempts is not None:
-        config_kwargs["retries"] = {"total_max_attempts": max_attempts, "mode": "standard"}
-    if connect_timeout is not None:
-        config_kwargs["connect_timeout"] = connect_timeout
-    if read_timeout is not None:
-        config_kwargs["read_timeout"] = read_timeout
+    config_kwargs["retries"] = {"total_max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS, "mode": "standard"}
+    config_kwargs["connect_timeout"] = connect_timeout if connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
+    config_kwargs["read_timeout"] = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
     extra: dict[str, Any] = {"profile": profile} if profile else {}
     with translate(url):
         fs = s3fs.S3FileSystem(

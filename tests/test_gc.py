@@ -1,0 +1,239 @@
+"""gc: what it keeps (live, shared, linked, young), what it removes, dry runs, leases and races."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from artcli import canonical
+from clihelp import Cli, make_tree, tree_bytes
+
+T0 = "2030-01-01T00:00:00.000000Z"
+LATER = "2030-01-03T00:00:00.000000Z"  # two days on: everything written today is past the 24h grace
+BIG = 1 << 20  # the loose-blob threshold
+
+
+def at(when: str) -> dict[str, str]:
+    return {"ARTCLI_NOW": when}
+
+
+def remote_keys(cli: Cli) -> dict[str, int]:
+    """Every content object (manifests, packs, blobs) on the remote -> size, via the store."""
+    from artcli.store import open_store
+
+    store = open_store(cli.remote or "", {})
+    try:
+        return {i.key: i.size for p in ("manifests/", "packs/", "blobs/") for i in store.list(p)}
+    finally:
+        store.close()
+
+
+def put_raw(cli: Cli, key: str, data: bytes) -> None:
+    from artcli.store import open_store
+
+    store = open_store(cli.remote or "", {})
+    try:
+        store.put(key, data)
+    finally:
+        store.close()
+
+
+def fsck_ok(cli: Cli, *projects: str) -> None:
+    for p in projects or ("default",):
+        rep = cli.ok("debug", "fsck", "--read-data", "--json", "-p", p).json()
+        assert rep["ok"], rep["problems"]
+
+
+def test_gc_keeps_shared_and_live_removes_the_rest(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
+    shared_small, shared_big = b"shared\n", os.urandom(BIG + 1)
+    v0 = make_tree(tmp_path / "v0", {"s.txt": shared_small, "b.bin": shared_big, "only0.txt": b"zero",
+                                     "only0.bin": os.urandom(BIG + 2)})
+    v1 = make_tree(tmp_path / "v1", {"s.txt": shared_small, "b.bin": shared_big, "only1.bin": os.urandom(BIG + 3)})
+    scratch = make_tree(tmp_path / "scratch", {"x.txt": b"scratch", "x.bin": os.urandom(BIG + 4)})
+    cli.ok("log", "ds", str(v0), env=at(T0))
+    cli.ok("log", "ds", str(v1), env=at(T0))
+    cli.ok("log", "tmp", str(scratch), "-p", "other", env=at(T0))
+    before = remote_keys(cli)
+    cli.ok("delete", "ds:v0", env=at(T0))
+    cli.ok("delete", "other/tmp", env=at(T0))
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    gone = {d["key"] for d in res["deleted"]}
+    assert gone == set(before) - set(remote_keys(cli))  # it removed exactly what it reports
+    kinds = sorted(d["kind"] for d in res["deleted"])
+    # v0: its manifest and only0.bin (only0.txt shares a pack with s.txt, which v1 still uses);
+    # tmp: its manifest, its pack and index, x.bin
+    assert kinds == ["blob", "blob", "manifest", "manifest", "pack", "pack-index"]
+    assert res["deleted_bytes"] == sum(before[k] for k in gone)
+    assert res["live_versions"] == 1 and res["kept"]["young"] == 0
+    out = tmp_path / "out"
+    cli.ok("download", "ds", "--root", str(out))
+    assert tree_bytes(out) == tree_bytes(v1)
+    fsck_ok(cli, "default")
+    again = cli.ok("gc", "--json", env=at(LATER)).json()  # nothing left to do
+    assert again["deleted"] == [] and again["expired"] == []
+
+
+def test_gc_grace_period_keeps_young_objects(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.txt": b"a", "a.bin": os.urandom(BIG)})))
+    cli.ok("delete", "ds")
+    res = cli.ok("gc", "--json").json()  # the real clock: everything is minutes old
+    assert res["deleted"] == [] and res["kept"]["young"] == 3  # manifest, pack (+ its index), blob
+    assert res["kept"]["young_bytes"] > BIG
+    assert cli.ok("gc", "--grace", "2h", "--json", env=at(_hours_from_now(1))).json()["deleted"] == []
+    res = cli.ok("gc", "--grace", "2h", "--json", env=at(_hours_from_now(3))).json()
+    assert len(res["deleted"]) == 4 and remote_keys(cli) == {}
+    assert cli("gc", "--grace", "soon").code == 2
+
+
+def _hours_from_now(hours: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from artcli.clock import iso
+
+    return iso(datetime.now(UTC) + timedelta(hours=hours))
+
+
+def test_gc_expires_versions_past_their_ttl(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.bin": os.urandom(BIG)})), "--ttl", "1d", env=at(T0))
+    cli.ok("log", "ds", str(make_tree(tmp_path / "b", {"b.bin": os.urandom(BIG)})), "--ttl", "3d", env=at(T0))
+    cli.ok("log", "keep", str(make_tree(tmp_path / "c", {"c.bin": os.urandom(BIG)})), env=at(T0))
+    dry = cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()
+    assert dry["expired"] == [{"ref": "default/ds:v0", "expires": "2030-01-02T00:00:00.000000Z"}]
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert res["expired"] == dry["expired"] and res["deleted"] == dry["deleted"]
+    assert sorted(d["kind"] for d in res["deleted"]) == ["blob", "manifest"]
+    last = json.loads(cli.ok("debug", "events", "ds").out.splitlines()[-1])["event"]
+    assert (last["type"], last["version"], last["reason"]) == ("version_deleted", 0, "expired")
+    r = cli("show", "ds:v0")
+    assert r.code == 3 and "was deleted at 2030-01-03T00:00:00.000000Z" in r.err
+    assert cli.ok("show", "ds", "--json", env=at(LATER)).json()["version"] == "v1"
+    fsck_ok(cli)
+
+
+def test_dry_run_deletes_nothing_and_lists_exactly_what_gc_deletes(cli: Cli, tmp_path: Path) -> None:
+    for i in range(3):
+        files = {f"f{j}.txt": f"{i}-{j}".encode() for j in range(3)} | {"big.bin": os.urandom(BIG + i)}
+        cli.ok("log", "ds", str(make_tree(tmp_path / f"v{i}", files)), env=at(T0))
+    cli.ok("ttl", "set", "ds:v1", "1d", env=at(T0))
+    cli.ok("delete", "ds:v0", env=at(T0))
+    put_raw(cli, "packs/blake3/ab/" + "c" * 62, b"an upload that crashed before its index")
+    before = remote_keys(cli)
+    events_before = cli.ok("debug", "events", "ds").out
+    dry = cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()
+    text = cli.ok("gc", "--dry-run", env=at(LATER)).out.splitlines()
+    assert remote_keys(cli) == before and cli.ok("debug", "events", "ds").out == events_before
+    assert dry["dry_run"] is True and dry["expired"] == [{"ref": "default/ds:v1", "expires": "2030-01-02T00:00:00.000000Z"}]
+    assert text == ["version\tdefault/ds:v1\t-"] + [f"{d['kind']}\t{d['key']}\t{d['size']}" for d in dry["deleted"]]
+    real = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert real["dry_run"] is False
+    assert real["deleted"] == dry["deleted"] and real["expired"] == dry["expired"]
+    assert set(before) - set(remote_keys(cli)) == {d["key"] for d in dry["deleted"]}
+    assert "packs/blake3/ab/" + "c" * 62 in {d["key"] for d in dry["deleted"]}  # a pack without index
+    assert [d["kind"] for d in dry["deleted"]] == sorted(
+        (d["kind"] for d in dry["deleted"]), key=["manifest", "pack-index", "pack", "blob"].index)
+    fsck_ok(cli)
+
+
+def test_gc_keeps_what_a_registry_link_reaches(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.bin": os.urandom(BIG)})), "--type", "model", env=at(T0))
+    cli.ok("link", "m:v0", "registry/models/churn")
+    before = remote_keys(cli)
+    assert cli.ok("gc", "--json", env=at(LATER)).json()["deleted"] == []
+    assert remote_keys(cli) == before
+    cli.ok("unlink", "registry/models/churn:v0")
+    cli.ok("delete", "m")
+    assert len(cli.ok("gc", "--json", env=at(LATER)).json()["deleted"]) == 2
+
+
+# -- leases: the protocol that makes dedup safe against a concurrent gc ---------------------------
+def _lease(kind: str, age: float) -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    from artcli.clock import iso
+
+    beat = iso(datetime.now(UTC) - timedelta(seconds=age))
+    return canonical.dumps({"kind": kind, "id": "x", "started": beat, "heartbeat": beat, "lease": 120,
+                            "actor": {"user": "u", "host": "h", "run": None}})
+
+
+def test_gc_waits_for_a_live_writer_and_ignores_a_stale_one(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.bin": os.urandom(BIG)})), env=at(T0))
+    cli.ok("delete", "ds", env=at(T0))
+    before = remote_keys(cli)
+    put_raw(cli, "gc/writers/live.json", _lease("writer", 0))
+    res = cli("gc", "--wait", "1s", env=at(LATER))
+    assert res.code == 5 and "still in progress" in res.err and "nothing was deleted" in res.err
+    assert remote_keys(cli) == before
+    put_raw(cli, "gc/writers/live.json", _lease("writer", 3600))  # its holder died an hour ago
+    put_raw(cli, "gc/running/old.json", _lease("gc", 3600))
+    out = cli.ok("gc", "--wait", "1s", "--json", env=at(LATER)).json()
+    assert len(out["deleted"]) == 2 and out["stale_leases"] == 2
+    assert not (tmp_path / "remote" / "gc" / "writers" / "live.json").exists()
+
+
+def test_a_writer_waits_while_gc_runs(cli: Cli, tmp_path: Path) -> None:
+    put_raw(cli, "gc/running/g.json", _lease("gc", 0))
+    src = make_tree(tmp_path / "a", {"a.txt": b"a"})
+    proc = cli.spawn("log", "ds", str(src))
+    time.sleep(1.5)
+    assert proc.poll() is None  # still waiting
+    assert not list((tmp_path / "remote").glob("packs/**/*.idx"))  # and it has written no content
+    (tmp_path / "remote" / "gc" / "running" / "g.json").unlink()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip() == "default/ds:v0", err
+    assert "waiting for a garbage collection" in err
+    assert not list((tmp_path / "remote" / "gc" / "writers").iterdir())  # its lease is gone
+
+
+def _race(cli: Cli, tmp_path: Path, rounds: int) -> None:
+    """Each round: old content becomes garbage, then `log` of the same content (which dedups
+    against the old objects) runs at the same time as `gc --grace 0s` that wants them gone."""
+    for i in range(rounds):
+        files = {f"s{j}.txt": f"round {i} small {j}".encode() for j in range(20)}
+        files["big.bin"] = os.urandom(BIG + i)
+        src = make_tree(tmp_path / f"old{i}", files)
+        cli.ok("log", f"old{i}", str(src))
+        cli.ok("delete", f"old{i}")
+        make_tree(src, {"new.bin": os.urandom(8 * BIG)})  # a new file: uploading it widens the window
+        gc = cli.spawn("gc", "--grace", "0s", "--json")
+        time.sleep(random.uniform(0, 0.3))
+        writer = cli.spawn("log", f"new{i}", str(src))
+        w_out, w_err = writer.communicate(timeout=120)
+        g_out, g_err = gc.communicate(timeout=120)
+        assert writer.returncode == 0, w_err
+        assert gc.returncode == 0, g_err
+        out = tmp_path / f"out{i}"
+        cli.ok("download", f"new{i}", "--root", str(out), "--skip-cache")
+        assert tree_bytes(out) == tree_bytes(src)
+    fsck_ok(cli)
+    assert cli.ok("gc", "--grace", "0s", "--json").json()["live_versions"] == rounds
+
+
+def test_log_concurrent_with_gc_loses_nothing(cli: Cli, tmp_path: Path) -> None:
+    _race(cli, tmp_path, rounds=3)
+
+
+@pytest.mark.slow
+def test_log_concurrent_with_gc_loses_nothing_many_rounds(shared_cli: Cli, tmp_path: Path) -> None:
+    _race(shared_cli, tmp_path, rounds=12)
+
+
+def test_two_gcs_at_once_leave_a_valid_store(cli: Cli, tmp_path: Path) -> None:
+    for i in range(3):
+        cli.ok("log", f"ds{i}", str(make_tree(tmp_path / f"a{i}", {"a.txt": f"{i}".encode(), "a.bin": os.urandom(BIG)})))
+    cli.ok("delete", "ds0")
+    cli.ok("delete", "ds2")
+    procs = [cli.spawn("gc", "--grace", "0s", "--json") for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    deleted = [{d["key"] for d in json.loads(out)["deleted"]} for out, _ in results]
+    assert len(deleted[0] | deleted[1]) == 8  # ds0's and ds2's manifest, pack, index and blob
+    assert len(remote_keys(cli)) == 4
+    fsck_ok(cli)
+    cli.ok("download", "ds1", "--root", str(tmp_path / "o"), "--skip-cache")
