@@ -230,17 +230,20 @@ class SourceContext:
         from botocore.config import Config
 
         o = self.s3_options
-        cfg: dict[str, Any] = {"max_pool_connections": 16,
-                               "retries": {"mode": "standard",
-                                           "total_max_attempts": int(o.get("max_attempts") or 5)}}
+        try:
+            cfg: dict[str, Any] = {"max_pool_connections": 16,
+                                   "retries": {"mode": "standard",
+                                               "total_max_attempts": int(o.get("max_attempts") or 5)}}
+            if o.get("connect_timeout"):
+                cfg["connect_timeout"] = float(o["connect_timeout"])
+            if o.get("read_timeout"):
+                cfg["read_timeout"] = float(o["read_timeout"])
+        except ValueError:
+            raise UsageError("the remote's max_attempts / connect_timeout / read_timeout options must be numbers") from None
         if o.get("anon", "").lower() in ("1", "true", "yes", "on"):
             cfg["signature_version"] = UNSIGNED
         if o.get("addressing_style"):
             cfg["s3"] = {"addressing_style": o["addressing_style"]}
-        if o.get("connect_timeout"):
-            cfg["connect_timeout"] = float(o["connect_timeout"])
-        if o.get("read_timeout"):
-            cfg["read_timeout"] = float(o["read_timeout"])
         with translate("s3://"):
             core = botocore.session.get_session()  # fresh: credentials and env are read now
             core.register_component("data_loader", _botocore_loader())
@@ -644,18 +647,43 @@ def _gone(label: str, uri: str, what: str = "") -> Changed:
     return Changed(f"{label}: source {uri} changed since it was referenced ({what or 'it no longer exists'})")
 
 
+class _Missing(Exception):
+    """The object (or the recorded version of it) is not at the source."""
+
+
 def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: BinaryIO, label: str,
               progress: Progress) -> Sink:
     """GET by VersionId when recorded, with If-Match on the ETag, and verify the bytes against
-    the ETag: its MD5 for a single-part object, the MD5 of the part MD5s for a multipart one
-    (part sizes from ``HEAD ?partNumber=i``; skipped where the server cannot tell them)."""
+    the ETag. When the recorded version was deleted, the current object still serves if its
+    ETag and bytes are the recorded ones."""
     client = ctx.s3()
-    etag = ref.get("etag")
+    etag, vid = ref.get("etag"), ref.get("version_id")
     kw: dict[str, Any] = {"Bucket": loc.bucket, "Key": loc.key}
-    if ref.get("version_id"):
-        kw["VersionId"] = ref["version_id"]
+    if vid:
+        kw["VersionId"] = vid
     if etag:
         kw["IfMatch"] = etag
+    try:
+        return _s3_read(client, loc, kw, fh, label, progress)
+    except _Missing:
+        if not (vid and etag):
+            raise _gone(label, loc.uri, f"version {vid} no longer exists" if vid else "") from None
+    fh.seek(0)
+    fh.truncate()
+    del kw["VersionId"]
+    try:
+        return _s3_read(client, loc, kw, fh, label, progress)
+    except _Missing:
+        raise _gone(label, loc.uri, f"version {vid} no longer exists") from None
+    except Changed:
+        raise _gone(label, loc.uri, f"version {vid} no longer exists and the current object differs") from None
+
+
+def _s3_read(client: Any, loc: Location, kw: dict[str, Any], fh: BinaryIO, label: str,
+             progress: Progress) -> Sink:
+    """One verified GET: the bytes' MD5 must be a single-part ETag, or the MD5 of the part MD5s a
+    multipart one (part sizes from ``HEAD ?partNumber=i``; skipped where the server cannot say)."""
+    etag = kw.get("IfMatch")
     multi = _MULTIPART_ETAG.fullmatch(etag or "")
     single = _MD5_ETAG.fullmatch(etag or "")
     try:
@@ -679,8 +707,7 @@ def _fetch_s3(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], fh: Bin
         if cause is not None and has_code(cause, "PreconditionFailed", "412"):
             raise _gone(label, loc.uri, f"its ETag is no longer {etag}") from None
         if isinstance(exc, NotFoundError) or (cause is not None and has_code(cause, "NoSuchKey", "NoSuchVersion", "404")):
-            what = f"version {ref['version_id']} no longer exists" if ref.get("version_id") else ""
-            raise _gone(label, loc.uri, what) from None
+            raise _Missing() from None
         raise
     if opaque:  # SSE-KMS / SSE-C: the ETag is not an MD5; If-Match and the size still hold
         return sink
@@ -711,26 +738,35 @@ def _s3_part_sizes(client: Any, kw: Mapping[str, Any], count: int) -> list[int] 
 
 def _fetch_gcs(ctx: SourceContext, loc: Location, ref: Mapping[str, Any], dest: Path, fh: BinaryIO, label: str,
                progress: Progress) -> Sink:
-    """Download the recorded generation, then check MD5 (or CRC32C for composite objects)."""
+    """Download the recorded generation, then check MD5 (or CRC32C for composite objects).
+    When that generation is gone, the current object serves if its checksums are the recorded ones."""
     fs = ctx.gcs()
     gen = ref.get("generation")
+    md5, crc32c = ref.get("md5"), ref.get("crc32c")
     fh.close()  # gcsfs writes the file itself
+    path = f"{loc.bucket}/{loc.key}"
+    fallback = False
     try:
         with translate(loc.uri):
-            fs.get_file(f"{loc.bucket}/{loc.key}", str(dest), concurrency=1,
-                        **({"generation": str(gen)} if gen else {}))
+            fs.get_file(path, str(dest), concurrency=1, **({"generation": str(gen)} if gen else {}))
     except NotFoundError:
-        raise _gone(label, loc.uri, f"generation {gen} no longer exists" if gen else "") from None
+        if not (gen and (md5 or crc32c)):
+            raise _gone(label, loc.uri, f"generation {gen} no longer exists" if gen else "") from None
+        try:
+            with translate(loc.uri):
+                fs.get_file(path, str(dest), concurrency=1)
+        except NotFoundError:
+            raise _gone(label, loc.uri, f"generation {gen} no longer exists") from None
+        fallback = True
     with open(dest, "rb") as rf, open(os.devnull, "wb") as null:
-        sink = Sink(null, md5=bool(ref.get("md5")), crc32c=bool(ref.get("crc32c")) and not ref.get("md5"),
-                    progress=progress)
+        sink = Sink(null, md5=bool(md5), crc32c=bool(crc32c) and not md5, progress=progress)
         while chunk := rf.read(CHUNK):
             sink.write(chunk)
-    if ref.get("md5") and sink.md5_b64() != ref["md5"]:
-        raise Changed(f"{label}: bytes read from {loc.uri} do not match the recorded MD5")
     crc = sink.crc32c_b64()
-    if crc is not None and crc != ref.get("crc32c"):
-        raise Changed(f"{label}: bytes read from {loc.uri} do not match the recorded CRC32C")
+    if (md5 and sink.md5_b64() != md5) or (crc is not None and crc != crc32c):
+        if fallback:
+            raise _gone(label, loc.uri, f"generation {gen} no longer exists and the current object differs")
+        raise Changed(f"{label}: bytes read from {loc.uri} do not match the recorded checksum (corrupt transfer)")
     return sink
 
 

@@ -88,6 +88,12 @@ def test_s3_versioned_old_version_still_downloads(cli: Cli, _s3_admin: Any, vers
     cli.ok("download", "raw:v1", "--root", str(tmp_path / "v1"), env=cache)
     assert tree_bytes(tmp_path / "v1") == {"a.bin": A2, "sub/b.txt": B}
 
+    # the recorded version deleted, an identical newer one in its place: the current object serves
+    _s3_admin.put_object(Bucket=b, Key="data/sub/b.txt", Body=B)
+    _s3_admin.delete_object(Bucket=b, Key="data/sub/b.txt", VersionId=files["sub/b.txt"]["ref"]["version_id"])
+    cli.ok("download", "raw:v0", "--root", str(tmp_path / "v0b"), env=fresh_cache(tmp_path))
+    assert tree_bytes(tmp_path / "v0b") == {"a.bin": A1, "sub/b.txt": B}
+
     # a second download transfers nothing: it works with every version gone from the source
     for v in _s3_admin.list_object_versions(Bucket=b).get("Versions", []):
         _s3_admin.delete_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"])
@@ -182,6 +188,19 @@ def test_mixed_log_with_ref(cli: Cli, _s3_admin: Any, s3_bucket: str, tmp_path: 
     assert cli("ls", "run2").code == 3  # nothing was written
 
 
+@pytest.mark.s3
+def test_s3_source_uses_the_s3_remotes_endpoint(tmp_path: Path, s3_server: str, _s3_admin: Any,
+                                                s3_bucket: str) -> None:
+    """With an s3:// remote configured with endpoint_url, S3 sources use that endpoint too
+    (here the environment's AWS_ENDPOINT_URL is switched off, so only the option can work)."""
+    _s3_admin.put_object(Bucket=s3_bucket, Key="src/a.bin", Body=A1)
+    cli = Cli(tmp_path / "home", None, env={"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"})
+    cli.ok("remote", "add", "team", f"s3://{s3_bucket}/artcli", "-o", f"endpoint_url={s3_server}", "--default")
+    assert cli.ok("add-ref", "r", f"s3://{s3_bucket}/src/a.bin", "--json").json()["references"] == 1
+    cli.ok("download", "r", "--root", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "a.bin").read_bytes() == A1
+
+
 # -- HTTP -------------------------------------------------------------------------------------
 class Site:
     """Files served by a threaded http.server with ETag / Last-Modified / If-Match support."""
@@ -238,7 +257,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 def site() -> Iterator[tuple[Site, str]]:
     s = Site()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(s))
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield s, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -346,8 +365,12 @@ def test_gcs_reference_unversioned(cli: Cli, gcs_server: str, gcs_bucket: str, t
     cli.ok("download", "g", "--root", str(tmp_path / "a"), env=cache)
     assert tree_bytes(tmp_path / "a") == {"a.bin": A1, "sub/b.txt": B}
 
-    fs.pipe_file(f"{gcs_bucket}/data/a.bin", A2)
+    fs.pipe_file(f"{gcs_bucket}/data/a.bin", A1)  # rewritten, same bytes: v0's generation is gone
     assert cli.ok("add-ref", "g", f"gs://{gcs_bucket}/data", "--json").json()["version"] == "v1"
+    cli.ok("download", "g:v0", "--root", str(tmp_path / "same"), env=fresh_cache(tmp_path))  # MD5 still matches
+    assert tree_bytes(tmp_path / "same") == {"a.bin": A1, "sub/b.txt": B}
+    fs.pipe_file(f"{gcs_bucket}/data/a.bin", A2)
+    assert cli.ok("add-ref", "g", f"gs://{gcs_bucket}/data", "--json").json()["version"] == "v2"
     r = cli("download", "g:v0", "--root", str(tmp_path / "b"), env=fresh_cache(tmp_path))
     assert r.code == 4 and "a.bin" in r.err and "generation" in r.err
     cli.ok("download", "g:v0", "--root", str(tmp_path / "c"), env=cache)  # second download: cache only

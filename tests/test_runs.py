@@ -280,3 +280,14 @@ def test_records_on_s3(s3_cli: Cli, tmp_path: Path) -> None:
     g = cli.ok("lineage", "ds", "--format", "json").json()
     assert {(e["from"], e["to"], e["kind"]) for e in g["edges"]} == {
         ("run:ingest-1", "default/ds:v0", "produced"), ("default/ds:v0", "run:train-1", "used")}
+
+
+def test_a_remote_refusing_the_record_never_fails_a_download(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})))
+    runs_dir = remote_dir(cli) / "runs"
+    shutil.rmtree(runs_dir)
+    runs_dir.write_bytes(b"")  # nothing can be created under runs/ any more (root ignores permissions)
+    r = cli("download", "ds", "--root", str(tmp_path / "o"), "--run", "job-1")
+    assert r.code == 0 and (tmp_path / "o" / "a.txt").read_bytes() == b"a"
+    assert "could not record default/ds:v0 as used by run job-1" in r.err and "--no-track" in r.err
+    assert cli("use", "ds", "--run", "job-1").code != 0  # an explicit `use` does fail

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from clihelp import Cli, make_tree
 from hypothesis import given
 from hypothesis import strategies as st
 
 from artcli.durations import UNITS, format_duration, parse_duration, parse_expiry
 from artcli.errors import UsageError
-from clihelp import Cli, make_tree
+from artcli.repo import Repo
 
 T0 = "2030-01-01T00:00:00.000000Z"
 
@@ -183,39 +187,50 @@ def test_linked_version_refuses_ttl_and_propagation_skips_it(cli: Cli, tmp_path:
     cli.ok("ttl", "set", "model:v0", "1d", env=at(T0))  # not linked any more
 
 
-def test_a_ttl_set_before_linking_never_expires_the_link(cli: Cli, tmp_path: Path) -> None:
+@contextmanager
+def repo_of(cli: Cli) -> Iterator[Repo]:
+    """An in-process Repo on the test's remote (to play an older artcli, or call ops directly)."""
+    saved = {k: os.environ.get(k) for k in cli.env}
+    os.environ.update(cli.env)
+    repo = Repo.open()
+    try:
+        yield repo
+    finally:
+        repo.close()
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_linking_clears_a_ttl_and_gc_heals_one_left_on_a_link(cli: Cli, tmp_path: Path) -> None:
     log(cli, tmp_path, "model", b"m", "--type", "model", "--ttl", "1d")
-    cli.ok("link", "model:v0", "registry/models/churn")
+    assert cli.ok("link", "model:v0", "registry/models/churn", "--json").json()["ttl_cleared"] is True
     later = at("2030-01-05T00:00:00Z")
-    res = cli.ok("gc", "--json", env=later).json()  # gc clears a TTL left on a linked version
-    assert [c["ref"] for c in res["ttl_cleared"]] == ["default/model:v0"] and res["expired"] == []
     assert cli.ok("show", "registry/models/churn", "--json", env=later).json()["expires"] is None
+    ev = events(cli, "model")[-1]
+    assert (ev["type"], ev["expires"], ev["reason"]) == ("ttl_set", None, "linked")
+    with repo_of(cli) as repo:  # a writer that ignores the rule (an older artcli) puts a TTL back
+        repo.artifact_log("default", "model").append(
+            lambda _: {"type": "ttl_set", "version": 0, "expires": "2030-01-02T00:00:00.000000Z"})
+    assert cli("show", "model:v0", env=later).code == 3
+    dry = cli.ok("gc", "--dry-run", "--json", env=later).json()
+    res = cli.ok("gc", "--json", env=later).json()
+    assert res["ttl_cleared"] == dry["ttl_cleared"] == [
+        {"ref": "default/model:v0", "expires": "2030-01-02T00:00:00.000000Z", "linked": ["registry/models/churn:v0"]}]
+    assert res["expired"] == [] and res["deleted"] == []
     cli.ok("download", "registry/models/churn", "--root", str(tmp_path / "out"), env=later)
     assert (tmp_path / "out" / "f.txt").read_bytes() == b"m"
 
 
-def test_clear_ttl_for_link_helper(cli: Cli, tmp_path: Path) -> None:
-    """What ``link`` calls right after linking: writes only when there is a TTL to clear."""
+def test_clear_ttl_for_link_writes_only_when_there_is_a_ttl(cli: Cli, tmp_path: Path) -> None:
     from artcli.ops.ttl import clear_ttl_for_link
-    from artcli.repo import Repo
 
     log(cli, tmp_path, "model", b"m", "--ttl", "1d")
     log(cli, tmp_path, "other", b"o")
-    import os
-
-    saved = {k: os.environ.get(k) for k in cli.env}
-    os.environ.update(cli.env)
-    try:
-        repo = Repo.open()
+    with repo_of(cli) as repo:
         assert clear_ttl_for_link(repo, "default", "model", 0) is True
         assert clear_ttl_for_link(repo, "default", "model", 0) is False
         assert clear_ttl_for_link(repo, "default", "other", 0) is False
-        repo.close()
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    ev = events(cli, "model")[-1]
-    assert ev["type"] == "ttl_set" and ev["expires"] is None and ev["reason"] == "linked"
+    assert [e["type"] for e in events(cli, "other")] == ["version_created"]
 
 
 # -- delete --------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def add_ref(
     checksum: Annotated[bool, typer.Option(
         "--checksum/--no-checksum",
         help="List every object and record what pins it (ETag, version id, generation, digest). "
-             "--no-checksum records only the location: one entry per URI, downloaded as it is then.")] = True,
+             "--no-checksum records only the location: one entry per URI, downloaded as it is at download time.")] = True,
     max_objects: Annotated[int, typer.Option(
         "--max-objects", min=1, help="Refuse (and write nothing) when the URIs hold more objects than this.")] = DEFAULT_MAX_OBJECTS,
     remote: RemoteOpt = None,

@@ -128,6 +128,7 @@ def log_artifact(
         outcome: dict[str, Any] = {}
 
         def build(events: Events) -> dict[str, Any] | None:
+            lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
             cur = fold(project, name, events)
             _check_type(cur.type, artifact_type, project, name)
             again = cur.by_digest(cdigest)
@@ -144,7 +145,6 @@ def log_artifact(
             ev.update(fields)
             return ev
 
-        lease.check()  # never commit on a lapsed lease: a gc may be deleting
         ev = log.append(build)
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)

@@ -226,8 +226,8 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
             if d is None or not repo.cache.valid(d):
                 e = plans[i][0]
                 need.setdefault(pin_key(e) if is_pinned(e) else f"unpinned:{i}", []).append(i)
-        total = sum(plans[ix[0]][0].size for ix in need.values())
-        rep.phase("fetching references", total)
+        if need:
+            rep.phase("fetching references", sum(plans[ix[0]][0].size for ix in need.values()))
 
         def one(ix: list[int]) -> tuple[list[int], str, int]:
             e = plans[ix[0]][0]

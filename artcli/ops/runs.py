@@ -12,13 +12,14 @@ re-run in the same run writes nothing.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 from artcli import layout
-from artcli.errors import NotFoundError, UsageError
+from artcli.errors import ArtcliError, NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
@@ -131,14 +132,16 @@ def finish_run(repo: Repo, run_id: str | None, status: str | None = None) -> Run
 
 
 # -- records -------------------------------------------------------------------------------------
-_ATTRS: dict[str, Any] = {}
+_ATTRS: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
 
 
 def _attributes() -> dict[str, Any]:
-    """The implicit run's attributes, computed once per process (git is a subprocess)."""
-    if "v" not in _ATTRS:
-        _ATTRS["v"] = run_attributes()
-    return _ATTRS["v"]
+    """An implicit run's attributes, computed once per working directory and command line
+    (git is a subprocess; a long-lived Python caller may change directory)."""
+    key = (os.getcwd(), tuple(command_line()))
+    if key not in _ATTRS:
+        _ATTRS[key] = run_attributes()
+    return _ATTRS[key]
 
 
 def _append_record(repo: Repo, run_id: str, body: dict[str, Any]) -> bool:
@@ -178,11 +181,29 @@ def _mark_used(repo: Repo, project: str, name: str, version: int, run_id: str) -
 
 
 def record_input(repo: Repo, st: ArtifactState, vs: VersionState, *, via: str,
-                 requested: str | None = None) -> bool:
-    """Record that the current run used a version (no-op without a run). True if written."""
+                 requested: str | None = None, strict: bool = False) -> bool:
+    """Record that the current run used a version (no-op without a run). True if written.
+
+    Not ``strict`` (``download``): a remote that refuses the write (read-only credentials,
+    no exclusive create) gets a warning, never a failed download.
+    """
     rid = repo.run_id
     if not rid or not valid_run_id(rid):
         return False
+    try:
+        return _record_input(repo, rid, st, vs, via, requested)
+    except ArtcliError as exc:
+        if strict:
+            raise
+        from artcli.output import warn
+
+        warn(f"could not record {st.project}/{st.name}:v{vs.version} as used by run {rid}: {exc} "
+             "(--no-track skips recording)")
+        return False
+
+
+def _record_input(repo: Repo, rid: str, st: ArtifactState, vs: VersionState, via: str,
+                  requested: str | None) -> bool:
     repo.check_format(for_write=True)
     body = {"type": "input", "project": st.project, "name": st.name, "version": vs.version,
             "digest": vs.digest, "via": via}
@@ -210,7 +231,7 @@ def use(repo: Repo, ref: Ref) -> UseResult:
     """``artcli use``: record that the current run uses a version, without downloading it."""
     rid = require_run(repo)
     st, vs = repo.resolve(ref)
-    recorded = record_input(repo, st, vs, via="use", requested=str(ref))
+    recorded = record_input(repo, st, vs, via="use", requested=str(ref), strict=True)
     return UseResult(f"{st.project}/{st.name}:v{vs.version}", str(ref), rid, recorded)
 
 
@@ -254,7 +275,8 @@ def record_log(repo: Repo, res: LogResult, inputs: list[str], fresh: bool) -> No
         return
     if fresh and not res.created and not _reused_by(repo, res.project, res.name, res.version, rid):
         return
-    pinned = [p for p in map(_split_pinned, inputs) if p is not None]
+    out = (res.project, res.name, res.version)
+    pinned = [p for p in map(_split_pinned, inputs) if p is not None and p != out]  # never its own input
     with ThreadPoolExecutor(4) as pool:  # the inputs' logs in parallel with the run's own log
         marks = [pool.submit(_mark_used, repo, *p, rid) for p in pinned]
         _append_record(repo, rid, {"type": "output", "project": res.project, "name": res.name,

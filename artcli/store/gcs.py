@@ -8,10 +8,12 @@ directly, never the "extended" one.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +31,37 @@ MAX_CREATE_SIZE = 5 * 2**20
 #: resumable-upload chunk for put_files (a multiple of 256 KiB); bounds memory per file
 CHUNK = 8 * 2**20
 
+#: gcsfs's own default: 6 attempts, ~30 s of back-off for 429/5xx answers (what GCS advises)
+DEFAULT_MAX_ATTEMPTS = 6
+#: attempts when nothing answers at all (refused, unresolvable): a dead endpoint fails in ~1 s
+CONNECT_ATTEMPTS = 3
+
 _FS_CLASS: type | None = None
+
+
+def _fail_fast_on_connect(plain: Callable[..., Awaitable[Any]], attempts: int) -> Callable[..., Awaitable[Any]]:
+    """Give connection failures a few quick attempts, then raise ConnectionRefusedError.
+
+    gcsfs's ``retry_request`` retries every aiohttp error with 1, 2, 4, 8, 16 s of back-off,
+    so a stopped server or a wrong endpoint took half a minute to report. ConnectionRefusedError
+    is not among the exceptions it retries, so it leaves at once (and maps to exit 6), while
+    429/5xx answers from a live server keep gcsfs's back-off.
+    """
+    import aiohttp
+
+    @functools.wraps(plain)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(attempts):
+            try:
+                return await plain(*args, **kwargs)
+            except aiohttp.ClientConnectorError as exc:
+                if attempt == attempts - 1:
+                    raise ConnectionRefusedError(f"cannot connect to {exc.host}:{exc.port}: "
+                                                 f"{exc.os_error.strerror or exc.os_error}") from exc
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return call
 
 
 def _gcs_class() -> type:
@@ -53,11 +85,12 @@ def _gcs_class() -> type:
         class ArtcliGCSFileSystem(GCSFileSystem):  # type: ignore[misc,valid-type]
             def __init__(self, *args: Any, max_attempts: int | None = None, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
-                if max_attempts is not None:
-                    for name in retried:
-                        plain = getattr(GCSFileSystem, name).__wrapped__
-                        bound = retry_request(retries=max_attempts)(plain)
-                        setattr(self, name, types.MethodType(bound, self))
+                attempts = max_attempts or DEFAULT_MAX_ATTEMPTS
+                for name in retried:
+                    plain = _fail_fast_on_connect(getattr(GCSFileSystem, name).__wrapped__,
+                                                  min(attempts, CONNECT_ATTEMPTS))
+                    bound = retry_request(retries=attempts)(plain)
+                    setattr(self, name, types.MethodType(bound, self))
 
         _FS_CLASS = ArtcliGCSFileSystem
     return _FS_CLASS
@@ -165,7 +198,8 @@ def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> 
     ``token``            gcsfs token: ``anon``, ``google_default``, ``cloud`` or a service-account
                          JSON path. Default: ``anon`` when an emulator/endpoint is set, else gcsfs's
                          credential discovery
-    ``max_attempts``     attempts per request (gcsfs default 6, ~30 s of back-off); 1 = fail fast
+    ``max_attempts``     attempts per request for 429/5xx answers (default 6, ~30 s of back-off);
+                         1 = fail fast. A connection that cannot be made gets at most 3 quick attempts
     ``connect_timeout``  seconds to connect, ``read_timeout`` seconds between bytes
     """
     opts = OptionReader(options, scheme="gs")
