@@ -2,14 +2,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-slow lint bench bench-smoke docs completions clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]' -c constraints.txt
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 ## demo: install, then log and download a small dataset on the embedded local store

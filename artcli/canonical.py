@@ -7,6 +7,7 @@ any language. Golden-byte tests pin it; changing it changes every digest on ever
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -17,10 +18,24 @@ def dumps(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400: valid JSON syntax, but no canonical form
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 def loads(data: bytes | str) -> Any:
-    """Parse JSON, refusing NaN/Infinity (they have no canonical form)."""
+    """Parse JSON, refusing NaN/Infinity (they have no canonical form).
 
-    def _no_constants(name: str) -> Any:
-        raise ValueError(f"non-finite number {name} is not allowed")
-
-    return json.loads(data, parse_constant=_no_constants)
+    Only ValueError (UnicodeDecodeError included) ever leaves: input nested deeper than the
+    interpreter's recursion limit, which only a crafted object holds, is a ValueError too.
+    """
+    try:
+        return json.loads(data, parse_constant=_no_constants, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -19,7 +19,12 @@ def iso(dt: datetime | None = None) -> str:
 
 
 def parse_iso(text: str) -> datetime:
+    """An ISO 8601 time as aware UTC; ValueError when it does not parse or falls outside
+    years 1-9999 once converted (``0001-01-01T00:00:00+01:00``)."""
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {text!r} is out of range") from None

@@ -102,7 +102,7 @@ def parse_ref(text: str, default_project: str) -> Ref:
 
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")  # controls, backslash, lone surrogates
 _BAD_PARTS = re.compile(r"(?:^|/)(?:\.{1,2})?(?:/|$)")  # empty, "." or ".." components
 
 

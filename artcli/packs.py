@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from artcli import canonical, layout
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
+from artcli.model import DIGEST_RE, MAX_ENTRY_SIZE
 
 PACK_THRESHOLD = 1 << 20  # files smaller than 1 MiB go into packs
 PACK_TARGET = 32 << 20  # a pack is closed once it holds 32 MiB
@@ -55,18 +56,36 @@ def encode_index(pack: str, members: Iterable[tuple[str, int, int]]) -> bytes:
 
 
 def decode_index(pack: str, data: bytes) -> list[tuple[str, int, int]]:
+    """(digest, offset, size) of each member; any flaw is an IntegrityError naming the index.
+
+    Indexes come from the remote, so nothing is trusted: every member must have a hex digest
+    and non-negative integer offset and size (an index is only a hint for deduplication, and
+    every byte read through it is verified against its digest anyway).
+    """
+    bad = IntegrityError(f"pack index {layout.pack_index_key(pack)} is corrupt")
     try:
-        lines = data.decode().splitlines()
-        head = canonical.loads(lines[0])
-        if head.get("artcli") != "pack-index" or head.get("pack") != pack:
-            raise ValueError("bad header")
+        lines = data.decode().split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        head = canonical.loads(lines[0]) if lines else None
+        if not isinstance(head, dict) or head.get("artcli") != "pack-index" or head.get("pack") != pack:
+            raise bad
         out = []
         for line in lines[1:]:
             obj = canonical.loads(line)
-            out.append((str(obj["digest"]), int(obj["offset"]), int(obj["size"])))
+            if not isinstance(obj, dict):
+                raise bad
+            d, o, n = obj.get("digest"), obj.get("offset"), obj.get("size")
+            if not (isinstance(d, str) and DIGEST_RE.fullmatch(d)) or not _count(o) or not _count(n):
+                raise bad
+            out.append((d, o, n))
         return out
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeDecodeError):
-        raise IntegrityError(f"pack index {layout.pack_index_key(pack)} is corrupt") from None
+    except ValueError:  # not UTF-8, not JSON
+        raise bad from None
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ENTRY_SIZE
 
 
 def plan_ranges(wanted: list[tuple[int, int]], pack_size: int | None, gap: int = 1 << 20,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from artcli import layout
+from artcli.errors import IntegrityError, NotFoundError
 from artcli.packs import decode_index
 
 if TYPE_CHECKING:
@@ -34,20 +35,35 @@ def find_packed(repo: Repo, digests: list[str], packs: dict[str, int] | None = N
         return {}
     packs = live_packs(repo) if packs is None else packs
     url = repo.store.url
-    missing = sorted(set(packs) - repo.db.loaded_packs(url))
+    usable = set(packs)
+    missing = sorted(usable - repo.db.loaded_packs(url))
     if missing:
-        keys = [(layout.pack_index_key(p), 0, -1) for p in missing]
-        bodies = [repo.store.get(k) for k, _, _ in keys] if len(keys) < 4 else _get_all(repo, [k for k, _, _ in keys])
+        keys = [layout.pack_index_key(p) for p in missing]
+        bodies = [_get_index(repo, k) for k in keys] if len(keys) < 4 else _get_all(repo, keys)
         for p, body in zip(missing, bodies, strict=True):
-            repo.db.add_pack(url, p, decode_index(p, body))
-    return repo.db.find_packed(url, digests, set(packs))
+            try:
+                members = decode_index(p, body) if body is not None else None
+            except IntegrityError:
+                members = None
+            if members is None:  # gone (GC) or damaged: costs only deduplication against that pack
+                usable.discard(p)
+                continue
+            repo.db.add_pack(url, p, members)
+    return repo.db.find_packed(url, digests, usable)
 
 
-def _get_all(repo: Repo, keys: list[str]) -> list[bytes]:
+def _get_index(repo: Repo, key: str) -> bytes | None:
+    try:
+        return repo.store.get(key)
+    except NotFoundError:
+        return None
+
+
+def _get_all(repo: Repo, keys: list[str]) -> list[bytes | None]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(repo.store.get, keys))
+        return list(pool.map(lambda k: _get_index(repo, k), keys))
 
 
 def find_loose(repo: Repo, digests: list[str]) -> set[str]:

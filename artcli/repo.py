@@ -14,7 +14,7 @@ from artcli.cache import Cache
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog
-from artcli.model import Manifest, Ref
+from artcli.model import DIGEST_RE, Manifest, Ref
 from artcli.runs import current_run_id
 from artcli.state import ArtifactState, VersionState, fold
 
@@ -83,6 +83,9 @@ class Repo:
 
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True) -> ArtifactState:
         st = fold(project, name, self.artifact_log(project, name).read())
+        if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
+            raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
+                                 hint="inspect it with: artcli debug events " + name)
         if must_exist and not st.versions:
             raise NotFoundError(f"artifact {project}/{name} not found on {self.store.url}",
                                 hint=self._suggest(project, name))
@@ -119,6 +122,9 @@ class Repo:
         return st, resolve_in(st, ref)
 
     def load_manifest(self, digest: str) -> Manifest:
+        if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+            # it came from an event: never let it name a cache path or key outside manifests/
+            raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
         data = self.cache.get_manifest(digest)
         if data is None:
             key = layout.manifest_key(digest)

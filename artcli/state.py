@@ -7,11 +7,14 @@ the object, so one bad file never makes the rest of an artifact unreadable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from artcli import clock
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -105,9 +108,62 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
                                     "run": (ev.get("actor") or {}).get("run")})
 
 
+#: the event types this fold interprets; their fields are type-checked before anything is applied
+KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
+                         "ttl_set", "version_deleted", "used"})
+
+
+#: integer fields and their largest value: versions must stay nameable as ``vN`` (model.VERSION_RE),
+#: sequence numbers fit the 12-digit keys
+_LIMITS = {"version": 999_999_999, "seq": 10**12 - 1, "size": 2**63 - 1, "files": 2**63 - 1}
+
+
+def _is_time(value: Any) -> bool:
+    try:
+        clock.parse_iso(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
+
+def check_event(ev: dict[str, Any]) -> None:
+    """Raise ValueError when a field a known event carries has the wrong type.
+
+    Checked before anything is applied, so a crafted event is skipped whole and the folded
+    state only ever holds well-typed values: the commands that read it can rely on
+    ``version``/``size`` being integers, times parsing, aliases being strings.
+    """
+    for key, limit in _LIMITS.items():
+        v = ev.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= limit):
+            raise ValueError(f"{key} {str(v)[:40]} is not an integer from 0 to {limit}")
+    if "time" in ev and not _is_time(ev["time"]):
+        raise ValueError(f"time {ev['time']!r} is not an ISO 8601 time")
+    if ev.get("expires") is not None and not _is_time(ev["expires"]):
+        raise ValueError(f"expires {ev['expires']!r} is not an ISO 8601 time")
+    for key in ("digest", "manifest"):
+        if key in ev and not (isinstance(ev[key], str) and _HEX64.fullmatch(ev[key])):
+            raise ValueError(f"{key} is not a 64-hex digest")
+    for key in ("alias", "artifact_type", "description", "reason", "run"):
+        if ev.get(key) is not None and not isinstance(ev[key], str):
+            raise ValueError(f"{key} is not a string")
+    for key in ("aliases", "inputs"):
+        v = ev.get(key)
+        if v is not None and not (isinstance(v, list) and all(isinstance(a, str) for a in v)):
+            raise ValueError(f"{key} is not a list of strings")
+    for key in ("metadata", "entries"):
+        if ev.get(key) is not None and not isinstance(ev[key], dict):
+            raise ValueError(f"{key} is not an object")
+    actor = ev.get("actor")
+    if actor is not None and (not isinstance(actor, dict) or not isinstance(actor.get("run"), str | None)):
+        raise ValueError("actor is not an object with a string run")
+
+
 def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
     """Apply one event to the state (raises KeyError/TypeError/ValueError on malformed events)."""
     kind = ev["type"]
+    if kind in KNOWN_TYPES:
+        check_event(ev)
     if kind == "version_created":
         n = int(ev["version"])
         if n in st.versions:
@@ -165,7 +221,7 @@ def fold(project: str, name: str, events: list[tuple[str, dict[str, Any] | None]
             continue
         try:
             apply(st, ev)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             st.warnings.append(f"skipped invalid event {key}: {exc}")
         st.last_seq = max(st.last_seq, int(ev.get("seq", -1)) if isinstance(ev.get("seq"), int) else st.last_seq)
     return st

@@ -203,10 +203,19 @@ Bucket = tuple[str, str]  # (case, tool)
 
 @dataclass
 class Variant:
+    """One tool in one group of cases.
+
+    ``fn`` runs once per repetition in a fresh directory.  ``prepare``, if given,
+    runs once before the first repetition (untimed) in a directory that the
+    repetitions see as ``run.prepared`` -- for state that the timed part reads but
+    does not change, such as an upload that cold/warm downloads then read.
+    """
+
     tool: str
     fn: Callable[[Run], None]
     needs: tuple[str, ...] = ()
-    buckets: list[Bucket] = field(default_factory=list)  # filled from case/tool when empty
+    buckets: list[Bucket] = field(default_factory=list)
+    prepare: Callable[[Run], None] | None = None
 
 
 class Run:
@@ -219,6 +228,7 @@ class Run:
         self.measure_server = measure_server
         self.results: list[tuple[Bucket, CmdResult]] = []
         self.current: Bucket | None = None
+        self.prepared: Path = directory  # the variant's prepare() directory, when it has one
 
     def cmd(
         self,
@@ -298,8 +308,18 @@ def _safe(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_") or "x"
 
 
-def run_group(ctx: Ctx, col: StepCollector, variants: list[Variant], reps: int) -> None:
-    """Run ``variants`` alternately for ``reps`` repetitions, filling the collector."""
+def run_group(
+    ctx: Ctx,
+    col: StepCollector,
+    variants: list[Variant],
+    reps: int,
+    before: Callable[[], None] | None = None,
+) -> None:
+    """Run ``variants`` alternately for ``reps`` repetitions, filling the collector.
+
+    ``before`` runs once first (e.g. a fresh S3 bucket), then each variant's
+    ``prepare``; a variant whose prepare fails gets that error in every bucket.
+    """
     runnable: list[Variant] = []
     for v in variants:
         reason = ctx.missing(v.needs)
@@ -313,25 +333,57 @@ def run_group(ctx: Ctx, col: StepCollector, variants: list[Variant], reps: int) 
             runnable.append(v)
     if not runnable:
         return
-    for rep in range(reps):
-        k = rep % len(runnable)
-        for v in runnable[k:] + runnable[:k]:
-            _run_one(ctx, col, v, rep)
+    if before is not None:
+        before()
+    prepared: dict[int, Path] = {}
+    for v in list(runnable):
+        if v.prepare is None:
+            continue
+        d = ctx.workdir / col.name / _safe(v.buckets[0][0]) / _safe(v.tool) / "prepared"
+        error = _call(v.prepare, Run(ctx, v, _fresh_dir(d)))
+        if error is None:
+            prepared[id(v)] = d
+            continue
+        ctx.log(f"[{col.name}] {v.tool}: prepare failed: {error.splitlines()[0][:200]}")
+        runnable.remove(v)
+        for key in v.buckets:
+            col.bucket(key)["runs"].append(_record(0, [], f"prepare: {error}"))
+    try:
+        for rep in range(reps):
+            k = rep % len(runnable) if runnable else 0
+            for v in runnable[k:] + runnable[:k]:
+                _run_one(ctx, col, v, rep, prepared.get(id(v)))
+    finally:
+        if not ctx.keep:
+            for d in prepared.values():
+                shutil.rmtree(d, ignore_errors=True)
 
 
-def _run_one(ctx: Ctx, col: StepCollector, v: Variant, rep: int) -> None:
-    d = ctx.workdir / col.name / _safe(v.buckets[0][0]) / _safe(v.tool) / f"rep{rep}"
+def _fresh_dir(d: Path) -> Path:
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
-    run = Run(ctx, v, d, measure_server=col.uses_s3)
-    error: str | None = None
+    return d
+
+
+def _call(fn: Callable[[Run], None], run: Run) -> str | None:
+    """Run ``fn(run)``; return the error text, or None if it succeeded."""
     try:
-        v.fn(run)
+        fn(run)
     except RunFailed as exc:
-        error = str(exc)
+        return str(exc)
     except Exception as exc:  # a harness or environment problem: record it, go on
-        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        return f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    return None
+
+
+def _run_one(ctx: Ctx, col: StepCollector, v: Variant, rep: int, prepared: Path | None) -> None:
+    d = _fresh_dir(ctx.workdir / col.name / _safe(v.buckets[0][0]) / _safe(v.tool) / f"rep{rep}")
+    run = Run(ctx, v, d, measure_server=col.uses_s3)
+    if prepared is not None:
+        run.prepared = prepared
+    try:
+        error = _call(v.fn, run)
     finally:
         if not ctx.keep:
             shutil.rmtree(d, ignore_errors=True)
@@ -628,23 +680,28 @@ def _relog_variants(ctx: Ctx, ds: str) -> list[Variant]:
     src = ctx.data[ds]
     name = f"data-{ds}"
 
+    def artcli_prepare(run: Run) -> None:
+        ref = artcli_log(run, name, src, file_url(run.dir / "remote"), run.dir / "state", timed=False)
+        (run.dir / "ref.txt").write_text(ref)
+
     def artcli(run: Run) -> None:
-        remote, state = file_url(run.dir / "remote"), run.dir / "state"
-        first = artcli_log(run, name, src, remote, state, timed=False)
-        again = artcli_log(run, name, src, remote, state, label="artcli log (unchanged)")
-        run.results[-1][1].extra["same_version"] = first == again
+        p = run.prepared
+        again = artcli_log(run, name, src, file_url(p / "remote"), p / "state", label="artcli log (unchanged)")
+        run.results[-1][1].extra["same_version"] = (p / "ref.txt").read_text() == again
+
+    def dvc_prepare(run: Run) -> None:
+        repo = dvc_repo(run, src, str(run.dir / "remote"), s3=False)
+        run.setup([ctx.tools.dvc or "dvc", "add", "data"], label="dvc add", cwd=repo)
+        run.setup([ctx.tools.dvc or "dvc", "push"], label="dvc push", cwd=repo)
 
     def dvc(run: Run) -> None:
-        dvc_exe = ctx.tools.dvc or "dvc"
-        repo = dvc_repo(run, src, str(run.dir / "remote"), s3=False)
-        run.setup([dvc_exe, "add", "data"], label="dvc add", cwd=repo)
-        run.setup([dvc_exe, "push"], label="dvc push", cwd=repo)
+        dvc_exe, repo = ctx.tools.dvc or "dvc", run.prepared / "repo"
         run.cmd([dvc_exe, "add", "data"], label="dvc add (unchanged)", cwd=repo, bucket=(ds, "dvc add"))
         run.cmd([dvc_exe, "status"], label="dvc status", cwd=repo, bucket=(ds, "dvc status"))
 
     return [
-        Variant("artcli", artcli, ("artcli",), [(ds, "artcli")]),
-        Variant("dvc", dvc, ("dvc",), [(ds, "dvc add"), (ds, "dvc status")]),
+        Variant("artcli", artcli, ("artcli",), [(ds, "artcli")], prepare=artcli_prepare),
+        Variant("dvc", dvc, ("dvc",), [(ds, "dvc add"), (ds, "dvc status")], prepare=dvc_prepare),
     ]
 
 
@@ -652,7 +709,9 @@ def step_relog(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "relog")
     col.remote = "local folder (file://)"
     run_group(ctx, col, _relog_variants(ctx, "B"), ctx.reps)
-    col.notes.append("Each repetition first logs/adds+pushes B untimed, then times the unchanged re-run.")
+    col.notes.append(
+        "B is logged (artcli) / added + pushed (dvc) once, untimed; each repetition then times the unchanged re-run."
+    )
     return col.result()
 
 
@@ -703,24 +762,30 @@ def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
     cold, warm = f"{ds} cold", f"{ds} warm"
     use_s3 = ctx.s3 is not None
 
+    def artcli_remote(prepared: Path) -> str:
+        return s3_url("artcli") if use_s3 else file_url(prepared / "remote")
+
+    def artcli_prepare(run: Run) -> None:
+        ref = artcli_log(run, name, src, artcli_remote(run.dir), run.dir / "state-up", timed=False)
+        (run.dir / "ref.txt").write_text(ref)
+
     def artcli(run: Run) -> None:
-        _fresh_bucket(run)
-        remote = s3_url("artcli") if use_s3 else file_url(run.dir / "remote")
-        ref = artcli_log(run, name, src, remote, run.dir / "state-up", timed=False)
+        remote, ref = artcli_remote(run.prepared), (run.prepared / "ref.txt").read_text()
         state = run.dir / "state-down"  # empty cache, config and data dirs
         artcli_download(run, ref, run.dir / "out-cold", remote, state, bucket=(cold, "artcli"))
         verify_tree(src, run.dir / "out-cold")
         artcli_download(run, ref, run.dir / "out-warm", remote, state, bucket=(warm, "artcli"))
         verify_tree(src, run.dir / "out-warm")
 
-    def dvc(run: Run) -> None:
-        dvc_exe = ctx.tools.dvc or "dvc"
-        _fresh_bucket(run)
+    def dvc_prepare(run: Run) -> None:
         remote = s3_url("dvc") if use_s3 else str(run.dir / "remote")
         repo = dvc_repo(run, src, remote, s3=use_s3)
-        run.setup([dvc_exe, "add", "data"], label="dvc add", cwd=repo)
-        run.setup([dvc_exe, "push"], label="dvc push", cwd=repo)
-        for p in (repo / "data", repo / ".dvc" / "cache", run.dir / "dvc-site-cache"):
+        run.setup([ctx.tools.dvc or "dvc", "add", "data"], label="dvc add", cwd=repo)
+        run.setup([ctx.tools.dvc or "dvc", "push"], label="dvc push", cwd=repo)
+
+    def dvc(run: Run) -> None:
+        dvc_exe, repo = ctx.tools.dvc or "dvc", run.prepared / "repo"
+        for p in (repo / "data", repo / ".dvc" / "cache", run.prepared / "dvc-site-cache"):
             shutil.rmtree(p, ignore_errors=True)
         run.cmd([dvc_exe, "pull"], label="dvc pull", cwd=repo, bucket=(cold, "dvc"))
         verify_tree(src, repo / "data")
@@ -728,9 +793,10 @@ def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
         run.cmd([dvc_exe, "pull"], label="dvc pull (cache warm)", cwd=repo, bucket=(warm, "dvc"))
         verify_tree(src, repo / "data")
 
-    def s5cmd(run: Run) -> None:
-        _fresh_bucket(run)
+    def s5cmd_prepare(run: Run) -> None:
         run.setup(s5cmd_argv(run, "cp", f"{src}/*", s3_url("s5cmd/")), label="s5cmd cp up")
+
+    def s5cmd(run: Run) -> None:
         for case, out in ((cold, "out-cold"), (warm, "out-warm")):
             run.cmd(
                 s5cmd_argv(run, "cp", s3_url("s5cmd/*"), f"{run.dir / out}/"),
@@ -740,9 +806,9 @@ def _download_variants(ctx: Ctx, ds: str) -> list[Variant]:
             verify_tree(src, run.dir / out)
 
     return [
-        Variant("artcli", artcli, ("artcli",), [(cold, "artcli"), (warm, "artcli")]),
-        Variant("dvc", dvc, ("dvc",), [(cold, "dvc"), (warm, "dvc")]),
-        Variant("s5cmd", s5cmd, ("s5cmd", "s3"), [(cold, "s5cmd"), (warm, "s5cmd")]),
+        Variant("artcli", artcli, ("artcli",), [(cold, "artcli"), (warm, "artcli")], prepare=artcli_prepare),
+        Variant("dvc", dvc, ("dvc",), [(cold, "dvc"), (warm, "dvc")], prepare=dvc_prepare),
+        Variant("s5cmd", s5cmd, ("s5cmd", "s3"), [(cold, "s5cmd"), (warm, "s5cmd")], prepare=s5cmd_prepare),
     ]
 
 
@@ -750,9 +816,11 @@ def step_download(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "download")
     col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
     col.uses_s3 = ctx.s3 is not None
+    fresh = (lambda: ctx.s3.fresh_bucket(BUCKET)) if ctx.s3 is not None else None
     for ds in ("A", "B"):
-        run_group(ctx, col, _download_variants(ctx, ds), ctx.reps)
+        run_group(ctx, col, _download_variants(ctx, ds), ctx.reps, before=fresh)
     col.notes.append(
+        "Each tool uploads A / B once (untimed, own prefix); then per repetition "
         "cold: empty artcli cache/state dirs, or dvc workspace + .dvc/cache + site cache removed; "
         "warm: a second download into a new directory with that cache kept (dvc: workspace removed)."
     )

@@ -162,6 +162,18 @@ def _lease(kind: str, age: float) -> bytes:
                             "actor": {"user": "u", "host": "h", "run": None}})
 
 
+def test_lease_liveness_rules() -> None:
+    from artcli.ops.gc import _lease_live
+
+    assert _lease_live(_lease("writer", 0), None) and _lease_live(_lease("writer", 100), None)
+    assert not _lease_live(_lease("writer", 130), None)
+    assert not _lease_live(_lease("writer", -7200), None)  # a heartbeat from the future
+    huge = json.loads(_lease("writer", 7200))
+    assert not _lease_live(canonical.dumps({**huge, "lease": 10**30}), None)  # believed for an hour at most
+    assert not _lease_live(canonical.dumps({**huge, "lease": "nan"}), time.time() - 3600)
+    assert _lease_live(b"not json", time.time()) and not _lease_live(b"not json", time.time() - 600)
+
+
 def test_gc_waits_for_a_live_writer_and_ignores_a_stale_one(cli: Cli, tmp_path: Path) -> None:
     cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.bin": os.urandom(BIG)})), env=at(T0))
     cli.ok("delete", "ds", env=at(T0))
@@ -201,9 +213,17 @@ def _race(cli: Cli, tmp_path: Path, rounds: int) -> None:
         cli.ok("log", f"old{i}", str(src))
         cli.ok("delete", f"old{i}")
         make_tree(src, {"new.bin": os.urandom(8 * BIG)})  # a new file: uploading it widens the window
-        gc = cli.spawn("gc", "--grace", "0s", "--json")
-        time.sleep(random.uniform(0, 0.3))
-        writer = cli.spawn("log", f"new{i}", str(src))
+        # either may start first: gc then waits for the writer, or the writer for gc, or both
+        # back off (when each sees the other's lease) and one goes first
+        delay = random.uniform(-0.4, 0.4)
+        if delay >= 0:
+            gc = cli.spawn("gc", "--grace", "0s", "--json")
+            time.sleep(delay)
+            writer = cli.spawn("log", f"new{i}", str(src))
+        else:
+            writer = cli.spawn("log", f"new{i}", str(src))
+            time.sleep(-delay)
+            gc = cli.spawn("gc", "--grace", "0s", "--json")
         _, w_err = writer.communicate(timeout=120)
         _, g_err = gc.communicate(timeout=120)
         assert writer.returncode == 0, w_err
@@ -216,7 +236,7 @@ def _race(cli: Cli, tmp_path: Path, rounds: int) -> None:
 
 
 def test_log_concurrent_with_gc_loses_nothing(cli: Cli, tmp_path: Path) -> None:
-    _race(cli, tmp_path, rounds=3)
+    _race(cli, tmp_path, rounds=4)
 
 
 @pytest.mark.slow

@@ -190,8 +190,9 @@ class StoreContract:
         assert not [p for p in dst.rglob("*") if "artcli" in p.name]
 
     def test_put_files_missing_source(self, store: Store, tmp_path: Path) -> None:
-        with pytest.raises(ArtcliError):
+        with pytest.raises(NotFoundError) as info:
             store.put_files([(str(tmp_path / "nope"), "k")])
+        assert "local file" in str(info.value)
         assert not store.exists("k")
 
     def test_open_streams(self, store: Store) -> None:
@@ -284,7 +285,7 @@ class StoreContract:
     def test_put_if_absent_race_threads(self, store: Store) -> None:
         keys = [f"race/t/{i:03d}" for i in range(30)]
         won: dict[str, list[int]] = {k: [] for k in keys}
-        barrier = threading.Barrier(12)
+        barrier = threading.Barrier(8)
         errors: list[BaseException] = []
 
         def writer(ident: int) -> None:
@@ -296,7 +297,7 @@ class StoreContract:
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=writer, args=(i,)) for i in range(12)]
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
         for t in threads:

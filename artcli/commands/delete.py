@@ -47,7 +47,6 @@ def gc(
     grace: Annotated[str, typer.Option("--grace", help="Keep objects younger than this (uploads in progress).")] = "24h",
     wait: Annotated[str, typer.Option("--wait", help="How long to wait for writes in progress before giving up.")] = "10m",
     remote: RemoteOpt = None,
-    project: ProjectOpt = None,
     run: RunOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -60,7 +59,7 @@ def gc(
     from artcli.ops.gc import gc as do_gc
 
     grace_s, wait_s = parse_duration(grace), parse_duration(wait)
-    repo = open_repo(remote, project, run)
+    repo = open_repo(remote, None, run)
     res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s))
     for w in res.warnings:
         output.warn(w)

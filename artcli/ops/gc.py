@@ -30,6 +30,7 @@ long and never acts on a lapsed lease.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -37,7 +38,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from artcli import canonical, clock, layout
@@ -56,6 +57,7 @@ logger = logging.getLogger(__name__)
 WRITERS_PREFIX = "gc/writers/"
 RUNNING_PREFIX = "gc/running/"
 LEASE_SECONDS = 120.0
+LEASE_MAX = 3600.0  # the longest lease anyone else's lease object is believed
 HEARTBEAT_SECONDS = 15.0
 DEFAULT_GRACE = 86400
 DEFAULT_WAIT = 600.0
@@ -126,13 +128,18 @@ class Lease:
 
 
 def _lease_live(body: bytes, mtime: float | None) -> bool:
+    """A heartbeat younger than its lease (at most an hour: a hostile or broken lease object
+    must not block gc or writers for longer), and not from the future beyond the lease."""
     try:
         obj = canonical.loads(body)
         beat = clock.parse_iso(str(obj["heartbeat"]))
         lease = float(obj.get("lease") or LEASE_SECONDS)
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):  # keep it only while young
+        if not math.isfinite(lease):
+            raise ValueError("lease")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):  # live only while young
         return mtime is None or time.time() - mtime < LEASE_SECONDS
-    return _wall() - beat < timedelta(seconds=lease)
+    age = (_wall() - beat).total_seconds()
+    return -LEASE_MAX <= age < min(max(lease, 1.0), LEASE_MAX)
 
 
 def live_leases(store: Store, prefix: str) -> dict[str, bool]:
@@ -155,7 +162,8 @@ def write_session(repo: Repo) -> Iterator[Lease]:
     whatever the number of files. Call ``.check()`` on the lease right before committing.
     """
     store = repo.store
-    waited = 0.0
+    since = time.monotonic()
+    told = False
     pause = 0.05
     while True:
         lease = Lease(store, WRITERS_PREFIX, "writer", repo.run_id).start()
@@ -167,13 +175,14 @@ def write_session(repo: Repo) -> Iterator[Lease]:
         if not running:
             break
         lease.end()  # a fresh id next time, so gc never waits for a writer that is waiting for it
-        if waited == 0.0:
+        if not told:
             logger.warning("waiting for a garbage collection to finish (%s)", running[0])
+            told = True
+        waited = time.monotonic() - since
         if waited > WRITER_MAX_WAIT:
             raise ConflictError(f"a garbage collection ({running[0]}) has kept this write waiting for "
                                 f"{format_duration(waited)}", hint="run it again when gc has finished")
         time.sleep(pause)
-        waited += pause
         pause = min(2.0, pause * 2)
     try:
         yield lease
@@ -422,7 +431,7 @@ def gc(repo: Repo, *, dry_run: bool = False, grace: int = DEFAULT_GRACE, wait: f
     now = clock.now()
     res = GcResult(dry_run, grace, clock.iso(now))
     _expire(repo, now, res)
-    cutoff = (now - timedelta(seconds=grace)).timestamp()
+    cutoff = now.timestamp() - grace  # epoch seconds, like the stores' mtimes
     if dry_run:
         reach = _mark(repo, now, _linked(repo))
         res.deleted = _candidates(repo, reach, cutoff, res)

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from artcli.errors import NotFoundError, UnsafeRemoteError, UsageError
 from artcli.store.base import ObjectInfo, Store
 from artcli.store.errors import translate
-from artcli.store.keys import check_key, check_prefix
+from artcli.store.keys import check_key, check_prefix, check_sources
 
 # One call in a batch: (key for messages, fsspec method name without "_", args, kwargs).
 _Call = tuple[str, str, tuple[Any, ...], dict[str, Any]]
@@ -194,6 +194,9 @@ class FsspecStore(Store):
             raise FileNotFoundError(path)
         return ObjectInfo(key=key, size=int(info.get("size") or 0), mtime=_mtime(info))
 
+    def _open_kwargs(self) -> dict[str, Any]:
+        return {}
+
     def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
         return {}
 
@@ -240,7 +243,7 @@ class FsspecStore(Store):
         if not pairs:
             return
         tag = uuid.uuid4().hex[:8]
-        jobs = [(key, dst, f"{dst}.artcli-part-{tag}") for key, dst in pairs]
+        jobs = [(key, dst, f"{dst}.artcli-part-{tag}-{i}") for i, (key, dst) in enumerate(pairs)]
         kwargs = self._get_file_kwargs(len(jobs))
         try:
             for _key, dst, _tmp in jobs:
@@ -259,7 +262,7 @@ class FsspecStore(Store):
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         with self._guard(key):
-            return _Reader(self.fs.open(path, "rb"), self.public_url(key))  # type: ignore[return-value]
+            return _Reader(self.fs.open(path, "rb", **self._open_kwargs()), self.public_url(key))  # type: ignore[return-value]
 
     def exists(self, key: str) -> bool:
         try:
@@ -303,6 +306,7 @@ class FsspecStore(Store):
             self.fs.pipe_file(path, data)
 
     def put_files(self, pairs: Sequence[tuple[str, str]]) -> None:
+        check_sources(pairs)
         kwargs = self._put_file_kwargs(len(pairs))
         self._batch([(key, "put_file", (src, self._path(key)), kwargs) for src, key in pairs])
 

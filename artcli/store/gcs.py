@@ -56,8 +56,9 @@ def _fail_fast_on_connect(plain: Callable[..., Awaitable[Any]], attempts: int) -
                 return await plain(*args, **kwargs)
             except aiohttp.ClientConnectorError as exc:
                 if attempt == attempts - 1:
-                    raise ConnectionRefusedError(f"cannot connect to {exc.host}:{exc.port}: "
-                                                 f"{exc.os_error.strerror or exc.os_error}") from exc
+                    raise ConnectionRefusedError(
+                        f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+                    ) from exc
                 await asyncio.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
 
@@ -87,8 +88,9 @@ def _gcs_class() -> type:
                 super().__init__(*args, **kwargs)
                 attempts = max_attempts or DEFAULT_MAX_ATTEMPTS
                 for name in retried:
-                    plain = _fail_fast_on_connect(getattr(GCSFileSystem, name).__wrapped__,
-                                                  min(attempts, CONNECT_ATTEMPTS))
+                    plain = _fail_fast_on_connect(
+                        getattr(GCSFileSystem, name).__wrapped__, min(attempts, CONNECT_ATTEMPTS)
+                    )
                     bound = retry_request(retries=attempts)(plain)
                     setattr(self, name, types.MethodType(bound, self))
 
@@ -134,6 +136,9 @@ class GcsStore(FsspecStore):
     def _head(self, path: str, key: str) -> ObjectInfo:
         meta = self.fs.call("GET", "b/{}/o/{}", self.bucket, self._gcskey(path), json_out=True)
         return ObjectInfo(key=key, size=int(meta.get("size") or 0), mtime=_timestamp(meta.get("updated")))
+
+    def _open_kwargs(self) -> dict[str, Any]:
+        return {"block_size": CHUNK}
 
     def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
         # gcsfs's in-file concurrency first fetches metadata per file; with several files in

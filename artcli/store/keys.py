@@ -6,7 +6,10 @@ like ``../x`` must never turn into a path outside a local store's root.
 
 from __future__ import annotations
 
-from artcli.errors import UsageError
+import os
+from collections.abc import Sequence
+
+from artcli.errors import NotFoundError, UsageError
 
 #: temporary files the local store writes beside their final name; never listed, never valid keys
 TMP_MARK = ".artcli-tmp-"
@@ -41,3 +44,11 @@ def check_prefix(prefix: str) -> str:
         if part in ("", ".", ".."):
             raise _bad("prefix", prefix)
     return prefix
+
+
+def check_sources(pairs: Sequence[tuple[str, str]]) -> None:
+    """Before an upload: a missing local file is named as such, not as a missing remote object."""
+    for src, key in pairs:
+        check_key(key)
+        if not os.path.isfile(src):
+            raise NotFoundError(f"local file not found: {src}")

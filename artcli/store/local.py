@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from artcli.store.base import ObjectInfo, Store
 from artcli.store.errors import translate
-from artcli.store.keys import TMP_MARK, check_key, check_prefix
+from artcli.store.keys import TMP_MARK, check_key, check_prefix, check_sources
 
 #: parallel file copies in get_files/put_files; local disks gain little beyond this
 _WORKERS = 8
@@ -191,6 +191,7 @@ class LocalStore(Store):
                 raise
 
     def put_files(self, pairs: Sequence[tuple[str, str]]) -> None:
+        check_sources(pairs)
         self._parallel([(key, lambda s=src, k=key: _copy_atomic(s, self._path(k))) for src, key in pairs])
 
     def put_if_absent(self, key: str, data: bytes) -> bool:

@@ -37,9 +37,21 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 30.0
 #: S3 error codes / HTTP statuses meaning "the server is there but cannot answer now"
 _TRANSIENT_CODES = (
-    "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "ThrottlingException",
-    "RequestLimitExceeded", "TooManyRequests", "TooManyRequestsException", "BandwidthLimitExceeded",
-    "500", "502", "503", "504", "429",
+    "SlowDown",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequests",
+    "TooManyRequestsException",
+    "BandwidthLimitExceeded",
+    "500",
+    "502",
+    "503",
+    "504",
+    "429",
 )
 
 
@@ -89,6 +101,9 @@ class S3Store(FsspecStore):
 
     def _per_file_concurrency(self, n_files: int) -> int:
         return max(1, _CONNECTIONS // max(1, min(n_files, self.batch_size)))
+
+    def _open_kwargs(self) -> dict[str, Any]:
+        return {"block_size": CHUNK}  # s3fs reads ahead 50 MiB blocks by default
 
     def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
         return {"chunksize": CHUNK, "max_concurrency": self._per_file_concurrency(n_files)}
