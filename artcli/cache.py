@@ -7,6 +7,7 @@ so a crash or a concurrent artcli never leaves a partial file under a digest nam
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -51,9 +52,19 @@ class Cache:
         if not os.path.exists(p):
             return False
         if digest_file(p) == digest:
+            self.touch(p)
             return True
         os.unlink(p)
         return False
+
+    @staticmethod
+    def touch(path: str) -> None:
+        """Mark a cache file used, for LRU pruning: relatime/noatime mounts do not do it for us
+        (at most once an hour, so a warm download does not rewrite thousands of inodes)."""
+        st = os.stat(path)
+        now = time.time()
+        if now - st.st_atime > 3600:
+            os.utime(path, (now, st.st_mtime))
 
     def adopt(self, tmp: Path | str, digest: str) -> str:
         """Move a verified temp file into the cache under its digest."""

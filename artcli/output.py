@@ -146,6 +146,12 @@ class Reporter:
         self.close()
         info(summary)
 
+    def warn(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(f"warning: {message}", markup=False, highlight=False)
+        else:
+            warn(message)
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()

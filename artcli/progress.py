@@ -15,6 +15,9 @@ class Reporter(Protocol):
     def done(self, summary: str) -> None:
         """The one line printed at the end."""
 
+    def warn(self, message: str) -> None:
+        """Something the user should know that is not an error."""
+
 
 class NullReporter:
     def phase(self, name: str, total: int | None = None, unit: str = "B") -> None:
@@ -24,4 +27,7 @@ class NullReporter:
         pass
 
     def done(self, summary: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
         pass

@@ -151,7 +151,10 @@ def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
     if ref.alias in (None, "latest"):
         vs2 = st.latest_live()
         if vs2 is None:
-            raise NotFoundError(f"{where} has no live version (all deleted or expired)")
+            last = max(st.versions.values(), key=lambda v: v.version)
+            why = f"deleted at {last.deleted}" if last.deleted else f"expired at {last.expires}"
+            raise NotFoundError(f"{where} has no live version (all deleted or expired; "
+                                f"the newest, v{last.version}, was {why})")
         return vs2
     assert ref.alias is not None
     n = st.aliases.get(ref.alias)

@@ -8,6 +8,10 @@ as a child process against it and is measured by ``benchmarks.measure.run_cmd`` 
 the process via ``wait4``). A one-object ``add-ref`` gives the fixed baseline (interpreter,
 boto3, typer), so the report shows what the listing itself costs per object.
 
+``--versioned`` lists with ListObjectVersions. moto's implementation of that call is the
+limit there, not artcli: at 100,000 objects the in-process server grew past 8 GiB and had not
+answered after minutes, so keep ``--objects`` at 20,000 or less with ``--versioned``.
+
 What it shows: the listing is paginated (1,000 keys per page) and no page is kept, but every
 object becomes a manifest entry held in memory until the manifest is written, so peak memory
 grows linearly with the number of objects; the per-object figure printed here is that slope.

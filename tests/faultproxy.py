@@ -120,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
     owner: FaultProxy
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _body(self) -> bytes:
@@ -200,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle  # noqa: N815 - http.server naming
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 
 
 def main() -> None:

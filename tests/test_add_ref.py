@@ -302,6 +302,10 @@ def test_http_without_validators_is_pinned_by_digest(cli: Cli, site: tuple[Site,
     r = cli("download", "raw", "--root", str(tmp_path / "x"), env=fresh_cache(tmp_path))
     assert r.code == 4 and "raw.txt" in r.err
     assert cli("add-ref", "raw", f"{base}/missing.bin").code == 3
+    cli.ok("add-ref", "loose", f"{base}/raw.txt", "--no-checksum")  # location only: today's bytes
+    assert cli.ok("files", "loose", "--json").json()[0]["ref"] == {"uri": f"{base}/raw.txt"}
+    r = cli.ok("download", "loose", "--root", str(tmp_path / "y"))
+    assert "location-only" in r.err and (tmp_path / "y" / "raw.txt").read_bytes() == b"other\n"
 
 
 # -- local files --------------------------------------------------------------------------------

@@ -140,6 +140,30 @@ def test_dry_run_deletes_nothing_and_lists_exactly_what_gc_deletes(cli: Cli, tmp
     fsck_ok(cli)
 
 
+def test_an_interrupted_gc_leaves_a_valid_store_and_a_rerun_finishes(cli: Cli, tmp_path: Path) -> None:
+    shared = {"s.txt": b"shared", "s.bin": os.urandom(BIG)}
+    cli.ok("log", "ds", str(make_tree(tmp_path / "v0", {**shared, "o.txt": b"0", "o.bin": os.urandom(BIG)})), env=at(T0))
+    cli.ok("log", "ds", str(make_tree(tmp_path / "v1", {**shared, "n.txt": b"1"})), env=at(T0))
+    cli.ok("log", "gone", str(make_tree(tmp_path / "g", {"g.txt": b"g"})), env=at(T0))
+    cli.ok("delete", "ds:v0", env=at(T0))
+    cli.ok("delete", "gone", env=at(T0))
+    plan = cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()["deleted"]
+    assert {d["kind"] for d in plan} == {"manifest", "pack-index", "pack", "blob"}
+    # killed after the manifests and the indexes went (its lease left behind, long stale)
+    root = tmp_path / "remote"
+    for d in plan:
+        if d["kind"] in ("manifest", "pack-index"):
+            (root / d["key"]).unlink()
+    put_raw(cli, "gc/running/killed.json", _lease("gc", 3600))
+    fsck_ok(cli)
+    cli.ok("download", "ds", "--root", str(tmp_path / "out"), "--skip-cache")
+    cli.ok("log", "new", str(make_tree(tmp_path / "n", {"n.txt": b"n"})))  # the dead gc's lease blocks no writer
+    rest = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert {d["key"] for d in rest["deleted"]} == {d["key"] for d in plan if d["kind"] in ("pack", "blob")}
+    assert rest["stale_leases"] == 1
+    fsck_ok(cli)
+
+
 def test_gc_keeps_what_a_registry_link_reaches(cli: Cli, tmp_path: Path) -> None:
     cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.bin": os.urandom(BIG)})), "--type", "model", env=at(T0))
     cli.ok("link", "m:v0", "registry/models/churn")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clihelp import Cli, make_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,6 @@ from artcli.registry import fold_collection
 from artcli.repo import version_summary
 from artcli.state import fold
 from artcli.store import open_store
-from clihelp import Cli, make_tree
 
 FAST = 150
 SLOW = 5000

@@ -78,14 +78,19 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     if refs:
         from artcli.ops.refs import download_refs
 
-        download_refs(repo, refs, target, rep)
+        rs = download_refs(repo, refs, target, rep)
+        fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
+    else:
+        fetched_files, written = 0, 0
+    fetched_files += len(need)
+    written += len(todo)
     if track:
         from artcli.ops.runs import record_input
 
         record_input(repo, st, vs, via="download", requested=str(ref))
-    rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({len(todo)} files written)")
+    rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
-                          sum(e.size for e in entries), len(need), fetched_bytes, len(todo))
+                          sum(e.size for e in entries), fetched_files, fetched_bytes, written)
 
 
 class _TargetSink:

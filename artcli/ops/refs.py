@@ -176,12 +176,7 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
 
 
 def _warner(rep: Reporter) -> Callable[[str], None]:
-    warn = getattr(rep, "warn", None)
-    if callable(warn):
-        return warn
-    from artcli import output  # the Reporter protocol has no warn yet: print like every warning
-
-    return output.warn
+    return rep.warn
 
 
 def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
