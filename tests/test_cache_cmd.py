@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from clihelp import Cli, make_tree, tree_bytes
 
 from artcli.errors import UsageError
 from artcli.ops.cachemgmt import parse_size
+
+from clihelp import Cli, make_tree, tree_bytes
 
 
 @pytest.mark.parametrize(("text", "size"), [("0", 0), ("1000", 1000), ("10K", 10240), ("2MiB", 2 << 20),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from clihelp import Cli
 
 from artcli import devtools
+
+from clihelp import Cli
 
 COMMANDS = [(p, c) for p, c in devtools.walk(devtools.command_tree()) if p and not getattr(c, "hidden", False)]
 

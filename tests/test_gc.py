@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from clihelp import Cli, make_tree, tree_bytes
 
 from artcli import canonical
+
+from clihelp import Cli, make_tree, tree_bytes
 
 T0 = "2030-01-01T00:00:00.000000Z"
 LATER = "2030-01-03T00:00:00.000000Z"  # two days on: everything written today is past the 24h grace

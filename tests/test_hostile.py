@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clihelp import Cli, make_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +38,8 @@ from artcli.registry import fold_collection
 from artcli.repo import version_summary
 from artcli.state import fold
 from artcli.store import open_store
+
+from clihelp import Cli, make_tree
 
 FAST = 150
 SLOW = 5000

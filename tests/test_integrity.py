@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from clihelp import Cli, make_tree, tree_bytes
 
 from artcli import canonical, layout, manifest
 from artcli.hashing import digest_bytes
 from artcli.model import Entry, Manifest
 from artcli.store import open_store
+
+from clihelp import Cli, make_tree, tree_bytes
 
 SMALL = b"small file content\n"
 BIG = os.urandom((1 << 20) + 5)

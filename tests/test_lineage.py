@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from clihelp import Cli, make_tree
 
 from artcli import canonical
+
+from clihelp import Cli, make_tree
 
 CI_VARS = ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "CIRCLECI", "BUILDKITE", "TF_BUILD", "ARTCLI_RUN_ID")
 NO_CI = {v: "" for v in CI_VARS}  # the suite may itself run in CI: blank its job id for these processes

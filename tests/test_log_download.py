@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from clihelp import Cli, make_tree, tree_bytes
 
 FILES = {

@@ -9,12 +9,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from clihelp import Cli, make_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artcli import canonical, mdvalues
 from artcli.errors import UsageError
+
+from clihelp import Cli, make_tree
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from clihelp import Cli, make_tree, tree_bytes
 
 WRITERS = 8

@@ -9,9 +9,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from clihelp import Cli, make_tree
 
 from artcli import runs
+
+from clihelp import Cli, make_tree
 
 CI_VARS = ("GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITLAB_CI", "CI_JOB_ID", "JENKINS_URL", "BUILD_TAG", "CIRCLECI",
            "CIRCLE_WORKFLOW_JOB_ID", "BUILDKITE", "BUILDKITE_JOB_ID", "TF_BUILD", "BUILD_BUILDID", "ARTCLI_RUN_ID")

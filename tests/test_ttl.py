@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from clihelp import Cli, make_tree
 from hypothesis import given
 from hypothesis import strategies as st
 
 from artcli.durations import UNITS, format_duration, parse_duration, parse_expiry
 from artcli.errors import UsageError
 from artcli.repo import Repo
+
+from clihelp import Cli, make_tree
 
 T0 = "2030-01-01T00:00:00.000000Z"
 
