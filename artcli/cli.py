@@ -47,7 +47,8 @@ def _register() -> None:
 
     import artcli.commands as pkg
 
-    for mod in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
+    for mod in sorted(names, key=lambda n: (n != "core", n)):  # log/download/ls/show/files first
         module = importlib.import_module(f"artcli.commands.{mod}")
         if hasattr(module, "register"):
             module.register(app)

@@ -178,7 +178,7 @@ def fold_collection(registry: str, name: str, events: Events) -> CollectionState
             continue
         try:
             apply_collection(st, ev)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # e.g. actor not an object
             st.warnings.append(f"skipped invalid event {key}: {exc}")
         if isinstance(ev.get("seq"), int):
             st.last_seq = max(st.last_seq, ev["seq"])

@@ -42,7 +42,8 @@ from artcli.store import open_store
 from clihelp import Cli, make_tree
 
 FAST = 150
-SLOW = 5000
+SLOW = 2000
+ATHERIS_RUNS = 300_000
 BUDGETS = [pytest.param(FAST, id="fast"), pytest.param(SLOW, id="slow", marks=pytest.mark.slow)]
 HEX = st.text("0123456789abcdef", min_size=64, max_size=64)
 
@@ -337,46 +338,50 @@ def test_pack_index_decode(examples: int) -> None:
 
 
 # -- events and the fold -------------------------------------------------------------------
-def _event_values() -> dict[str, st.SearchStrategy[Any]]:
-    good_time = st.just("2026-01-01T00:00:00.000000Z")
-    return {
-        "version": st.integers(0, 3) | JSON, "size": st.integers(0, 10) | JSON, "files": st.integers(0, 3) | JSON,
-        "digest": HEX | JSON, "manifest": HEX | st.just("../../../victim") | JSON,
-        "time": good_time | st.sampled_from(["garbage", "0001-01-01T00:00:00+01:00"]) | JSON,
-        "expires": st.none() | good_time | st.just("9999-12-31T23:59:59-05:00") | JSON,
-        "aliases": st.lists(st.sampled_from(["best", "prod"])) | JSON, "alias": st.sampled_from(["best", "prod"]) | JSON,
-        "metadata": st.dictionaries(st.text(max_size=5), JSON, max_size=3) | JSON,
-        "entries": st.dictionaries(st.text(max_size=5), JSON, max_size=3) | JSON,
-        "actor": st.fixed_dictionaries({"user": st.just("u"), "host": st.just("h"), "run": st.none() | st.text(max_size=5)})
-        | JSON,
-        "run": st.none() | st.text(max_size=5) | JSON, "reason": st.text(max_size=5) | JSON,
-        "inputs": st.lists(st.text(max_size=5), max_size=2) | JSON, "artifact_type": st.just("dataset") | JSON,
-        "description": st.none() | st.text(max_size=5) | JSON, "source": JSON | st.fixed_dictionaries(
-            {"project": st.just("p"), "name": st.just("n"), "version": st.integers(0, 3), "digest": HEX, "manifest": HEX}),
-    }
-
-
-EVENT_TYPES = ["version_created", "version_reused", "alias_set", "alias_removed", "metadata_set", "ttl_set",
-               "version_deleted", "used", "linked", "unlinked", "default_ttl_set", "from_the_future"]
+TIME = "2026-01-01T00:00:00.000000Z"
+SOURCE = {"project": "p", "name": "n", "version": 0, "digest": "a" * 64, "manifest": "b" * 64}
+# a valid event of each type (fields besides seq/time/actor); mutations start from these
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "version_created": {"version": 0, "digest": "a" * 64, "manifest": "b" * 64, "size": 1, "files": 1,
+                        "artifact_type": "dataset", "description": None, "aliases": ["best"], "metadata": {}},
+    "version_reused": {"version": 0, "aliases": ["prod"], "metadata": {"k": {"value": 1, "type": None}}},
+    "alias_set": {"alias": "best", "version": 1}, "alias_removed": {"alias": "best"},
+    "metadata_set": {"version": 0, "entries": {"k": {"value": 2, "type": None}}},
+    "ttl_set": {"version": 0, "expires": TIME}, "version_deleted": {"version": 1, "reason": "x"},
+    "used": {"version": 0, "run": "r"}, "linked": {"version": 0, "source": SOURCE, "aliases": ["prod"]},
+    "unlinked": {"version": 0}, "default_ttl_set": {"seconds": 60}, "from_the_future": {"anything": 1},
+}
+HOSTILE: list[Any] = ["../../../victim", "garbage", "0001-01-01T00:00:00+01:00", -1, 10**30, 2**63, True, 1.5,
+                      [], {}, ["x"], {"run": 5}, None, ""]
+HOSTILE_VALUES = st.sampled_from(HOSTILE)
 
 
 @st.composite
 def event_logs(draw: st.DrawFn) -> list[tuple[str, dict[str, Any] | None]]:
-    values = _event_values()
+    """Logs of valid events with a few fields replaced or removed, unparsable events (None) and
+    arbitrary objects with a known type."""
     out: list[tuple[str, dict[str, Any] | None]] = []
     for seq in range(draw(st.integers(0, 8))):
+        key = f"events/{seq:012d}.json"
         kind = draw(st.integers(0, 9))
         if kind == 0:
-            out.append((f"events/{seq:012d}.json", None))
+            out.append((key, None))
             continue
+        etype = draw(st.sampled_from(sorted(TEMPLATES)))
         if kind == 1:
             ev = draw(st.dictionaries(st.text(max_size=8), JSON, max_size=5))
-            ev["type"] = draw(st.sampled_from(EVENT_TYPES))
         else:
-            fields = draw(st.lists(st.sampled_from(sorted(values)), unique=True, max_size=len(values)))
-            ev = {f: draw(values[f]) for f in fields}
-            ev.update(type=draw(st.sampled_from(EVENT_TYPES)), seq=seq)
-        out.append((f"events/{seq:012d}.json", ev))
+            ev = {**TEMPLATES[etype], "seq": seq, "time": TIME, "actor": {"user": "u", "host": "h", "run": "r"}}
+            ev["version"] = draw(st.integers(0, 2)) if "version" in ev else None
+            for field in draw(st.lists(st.sampled_from([*sorted(ev), "extra"]), max_size=2, unique=True)):
+                if draw(st.integers(0, 3)) == 0:
+                    ev.pop(field, None)
+                else:
+                    ev[field] = draw(HOSTILE_VALUES | JSON)
+            if ev.get("version", 0) is None:
+                ev.pop("version")
+        ev["type"] = etype
+        out.append((key, ev))
     return out
 
 
@@ -403,6 +408,18 @@ def _check_fold(events: list[tuple[str, dict[str, Any] | None]]) -> None:
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_fold_never_raises_and_keeps_a_well_typed_state(examples: int) -> None:
     run_property(event_logs(), _check_fold, examples)
+
+
+@pytest.mark.parametrize("etype", sorted(TEMPLATES))
+def test_fold_regressions(etype: str) -> None:
+    """Each field of each event type set to each hostile value, after a valid v0 (the slow fuzz
+    found ``"actor": ["x"]`` crashing the collection fold)."""
+    first = ("events/000000000000.json", {**TEMPLATES["version_created"], "seq": 0, "time": TIME,
+                                          "type": "version_created"})
+    for field in [*TEMPLATES[etype], "actor", "time", "seq", "expires"]:
+        for value in HOSTILE:
+            ev = {**TEMPLATES[etype], "seq": 1, "time": TIME, "actor": {"run": "r"}, "type": etype, field: value}
+            _check_fold([first, ("events/000000000001.json", ev)])
 
 
 def _check_parse(data: bytes) -> None:
@@ -599,15 +616,23 @@ ATHERIS_HARNESS = textwrap.dedent('''
         from artcli.errors import IntegrityError
         from artcli.eventlog import _parse
         from artcli.hashing import digest_bytes
+        from artcli.registry import fold_collection
         from artcli.state import fold
 
+    PACK = "e" * 64
+    PREFIXES = [b"", manifest.header_line(), packs.encode_index(PACK, []), b'{"type":"version_created",',
+                b'{"type":"linked","source":{']
+
     def one(data: bytes) -> None:
+        if not data:
+            return
+        data = PREFIXES[data[0] % len(PREFIXES)] + data[1:]  # most inputs start past the header
         try:
             manifest.decode(data, digest_bytes(data))
         except IntegrityError:
             pass
         try:
-            packs.decode_index("e" * 64, data)
+            packs.decode_index(PACK, data)
         except IntegrityError:
             pass
         try:
@@ -617,10 +642,14 @@ ATHERIS_HARNESS = textwrap.dedent('''
         ev = _parse(data)
         if ev is not None:
             fold("p", "n", [("k", ev)])
+            fold_collection("r", "c", [("k", ev)])
 
     atheris.Setup(sys.argv, one)
     atheris.Fuzz()
 ''')
+ATHERIS_DICT = [b'"path":', b'"size":', b'"digest":', b'"pack":', b'"offset":', b'"ref":', b'"uri":', b'"version":',
+                b'"actor":', b'"time":', b'"seq":', b'"aliases":', b'"source":', b'"expires":', b'"..', b'"/', b'"C:',
+                b'"' + b"a" * 64 + b'"', b"1e400", b"[[[[", b"\\u0000", b"\\ud800", b'"2026-01-01T00:00:00Z"']
 
 
 @pytest.mark.slow
@@ -628,6 +657,9 @@ def test_atheris_fuzz_of_the_loaders(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris; needs clang)")
     harness = tmp_path / "fuzz_loaders.py"
     harness.write_text(ATHERIS_HARNESS)
-    r = subprocess.run([sys.executable, str(harness), "-runs=200000", "-max_len=4096", "-seed=1"],
-                       capture_output=True, text=True, timeout=900)
+    words = tmp_path / "json.dict"
+    words.write_bytes(b"".join(b'"' + "".join(f"\\x{b:02x}" for b in w).encode() + b'"\n' for w in ATHERIS_DICT))
+    r = subprocess.run([sys.executable, str(harness), f"-runs={ATHERIS_RUNS}", "-max_len=4096", "-seed=1",
+                        f"-dict={words}"], capture_output=True, text=True, timeout=1800, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert f"Done {ATHERIS_RUNS} runs" in r.stderr
