@@ -144,7 +144,9 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         f"# artcli benchmarks — size `{results['size']}`, {results['started']}",
         "",
-        f"- machine: {m.get('cpus')} CPUs, {m.get('mem_gib')} GiB, {m.get('platform')}",
+        f"- machine: {m.get('cpus')} CPUs, {m.get('mem_gib')} GiB, {m.get('platform')}; load average "
+        f"{results.get('loadavg_at_start', ['?'])[0]} at start, {m.get('loadavg_1_5_15', ['?'])[0]} at end "
+        "(other load on the machine inflates every figure)",
         f"- repetitions: {cfg.get('reps')} (start-up: {cfg.get('startup_reps')}), medians shown; "
         f"OS caches dropped before each timed command: {'yes' if cfg.get('drop_caches') else 'no'}",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),

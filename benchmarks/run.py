@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     started = time.time()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
 
     def log(msg: str) -> None:
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_rss_mib": round(server.peak_rss_kib() / 1024, 1),
             }
             server.stop()
+    extra["loadavg_at_start"] = load_at_start
     res = build_results(ctx, results, started, extra=extra)
     md = render(res)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -53,6 +54,7 @@ def run_smoke(
     when artcli itself cannot start); see :func:`problems`.
     """
     started = time.time()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     workdir = Path(workdir)
     needed = tuple(sorted({d for s in steps for d in STEP_DATASETS[s]}))
     data = ensure_datasets("smoke", workdir / "data", needed, log=verbose)
@@ -70,7 +72,7 @@ def run_smoke(
         verbose=verbose,
     )
     results = run_steps(ctx, list(steps))
-    return build_results(ctx, results, started, extra={"smoke": True})
+    return build_results(ctx, results, started, extra={"smoke": True, "loadavg_at_start": load_at_start})
 
 
 PEER_TOOLS = frozenset({"dvc", "dvc add", "dvc status", "s5cmd", "wandb"})

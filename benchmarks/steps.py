@@ -1004,6 +1004,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "mem_gib": round(mem_kib / 1024 / 1024, 1),
         "platform": platform.platform(),

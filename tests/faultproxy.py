@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -42,8 +43,10 @@ def s3_error(code: str, message: str) -> bytes:
 class FaultProxy:
     """Forward to ``upstream``; a fraction ``rate`` of requests (chosen by a seeded RNG) fails."""
 
-    def __init__(self, upstream: str, *, rate: float = 0.1, seed: int = 0,
-                 modes: tuple[str, ...] = MODES, delay: float = 0.2) -> None:
+    def __init__(self, upstream: str, *, rate: float = 0.1, seed: int = 0, modes: tuple[str, ...] = MODES,
+                 delay: float = 0.2, rule: Callable[[str, str, dict[str, str]], str | None] | None = None) -> None:
+        """``rule(method, path, headers)``, when given, picks the fault (or None) for every
+        request instead of the seeded draw: for tests that need one exact failure."""
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.rate = rate
@@ -53,6 +56,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.enabled = True
+        self.rule = rule
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -94,12 +98,20 @@ class FaultProxy:
         """The fault for this request, or None to forward it untouched."""
         with self._lock:
             self.counts["requests"] += 1
-            if not self.enabled or self._rng.random() >= self.rate:
+            self.counts[method] += 1
+            if not self.enabled:
                 return None
-            modes = [m for m in self.modes if _applies(m, method, path)]
-            if not modes:
-                return None
-            mode = self._rng.choice(modes)
+            if self.rule is not None:
+                mode = self.rule(method, path, headers)
+                if mode is None:
+                    return None
+            else:
+                if self._rng.random() >= self.rate:
+                    return None
+                modes = [m for m in self.modes if _applies(m, method, path)]
+                if not modes:
+                    return None
+                mode = self._rng.choice(modes)
             self.counts[mode] += 1
             self.counts["faults"] += 1
             return mode
@@ -168,7 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._abort()
         if mode == "delay":
             time.sleep(self.owner.delay * (0.5 + self.owner._rng.random()))
-        status, reason, resp_headers, data = self._forward(body)
+        try:
+            status, reason, resp_headers, data = self._forward(body)
+        except OSError:  # the upstream is gone: so are we, as far as the client can tell
+            return self._abort()
         if mode == "drop_after":
             return self._abort()
         self.send_response(status, reason)

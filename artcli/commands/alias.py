@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 alias_app = typer.Typer(help="Movable names for versions (production, best, ...).", no_args_is_help=True)
 
 RefArg = Annotated[str, typer.Argument(
-    help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.")]
-NameArg = Annotated[str, typer.Argument(help="[project/]name or registry/<registry>/<collection>.")]
+    help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.",
+    autocompletion=completion.complete_ref)]
+NameArg = Annotated[str, typer.Argument(help="[project/]name or registry/<registry>/<collection>.",
+                                        autocompletion=completion.complete_name)]
 AliasesArg = Annotated[list[str], typer.Argument(help="One or more aliases.")]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 
@@ -70,11 +70,13 @@ def log(
         rep.close()
     for w in getattr(res, "warnings", []):
         output.warn(w)
+    completion.remember_ref(repo, res.ref, res.aliases)
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 
 def download(
-    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.")],
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
+                                       autocompletion=completion.complete_ref)],
     root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
@@ -97,11 +99,13 @@ def download(
                           track=not no_track)
     finally:
         rep.close()
+    completion.remember_ref(repo, res.ref)
     output.emit_json(res.to_json()) if as_json else output.data(res.root)
 
 
 def ls(
-    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.")] = None,
+    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.",
+                                               autocompletion=completion.complete_name)] = None,
     where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
     remote: RemoteOpt = None,
@@ -114,6 +118,7 @@ def ls(
     repo = open_repo(remote, project)
     if name is None and not (where or sort):
         rows = query.list_artifacts(repo)
+        completion.remember(repo, all_names=[r["name"] for r in rows])
         if as_json:
             output.emit_json(rows)
         else:
@@ -126,6 +131,7 @@ def ls(
         vrows = select_versions(repo, name, where, sort)
     else:
         vrows = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
     if as_json:
         output.emit_json(vrows)
     else:
@@ -135,7 +141,7 @@ def ls(
 
 
 def show(
-    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].")],
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
@@ -145,6 +151,7 @@ def show(
 
     repo = open_repo(remote, project)
     info = query.show(repo, parse(ref, repo))
+    completion.remember_ref(repo, info["ref"], info["aliases"])
     for w in info.pop("warnings", []):
         output.warn(w)
     if as_json:
@@ -158,7 +165,7 @@ def show(
 
 
 def files(
-    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].")],
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 
@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
 
 def delete(
-    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.")],
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
+                                       autocompletion=completion.complete_ref)],
     force: Annotated[bool, typer.Option("--force", help="Delete even if it holds custom aliases (removed) or registry links (unlinked).")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,

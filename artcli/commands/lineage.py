@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo, parse
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
 
 
 def lineage(
-    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:tag].")],
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:tag].",
+                                       autocompletion=completion.complete_ref)],
     direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.")] = "both",
     depth: Annotated[int | None, typer.Option("--depth", min=0, help="At most N runs away from REF. Default: no limit.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot or mermaid. Default: tree on a terminal, json otherwise.")] = None,

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 metadata_app = typer.Typer(help="Typed, grouped, versioned metadata on artifact versions.", no_args_is_help=True)
 
 RefArg = Annotated[str, typer.Argument(
-    help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.")]
+    help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:vN|:alias]; no tag means latest.",
+    autocompletion=completion.complete_ref)]
 
 
 def register(app: typer.Typer) -> None:
@@ -138,8 +139,9 @@ def _cards(ref: str, rows: list[dict[str, Any]]) -> None:
 
 
 def diff(
-    ref_a: Annotated[str, typer.Argument(help="The first version, [project/]name[:vN|:alias].")],
-    ref_b: Annotated[str, typer.Argument(help="The second version.")],
+    ref_a: Annotated[str, typer.Argument(help="The first version, [project/]name[:vN|:alias].",
+                                           autocompletion=completion.complete_ref)],
+    ref_b: Annotated[str, typer.Argument(help="The second version.", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,

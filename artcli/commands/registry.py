@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 registry_app = typer.Typer(help="Org-level shelves of collections (models, datasets, custom ones).",
@@ -84,7 +84,8 @@ def show(
 
 
 def link(
-    ref: Annotated[str, typer.Argument(help="The version to link: [project/]name[:vN|:alias].")],
+    ref: Annotated[str, typer.Argument(help="The version to link: [project/]name[:vN|:alias].",
+                                       autocompletion=completion.complete_ref)],
     target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>; created by its first link.")],
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias for the collection version (repeatable).")] = None,
     remote: RemoteOpt = None,

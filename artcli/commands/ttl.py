@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
+from artcli import completion, output
 from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 ttl_app = typer.Typer(help="Time to live: when versions expire (linked versions never do).", no_args_is_help=True)
 
-RefArg = Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.")]
+RefArg = Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
+                                       autocompletion=completion.complete_ref)]
 
 
 def register(app: typer.Typer) -> None:

@@ -141,7 +141,7 @@ class FsspecStore(Store):
     def _check_root(self) -> None:
         """Raise RemoteError when the bucket/root itself is missing (overridden per backend)."""
 
-    def _batch(self, calls: Sequence[_Call]) -> list[Any]:
+    def _batch(self, calls: Sequence[_Call], limit: int | None = None) -> list[Any]:
         """Run fsspec calls concurrently (at most ``batch_size`` at once) and return results.
 
         The first failure, in call order, is raised translated and naming its key; calls not yet
@@ -152,7 +152,7 @@ class FsspecStore(Store):
         if getattr(self.fs, "async_impl", False):
             from fsspec.asyn import sync
 
-            results = sync(self.fs.loop, self._abatch, calls)
+            results = sync(self.fs.loop, self._abatch, calls, limit or self.batch_size)
         else:
             results = []
             for _key, name, args, kwargs in calls:
@@ -167,8 +167,8 @@ class FsspecStore(Store):
                     raise result.exc
         return results
 
-    async def _abatch(self, calls: Sequence[_Call]) -> list[Any]:
-        sem = asyncio.Semaphore(self.batch_size)
+    async def _abatch(self, calls: Sequence[_Call], limit: int) -> list[Any]:
+        sem = asyncio.Semaphore(limit)
         failed = False
 
         async def one(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -305,10 +305,19 @@ class FsspecStore(Store):
         with self._guard(key):
             self.fs.pipe_file(path, data)
 
+    #: bytes of file content an upload batch may hold in memory: s3fs/gcsfs read a file below
+    #: two chunks whole before a single PUT, so concurrency is bounded by file size too
+    upload_memory = 64 * 2**20
+
     def put_files(self, pairs: Sequence[tuple[str, str]]) -> None:
         check_sources(pairs)
         kwargs = self._put_file_kwargs(len(pairs))
-        self._batch([(key, "put_file", (src, self._path(key)), kwargs) for src, key in pairs])
+        largest = max((min(os.path.getsize(src), 2 * self.upload_chunk) for src, _ in pairs), default=1)
+        limit = max(1, min(self.batch_size, self.upload_memory // max(1, largest)))
+        self._batch([(key, "put_file", (src, self._path(key)), kwargs) for src, key in pairs], limit)
+
+    #: multipart part size; subclasses set it to what they pass as chunksize
+    upload_chunk = 8 * 2**20
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Refused: a generic fsspec backend has no exclusive create (see ``unsafe_writes``)."""
