@@ -12,6 +12,7 @@ collection — then checks every guarantee against what each process printed:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -109,7 +110,7 @@ def _round(cli: Cli, tmp: Path, n: int, tag: str, inputs: dict[int, dict[str, by
     if plan.aliases:
         assert len(holders) == 1, holders
         moves = [h for h in cli.ok("history", "ds", "--json").json() if h["alias"] == "best"]
-        for prev, cur in zip(moves, moves[1:], strict=False):
+        for prev, cur in itertools.pairwise(moves):
             assert cur["from"] == prev["to"], moves
         assert holders[0]["version"] == moves[-1]["to"]
         assert {f"v{k}" for k in plan.aliases.values()} <= {m["to"] for m in moves}, "an alias move was lost"
