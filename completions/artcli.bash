@@ -1,3 +1,5 @@
+COMP_WORDBREAKS=${COMP_WORDBREAKS//:}
+
 _artcli_completion() {
     local IFS=$'
 '

@@ -70,7 +70,7 @@ def log(
         rep.close()
     for w in getattr(res, "warnings", []):
         output.warn(w)
-    completion.remember_ref(repo, res.ref, res.aliases)
+    completion.remember_ref(repo, res.ref, res.to_json().get("aliases", []))
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 
