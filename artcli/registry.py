@@ -15,6 +15,7 @@ from artcli import layout
 from artcli.errors import IntegrityError, NotFoundError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref
+from artcli.state import fold_into
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -171,18 +172,7 @@ def apply_collection(st: CollectionState, ev: dict[str, Any]) -> None:
 
 
 def fold_collection(registry: str, name: str, events: Events) -> CollectionState:
-    st = CollectionState(registry, name)
-    for key, ev in events:
-        if ev is None:
-            st.warnings.append(f"skipped corrupt event {key}")
-            continue
-        try:
-            apply_collection(st, ev)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # e.g. actor not an object
-            st.warnings.append(f"skipped invalid event {key}: {exc}")
-        if isinstance(ev.get("seq"), int):
-            st.last_seq = max(st.last_seq, ev["seq"])
-    return st
+    return fold_into(CollectionState(registry, name), events, apply_collection)
 
 
 def fold_registry(name: str, events: Events) -> RegistryState:

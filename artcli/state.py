@@ -212,16 +212,26 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
     # unknown types: written by a newer artcli; ignored on purpose
 
 
-def fold(project: str, name: str, events: list[tuple[str, dict[str, Any] | None]]) -> ArtifactState:
-    """Fold ``(object key, parsed event or None if unparsable)`` pairs in sequence order."""
-    st = ArtifactState(project, name)
+_INVALID = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+def fold_into(st: Any, events: list[tuple[str, dict[str, Any] | None]], apply_one: Any) -> Any:
+    """The one fold loop, shared by artifact and collection logs: apply events in order, skip
+    (with a warning naming the object) what cannot be parsed or applied, track the last seq.
+    ``st`` needs ``warnings`` and ``last_seq`` attributes."""
     for key, ev in events:
         if ev is None:
             st.warnings.append(f"skipped corrupt event {key}")
             continue
         try:
-            apply(st, ev)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            apply_one(st, ev)
+        except _INVALID as exc:  # e.g. a field of the wrong type in a hand-edited log
             st.warnings.append(f"skipped invalid event {key}: {exc}")
-        st.last_seq = max(st.last_seq, int(ev.get("seq", -1)) if isinstance(ev.get("seq"), int) else st.last_seq)
+        if isinstance(ev.get("seq"), int):
+            st.last_seq = max(st.last_seq, ev["seq"])
     return st
+
+
+def fold(project: str, name: str, events: list[tuple[str, dict[str, Any] | None]]) -> ArtifactState:
+    """Fold ``(object key, parsed event or None if unparsable)`` pairs in sequence order."""
+    return fold_into(ArtifactState(project, name), events, apply)
