@@ -234,7 +234,7 @@ def run_attributes(job_type: str | None = None, name: str | None = None,
 
     who = actor(None)
     attrs: dict[str, Any] = {
-        "job_type": job_type, "name": name, "command": command_line(), "host": who["host"],
+        "job_type": job_type, "name": scrub_url(name) if name else name, "command": command_line(), "host": who["host"],
         "user": who["user"], "cwd": scrub_url(os.getcwd()), "artcli": __version__,
     }
     git = git_info()

@@ -12,7 +12,8 @@ into the target directory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from artcli.store.base import Store
 
 BATCH = 64
 PACK_BUDGET = 128 << 20  # bytes of packed data held in memory at once
+WRITE_THREADS = 4  # small-file writes are system-call bound and release the GIL
 
 
 class Sink(Protocol):
@@ -86,7 +88,7 @@ def _verify_file(tmp: Path, e: Entry, key: str) -> None:
 def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
                  advance: Callable[[int], None] | None) -> None:
     """One concurrent batch of range reads over several packs."""
-    plans = []
+    plans: list[tuple[str, list[Entry], list[tuple[int, int]], int]] = []
     requests: list[tuple[str, int, int]] = []
     for pack, members in packs:
         key = layout.pack_key(pack)
@@ -98,6 +100,15 @@ def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
         plans.append((key, members, ranges, len(requests)))
         requests += [(key, s, e) for s, e in ranges]
     reads = store.get_ranges(requests)
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        writes = [pool.submit(sink.put_bytes, d, piece) for d, piece in _verified(plans, reads, advance)]
+        for w in writes:
+            w.result()
+
+
+def _verified(plans: list[tuple[str, list[Entry], list[tuple[int, int]], int]], reads: list[bytes],
+              advance: Callable[[int], None] | None) -> Iterator[tuple[str, memoryview]]:
+    """Each member's bytes, checked against its own digest (hashing stays on this thread)."""
     for key, members, ranges, first in plans:
         mine = list(zip(ranges, reads[first : first + len(ranges)], strict=True))
         for e in members:
@@ -106,6 +117,6 @@ def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
                           if s <= off and off + e.size <= end), None)
             if piece is None or len(piece) != e.size or digest_bytes(piece) != e.digest:
                 raise IntegrityError(f"{e.path}: pack {key} is corrupt or truncated at offset {off} (digest mismatch)")
-            sink.put_bytes(e.digest or "", piece)
+            yield e.digest or "", piece
             if advance:
                 advance(e.size)
