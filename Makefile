@@ -38,8 +38,7 @@ bench-smoke: $(STAMP)
 
 ## docs: regenerate docs/cli.md and completions/ from the Typer app
 docs: $(STAMP)
-	$(PY) -m artcli.devtools docs
-	$(PY) -m artcli.devtools completions
+	$(PY) -m artcli.devtools all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts

@@ -31,7 +31,8 @@ from artcli.store import Store, open_store
 
 from clihelp import Cli, tree_bytes
 
-TEMP = re.compile(r"^\..*\.part$")  # download temp names: hidden, ending in .part
+# download temp names: hidden, ending in .part (plus the suffix an fsspec store adds while fetching)
+TEMP = re.compile(r"^\..*\.part(?:\.artcli-part-[0-9a-f]+(?:-\d+)?)?$")
 
 
 def fill(root: Path, rng: random.Random, *, big: int = 40, small: int = 2000) -> dict[str, bytes]:
@@ -226,13 +227,16 @@ def download_kills(cli: Cli, tmp_path: Path, kills: int, seed: int, *extra: str)
         k += 1
         work = tmp_path / f"round{k}"
         reader, target = Cli(work / "home", cli.remote), work / "out"
-        kill(reader.spawn("download", "ds", "--root", str(target), *extra))
+        proc = reader.spawn("download", "ds", "--root", str(target), *extra)
+        kill(proc)
         if target.exists():  # nothing half-written under a final name
             for rel, data_ in final_files(target).items():
                 assert data_ == files[rel], f"{rel} is half-written ({len(data_)} of {len(files[rel])} bytes)"
             temp_left += sum(1 for p in target.rglob("*") if TEMP.match(p.name))
         r = reader.run("download", "ds", "--root", str(target), "--json", *extra, timeout=300)
         assert r.code == 0, r.err
+        left = sorted(str(p.relative_to(target)) for p in target.rglob("*") if TEMP.match(p.name))
+        assert not left, f"temp files left after re-running (killed pid {proc.pid}): {left}\n{r.err}"
         assert tree_bytes(target) == files, "re-running did not give a byte-identical tree"
         # and the cache the killed run shared is still sound: a fresh target fills from it alone
         fresh = reader.run("download", "ds", "--root", str(work / "again"), "--json", *extra)

@@ -201,7 +201,7 @@ def test_faults_heavy(s3_cli: Cli, s3_server: str, tmp_path: Path, seed: int) ->
     with FaultProxy(s3_server, rate=0.3, seed=100 + seed, delay=0.2) as proxy:
         cli = Cli(s3_cli.home, s3_cli.remote, env={"AWS_ENDPOINT_URL": proxy.url})
         _log_and_download_through(cli, proxy, tmp_path, f"s{seed}", big=10, small=2000)
-        assert proxy.counts["faults"] >= 10
+        assert proxy.counts["faults"] >= 5, dict(proxy.counts)
 
 
 def test_lost_answer_to_an_exclusive_create_is_not_a_lost_race(s3_cli: Cli, s3_server: str, tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def _write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
 # ``.<name>.artcli-<pid>.part`` (_materialise, _write_bytes), ``.<hint>.artcli-<pid>-<uuid>.part``
 # (--skip-cache; fsspec stores add ``.artcli-part-<tag>``) and the local store's copy of the latter.
 _TEMP_NAMES = re.compile(r"^\.(?:.+\.artcli-(\d+)\.part"
-                         r"|[0-9a-f]{0,16}\.artcli-(\d+)-[0-9a-f]{12}\.part(?:\.artcli-part-[0-9a-f]{8})?"
+                         r"|[0-9a-f]{0,16}\.artcli-(\d+)-[0-9a-f]{12}\.part(?:\.artcli-part-[0-9a-f]{8}(?:-\d+)?)?"
                          r"|artcli-tmp-[0-9a-f]{12}-\.[0-9a-f]{0,16}\.artcli-(\d+)-.*)$")
 
 
