@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from artcli import layout
-from artcli.errors import IntegrityError
+from artcli.errors import IntegrityError, NotFoundError
 from artcli.hashing import digest_bytes, digest_file
 from artcli.model import Entry
 from artcli.packs import plan_ranges
@@ -69,7 +69,10 @@ def _fetch_loose(store: Store, sink: Sink, entries: list[Entry], advance: Callab
     for i in range(0, len(entries), BATCH):
         chunk = entries[i : i + BATCH]
         tmps = [sink.temp_path(e.digest or "") for e in chunk]
-        store.get_files([(layout.blob_key(e.digest or ""), str(t)) for e, t in zip(chunk, tmps, strict=True)])
+        try:
+            store.get_files([(layout.blob_key(e.digest or ""), str(t)) for e, t in zip(chunk, tmps, strict=True)])
+        except NotFoundError as exc:  # a version names it, so a missing object is damage, not absence
+            raise IntegrityError(f"an object of this version is missing from the remote: {exc}") from None
         for e, t in zip(chunk, tmps, strict=True):
             _verify_file(t, e, layout.blob_key(e.digest or ""))
             sink.adopt(t, e.digest or "")
@@ -95,11 +98,17 @@ def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
         spans = [(e.offset or 0, e.size) for e in members]
         size = None
         if sum(s for _, s in spans) > 1 << 20:  # only then can reading the whole pack save requests
-            size = store.info(key).size
+            try:
+                size = store.info(key).size
+            except NotFoundError:
+                raise IntegrityError(f"{members[0].path}: pack {key} is missing from the remote") from None
         ranges = plan_ranges(spans, size)
         plans.append((key, members, ranges, len(requests)))
         requests += [(key, s, e) for s, e in ranges]
-    reads = store.get_ranges(requests)
+    try:
+        reads = store.get_ranges(requests)
+    except NotFoundError as exc:
+        raise IntegrityError(f"a pack of this version is missing from the remote: {exc}") from None
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
         writes = [pool.submit(sink.put_bytes, d, piece) for d, piece in _verified(plans, reads, advance)]
         for w in writes:

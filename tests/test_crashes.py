@@ -211,12 +211,13 @@ def final_files(root: Path) -> dict[str, bytes]:
             if p.is_file() and not TEMP.match(p.name)}
 
 
-def download_kills(cli: Cli, tmp_path: Path, kills: int, seed: int, *extra: str) -> dict[str, int]:
+def download_kills(cli: Cli, tmp_path: Path, kills: int, seed: int, *extra: str, big: int = 40,
+                   small: int = 2000) -> dict[str, int]:
     """``kills`` downloads into an empty folder with a cold cache, killed at random moments;
     each is checked, re-run with the same cache, checked again, then thrown away."""
     rng = random.Random(seed)
     data = tmp_path / "data"
-    files = fill(data, rng)
+    files = fill(data, rng, big=big, small=small)
     cli.ok("log", "ds", str(data))
     calibrate = Cli(tmp_path / "calibrate", cli.remote)
     startup = timed(calibrate, "ls", "--json")
@@ -246,7 +247,7 @@ def download_kills(cli: Cli, tmp_path: Path, kills: int, seed: int, *extra: str)
 
 
 def test_download_killed_at_random_points(cli: Cli, tmp_path: Path) -> None:
-    stats = download_kills(cli, tmp_path, kills=4, seed=2)
+    stats = download_kills(cli, tmp_path, kills=4, seed=2, big=20, small=1000)  # half size: CI time
     print("download kills:", stats)
     assert stats["kills"] == 4, stats
 

@@ -145,3 +145,9 @@ def test_debug_fsck_and_cat(logged: Cli, tmp_path: Path) -> None:
     store.delete(layout.blob_key(digest_bytes(BIG)))
     r = logged("debug", "fsck", "--json")
     assert r.code == 4 and "big.bin" in r.out
+
+
+def test_missing_remote_blob_is_integrity_error(logged: Cli, tmp_path: Path) -> None:
+    _store(logged).delete(layout.blob_key(digest_bytes(BIG)))
+    r = logged("download", "ds", "--root", str(tmp_path / "o"))
+    assert r.code == 4 and "missing" in r.err
