@@ -215,6 +215,10 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     config_kwargs["retries"] = {"total_max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS, "mode": "standard"}
     config_kwargs["connect_timeout"] = connect_timeout if connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
     config_kwargs["read_timeout"] = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
+    # artcli verifies every byte with BLAKE3 itself; botocore's default CRC32 on every request
+    # body costs CPU and is refused by some S3-compatible servers, so only send it when required
+    config_kwargs["request_checksum_calculation"] = "when_required"
+    config_kwargs["response_checksum_validation"] = "when_required"
     extra: dict[str, Any] = {"profile": profile} if profile else {}
     with translate(url):
         fs = s3fs.S3FileSystem(
