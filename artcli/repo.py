@@ -121,6 +121,12 @@ class Repo:
         st = self.artifact_state(ref.project, ref.name)
         return st, resolve_in(st, ref)
 
+    def version_manifest(self, st: ArtifactState, vs: VersionState) -> Manifest:
+        """The files of a version (its manifest digest comes from the fold, no second log read)."""
+        if not vs.manifest:
+            raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+        return self.load_manifest(vs.manifest)
+
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/

@@ -25,6 +25,7 @@ class VersionState:
     files: int
     created: str
     seq: int
+    manifest: str | None = None  # the manifest object's digest (the version's files)
     run: str | None = None
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)  # key -> {"value":..., "type":...}
@@ -172,7 +173,8 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
             st.type = ev.get("artifact_type")
         vs = VersionState(
             version=n, digest=str(ev["digest"]), size=int(ev["size"]), files=int(ev["files"]),
-            created=str(ev["time"]), seq=int(ev["seq"]), run=(ev.get("actor") or {}).get("run"),
+            created=str(ev["time"]), seq=int(ev["seq"]), manifest=ev.get("manifest"),
+            run=(ev.get("actor") or {}).get("run"),
             description=ev.get("description"), expires=ev.get("expires"),
             inputs=list(ev.get("inputs") or []),
         )

@@ -52,9 +52,8 @@ def _file(e: Entry) -> dict[str, Any]:
 
 
 def _manifest(repo: Repo, st: ArtifactState, vs: VersionState) -> dict[str, Entry]:
-    from artcli.ops.download import _manifest_digest
 
-    man = repo.load_manifest(_manifest_digest(repo, st.project, st.name, vs.version))
+    man = repo.version_manifest(st, vs)
     return {e.path: e for e in man.entries}
 
 

@@ -50,7 +50,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     rep = reporter or NullReporter()
     repo.check_format()
     st, vs = repo.resolve(ref)
-    man = repo.load_manifest(_manifest_digest(repo, st.project, st.name, vs.version))
+    man = repo.version_manifest(st, vs)
     entries = [e for e in man.entries if not path_prefix or e.path == path_prefix
                or e.path.startswith(path_prefix.rstrip("/") + "/")]
     if path_prefix and not entries:
@@ -177,13 +177,6 @@ def _alive(pid: int) -> bool:
     except OSError:  # EPERM: it exists, as someone else's
         return True
     return True
-
-
-def _manifest_digest(repo: Repo, project: str, name: str, version: int) -> str:
-    for _key, ev in repo.artifact_log(project, name).read():
-        if ev and ev.get("type") == "version_created" and ev.get("version") == version:
-            return str(ev["manifest"])
-    raise IntegrityError(f"{project}/{name}:v{version} has no manifest in its log")
 
 
 def _check_layout(entries: list[Entry]) -> None:

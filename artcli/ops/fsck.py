@@ -8,7 +8,6 @@ from typing import Any
 from artcli import layout
 from artcli.errors import ArtcliError
 from artcli.hashing import digest_bytes
-from artcli.ops.download import _manifest_digest
 from artcli.remoteindex import live_packs
 from artcli.repo import Repo
 
@@ -38,7 +37,7 @@ def fsck(repo: Repo, *, read_data: bool = False) -> FsckReport:
             rep.versions += 1
             where = f"{repo.project}/{name}:v{vs.version}"
             try:
-                man = repo.load_manifest(_manifest_digest(repo, repo.project, name, vs.version))
+                man = repo.version_manifest(st, vs)
             except ArtcliError as exc:
                 rep.problems.append(f"{where}: {exc}")
                 continue

@@ -37,10 +37,9 @@ def show(repo: Repo, ref: Ref) -> dict[str, Any]:
 
 def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
     """Each file of a version: path, size, digest and where its bytes live."""
-    from artcli.ops.download import _manifest_digest
 
     st, vs = repo.resolve(ref)
-    man = repo.load_manifest(_manifest_digest(repo, st.project, st.name, vs.version))
+    man = repo.version_manifest(st, vs)
     out = []
     for e in man.entries:
         row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli.errors import ConflictError, NotFoundError, UsageError
+from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_alias, check_name
 from artcli.ops.aliases import set_collection_aliases
@@ -157,9 +157,9 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
         raise ConflictError(
             f"registry {registry!r} accepts {_types_text(reg)}; {st.project}/{st.name} is of type {st.type!r}",
             hint=f"link it into a registry that accepts {st.type!r} (artcli registry ls)")
-    from artcli.ops.download import _manifest_digest
-
-    mdigest = _manifest_digest(repo, st.project, st.name, vs.version)
+    if not vs.manifest:
+        raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+    mdigest = vs.manifest
     repo.check_format(for_write=True)
     log = collection_log(repo, registry, coll)
     src = {"project": st.project, "name": st.name, "version": vs.version, "digest": vs.digest,
