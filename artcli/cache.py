@@ -1,18 +1,28 @@
 """The local content-addressed cache: files by BLAKE3 digest, verified on every use.
 
-Writes go to a temp file in the cache's own tmp dir, are verified, then renamed into place,
-so a crash or a concurrent artcli never leaves a partial file under a digest name.
+Loose files live under ``files/<d[:2]>/<d[2:]>``. Writes go to a temp file in the cache's own
+tmp dir, are verified, then renamed into place, so a crash or a concurrent artcli never leaves
+a partial file under a digest name.
+
+Packed files (remote packs, docs/format.md) are cached in a sparse local copy of their pack,
+``packs/<pack>``: each verified member is written at its own offset, so 20,000 small files
+cost a few cache files instead of 20,000 inodes (creating inodes is what a many-small-files
+download spends its time on). The manifest entry says where a member lives, so no index is
+needed; every read is verified against the member's digest, and a hole, a torn write or a
+damaged byte simply reads as a miss.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
 
 from artcli.hashing import digest_bytes, digest_file
 from artcli.localdb import LocalDB
+from artcli.model import DIGEST_RE, Entry
 
 
 class Cache:
@@ -21,11 +31,14 @@ class Cache:
         self.files = root / "files"
         self.tmp = root / "tmp"
         self.manifests = root / "manifests"
-        for d in (self.files, self.tmp, self.manifests):
+        self.packs = root / "packs"
+        for d in (self.files, self.tmp, self.manifests, self.packs):
             d.mkdir(parents=True, exist_ok=True)
         self._db: LocalDB | None = None
         self._files = str(self.files)
         self._dirs: set[str] = set()
+        self._pack_fds: dict[str, int] = {}  # pack -> fd open for read and write; -1: no local copy
+        self._pack_lock = threading.Lock()
 
     @property
     def db(self) -> LocalDB:
@@ -74,20 +87,44 @@ class Cache:
         os.replace(tmp, final)
         return final
 
-    def put_bytes(self, digest: str, data: bytes | memoryview) -> str:
-        """Store bytes already verified by the caller."""
-        final = self.path(digest)
-        if os.path.exists(final):
-            return final
-        self._fan_dir(digest)
-        tmp = f"{final}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        try:
-            _write_all(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-        return final
+    # -- packed files --------------------------------------------------------------------
+    def _pack_fd(self, pack: str, create: bool) -> int:
+        """The open local copy of ``pack`` (-1 when there is none and ``create`` is false)."""
+        with self._pack_lock:
+            fd = self._pack_fds.get(pack)
+            if fd is not None and (fd >= 0 or not create):
+                return fd
+            if not DIGEST_RE.fullmatch(pack):  # names come from manifests: never a path
+                raise ValueError(f"invalid pack name {pack!r}")
+            path = f"{self.packs}/{pack}"
+            try:
+                fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+            except FileNotFoundError:
+                fd = -1
+            else:
+                self.touch(path)
+            self._pack_fds[pack] = fd
+            return fd
+
+    def get_packed(self, e: Entry) -> bytes | None:
+        """A packed file's verified bytes from the local copy of its pack, or None."""
+        assert e.pack is not None and e.offset is not None
+        fd = self._pack_fd(e.pack, create=False)
+        if fd < 0:
+            return None
+        data = os.pread(fd, e.size, e.offset)
+        return data if len(data) == e.size and digest_bytes(data) == e.digest else None
+
+    def put_packed(self, e: Entry, data: bytes | memoryview) -> None:
+        """Store a packed file's bytes, already verified by the caller, at its offset in the
+        local copy of its pack. Concurrent writers write the same bytes at the same place."""
+        assert e.pack is not None and e.offset is not None
+        fd = self._pack_fd(e.pack, create=True)
+        view = memoryview(data)
+        off = e.offset
+        while view:
+            n = os.pwrite(fd, view, off)
+            view, off = view[n:], off + n
 
     # -- manifests -----------------------------------------------------------------------
     def manifest_path(self, digest: str) -> Path:
@@ -110,13 +147,12 @@ class Cache:
         os.replace(tmp, self.manifest_path(digest))
 
     def close(self) -> None:
+        with self._pack_lock:
+            for fd in self._pack_fds.values():
+                if fd >= 0:
+                    os.close(fd)
+            self._pack_fds.clear()
         if self._db is not None:
             self._db.close()
             self._db = None
 
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]

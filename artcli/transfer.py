@@ -5,8 +5,9 @@ Packed files are read with merged byte ranges (or the whole pack when most of it
 several packs at once up to a memory budget, and each member is verified against its own
 digest before the sink sees it. Nothing unverified is ever handed over.
 
-The usual sink is the local cache; ``download --skip-cache`` uses one that writes straight
-into the target directory.
+``download`` uses sinks that write packed files straight into the target directory (and,
+unless ``--skip-cache``, into the cache's local copy of their pack) and adopt loose blobs
+into the cache.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from artcli.store.base import Store
 
 BATCH = 64
 PACK_BUDGET = 128 << 20  # bytes of packed data held in memory at once
-WRITE_THREADS = 4  # small-file writes are system-call bound and release the GIL
+WRITE_THREADS = 2
 
 
 class Sink(Protocol):
@@ -36,8 +37,8 @@ class Sink(Protocol):
     def adopt(self, tmp: Path, digest: str) -> object:
         """Take a verified temp file."""
 
-    def put_bytes(self, digest: str, data: bytes | memoryview) -> object:
-        """Take verified bytes."""
+    def put_packed(self, entry: Entry, data: bytes | memoryview) -> object:
+        """Take a packed file's verified bytes."""
 
 
 def fetch(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int], None] | None = None) -> None:
@@ -110,13 +111,13 @@ def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
     except NotFoundError as exc:
         raise IntegrityError(f"a pack of this version is missing from the remote: {exc}") from None
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        writes = [pool.submit(sink.put_bytes, d, piece) for d, piece in _verified(plans, reads, advance)]
+        writes = [pool.submit(sink.put_packed, e, piece) for e, piece in _verified(plans, reads, advance)]
         for w in writes:
             w.result()
 
 
 def _verified(plans: list[tuple[str, list[Entry], list[tuple[int, int]], int]], reads: list[bytes],
-              advance: Callable[[int], None] | None) -> Iterator[tuple[str, memoryview]]:
+              advance: Callable[[int], None] | None) -> Iterator[tuple[Entry, memoryview]]:
     """Each member's bytes, checked against its own digest (hashing stays on this thread)."""
     for key, members, ranges, first in plans:
         mine = list(zip(ranges, reads[first : first + len(ranges)], strict=True))
@@ -126,6 +127,6 @@ def _verified(plans: list[tuple[str, list[Entry], list[tuple[int, int]], int]], 
                           if s <= off and off + e.size <= end), None)
             if piece is None or len(piece) != e.size or digest_bytes(piece) != e.digest:
                 raise IntegrityError(f"{e.path}: pack {key} is corrupt or truncated at offset {off} (digest mismatch)")
-            yield e.digest or "", piece
+            yield e, piece
             if advance:
                 advance(e.size)

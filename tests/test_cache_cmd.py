@@ -27,8 +27,9 @@ def test_parse_size_refuses(text: str) -> None:
 
 
 def _cached(cli: Cli) -> dict[str, int]:
-    root = cli.home / "cache" / "files"
-    return {p.name: p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    """Cached file contents: loose files and local pack copies."""
+    roots = (cli.home / "cache" / "files", cli.home / "cache" / "packs")
+    return {p.name: p.stat().st_size for root in roots for p in root.rglob("*") if p.is_file()}
 
 
 def _age(paths: list[Path], seconds: float) -> None:
@@ -39,12 +40,14 @@ def _age(paths: list[Path], seconds: float) -> None:
 
 @pytest.fixture
 def warm(cli: Cli, tmp_path: Path) -> Cli:
-    """Three cached files of 1000, 2000 and 3000 bytes, last used 30, 20 and 10 days ago."""
-    src = make_tree(tmp_path / "src", {"a.bin": b"a" * 1000, "b.bin": b"b" * 2000, "c.bin": b"c" * 3000})
-    cli.ok("log", "ds", str(src))
-    cli.ok("download", "ds", "--root", str(tmp_path / "dl"))
-    files = cli.home / "cache" / "files"
-    by_size = {p.stat().st_size: p for p in files.rglob("*") if p.is_file()}
+    """Three cached packs of 1000, 2000 and 3000 bytes (one small file each, so each artifact
+    has a pack of its own), last used 30, 20 and 10 days ago."""
+    for name, size in (("a", 1000), ("b", 2000), ("c", 3000)):
+        src = make_tree(tmp_path / "src" / name, {f"{name}.bin": name.encode() * size})
+        cli.ok("log", name, str(src))
+        cli.ok("download", name, "--root", str(tmp_path / "dl" / name))
+    packs = cli.home / "cache" / "packs"
+    by_size = {p.stat().st_size: p for p in packs.iterdir()}
     for size, days in ((1000, 30), (2000, 20), (3000, 10)):
         _age([by_size[size]], days * 86400)
     return cli
@@ -53,11 +56,20 @@ def warm(cli: Cli, tmp_path: Path) -> Cli:
 def test_cache_info(warm: Cli) -> None:
     info = warm.ok("cache", "info", "--json").json()
     assert info["root"] == str(warm.home / "cache")
-    assert info["files"] == {"count": 3, "bytes": 6000}
-    assert info["manifests"]["count"] == 1 and info["tmp"]["count"] == 0
+    assert info["packs"] == {"count": 3, "bytes": 6000} and info["files"] == {"count": 0, "bytes": 0}
+    assert info["manifests"]["count"] == 3 and info["tmp"]["count"] == 0
     assert info["total_bytes"] >= 6000 + info["manifests"]["bytes"] + info["index_bytes"]
     assert info["oldest_use"] < info["newest_use"]
-    assert "files:" in warm.ok("cache", "info").out
+    assert "packs:" in warm.ok("cache", "info").out
+
+
+def test_cache_info_counts_large_files_loose_and_packs_by_disk_use(cli: Cli, tmp_path: Path) -> None:
+    big, small = os.urandom((1 << 20) + 1), os.urandom(10)
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", {"big.bin": big, "small.bin": small})))
+    cli.ok("download", "ds", "--root", str(tmp_path / "dl"))
+    info = cli.ok("cache", "info", "--json").json()
+    assert info["files"] == {"count": 1, "bytes": len(big)}
+    assert info["packs"] == {"count": 1, "bytes": 10}
 
 
 def test_prune_max_size_removes_least_recently_used_first(warm: Cli, tmp_path: Path) -> None:
@@ -69,8 +81,10 @@ def test_prune_max_size_removes_least_recently_used_first(warm: Cli, tmp_path: P
     assert res["removed"] == dry["removed"] and res["removed_bytes"] == 3000
     assert sorted(_cached(warm).values()) == [3000]
     # pruned files come back from the remote when needed
-    warm.ok("download", "ds", "--root", str(tmp_path / "again"))
-    assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "src")
+    for name in "abc":
+        res = warm.ok("download", name, "--root", str(tmp_path / "again" / name), "--json").json()
+        assert res["fetched_files"] == (0 if name == "c" else 1)
+        assert tree_bytes(tmp_path / "again" / name) == tree_bytes(tmp_path / "src" / name)
     assert len(_cached(warm)) == 3
 
 

@@ -31,10 +31,10 @@ def _store(cli: Cli):
 
 def test_corrupt_cache_blob_is_refetched(logged: Cli, tmp_path: Path) -> None:
     logged.ok("download", "ds", "--root", str(tmp_path / "o1"))
-    cached = list((logged.home / "cache" / "files").rglob("*"))
-    files = [p for p in cached if p.is_file()]
-    assert files, "download should have filled the cache"
-    for p in files:  # flip bytes in every cached copy, keeping size and mtime
+    cache = logged.home / "cache"
+    files = [p for p in (*(cache / "files").rglob("*"), *(cache / "packs").iterdir()) if p.is_file()]
+    assert len(files) == 2, "download should have cached the big file and the small one's pack"
+    for p in files:  # flip bytes in every cached copy (loose file, local pack), keeping size and mtime
         st = p.stat()
         os.chmod(p, 0o644)
         data = bytearray(p.read_bytes())

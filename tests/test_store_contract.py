@@ -567,3 +567,36 @@ def test_import_store_does_not_import_cloud_libraries(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "", f"imported at start-up: {out.stdout}"
+
+
+class _EmptyBody:
+    def stream(self, **_: object) -> Iterator[bytes]:
+        return iter([b""])
+
+
+@pytest.mark.parametrize(("endpoint", "signed"), [("https://s3.example.invalid", False),
+                                                   ("http://127.0.0.1:9", True)])
+def test_s3_signs_request_bodies_only_without_tls(endpoint: str, signed: bool) -> None:
+    """Over TLS the body is not SHA-256'd for the signature (TLS guards it, and it costs ~1 s of
+    CPU per GiB); over plain HTTP the signed payload is the upload's only integrity check."""
+    import botocore.session
+    from botocore.awsrequest import AWSResponse
+    from botocore.config import Config
+
+    from artcli.store.s3 import open_s3
+
+    store = open_s3("bkt", "p", f"s3://bkt/p?endpoint_url={endpoint}", {"endpoint_url": endpoint})
+    seen: dict[str, str] = {}
+
+    def capture(request, **_: object) -> AWSResponse:  # answer locally: nothing leaves the process
+        seen.update({k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()})
+        return AWSResponse(request.url, 200, {}, _EmptyBody())
+
+    session = botocore.session.get_session()
+    client = session.create_client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                                   aws_access_key_id="k", aws_secret_access_key="s",
+                                   config=Config(**store.fs.config_kwargs))
+    client.meta.events.register("before-send.s3.PutObject", capture)
+    client.put_object(Bucket="bkt", Key="k", Body=b"x" * 1000)
+    assert (seen["X-Amz-Content-SHA256"] != "UNSIGNED-PAYLOAD") is signed
+    assert "x-amz-checksum-crc32" not in {k.lower() for k in seen}

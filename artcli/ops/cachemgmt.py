@@ -1,7 +1,8 @@
 """``cache info`` / ``cache prune``: the local cache's size, and removing what was used least recently.
 
-The cache (artcli/cache.py) holds file contents under ``files/<d[:2]>/<d[2:]>``, manifests
-under ``manifests/`` and partial downloads under ``tmp/``. Everything in it can be fetched
+The cache (artcli/cache.py) holds file contents under ``files/<d[:2]>/<d[2:]>``, small files in
+sparse local copies of remote packs under ``packs/`` (each counted by the disk space it really
+uses, and pruned as a whole), manifests under ``manifests/`` and partial downloads under ``tmp/``. Everything in it can be fetched
 again, so pruning only costs bandwidth. "Last used" is the later of a file's access and
 modification times (every use reads and verifies the file, which updates the access time
 on filesystems mounted with ``relatime``, the Linux default).
@@ -41,12 +42,12 @@ class _Item:
     path: str
     size: int
     used: float  # epoch seconds
-    kind: str  # file, manifest, tmp
+    kind: str  # file, pack, manifest, tmp
 
 
 def _scan(root: Path) -> list[_Item]:
     out = []
-    for kind, sub in (("file", "files"), ("manifest", "manifests"), ("tmp", "tmp")):
+    for kind, sub in (("file", "files"), ("pack", "packs"), ("manifest", "manifests"), ("tmp", "tmp")):
         base = root / sub
         if not base.is_dir():
             continue
@@ -58,7 +59,8 @@ def _scan(root: Path) -> list[_Item]:
                 except FileNotFoundError:  # removed by another artcli meanwhile
                     continue
                 partial = kind == "tmp" or nm.endswith(".part")
-                out.append(_Item(p, st.st_size, max(st.st_atime, st.st_mtime), "tmp" if partial else kind))
+                size = min(st.st_size, st.st_blocks * 512) if kind == "pack" else st.st_size  # sparse
+                out.append(_Item(p, size, max(st.st_atime, st.st_mtime), "tmp" if partial else kind))
     return out
 
 
@@ -74,6 +76,7 @@ def cache_info(root: Path) -> dict[str, Any]:
     return {
         "root": str(root),
         "files": _total([i for i in items if i.kind == "file"]),
+        "packs": _total([i for i in items if i.kind == "pack"]),
         "manifests": _total([i for i in items if i.kind == "manifest"]),
         "tmp": _total([i for i in items if i.kind == "tmp"]),
         "index_bytes": index,
@@ -104,7 +107,7 @@ class PruneResult:
 def prune(root: Path, *, max_size: int | None = None, older_than: int | None = None,
           dry_run: bool = False) -> PruneResult:
     """Remove cache entries not used for ``older_than`` seconds, then the least recently used
-    ones until files + manifests fit in ``max_size`` bytes. Partial files older than an hour
+    ones until files, packs and manifests fit in ``max_size`` bytes. Partial files older than an hour
     always go (younger ones may be downloads in progress)."""
     if max_size is None and older_than is None:
         raise UsageError("say what to prune: --max-size SIZE and/or --older-than DURATION",
