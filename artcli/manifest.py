@@ -6,11 +6,11 @@ digest is always of the uncompressed canonical form, so compression settings nev
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
 
 from artcli import canonical
 from artcli.errors import IntegrityError
@@ -54,8 +54,19 @@ def encode(manifest: Manifest) -> tuple[str, bytes]:
     return digest_bytes(data), data
 
 
+GZIP_LEVEL = 6
+
+
+def compressor() -> Any:
+    """The one gzip compressor of manifests (level 6, no name, mtime 0): :func:`compress` and the
+    streaming writer (``artcli/manifest_stream.py``) both use it, so their bytes are equal —
+    and equal to ``gzip.compress(data, 6, mtime=0)``, which ``tests/test_manifest_stream.py`` checks."""
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+
+
 def compress(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)
+    comp = compressor()
+    return comp.compress(data) + comp.flush()
 
 
 def decompress(blob: bytes, what: str) -> bytes:

@@ -19,7 +19,9 @@ What pins an object (recorded in the manifest entry's ``ref``, see docs/format.m
 * local files: the BLAKE3 ``digest`` (the entry's own ``digest`` field).
 
 Listings are paginated and consumed page by page; each object becomes one :class:`Entry` at
-once, so no copy of the raw pages is kept.
+once, so no copy of the raw pages is kept, and :func:`iter_scan` hands the entries on as the
+listing goes: ``add-ref`` spills them to disk (``artcli/manifest_stream.py``) rather than
+holding millions of them.
 """
 
 from __future__ import annotations
@@ -289,12 +291,22 @@ class SourceContext:
 # -- listing (add-ref --checksum) -------------------------------------------------------------
 def scan(ctx: SourceContext, loc: Location, max_objects: int = DEFAULT_MAX_OBJECTS,
          progress: Progress = _nothing, already: int = 0) -> tuple[bool, list[Entry]]:
-    """Every object at ``loc`` as a reference entry, pinned.
+    """Every object at ``loc`` as a reference entry, pinned: :func:`iter_scan` as a list."""
+    single, found = iter_scan(ctx, loc, max_objects, progress, already)
+    return single, list(found)
+
+
+def iter_scan(ctx: SourceContext, loc: Location, max_objects: int = DEFAULT_MAX_OBJECTS,
+              progress: Progress = _nothing, already: int = 0) -> tuple[bool, Iterator[Entry]]:
+    """Every object at ``loc`` as a reference entry, pinned, produced while listing.
 
     Returns ``(single, entries)``: a single object is named by its basename; the objects under
-    a prefix by their path relative to it. More than ``max_objects`` objects (counting
-    ``already`` collected for the same version) is a UsageError raised while listing, before
-    anything is written.
+    a prefix by their path relative to it. Whether ``loc`` is a single object is settled before
+    this returns; a prefix is listed lazily, one page at a time, as ``entries`` is consumed (so
+    the caller can spill them: ``add-ref`` never holds a listing in memory). More than
+    ``max_objects`` objects (counting ``already`` collected for the same version) is a
+    UsageError raised while listing, before anything is written; so is an empty prefix
+    (NotFoundError).
     """
     if max_objects < 1:
         raise UsageError("--max-objects must be at least 1")
@@ -305,8 +317,9 @@ def scan(ctx: SourceContext, loc: Location, max_objects: int = DEFAULT_MAX_OBJEC
     if loc.scheme == "http":
         if already >= max_objects:
             raise _too_many(loc, max_objects)
-        return True, [_http_pin(ctx, loc)]
-    return _file_scan(ctx, loc, max_objects, already, progress)
+        return True, iter([_http_pin(ctx, loc)])
+    single, files = _file_scan(ctx, loc, max_objects, already, progress)
+    return single, iter(files)
 
 
 def location_entry(loc: Location) -> Entry:
@@ -316,7 +329,8 @@ def location_entry(loc: Location) -> Entry:
     return Entry(_rel(loc.name, loc.uri), 0, ref={"uri": loc.uri, "directory": True})
 
 
-def _s3_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:
+def _s3_scan(ctx: SourceContext, loc: Location, limit: int, already: int,
+             progress: Progress) -> tuple[bool, Iterator[Entry]]:
     client = ctx.s3()
     key = loc.key
     if key and not key.endswith("/"):
@@ -327,28 +341,34 @@ def _s3_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progre
             vid = head.get("VersionId")
             ref = _drop_none(uri=loc.uri, etag=head.get("ETag"), version_id=vid if vid not in (None, "null") else None)
             progress(1)
-            return True, [Entry(_rel(loc.name, loc.uri), int(head["ContentLength"]), ref=ref)]
+            return True, iter([Entry(_rel(loc.name, loc.uri), int(head["ContentLength"]), ref=ref)])
         key += "/"
     with translate(loc.uri):
         versioned = _s3_versioned(client, loc.bucket)
-        entries: list[Entry] = []
-        cut = len(key)
-        base = f"s3://{loc.bucket}/"
+    return False, _s3_list(client, loc, key, versioned, limit, already, progress)
+
+
+def _s3_list(client: Any, loc: Location, key: str, versioned: bool, limit: int, already: int,
+             progress: Progress) -> Iterator[Entry]:
+    n = 0
+    cut = len(key)
+    base = f"s3://{loc.bucket}/"
+    with translate(loc.uri):
         for obj in _s3_objects(client, loc.bucket, key, versioned):
             k = obj["Key"]
             if k.endswith("/"):  # "folder" markers made by consoles
                 continue
-            if len(entries) + already >= limit:
+            if n + already >= limit:
                 raise _too_many(loc, limit)
             vid = obj.get("VersionId")
             ref = _drop_none(uri=base + k, etag=obj.get("ETag"), version_id=vid if vid not in (None, "null") else None)
-            entries.append(Entry(_rel(k[cut:], loc.uri), int(obj["Size"]), ref=ref))
-            if len(entries) % PAGE_SIZE == 0:
+            n += 1
+            yield Entry(_rel(k[cut:], loc.uri), int(obj["Size"]), ref=ref)
+            if n % PAGE_SIZE == 0:
                 progress(PAGE_SIZE)
-    progress(len(entries) % PAGE_SIZE)
-    if not entries:
+    progress(n % PAGE_SIZE)
+    if not n:
         raise NotFoundError(f"no object at {loc.uri}")
-    return False, entries
 
 
 def _s3_head(client: Any, bucket: str, key: str, uri: str) -> dict[str, Any] | None:
@@ -393,7 +413,8 @@ def _gcs_ref(bucket: str, item: Mapping[str, Any]) -> dict[str, Any]:
                       md5=item.get("md5Hash"), crc32c=item.get("crc32c"))
 
 
-def _gcs_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:
+def _gcs_scan(ctx: SourceContext, loc: Location, limit: int, already: int,
+              progress: Progress) -> tuple[bool, Iterator[Entry]]:
     fs = ctx.gcs()
     key = loc.key
     if key and not key.endswith("/"):
@@ -406,31 +427,36 @@ def _gcs_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progr
             if already >= limit:
                 raise _too_many(loc, limit)
             progress(1)
-            return True, [Entry(_rel(loc.name, loc.uri), int(meta.get("size") or 0), ref=_gcs_ref(loc.bucket, meta))]
+            return True, iter([Entry(_rel(loc.name, loc.uri), int(meta.get("size") or 0),
+                                     ref=_gcs_ref(loc.bucket, meta))])
         key += "/"
+    return False, _gcs_list(fs, loc, key, limit, already, progress)
+
+
+def _gcs_list(fs: Any, loc: Location, key: str, limit: int, already: int, progress: Progress) -> Iterator[Entry]:
     params: dict[str, Any] = {"prefix": key or None, "maxResults": PAGE_SIZE,
                               "fields": "items(name,size,md5Hash,crc32c,generation),nextPageToken"}
-    entries: list[Entry] = []
+    n = 0
     cut = len(key)
     with translate(loc.uri):
         while True:
             page = fs.call("GET", "b/{}/o", loc.bucket, json_out=True, **params)
-            for item in page.get("items") or ():
+            items = page.get("items") or ()
+            for item in items:
                 name = item["name"]
                 if name.endswith("/"):
                     continue
-                if len(entries) + already >= limit:
+                if n + already >= limit:
                     raise _too_many(loc, limit)
-                entries.append(Entry(_rel(name[cut:], loc.uri), int(item.get("size") or 0),
-                                     ref=_gcs_ref(loc.bucket, item)))
-            progress(len(page.get("items") or ()))
+                n += 1
+                yield Entry(_rel(name[cut:], loc.uri), int(item.get("size") or 0), ref=_gcs_ref(loc.bucket, item))
+            progress(len(items))
             token = page.get("nextPageToken")
             if not token:
                 break
             params["pageToken"] = token
-    if not entries:
+    if not n:
         raise NotFoundError(f"no object at {loc.uri}")
-    return False, entries
 
 
 def _file_scan(ctx: SourceContext, loc: Location, limit: int, already: int, progress: Progress) -> tuple[bool, list[Entry]]:

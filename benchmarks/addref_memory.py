@@ -1,20 +1,23 @@
 """Peak memory of ``artcli add-ref`` listing a large S3 prefix (100,000 objects by default).
 
     .venv/bin/python benchmarks/addref_memory.py [--objects 100000] [--versioned] [--keep]
+    .venv/bin/python benchmarks/addref_memory.py --objects 1000000   # ~10 min, ~6 GiB for moto
 
 A moto S3 server runs in this process on 127.0.0.1; the objects are put straight into its
-backend (100,000 PUTs over HTTP would take minutes of server CPU), then ``artcli add-ref`` runs
-as a child process against it and is measured by ``benchmarks.measure.run_cmd`` (peak RSS of
-the process via ``wait4``). A one-object ``add-ref`` gives the fixed baseline (interpreter,
-boto3, typer), so the report shows what the listing itself costs per object.
+backend (100,000 PUTs over HTTP would take minutes of server CPU): ``--objects`` under
+``data/`` and half as many under ``sample/`` in a second bucket. Then ``artcli add-ref`` runs
+as a child process three times and is measured by ``benchmarks.measure.run_cmd`` (peak RSS of
+the process via ``wait4``): one object (the fixed baseline: interpreter, boto3, typer), the
+sample, and all of ``data/``. The **slope** is what each further object costs: (peak RSS of all − peak RSS of
+the sample) / (objects − sample). It used to be ~1.1 KB per object (every entry held in memory,
+then the whole manifest encoded in memory: 162 MiB at 100,000 objects); entries now go to
+sorted runs on disk as they are listed and the manifest is merged, hashed and compressed as a
+stream (``artcli/manifest_stream.py``), so the slope is ~0 and peak RSS is the baseline plus a
+constant (the in-memory run buffer, ``RUN_SIZE`` lines).
 
 ``--versioned`` lists with ListObjectVersions. moto's implementation of that call is the
 limit there, not artcli: at 100,000 objects the in-process server grew past 8 GiB and had not
 answered after minutes, so keep ``--objects`` at 20,000 or less with ``--versioned``.
-
-What it shows: the listing is paginated (1,000 keys per page) and no page is kept, but every
-object becomes a manifest entry held in memory until the manifest is written, so peak memory
-grows linearly with the number of objects; the per-object figure printed here is that slope.
 """
 
 from __future__ import annotations
@@ -47,21 +50,23 @@ def start_server() -> str:
     return f"http://{host}:{port}"
 
 
-def populate(endpoint: str, bucket: str, n: int, versioned: bool) -> float:
-    """Create ``bucket`` over HTTP, then ``n`` small objects directly in moto's backend."""
+def populate(endpoint: str, bucket: str, n: int, versioned: bool, prefix: str = "data") -> float:
+    """Create ``bucket`` over HTTP (once), then ``n`` small objects under ``prefix/`` directly in
+    moto's backend."""
     import boto3
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=bucket)
-    if versioned:
-        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    if bucket not in backend.buckets:
+        client.create_bucket(Bucket=bucket)
+        if versioned:
+            client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     t0 = time.perf_counter()
     for i in range(n):
         # realistic key lengths: a few folder levels, ~45 characters
-        backend.put_object(bucket, f"data/shard-{i % 100:03d}/part-{i:08d}.parquet", b"%d" % i)
+        backend.put_object(bucket, f"{prefix}/shard-{i % 100:03d}/part-{i:08d}.parquet", b"%d" % i)
     return time.perf_counter() - t0
 
 
@@ -86,32 +91,41 @@ def main() -> int:
     endpoint = start_server()
     env["AWS_ENDPOINT_URL"] = endpoint
     bucket = "addref-bench"
+    sample = max(1, args.objects // 2)  # both above RUN_SIZE (50,000) at the default size: both spill
     fill_s = populate(endpoint, bucket, args.objects, args.versioned)
-    print(f"populated {args.objects:,} objects in {fill_s:.1f} s", file=sys.stderr)
+    # its own bucket: moto lists a page by going through every key of the bucket
+    fill_s += populate(endpoint, f"{bucket}-sample", sample, args.versioned, prefix="sample")
+    print(f"populated {args.objects + sample:,} objects in {fill_s:.1f} s", file=sys.stderr)
 
-    base = run_cmd([*ARTCLI, "add-ref", "one", f"s3://{bucket}/data/shard-000/part-00000000.parquet"],
-                   label="add-ref 1 object", env=env, timeout=600)
-    big = run_cmd([*ARTCLI, "add-ref", "many", f"s3://{bucket}/data/", "--json"],
-                  label=f"add-ref {args.objects:,} objects", env=env, timeout=3600)
-    for r in (base, big):
+    runs = {
+        "base": ([f"s3://{bucket}/data/shard-000/part-00000000.parquet"], 1, "add-ref 1 object", 600),
+        "sample": ([f"s3://{bucket}-sample/sample/"], sample, f"add-ref {sample:,} objects", 4 * 3600),
+        "all": ([f"s3://{bucket}/data/"], args.objects, f"add-ref {args.objects:,} objects", 4 * 3600),
+    }
+    res = {}
+    for name, (uris, count, label, timeout) in runs.items():
+        r = run_cmd([*ARTCLI, "add-ref", name, *uris, "--json"], label=label, env=env, timeout=timeout)
         if not r.ok:
             print(f"{r.label} failed: {r.error}", file=sys.stderr)
             return 1
-    files = json.loads(big.stdout)["files"]
-    assert files == args.objects, files
-    extra = (big.maxrss_kib - base.maxrss_kib) * 1024
+        files = json.loads(r.stdout)["files"]
+        assert files == count, (name, files, count)
+        res[name] = r
+    mib = {k: round(r.maxrss_kib / 1024, 1) for k, r in res.items()}
+    slope = (res["all"].maxrss_kib - res["sample"].maxrss_kib) * 1024 / max(1, args.objects - sample)
+    big = res["all"]
     result = {
-        "objects": args.objects, "versioned": args.versioned,
-        "baseline_peak_rss_mib": round(base.maxrss_kib / 1024, 1),
-        "peak_rss_mib": round(big.maxrss_kib / 1024, 1),
-        "bytes_per_object": round(extra / args.objects),
+        "objects": args.objects, "versioned": args.versioned, "sample_objects": sample,
+        "baseline_peak_rss_mib": mib["base"], "sample_peak_rss_mib": mib["sample"], "peak_rss_mib": mib["all"],
+        "over_baseline_mib": round(mib["all"] - mib["base"], 1),
+        "slope_bytes_per_object": round(slope, 1),
         "wall_s": round(big.wall_s, 1), "cpu_s": round(big.user_s + big.sys_s, 1),
     }
     print(json.dumps(result))
-    print(f"| objects | versioned | peak RSS | baseline (1 object) | per object | wall |\n"
-          f"| ---: | --- | ---: | ---: | ---: | ---: |\n"
-          f"| {args.objects:,} | {args.versioned} | {result['peak_rss_mib']} MiB | "
-          f"{result['baseline_peak_rss_mib']} MiB | {result['bytes_per_object']} B | {result['wall_s']} s |",
+    print(f"| objects | versioned | peak RSS | {sample:,} objects | baseline (1 object) | slope per object | wall |\n"
+          f"| ---: | --- | ---: | ---: | ---: | ---: | ---: |\n"
+          f"| {args.objects:,} | {args.versioned} | {mib['all']} MiB | {mib['sample']} MiB | {mib['base']} MiB | "
+          f"{result['slope_bytes_per_object']} B | {result['wall_s']} s |",
           file=sys.stderr)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,7 @@ from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile, hash_files, scan
+from artcli.manifest_stream import EntrySpill, digest_lines, write_manifest
 from artcli.model import Entry, Manifest, check_alias, check_name
 from artcli.ops.gc import write_session
 from artcli.ops.runs import records_output
@@ -24,6 +27,9 @@ from artcli.state import fold
 
 UPLOAD_WORKERS = 4
 PACKS_IN_FLIGHT = 2  # sealed packs waiting or uploading: bounds memory to ~3 x PACK_TARGET
+#: more entries than this (or references from add-ref / log --ref, in any number): the manifest
+#: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
+STREAM_MIN_ENTRIES = 100_000
 
 
 @dataclass
@@ -71,30 +77,73 @@ def log_artifact(
     aliases: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     name_as: str | None = None,
-    extra_entries: list[Entry] | None = None,
+    extra_entries: list[Entry] | EntrySpill | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: Reporter | None = None,
 ) -> LogResult:
-    """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``."""
+    """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
+
+    Extra entries in an :class:`EntrySpill` (add-ref, any number of them), or more than
+    STREAM_MIN_ENTRIES entries in all, take the streaming path: the local files join the spill,
+    the merge checks every path, and the manifest is hashed and written from it without ever
+    being in memory, byte for byte what the in-memory path writes.
+    """
+    with ExitStack() as cleanup:  # a spill made here is closed (its runs deleted) on every outcome
+        return _log_artifact(repo, name, paths, cleanup, artifact_type=artifact_type, description=description,
+                             aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=extra_entries,
+                             event_fields=event_fields, reporter=reporter)
+
+
+def _log_artifact(
+    repo: Repo,
+    name: str,
+    paths: list[str],
+    cleanup: ExitStack,
+    *,
+    artifact_type: str | None,
+    description: str | None,
+    aliases: list[str] | None,
+    metadata: dict[str, Any] | None,
+    name_as: str | None,
+    extra_entries: list[Entry] | EntrySpill | None,
+    event_fields: dict[str, Any] | None,
+    reporter: Reporter | None,
+) -> LogResult:
     rep = reporter or NullReporter()
     check_name(name)
     if artifact_type is not None:
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
     files = scan(paths, name_as) if paths else []
+    opening = _open_store_meanwhile(repo)
     rep.phase("hashing", sum(f.size for f in files))
     hashed = hash_files(files, repo.db, rep.advance)
+    opening.join()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
-    if extra_entries:
-        seen = {e.path for e in entries}
-        for e in extra_entries:
-            if e.path in seen:
-                raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
-            seen.add(e.path)
-        entries = sorted(entries + list(extra_entries), key=lambda e: e.path)
-    if not entries:
-        raise UsageError("nothing to log")
-    cdigest = content_digest(entries)
+    spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
+    if spill is None and len(entries) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
+        spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
+        spill.extend(extra_entries or ())
+    if spill is not None:  # streaming: the files join the spill; its merge checks every path
+        spill.extend(entries)
+        entries = []
+        if not spill.count:
+            raise UsageError("nothing to log")
+        count, total = spill.count, spill.size
+        rep.phase("checking the manifest", None, unit="entries")
+        cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
+    else:
+        if extra_entries:
+            seen = {e.path for e in entries}
+            for e in extra_entries:
+                if e.path in seen:
+                    raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
+                seen.add(e.path)
+            entries = sorted(entries + list(extra_entries), key=lambda e: e.path)
+        if not entries:
+            raise UsageError("nothing to log")
+        count, total = len(entries), sum(e.size for e in entries)
+        cdigest = content_digest(entries)
     project = repo.project
     repo.check_format(for_write=True)
     log = repo.artifact_log(project, name)
@@ -110,20 +159,10 @@ def log_artifact(
         fields["expires"] = default
     with write_session(repo) as lease:  # gc protocol (docs/format.md §7): dedup safely against old objects
         up_files, up_bytes, stored = _upload(repo, files, rep)
-        by_path = {f.path: f for f in files}
-        located = []
-        for e in entries:
-            if e.path in by_path and e.digest in stored:
-                pack, off = stored[e.digest]
-                located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
-            else:
-                located.append(e)
-        mdigest, mbytes = manifest.encode(Manifest(located))
-        mkey = layout.manifest_key(mdigest)
-        if not repo.store.exists(mkey):
-            repo.store.put(mkey, manifest.compress(mbytes))
-        repo.cache.put_manifest(mdigest, mbytes)
-        total = sum(e.size for e in entries)
+        if spill is not None:
+            mdigest = _store_streamed(repo, spill, files, stored, rep)
+        else:
+            mdigest = _store_manifest(repo, entries, files, stored)
 
         outcome: dict[str, Any] = {}
 
@@ -139,7 +178,7 @@ def log_artifact(
             outcome["version"] = n
             ev: dict[str, Any] = {
                 "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
-                "size": total, "files": len(entries), "artifact_type": artifact_type or cur.type or "dataset",
+                "size": total, "files": count, "artifact_type": artifact_type or cur.type or "dataset",
                 "description": description, "aliases": aliases, "metadata": metadata or {},
             }
             ev.update(fields)
@@ -148,10 +187,70 @@ def log_artifact(
         ev = log.append(build)
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)
-    rep.done(f"logged {project}/{name}:v{ev['version']}: {len(entries)} files, {total} bytes "
+    rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
              f"({up_files} files / {up_bytes} bytes uploaded)")
-    return LogResult(project, name, ev["version"], cdigest, True, len(entries), total,
+    return LogResult(project, name, ev["version"], cdigest, True, count, total,
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, hashed)
+
+
+def _open_store_meanwhile(repo: Repo) -> threading.Thread:
+    """Open the remote (for S3/GCS: importing s3fs/gcsfs and building a client, ~0.2 s) on a
+    thread while the files are hashed: hashing runs in BLAKE3's threads without the GIL, so
+    the two overlap. An error here is dropped; the first real use of ``repo.store`` raises it."""
+
+    def work() -> None:
+        try:
+            repo.store  # noqa: B018 - a cached property: touching it opens the store
+        except Exception:
+            pass
+
+    t = threading.Thread(target=work, name="artcli-open-store", daemon=True)
+    t.start()
+    return t
+
+
+def _store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
+                    stored: dict[str, tuple[str | None, int]]) -> str:
+    """Write the manifest of ``entries`` (files where ``_upload`` stored them) in memory; its digest."""
+    by_path = {f.path: f for f in files}
+    located = []
+    for e in entries:
+        if e.path in by_path and e.digest in stored:
+            pack, off = stored[e.digest]
+            located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
+        else:
+            located.append(e)
+    mdigest, mbytes = manifest.encode(Manifest(located))
+    mkey = layout.manifest_key(mdigest)
+    if not repo.store.exists(mkey):
+        repo.store.put(mkey, manifest.compress(mbytes))
+    repo.cache.put_manifest(mdigest, mbytes)
+    return mdigest
+
+
+def _store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
+                    stored: dict[str, tuple[str | None, int]], rep: Reporter) -> str:
+    """Write the manifest of a spill (files where ``_upload`` stored them) streaming: into temp
+    files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
+    into the local manifest cache; both temp files are gone on every outcome. Its digest."""
+    located: dict[bytes, bytes] = {}  # packed files: their line with pack and offset
+    for f in files:
+        pack, off = stored.get(f.digest, (None, 0))
+        if pack:
+            located[f.path.encode()] = manifest.entry_line(Entry(f.path, f.size, f.digest, pack, off))
+    gz = repo.cache.temp_path("manifest.gz")
+    raw = repo.cache.temp_path("manifest")
+    try:
+        rep.phase("writing the manifest", None, unit="entries")
+        mdigest, _size = write_manifest(spill.lines(located), gz, raw)
+        mkey = layout.manifest_key(mdigest)
+        if not repo.store.exists(mkey):
+            repo.store.put_files([(str(gz), mkey)])
+        os.replace(raw, repo.cache.manifest_path(mdigest))
+    finally:
+        gz.unlink(missing_ok=True)
+        raw.unlink(missing_ok=True)
+    return mdigest
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:

@@ -13,7 +13,7 @@ download of the same pinned entry reads nothing from the source.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,21 @@ from artcli import canonical
 from artcli.errors import UsageError
 from artcli.hashing import digest_bytes
 from artcli.localdb import stat_key
+from artcli.manifest_stream import EntrySpill
 from artcli.model import DIGEST_RE, Entry, normalise_relpath
 from artcli.ops.log import LogResult, log_artifact
 from artcli.progress import NullReporter, Reporter
 from artcli.repo import Repo
-from artcli.sources import DEFAULT_MAX_OBJECTS, SourceContext, fetch, is_pinned, location_entry, parse_location, scan
+from artcli.sources import (
+    DEFAULT_MAX_OBJECTS,
+    SourceContext,
+    fetch,
+    is_pinned,
+    iter_scan,
+    location_entry,
+    parse_location,
+    scan,
+)
 
 FETCH_WORKERS = 8
 
@@ -63,13 +73,15 @@ def source_context(repo: Repo) -> SourceContext:
 
 
 # -- logging ------------------------------------------------------------------------------------
-def reference_entries(repo: Repo, uris: list[str], *, checksum: bool = True,
-                      max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
-                      reporter: Reporter | None = None) -> tuple[list[Entry], list[str]]:
-    """The manifest entries for ``uris`` and the warnings to show (e.g. dropped URL secrets).
+def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum: bool = True,
+                     max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
+                     reporter: Reporter | None = None) -> list[str]:
+    """Add the manifest entries for ``uris`` to ``spill`` as the sources are listed, page by
+    page (never a list of them in memory); returns the warnings to show (e.g. dropped URL secrets).
 
-    Raises before anything is written: a missing source, an unusable key, two URIs mapping to
-    one path, or more than ``max_objects`` objects in all.
+    Raises before anything is written: a missing source, an unusable key, or more than
+    ``max_objects`` objects in all. Two URIs mapping to one path, or a path that is also a
+    folder, is found when the spill is merged (``EntrySpill.records``), still before any write.
     """
     rep = reporter or NullReporter()
     if not uris:
@@ -78,8 +90,8 @@ def reference_entries(repo: Repo, uris: list[str], *, checksum: bool = True,
     if prefix:
         normalise_relpath(prefix)
     ctx = source_context(repo)
-    entries: list[Entry] = []
     warnings: list[str] = []
+    n = 0
     try:
         for uri in dict.fromkeys(uris):
             loc = parse_location(uri)
@@ -87,35 +99,18 @@ def reference_entries(repo: Repo, uris: list[str], *, checksum: bool = True,
                 warnings.append(f"{loc.uri}: not recorded from the URL: {', '.join(loc.dropped)} "
                                 "(credentials are never stored)")
             if not checksum:
-                if len(entries) >= max_objects:
+                if n >= max_objects:
                     raise UsageError(f"more than {max_objects:,} objects to reference (the --max-objects limit)")
-                entries.append(location_entry(loc))
-                continue
-            rep.phase(f"listing {loc.scheme}", None, unit="objects")
-            _single, found = scan(ctx, loc, max_objects, rep.advance, already=len(entries))
-            entries.extend(found)
+                found: Iterator[Entry] = iter([location_entry(loc)])
+            else:
+                rep.phase(f"listing {loc.scheme}", None, unit="objects")
+                _single, found = iter_scan(ctx, loc, max_objects, rep.advance, already=n)
+            for e in found:
+                spill.add(Entry(f"{prefix}/{e.path}", e.size, e.digest, ref=e.ref) if prefix else e)
+                n += 1
     finally:
         ctx.close()
-    if prefix:
-        entries = [Entry(f"{prefix}/{e.path}", e.size, e.digest, ref=e.ref) for e in entries]
-    check_paths([e.path for e in entries])
-    return entries, warnings
-
-
-def check_paths(paths: list[str]) -> None:
-    """No two entries on one path, and no path that is also another entry's folder."""
-    seen: set[str] = set()
-    for p in paths:
-        if p in seen:
-            raise UsageError(f"two inputs map to the same path {p!r} in the version",
-                             hint="use --name-as, or reference the sources in separate versions")
-        seen.add(p)
-    for p in paths:
-        i = p.find("/")
-        while i != -1:
-            if p[:i] in seen:
-                raise UsageError(f"{p[:i]!r} would be both a file and a folder in the version")
-            i = p.find("/", i + 1)
+    return warnings
 
 
 def add_ref(
@@ -133,19 +128,24 @@ def add_ref(
     metadata: dict[str, Any] | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: Reporter | None = None,
+    run_size: int | None = None,
 ) -> AddRefResult:
     """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
-    as a version of ``name``; identical content and pins reuse the existing version."""
-    entries, warnings = reference_entries(repo, uris, checksum=checksum, max_objects=max_objects,
-                                          name_as=name_as, reporter=reporter)
-    if paths:
-        from artcli.inputs import scan as scan_inputs
+    as a version of ``name``; identical content and pins reuse the existing version.
 
-        check_paths([f.path for f in scan_inputs(paths, name_as)] + [e.path for e in entries])
-    res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
-                       aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=entries,
-                       event_fields=event_fields, reporter=reporter)
-    return AddRefResult(res, len(entries), warnings)
+    The entries go to an :class:`EntrySpill` (sorted runs of ``run_size`` entries, default
+    ``manifest_stream.RUN_SIZE``, in the cache's tmp dir) as they are listed, and the manifest
+    is written streaming from it: memory does not grow with the number of objects
+    (docs/references.md, "Memory").
+    """
+    with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
+        warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
+                                    name_as=name_as, reporter=reporter)
+        references = spill.count
+        res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
+                           aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
+                           event_fields=event_fields, reporter=reporter)
+    return AddRefResult(res, references, warnings)
 
 
 # -- downloading --------------------------------------------------------------------------------
