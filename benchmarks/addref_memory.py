@@ -1,7 +1,7 @@
 """Peak memory of ``artcli add-ref`` listing a large S3 prefix (100,000 objects by default).
 
     .venv/bin/python benchmarks/addref_memory.py [--objects 100000] [--versioned] [--keep]
-    .venv/bin/python benchmarks/addref_memory.py --objects 1000000   # ~10 min, ~6 GiB for moto
+    .venv/bin/python benchmarks/addref_memory.py --objects 1000000   # ~70 min (moto lists slowly), 6 GiB
 
 A moto S3 server runs in this process on 127.0.0.1; the objects are put straight into its
 backend (100,000 PUTs over HTTP would take minutes of server CPU): ``--objects`` under
