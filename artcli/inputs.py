@@ -94,8 +94,13 @@ def _add(found: dict[str, InputFile], f: InputFile) -> None:
     found[f.path] = f
 
 
-def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None) -> int:
-    """Fill in each file's digest; returns how many files had to be read."""
+def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
+                on_hashed: Callable[[InputFile], None] | None = None) -> int:
+    """Fill in each file's digest; returns how many files had to be read.
+
+    ``on_hashed`` is called, from the hashing threads, with each file that had to be read, as
+    soon as its digest is known (``log`` starts uploading it then).
+    """
     known = db.stat_lookup([f.abspath for f in files])
     todo = []
     for f in files:
@@ -114,6 +119,8 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
             raise UsageError(f"{f.abspath} changed while it was being hashed; try again")
         if progress:
             progress(f.size)
+        if on_hashed:
+            on_hashed(f)
         return f
 
     if todo:

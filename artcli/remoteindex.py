@@ -1,12 +1,15 @@
-"""What a remote already holds, found with LISTs (never a HEAD per file).
+"""What a remote already holds, found with LISTs rather than a HEAD per file.
 
 Packs: one LIST of ``packs/`` gives every complete pack (one with its ``.idx``); indexes not
 seen before are fetched once and kept in the local index, since packs are immutable.
-Loose blobs: one LIST per two-hex-digit fan-out folder that the wanted digests fall in.
+Loose blobs: one LIST per two-hex-digit fan-out folder that the wanted digests fall in; for
+files offered one by one, :class:`LooseProbe`.
 """
 
 from __future__ import annotations
 
+import threading
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from artcli import layout
@@ -15,6 +18,9 @@ from artcli.packs import decode_index
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
+
+#: concurrent LIST requests of find_loose
+LIST_WORKERS = 8
 
 
 def live_packs(repo: Repo) -> dict[str, int]:
@@ -67,12 +73,54 @@ def _get_all(repo: Repo, keys: list[str]) -> list[bytes | None]:
 
 
 def find_loose(repo: Repo, digests: list[str]) -> set[str]:
-    """The subset of ``digests`` stored as loose blobs."""
+    """The subset of ``digests`` stored as loose blobs: the fan-out folders are listed
+    concurrently (100 large files fall in ~80 folders: 80 sequential LISTs took 0.4 s on S3)."""
     wanted = set(digests)
-    found: set[str] = set()
-    for fan in sorted({d[:2] for d in wanted}):
-        for info in repo.store.list(f"{layout.BLOBS_PREFIX}{fan}/"):
-            d = layout.digest_from_key(info.key)
-            if d in wanted:
-                found.add(d)
-    return found
+    fans = sorted({d[:2] for d in wanted})
+
+    def listed(fan: str) -> set[str]:
+        keys = repo.store.list(f"{layout.BLOBS_PREFIX}{fan}/")
+        return {d for info in keys if (d := layout.digest_from_key(info.key)) in wanted}
+
+    if len(fans) < 2:
+        return set().union(*map(listed, fans))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(LIST_WORKERS, len(fans))) as pool:
+        return set().union(*pool.map(listed, fans))
+
+
+class LooseProbe:
+    """"Is this blob stored?" for files offered one at a time (the eager uploads of ``log``).
+
+    On a cloud remote, where every question is a request that costs the server and the client
+    alike, the first question lists ``blobs/``: when the remote holds at most one page of loose
+    blobs (1,000 on S3 and GCS), that LIST answers every later question. A bigger remote (its
+    second page is the only request wasted) or a local one is asked once per digest, which a
+    file large enough to be loose easily pays for. Thread-safe; answers are hints for
+    deduplication, to be confirmed inside the writer lease.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._lock = threading.Lock()
+        self._listed: set[str] | None = None
+        self._tried = False
+
+    def stored(self, digest: str) -> bool:
+        with self._lock:
+            if not self._tried:
+                self._tried = True
+                self._listed = self._one_page()
+        if self._listed is not None:
+            return digest in self._listed
+        return self._repo.store.exists(layout.blob_key(digest))
+
+    def _one_page(self) -> set[str] | None:
+        """Every loose blob's digest if they fit in one LIST page of a cloud store, else None."""
+        store = self._repo.store
+        if not store.networked:
+            return None
+        page = getattr(store, "list_page_size", 1000)
+        found = {layout.digest_from_key(i.key) for i in islice(store.list(layout.BLOBS_PREFIX), page + 1)}
+        return found if len(found) <= page else None

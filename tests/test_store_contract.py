@@ -574,18 +574,29 @@ class _EmptyBody:
         return iter([b""])
 
 
-@pytest.mark.parametrize(("endpoint", "signed"), [("https://s3.example.invalid", False),
-                                                   ("http://127.0.0.1:9", True)])
-def test_s3_signs_request_bodies_only_without_tls(endpoint: str, signed: bool) -> None:
-    """Over TLS the body is not SHA-256'd for the signature (TLS guards it, and it costs ~1 s of
-    CPU per GiB); over plain HTTP the signed payload is the upload's only integrity check."""
+@pytest.mark.parametrize(("endpoint", "options", "signed"), [
+    ("https://s3.example.invalid", {}, False),
+    ("http://minio.example.invalid:9000", {}, True),
+    ("http://10.1.2.3:9000", {}, True),
+    ("http://127.0.0.1:9", {}, False),
+    ("http://localhost:9", {}, False),
+    ("http://[::1]:9", {}, False),
+    ("http://127.0.0.1:9", {"sign_payload": "true"}, True),
+    ("http://minio.example.invalid:9000", {"sign_payload": "false"}, False),
+    ("https://s3.example.invalid", {"sign_payload": "true"}, True),
+])
+def test_s3_signs_request_bodies_only_where_the_bytes_can_change(endpoint: str, options: dict[str, str],
+                                                                 signed: bool) -> None:
+    """The SHA-256 payload signature (~0.5 s of CPU per GiB) is what catches a body changed on
+    its way: needed over plain HTTP to another host, not over TLS nor over loopback; the
+    ``sign_payload`` option overrides either way."""
     import botocore.session
     from botocore.awsrequest import AWSResponse
     from botocore.config import Config
 
     from artcli.store.s3 import open_s3
 
-    store = open_s3("bkt", "p", f"s3://bkt/p?endpoint_url={endpoint}", {"endpoint_url": endpoint})
+    store = open_s3("bkt", "p", "s3://bkt/p", {"endpoint_url": endpoint, **options})
     seen: dict[str, str] = {}
 
     def capture(request, **_: object) -> AWSResponse:  # answer locally: nothing leaves the process
@@ -600,3 +611,20 @@ def test_s3_signs_request_bodies_only_without_tls(endpoint: str, signed: bool) -
     client.put_object(Bucket="bkt", Key="k", Body=b"x" * 1000)
     assert (seen["X-Amz-Content-SHA256"] != "UNSIGNED-PAYLOAD") is signed
     assert "x-amz-checksum-crc32" not in {k.lower() for k in seen}
+
+
+@pytest.mark.parametrize(("env", "signed"), [
+    ({}, False),  # AWS itself: HTTPS
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}, False),
+    ({"AWS_ENDPOINT_URL": "http://minio.example.invalid:9000"}, True),
+    ({"AWS_ENDPOINT_URL_S3": "http://minio.example.invalid:9000", "AWS_ENDPOINT_URL": "https://x.invalid"}, True),
+])
+def test_s3_signing_follows_the_endpoint_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                      signed: bool) -> None:
+    from artcli.store.s3 import _signs_payload
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _signs_payload(None) is signed

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 from artcli import layout, manifest
 from artcli.errors import ConflictError, UsageError
-from artcli.eventlog import Events
+from artcli.eventlog import EventLog, Events
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile, hash_files, scan
 from artcli.manifest_stream import EntrySpill, digest_lines, write_manifest
 from artcli.model import Entry, Manifest, check_alias, check_name
-from artcli.ops.gc import write_session
+from artcli.ops.eager import EagerUploads, LazyWriteSession, put_checked
 from artcli.ops.runs import records_output
 from artcli.ops.ttl import default_expires
 from artcli.packs import PACK_THRESHOLD, PackBuilder
@@ -115,10 +115,15 @@ def _log_artifact(
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
     files = scan(paths, name_as) if paths else []
-    opening = _open_store_meanwhile(repo)
+    project = repo.project
+    reading = _read_log_meanwhile(repo, project, name)
+    session = LazyWriteSession(repo)
+    cleanup.callback(session.close)
+    eager = EagerUploads(repo, session, PACK_THRESHOLD)
+    cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
-    hashed = hash_files(files, repo.db, rep.advance)
-    opening.join()
+    hashed = hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
+    log, events = reading.result()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
     if spill is None and len(entries) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
@@ -144,47 +149,48 @@ def _log_artifact(
             raise UsageError("nothing to log")
         count, total = len(entries), sum(e.size for e in entries)
         cdigest = content_digest(entries)
-    project = repo.project
     repo.check_format(for_write=True)
-    log = repo.artifact_log(project, name)
 
-    st = fold(project, name, log.read())
+    st = fold(project, name, events)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     if existing is not None:
+        eager.close()
+        session.close()
         return _reuse(repo, name, existing.version, cdigest, aliases, metadata, hashed, rep)
 
     fields = dict(event_fields or {})
     if "expires" not in fields and (default := default_expires(repo, project)):  # no --ttl: the project default
         fields["expires"] = default
-    with write_session(repo) as lease:  # gc protocol (docs/format.md §7): dedup safely against old objects
-        up_files, up_bytes, stored = _upload(repo, files, rep)
-        if spill is not None:
-            mdigest = _store_streamed(repo, spill, files, stored, rep)
-        else:
-            mdigest = _store_manifest(repo, entries, files, stored)
+    lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
+    up_files, up_bytes, stored = _upload(repo, files, rep, eager)
+    if spill is not None:
+        mdigest = _store_streamed(repo, spill, files, stored, rep)
+    else:
+        mdigest = _store_manifest(repo, entries, files, stored)
 
-        outcome: dict[str, Any] = {}
+    outcome: dict[str, Any] = {}
 
-        def build(events: Events) -> dict[str, Any] | None:
-            lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
-            cur = fold(project, name, events)
-            _check_type(cur.type, artifact_type, project, name)
-            again = cur.by_digest(cdigest)
-            if again is not None:  # someone logged the same content while we uploaded
-                outcome["reuse"] = again.version
-                return None
-            n = cur.next_version()
-            outcome["version"] = n
-            ev: dict[str, Any] = {
-                "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
-                "size": total, "files": count, "artifact_type": artifact_type or cur.type or "dataset",
-                "description": description, "aliases": aliases, "metadata": metadata or {},
-            }
-            ev.update(fields)
-            return ev
+    def build(events: Events) -> dict[str, Any] | None:
+        lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
+        cur = fold(project, name, events)
+        _check_type(cur.type, artifact_type, project, name)
+        again = cur.by_digest(cdigest)
+        if again is not None:  # someone logged the same content while we uploaded
+            outcome["reuse"] = again.version
+            return None
+        n = cur.next_version()
+        outcome["version"] = n
+        ev: dict[str, Any] = {
+            "type": "version_created", "version": n, "digest": cdigest, "manifest": mdigest,
+            "size": total, "files": count, "artifact_type": artifact_type or cur.type or "dataset",
+            "description": description, "aliases": aliases, "metadata": metadata or {},
+        }
+        ev.update(fields)
+        return ev
 
-        ev = log.append(build)
+    ev = log.append(build)
+    session.close()  # the lease ends once the version is committed
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
@@ -193,20 +199,26 @@ def _log_artifact(
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, hashed)
 
 
-def _open_store_meanwhile(repo: Repo) -> threading.Thread:
-    """Open the remote (for S3/GCS: importing s3fs/gcsfs and building a client, ~0.2 s) on a
-    thread while the files are hashed: hashing runs in BLAKE3's threads without the GIL, so
-    the two overlap. An error here is dropped; the first real use of ``repo.store`` raises it."""
+def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, Events]]:
+    """Open the remote and read the artifact's event log on a thread while the files hash.
+
+    For S3/GCS, importing s3fs/gcsfs and building a client alone takes ~0.2 s; hashing runs in
+    BLAKE3's threads without the GIL, so the two overlap. The format marker is checked here too
+    (read only: an empty remote is stamped later, and only if something is written). The
+    events may be stale by the time they are folded; commits re-fold the current log anyway.
+    """
+    done: Future[tuple[EventLog, Events]] = Future()
 
     def work() -> None:
         try:
-            repo.store  # noqa: B018 - a cached property: touching it opens the store
-        except Exception:
-            pass
+            log = repo.artifact_log(project, name)  # opens the store
+            repo.check_format()
+            done.set_result((log, log.read()))
+        except BaseException as exc:  # raised where the result is used
+            done.set_exception(exc)
 
-    t = threading.Thread(target=work, name="artcli-open-store", daemon=True)
-    t.start()
-    return t
+    threading.Thread(target=work, name="artcli-read-log", daemon=True).start()
+    return done
 
 
 def _store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
@@ -280,8 +292,10 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
                      st.aliases_of(version), 0, 0, hashed)
 
 
-def _upload(repo: Repo, files: list[InputFile], rep: Reporter) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
-    """Store every file the remote lacks: small ones packed, large ones loose.
+def _upload(repo: Repo, files: list[InputFile], rep: Reporter,
+            eager: EagerUploads) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
+    """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
+    writer lease; large files ``eager`` took while hashing are settled here.
 
     Returns (files uploaded, bytes uploaded, digest -> (pack or None, offset)) for every
     file of the version. Every object is complete before the manifest that names it.
@@ -296,16 +310,22 @@ def _upload(repo: Repo, files: list[InputFile], rep: Reporter) -> tuple[int, int
         packs = live_packs(repo)
         for d, (p, o) in find_packed(repo, small, packs).items():
             where[d] = (p, o)
-    loose_have = find_loose(repo, large) if large else set()
-    for d in loose_have:
+    offered = eager.offered
+    known = [d for d in large if d not in offered]  # digests from the stat cache
+    for d in find_loose(repo, known) if known else ():
         where[d] = (None, 0)
     need_small = [uniq[d] for d in small if d not in where]
-    need_large = [uniq[d] for d in large if d not in where]
-    up_bytes = sum(f.size for f in need_small) + sum(f.size for f in need_large)
-    rep.phase("uploading", up_bytes)
+    need_known = [uniq[d] for d in known if d not in where]
+    eager_done = eager.report_to(rep.advance)
+    eager_left = sum(uniq[d].size for d in offered) - eager_done
+    rep.phase("uploading", sum(f.size for f in need_small) + sum(f.size for f in need_known) + eager_left)
 
     with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
         futures = []
+        if need_known:
+            futures.append(pool.submit(_put_large, repo, need_known, rep))
+        settling = pool.submit(_settle_eager, repo, eager, uniq, rep)
+        futures.append(settling)
         builder = PackBuilder()
 
         def ship(b: PackBuilder) -> None:
@@ -329,13 +349,27 @@ def _upload(repo: Repo, files: list[InputFile], rep: Reporter) -> tuple[int, int
                 _drain(futures, keep=PACKS_IN_FLIGHT)
         if builder.members:
             futures.append(pool.submit(ship, builder))
-        if need_large:
-            futures.append(pool.submit(_put_large, repo, need_large, rep))
         for fut in futures:
             fut.result()
-    for f in need_large:
-        where[f.digest] = (None, 0)
-    return len(need_small) + len(need_large), up_bytes, where
+    for d in large:
+        where[d] = (None, 0)
+    again = settling.result()
+    up = need_small + need_known + again + [uniq[d] for d in eager.uploaded]
+    return len(up), sum(f.size for f in up), where
+
+
+def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: Reporter) -> list[InputFile]:
+    """Wait for the eager uploads, then confirm inside the lease the blobs their HEADs found
+    (one may have been garbage a gc was deleting); upload any that is gone. Returns those."""
+    eager.finish()
+    hinted = sorted(eager.seen)
+    there = find_loose(repo, hinted) if hinted else set()
+    for d in there:
+        rep.advance(uniq[d].size)
+    gone = [uniq[d] for d in hinted if d not in there]
+    if gone:
+        _put_large(repo, gone, rep)
+    return gone
 
 
 def _drain(futures: list, keep: int) -> None:
@@ -345,12 +379,6 @@ def _drain(futures: list, keep: int) -> None:
 
 
 def _put_large(repo: Repo, files: list[InputFile], rep: Reporter) -> None:
-    pairs = [(f.abspath, layout.blob_key(f.digest)) for f in files]
-    before = {f.abspath: f.st for f in files}
-    repo.store.put_files(pairs)
+    put_checked(repo, files)
     for f in files:
-        st = os.stat(f.abspath)
-        if (st.st_ino, st.st_size, st.st_mtime_ns) != before[f.abspath]:
-            repo.store.delete(layout.blob_key(f.digest))
-            raise UsageError(f"{f.abspath} changed while it was being uploaded; try again")
         rep.advance(f.size)

@@ -29,6 +29,9 @@ class Store(abc.ABC):
     url: str
     #: True when :meth:`put_if_absent` is a real exclusive create on this backend
     atomic_create: bool = True
+    #: True when every call is a network request (S3, GCS): callers then prefer one LIST to
+    #: many HEADs; a local folder answers a stat faster than a listing
+    networked: bool = False
 
     # -- reads ---------------------------------------------------------------------------
     @abc.abstractmethod

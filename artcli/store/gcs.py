@@ -110,6 +110,8 @@ def _timestamp(value: str | None) -> float | None:
 class GcsStore(FsspecStore):
     """Objects under ``bucket/prefix``; JSON API calls go through gcsfs's session and retries."""
 
+    networked = True
+
     atomic_create = True
 
     def __init__(self, fs: Any, bucket: str, prefix: str, url: str) -> None:

@@ -7,12 +7,14 @@ requests and can hide fresh objects; ``list_objects_v2`` also gives us ``StartAf
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import random
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from artcli.errors import RemoteError
 from artcli.store.base import ObjectInfo
@@ -67,6 +69,8 @@ def _server_side_transient(exc: BaseException) -> bool:
 
 class S3Store(FsspecStore):
     """Objects under ``bucket/prefix``; every method translates botocore errors."""
+
+    networked = True
 
     atomic_create = True
 
@@ -175,11 +179,31 @@ class S3Store(FsspecStore):
             self.fs._s3 = None
 
 
-def _is_tls(endpoint_url: str | None) -> bool:
-    """True if requests go over HTTPS: the given endpoint, else the standard environment
-    variables, else AWS itself."""
+def _signs_payload(endpoint_url: str | None) -> bool:
+    """Whether request bodies are SHA-256-signed: only over plain HTTP to another machine.
+
+    The signed hash exists to catch a body changed on its way. Over HTTPS (the endpoint given,
+    else the standard environment variables, else AWS itself) TLS does that. A loopback endpoint
+    (a MinIO or moto beside a CI job) has no way: the bytes never leave the kernel, which does
+    not even checksum loopback TCP. SHA-256 costs ~0.5 s of CPU per GiB, on the one thread that
+    drives every transfer.
+    """
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return endpoint is None or endpoint.lower().startswith("https://")
+    if endpoint is None:
+        return False
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme.lower() == "https":
+        return False
+    return not _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":  # RFC 6761: always the loopback interface
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S3Store:
@@ -195,6 +219,8 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     ``max_attempts``     attempts per request at each retry layer (botocore and s3fs); 1 = fail fast.
                          Default: 3 botocore attempts, and s3fs's 5 for 5xx/throttling answers only
     ``connect_timeout``  seconds (default 5), ``read_timeout`` seconds between bytes (default 30)
+    ``sign_payload``     true/false: SHA-256-sign request bodies. Default: only over plain HTTP
+                         to a host other than this one (see ``_signs_payload``)
     """
     opts = OptionReader(options, scheme="s3")
     endpoint_url = opts.get_str("endpoint_url")
@@ -205,6 +231,7 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     max_attempts = opts.get_int("max_attempts", minimum=1)
     connect_timeout = opts.get_float("connect_timeout", minimum=0.01)
     read_timeout = opts.get_float("read_timeout", minimum=0.01)
+    sign_payload = opts.get_bool("sign_payload", _signs_payload(endpoint_url))
     opts.done()
 
     import s3fs
@@ -227,12 +254,8 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     # body costs CPU and is refused by some S3-compatible servers, so only send it when required
     config_kwargs["request_checksum_calculation"] = "when_required"
     config_kwargs["response_checksum_validation"] = "when_required"
-    if _is_tls(endpoint_url):
-        # Without a checksum header botocore would SHA-256 every request body for the signature
-        # (about 1 s of CPU per GiB). Over TLS the transport already guarantees the bytes, as
-        # botocore itself assumes when a checksum is present; over plain HTTP the signed
-        # payload is the only integrity check an upload has, so it stays.
-        config_kwargs.setdefault("s3", {})["payload_signing_enabled"] = False
+    # botocore's own default signs every body over plain HTTP, even to 127.0.0.1
+    config_kwargs.setdefault("s3", {})["payload_signing_enabled"] = sign_payload
     extra: dict[str, Any] = {"profile": profile} if profile else {}
     with translate(url):
         fs = s3fs.S3FileSystem(
