@@ -22,8 +22,10 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check artcli tests benchmarks
 	$(PY) -m pytest -n 2 -q
 
-## test-slow: the heavier variants (more writers, more kills, bigger fuzz budgets)
+## test-slow: the heavier variants (more writers, more kills, bigger fuzz budgets); installs
+## atheris for the fuzz test when a wheel exists for this platform (the test skips otherwise)
 test-slow: $(STAMP)
+	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
 
 lint: $(STAMP)

@@ -17,7 +17,7 @@ from artcli.hashing import digest_bytes
 from artcli.model import DIGEST_RE, MAX_ENTRY_SIZE
 
 PACK_THRESHOLD = 1 << 20  # files smaller than 1 MiB go into packs
-PACK_TARGET = 32 << 20  # a pack is closed once it holds 32 MiB
+PACK_TARGET = 16 << 20  # a pack is closed once it holds 16 MiB
 INDEX_HEADER = {"artcli": "pack-index", "version": 1}
 
 
@@ -25,28 +25,33 @@ INDEX_HEADER = {"artcli": "pack-index", "version": 1}
 class PackBuilder:
     """Accumulates members in memory (bounded by PACK_TARGET) until it is sealed."""
 
-    buf: bytearray = field(default_factory=bytearray)
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
     members: list[tuple[str, int, int]] = field(default_factory=list)  # (digest, offset, size)
-    _seen: set[str] = field(default_factory=set)
+    _seen: dict[str, int] = field(default_factory=dict)
 
     def add(self, digest: str, data: bytes) -> int:
         """Append a member (once per digest) and return its offset."""
         if digest in self._seen:
-            return next(o for d, o, _ in self.members if d == digest)
-        off = len(self.buf)
-        self.buf += data
+            return self._seen[digest]
+        off = self.size
+        self.parts.append(data)
+        self.size += len(data)
         self.members.append((digest, off, len(data)))
-        self._seen.add(digest)
+        self._seen[digest] = off
         return off
 
     @property
     def full(self) -> bool:
-        return len(self.buf) >= PACK_TARGET
+        return self.size >= PACK_TARGET
 
-    def seal(self) -> tuple[str, bytearray, bytes]:
-        """(pack digest, pack bytes, index bytes); the buffer is handed over, not copied."""
-        digest = digest_bytes(self.buf)
-        return digest, self.buf, encode_index(digest, self.members)
+    def seal(self) -> tuple[str, bytes, bytes]:
+        """(pack digest, pack bytes, index bytes). The pack is immutable ``bytes``, joined once:
+        HTTP clients send ``bytes`` as they are, where a ``bytearray`` is copied once more."""
+        data = b"".join(self.parts)
+        self.parts = []
+        digest = digest_bytes(data)
+        return digest, data, encode_index(digest, self.members)
 
 
 def encode_index(pack: str, members: Iterable[tuple[str, int, int]]) -> bytes:

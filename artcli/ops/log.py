@@ -114,9 +114,10 @@ def _log_artifact(
     if artifact_type is not None:
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
-    files = scan(paths, name_as) if paths else []
     project = repo.project
-    reading = _read_log_meanwhile(repo, project, name)
+    reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
+    cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
+    files = scan(paths, name_as) if paths else []
     session = LazyWriteSession(repo)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,12 @@ from artcli.errors import NotFoundError, UnsafeRemoteError, UsageError
 from artcli.store.base import ObjectInfo, Store
 from artcli.store.errors import translate
 from artcli.store.keys import check_key, check_prefix, check_sources
+
+# When a connection dies under concurrent requests, aiohttp can leave a task whose exception
+# nobody retrieves; asyncio logs it when the task is collected, and with no logging configured
+# Python's last-resort handler would print that traceback after artcli's one error line. The
+# failure itself is reported, once, through the request that saw it.
+logging.getLogger("asyncio").addHandler(logging.NullHandler())
 
 # One call in a batch: (key for messages, fsspec method name without "_", args, kwargs).
 _Call = tuple[str, str, tuple[Any, ...], dict[str, Any]]

@@ -71,8 +71,8 @@ def _gcs_class() -> type:
     if _FS_CLASS is None:
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
         # gcsfs logs "out of retries" with logger.exception; with no logging configured Python's
-        # last-resort handler would print that traceback on stderr. The CLI's --debug logging
-        # (handlers on the root logger) still receives the records.
+        # last-resort handler would print that traceback on stderr; the error itself reaches the
+        # user once, translated, through the call that failed.
         logging.getLogger("gcsfs").addHandler(logging.NullHandler())
         from gcsfs.core import GCSFileSystem
         from gcsfs.retry import retry_request
