@@ -47,10 +47,6 @@ class LazyWriteSession:
         self._stack = ExitStack()
         self._lease: Lease | None = None
 
-    @property
-    def taken(self) -> bool:
-        return self._lease is not None
-
     def get(self) -> Lease:
         with self._lock:
             if self._lease is None:
