@@ -134,6 +134,9 @@ def test_corrupt_event_is_skipped_with_warning(logged: Cli, tmp_path: Path) -> N
     r = fresh.ok("show", "ds:v0", "--json")
     assert r.json()["version"] == "v0"
     assert "000000000001.json" in r.err
+    got = fresh.ok("download", "ds:v0", "--root", str(tmp_path / "o"), "--json")  # download says so too
+    assert got.json()["ref"] == "default/ds:v0" and "warnings" not in got.json()
+    assert "warning:" in got.err and "000000000001.json" in got.err
 
 
 def test_debug_fsck_and_cat(logged: Cli, tmp_path: Path) -> None:

@@ -99,6 +99,8 @@ def download(
                           track=not no_track)
     finally:
         rep.close()
+    for w in res.warnings:
+        output.warn(w)
     completion.remember_ref(repo, res.ref)
     output.emit_json(res.to_json()) if as_json else output.data(res.root)
 

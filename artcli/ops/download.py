@@ -9,7 +9,7 @@ import re
 import stat as statmod
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,11 @@ class DownloadResult:
     fetched_files: int
     fetched_bytes: int
     materialised: int
+    #: events of the artifact's log that were skipped (printed on stderr, not part of the JSON)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "warnings"}
 
 
 def default_root(ref_name: str, version: int) -> Path:
@@ -97,7 +99,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         record_input(repo, st, vs, via="download", requested=str(ref))
     rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
-                          sum(e.size for e in entries), fetched_files, fetched_bytes, written)
+                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, list(st.warnings))
 
 
 def _from_cache(repo: Repo, sink: _TargetSink, todo: list[tuple[Entry, str]]) -> list[Entry]:
