@@ -183,9 +183,9 @@ def _signs_payload(endpoint_url: str | None) -> bool:
     """Whether request bodies are SHA-256-signed: only over plain HTTP to another machine.
 
     The signed hash exists to catch a body changed on its way. Over HTTPS (the endpoint given,
-    else the standard environment variables, else AWS itself) TLS does that. A loopback endpoint
-    (a MinIO or moto beside a CI job) has no way: the bytes never leave the kernel, which does
-    not even checksum loopback TCP. SHA-256 costs ~0.5 s of CPU per GiB, on the one thread that
+    else the standard environment variables, else AWS itself) TLS does that. On a loopback
+    endpoint (a MinIO or moto beside a CI job) there is nothing to catch: the bytes never leave
+    the kernel, which does not even checksum loopback TCP. SHA-256 costs ~0.5 s of CPU per GiB, on the one thread that
     drives every transfer.
     """
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
