@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: concurrent LIST requests of find_loose
 LIST_WORKERS = 8
+#: find_loose tries one LIST of all of ``blobs/`` first when the digests span this many fan-out
+#: folders: it saves that many requests on a small remote and wastes at most two on a big one
+SMALL_REMOTE_MIN_FANS = 4
 
 
 def live_packs(repo: Repo) -> dict[str, int]:
@@ -73,10 +76,16 @@ def _get_all(repo: Repo, keys: list[str]) -> list[bytes | None]:
 
 
 def find_loose(repo: Repo, digests: list[str]) -> set[str]:
-    """The subset of ``digests`` stored as loose blobs: the fan-out folders are listed
-    concurrently (100 large files fall in ~80 folders: 80 sequential LISTs took 0.4 s on S3)."""
+    """The subset of ``digests`` stored as loose blobs.
+
+    On a cloud remote small enough for one LIST page of ``blobs/`` (see :func:`_all_if_small`)
+    that page answers for every digest; otherwise the fan-out folders the digests fall in are
+    listed, 8 at a time (100 large files fall in ~80 folders: 80 sequential LISTs took 0.4 s).
+    """
     wanted = set(digests)
     fans = sorted({d[:2] for d in wanted})
+    if len(fans) >= SMALL_REMOTE_MIN_FANS and (everything := _all_if_small(repo)) is not None:
+        return wanted & everything
 
     def listed(fan: str) -> set[str]:
         keys = repo.store.list(f"{layout.BLOBS_PREFIX}{fan}/")
@@ -90,15 +99,25 @@ def find_loose(repo: Repo, digests: list[str]) -> set[str]:
         return set().union(*pool.map(listed, fans))
 
 
+def _all_if_small(repo: Repo) -> set[str] | None:
+    """Every loose blob's digest, if a cloud remote holds no more than one LIST page of them
+    (1,000 on S3 and GCS); else None, having spent at most two requests finding out. Local
+    remotes answer None at once: a stat is cheaper than listing a folder tree."""
+    store = repo.store
+    if not store.networked:
+        return None
+    page = getattr(store, "list_page_size", 1000)
+    found = {layout.digest_from_key(i.key) for i in islice(store.list(layout.BLOBS_PREFIX), page + 1)}
+    return found if len(found) <= page else None
+
+
 class LooseProbe:
     """"Is this blob stored?" for files offered one at a time (the eager uploads of ``log``).
 
-    On a cloud remote, where every question is a request that costs the server and the client
-    alike, the first question lists ``blobs/``: when the remote holds at most one page of loose
-    blobs (1,000 on S3 and GCS), that LIST answers every later question. A bigger remote (its
-    second page is the only request wasted) or a local one is asked once per digest, which a
+    The first question tries :func:`_all_if_small`: on a small cloud remote that one LIST
+    answers every later question. A bigger or local remote is asked once per digest, which a
     file large enough to be loose easily pays for. Thread-safe; answers are hints for
-    deduplication, to be confirmed inside the writer lease.
+    deduplication, to be confirmed inside the writer lease (with :func:`find_loose`).
     """
 
     def __init__(self, repo: Repo) -> None:
@@ -111,16 +130,7 @@ class LooseProbe:
         with self._lock:
             if not self._tried:
                 self._tried = True
-                self._listed = self._one_page()
+                self._listed = _all_if_small(self._repo)
         if self._listed is not None:
             return digest in self._listed
         return self._repo.store.exists(layout.blob_key(digest))
-
-    def _one_page(self) -> set[str] | None:
-        """Every loose blob's digest if they fit in one LIST page of a cloud store, else None."""
-        store = self._repo.store
-        if not store.networked:
-            return None
-        page = getattr(store, "list_page_size", 1000)
-        found = {layout.digest_from_key(i.key) for i in islice(store.list(layout.BLOBS_PREFIX), page + 1)}
-        return found if len(found) <= page else None

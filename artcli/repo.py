@@ -53,29 +53,30 @@ class Repo:
     # -- format marker -------------------------------------------------------------------
     def check_format(self, for_write: bool = False) -> None:
         """Refuse remotes written by a newer format; stamp empty remotes on first write."""
-        if self._format_checked:
-            return
-        try:
-            marker = canonical.loads(self.store.get(layout.MARKER_KEY))
-        except NotFoundError:
-            marker = None
-        except ValueError:
-            raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
-        if marker is None:
-            if for_write:
-                if not self.store.atomic_create:
-                    raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
-                                      "concurrent writers would be unsafe")
-                self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
-                    {"format": layout.FORMAT, "hash": layout.HASH}))
-            else:
+        with self._lock:  # log's threads ask at once: one of them reads (and stamps), the rest wait
+            if self._format_checked:
                 return
-        elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
-            raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
-        elif int(marker.get("format", 0)) > layout.FORMAT:
-            raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
-                              f"reads up to format {layout.FORMAT}: upgrade artcli")
-        self._format_checked = True
+            try:
+                marker = canonical.loads(self.store.get(layout.MARKER_KEY))
+            except NotFoundError:
+                marker = None
+            except ValueError:
+                raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
+            if marker is None:
+                if for_write:
+                    if not self.store.atomic_create:
+                        raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
+                                          "concurrent writers would be unsafe")
+                    self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
+                        {"format": layout.FORMAT, "hash": layout.HASH}))
+                else:
+                    return
+            elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
+                raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
+            elif int(marker.get("format", 0)) > layout.FORMAT:
+                raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
+                                  f"reads up to format {layout.FORMAT}: upgrade artcli")
+            self._format_checked = True
 
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:

@@ -168,3 +168,55 @@ def test_probe_on_a_big_or_local_remote_asks_per_blob(make_remote: Callable[[str
     assert [probe.stored(d) for d in digests[:3]] == [True, True, True]
     assert not probe.stored("ff" * 32)
     assert c.heads == 4 and c.lists == (1 if kind == "s3" else 0)
+
+
+def _spread(n: int) -> list[str]:
+    """n digests in n different fan-out folders."""
+    return [f"{i:02x}" + "c" * 62 for i in range(n)]
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_find_loose_lists_a_small_cloud_remote_once(make_remote: Callable[[str], Any], big: bool) -> None:
+    from artcli.remoteindex import find_loose
+
+    url, options = make_remote("s3")
+    store = open_store(url, options)
+    stored = _spread(6)
+    for d in stored:
+        store.put(layout.blob_key(d), b"x")
+    if big:
+        store.list_page_size = 2  # more loose blobs than one page: list the folders instead
+    c = _Counting(store)
+    wanted = [*stored[:4], "f0" + "c" * 62, "f1" + "c" * 62]
+    assert find_loose(SimpleNamespace(store=store), wanted) == set(stored[:4])  # type: ignore[arg-type]
+    assert c.lists == (1 + 6 if big else 1) and c.heads == 0
+
+
+def test_concurrent_format_checks_stamp_the_remote_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        writes: list[tuple[str, str]]) -> None:
+    """log's reader, eager uploaders and main thread all check the marker: one of them writes."""
+    import threading
+    import time
+
+    from artcli.repo import Repo
+
+    monkeypatch.setenv("ARTCLI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARTCLI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ARTCLI_REMOTE", "memory://fmt-" + os.urandom(4).hex())
+    repo = Repo.open()
+    get = repo.store.get
+
+    def slow_get(key: str) -> bytes:  # a real remote's latency: the answers arrive late
+        try:
+            return get(key)
+        finally:
+            time.sleep(0.05)
+
+    repo.store.get = slow_get  # type: ignore[method-assign]
+    threads = [threading.Thread(target=repo.check_format, kwargs={"for_write": True}) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [k for _m, k in writes] == [layout.MARKER_KEY]
+    repo.close()

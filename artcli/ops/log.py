@@ -360,8 +360,9 @@ def _upload(repo: Repo, files: list[InputFile], rep: Reporter,
 
 
 def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: Reporter) -> list[InputFile]:
-    """Wait for the eager uploads, then confirm inside the lease the blobs their HEADs found
-    (one may have been garbage a gc was deleting); upload any that is gone. Returns those."""
+    """Wait for the eager uploads, then confirm with a listing made inside the lease the blobs
+    their probes found (one may have been garbage a gc was deleting); upload any that is gone.
+    Returns those."""
     eager.finish()
     hinted = sorted(eager.seen)
     there = find_loose(repo, hinted) if hinted else set()
