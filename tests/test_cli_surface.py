@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from artcli import devtools
+from artcli.cli import devtools
 
 from clihelp import Cli
 
@@ -27,4 +27,4 @@ def test_help_runs(path: tuple[str, ...], cmd: object, cli: Cli) -> None:
 
 
 def test_generated_reference_and_completions_are_current() -> None:
-    assert devtools.main(["check"]) == 0, "run: python -m artcli.devtools all"
+    assert devtools.main(["check"]) == 0, "run: python -m artcli.cli.devtools all"

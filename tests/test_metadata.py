@@ -394,7 +394,7 @@ def test_dtypes(text: str, name: str | None) -> None:
 
 
 def test_ls_shows_cards_on_a_tty(cli: Cli, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from artcli import output
+    from artcli.cli import output
 
     cli.ok("log", "model", str(data), "-m", "model_metrics.accuracy=0.95", "-m", "weights:size=1.5GiB",
            "-m", "[red]card.x=[bold]y")

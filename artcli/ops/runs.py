@@ -195,7 +195,7 @@ def record_input(repo: Repo, st: ArtifactState, vs: VersionState, *, via: str,
     except ArtcliError as exc:
         if strict:
             raise
-        from artcli.output import warn
+        from artcli.cli.output import warn
 
         warn(f"could not record {st.project}/{st.name}:v{vs.version} as used by run {rid}: {exc} "
              "(--no-track skips recording)")

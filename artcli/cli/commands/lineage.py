@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artcli import completion, output
-from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo, parse
+from artcli.cli import completion, output
+from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo, parse
 
 if TYPE_CHECKING:
     from artcli.ops.lineage import Graph
@@ -136,7 +136,7 @@ def _flat(items: Outline) -> list[tuple[int, str]]:
 def _print_tree(graph: Graph) -> None:
     from rich.tree import Tree
 
-    from artcli.output import _console
+    from artcli.cli.output import _console
 
     tree = Tree(_label(graph, graph.root), highlight=False)
     for title, items in _sections(graph):

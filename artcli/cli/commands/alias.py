@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from artcli import completion, output
-from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli import completion, output
+from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 alias_app = typer.Typer(help="Movable names for versions (production, best, ...).", no_args_is_help=True)
 

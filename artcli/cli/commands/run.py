@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
-from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli import output
+from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
 
 run_app = typer.Typer(help="Runs: the jobs that used and logged versions (lineage).", no_args_is_help=True)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
-from artcli.commands.common import JsonOpt, example
+from artcli.cli import output
+from artcli.cli.commands.common import JsonOpt, example
 
 cache_app = typer.Typer(help="The local cache of downloaded and logged files.", no_args_is_help=True)
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import __version__, output
+from artcli import __version__
+from artcli.cli import output
 
 app = typer.Typer(
     name="artcli",
@@ -37,19 +38,19 @@ def _root(
 
 
 def _register() -> None:
-    """Every module in artcli.commands with a ``register(app)`` adds its commands (in name order).
+    """Every module in artcli.cli.commands with a ``register(app)`` adds its commands (in name order).
 
-    Command modules import only typer and artcli.commands.common at import time, so this
+    Command modules import only typer and artcli.cli.commands.common at import time, so this
     stays cheap; the work is imported inside each command's body.
     """
     import importlib
     import pkgutil
 
-    import artcli.commands as pkg
+    import artcli.cli.commands as pkg
 
     names = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
     for mod in sorted(names, key=lambda n: (n != "core", n)):  # log/download/ls/show/files first
-        module = importlib.import_module(f"artcli.commands.{mod}")
+        module = importlib.import_module(f"artcli.cli.commands.{mod}")
         if hasattr(module, "register"):
             module.register(app)
     _plain_help(app)
@@ -100,6 +101,6 @@ def main(argv: list[str] | None = None) -> None:
         output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback")
         sys.exit(1)
     finally:
-        from artcli.commands.common import close_repos
+        from artcli.cli.commands.common import close_repos
 
         close_repos()

@@ -1,6 +1,6 @@
 """Generated files kept in sync with the Typer app: docs/cli.md and completions/.
 
-``python -m artcli.devtools docs|completions|check``; tests/test_cli_surface.py fails when a
+``python -m artcli.cli.devtools docs|completions|check``; tests/test_cli_surface.py fails when a
 generated file is stale, so the reference can never drift from the code.
 """
 
@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHELLS = {"bash": "artcli.bash", "zsh": "_artcli", "fish": "artcli.fish"}
 
 
 def command_tree() -> Any:
     import typer
 
-    from artcli.cli import app
+    from artcli.cli.app import app
 
     return typer.main.get_command(app)  # type: ignore[return-value]
 
@@ -40,7 +40,7 @@ def _clean(text: str | None) -> str:
 def render_docs() -> str:
     root = command_tree()
     out = ["# artcli command reference", "",
-           "Generated from the Typer app by `python -m artcli.devtools docs`; a test keeps it in sync.", ""]
+           "Generated from the Typer app by `python -m artcli.cli.devtools docs`; a test keeps it in sync.", ""]
     for path, cmd in walk(root):
         if not path or getattr(cmd, "hidden", False):
             continue
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
     if what == "check":
         stale = [str(p.relative_to(ROOT)) for p, text in files.items() if not p.exists() or p.read_text() != text]
         if stale:
-            print("stale: " + ", ".join(stale) + " (run: python -m artcli.devtools docs completions)")
+            print("stale: " + ", ".join(stale) + " (run: python -m artcli.cli.devtools docs completions)")
             return 1
         return 0
     for p, text in files.items():

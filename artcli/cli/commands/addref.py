@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
-from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo
+from artcli.cli import output
+from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo
 
 DEFAULT_MAX_OBJECTS = 10_000_000  # = artcli.sources.DEFAULT_MAX_OBJECTS (not imported: start-up time)
 

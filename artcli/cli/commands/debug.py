@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import output
-from artcli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo
+from artcli.cli import output
+from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo
 
 debug_app = typer.Typer(help="Inspect a store's raw objects (for debugging).", no_args_is_help=True, hidden=True)
 
