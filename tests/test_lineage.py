@@ -269,3 +269,16 @@ def test_node_cap_truncates(cyclic: Cli, monkeypatch: pytest.MonkeyPatch) -> Non
     finally:
         repo.close()
     assert g.truncated and len(g.nodes) == 3 and any("stopped at 3 nodes" in w for w in g.warnings)
+
+
+def test_tree_on_a_terminal_prints_labels_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run names are free text: the rich tree must not read them as markup."""
+    from artcli.cli import output
+
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri(), env=NO_CI)
+    rid = cli.ok("run", "start", "--job-type", "train", "--name", "[red]first [bold]try").out.strip()
+    cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})), env={"ARTCLI_RUN_ID": rid})
+    monkeypatch.setattr(output, "stdout_tty", lambda: True)
+    tree = cli.ok("lineage", "ds", env={"COLUMNS": "200"}).out
+    assert tree.startswith("default/ds:v0") and "├── upstream" in tree
+    assert f"← produced: run {rid} — train · [red]first [bold]try" in tree

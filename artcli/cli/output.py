@@ -33,6 +33,29 @@ def _console(stderr: bool) -> Any:
                    safe_box=True, legacy_windows=False)
 
 
+def show(renderable: Any) -> None:
+    """Something drawn for a person on stdout (a tree, cards from :mod:`artcli.cli.render`)."""
+    _console(stderr=False).print(renderable)
+
+
+def raw(payload: bytes) -> None:
+    """Bytes as they are on stdout (``debug cat``)."""
+    sys.stdout.flush()
+    buf = getattr(sys.stdout, "buffer", None)
+    if buf is not None:
+        buf.write(payload)
+        buf.flush()
+    else:  # stdout replaced by a text stream (tests, notebooks)
+        sys.stdout.write(payload.decode("utf-8", "replace"))
+
+
+def write_file(path: str, text: str) -> None:
+    """Data asked for in a file (``--output``) instead of on stdout; the path is printed as data."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    data(path)
+
+
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
@@ -91,14 +114,15 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
             data("\t".join(_cell(c) for c in r))
         return
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     plain = os.environ.get("TERM") == "dumb" or os.environ.get("NO_COLOR") is not None
-    t = Table(title=title, box=box.ASCII if plain else box.SIMPLE_HEAD, header_style="bold")
+    t = Table(title=escape(title) if title else None, box=box.ASCII if plain else box.SIMPLE_HEAD, header_style="bold")
     for c in columns:
         t.add_column(c)
     for r in rows:
-        t.add_row(*(_cell(c) for c in r))
+        t.add_row(*(escape(_cell(c)) for c in r))  # names and values are text, never markup
     _console(stderr=False).print(t)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -27,12 +26,7 @@ def cat(key: Annotated[str, typer.Argument(help="Object key relative to the remo
         import gzip
 
         data = gzip.decompress(data)
-    buf = getattr(sys.stdout, "buffer", None)
-    if buf is not None:
-        buf.write(data)
-        buf.flush()
-    else:  # stdout replaced by a text stream (tests, notebooks)
-        sys.stdout.write(data.decode("utf-8", "replace"))
+    output.raw(data)
 
 
 @debug_app.command("events", epilog=example("artcli debug events mnist"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -110,32 +110,11 @@ def ls(
                      [[r["time"], r["run"], r["key"], r["display"], r["type"]] for r in res["entries"]],
                      title=res["ref"])
     elif output.stdout_tty():
-        _cards(res["ref"], res["entries"])
+        from artcli.cli.render.metadata import cards
+
+        output.show(cards(res["ref"], res["entries"]))
     else:
         output.table(["key", "value", "type"], [[r["key"], r["display"], r["type"]] for r in res["entries"]])
-
-
-def _cards(ref: str, rows: list[dict[str, Any]]) -> None:
-    """One rich panel per card; keys without a dot share the 'metadata' panel."""
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    console = output._console(stderr=False)
-    if not rows:
-        console.print(f"{ref}: no metadata")
-        return
-    console.print(f"[bold]{ref}[/bold]")
-    cards: dict[str | None, list[dict[str, Any]]] = {}
-    for r in rows:
-        cards.setdefault(r["card"], []).append(r)
-    for card, members in cards.items():
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        for r in members:
-            grid.add_row(Text(r["name"]), Text(r["display"]).append(f"  ({r['type']})" if r["type"] else "", style="dim"))
-        console.print(Panel(grid, title=Text(card or "metadata"), title_align="left", expand=False))
 
 
 def diff(
