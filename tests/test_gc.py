@@ -188,7 +188,7 @@ def _lease(kind: str, age: float) -> bytes:
 
 
 def test_lease_liveness_rules() -> None:
-    from artcli.ops.gc import _lease_live
+    from artcli.leases import lease_live as _lease_live
 
     assert _lease_live(_lease("writer", 0), None) and _lease_live(_lease("writer", 100), None)
     assert not _lease_live(_lease("writer", 130), None)

@@ -61,7 +61,11 @@ def gc(
 
     grace_s, wait_s = parse_duration(grace), parse_duration(wait)
     repo = open_repo(remote, None, run)
-    res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s))
+    rep = output.Reporter()
+    try:
+        res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s), reporter=rep)
+    finally:
+        rep.close()
     for w in res.warnings:
         output.warn(w)
     if as_json:

@@ -21,12 +21,11 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from artcli import layout
 from artcli.errors import UsageError
-from artcli.ops.gc import Lease, write_session
+from artcli.leases import LazyWriteSession
 from artcli.remoteindex import LooseProbe
 
 if TYPE_CHECKING:
@@ -36,28 +35,6 @@ if TYPE_CHECKING:
 #: files uploaded at once. A file under two upload chunks is read whole by s3fs/gcsfs, a bigger
 #: one keeps at most 4 parts in flight, so memory stays under WORKERS x 32 MiB.
 WORKERS = 4
-
-
-class LazyWriteSession:
-    """The writer lease of one ``log``, taken on first need and held until :meth:`close`."""
-
-    def __init__(self, repo: Repo) -> None:
-        self._repo = repo
-        self._lock = threading.Lock()
-        self._stack = ExitStack()
-        self._lease: Lease | None = None
-
-    def get(self) -> Lease:
-        with self._lock:
-            if self._lease is None:
-                self._repo.check_format(for_write=True)  # never write to a remote of a newer format
-                self._lease = self._stack.enter_context(write_session(self._repo))
-            return self._lease
-
-    def close(self) -> None:
-        with self._lock:
-            self._lease = None
-            self._stack.close()
 
 
 def put_checked(repo: Repo, files: list[InputFile]) -> None:

@@ -28,7 +28,6 @@ from artcli.state import ArtifactState, VersionState, fold
 SCHEMA = "artcli.lineage/1"
 DIRECTIONS = ("up", "down", "both")
 MAX_NODES = 5000
-EDGE_KINDS = ("produced", "used", "linked", "derived")
 RENDER_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 DOT_TIMEOUT = 120
 

@@ -14,13 +14,14 @@ from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile, hash_files, scan
+from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines, write_manifest
 from artcli.model import Entry, Manifest, check_alias, check_name
-from artcli.ops.eager import EagerUploads, LazyWriteSession, put_checked
+from artcli.ops.eager import EagerUploads, put_checked
 from artcli.ops.runs import records_output
 from artcli.ops.ttl import default_expires
 from artcli.packs import PACK_THRESHOLD, PackBuilder
-from artcli.progress import NullReporter, Reporter
+from artcli.progress import NoProgress, ProgressReporter
 from artcli.remoteindex import find_loose, find_packed, live_packs
 from artcli.repo import Repo
 from artcli.state import fold
@@ -45,7 +46,6 @@ class LogResult:
     aliases: list[str] = field(default_factory=list)
     uploaded_files: int = 0
     uploaded_bytes: int = 0
-    hashed_files: int = 0
 
     @property
     def ref(self) -> str:
@@ -56,14 +56,6 @@ class LogResult:
                 "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
                 "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
                 "uploaded_bytes": self.uploaded_bytes}
-
-
-def content_digest(entries: list[Entry]) -> str:
-    """A version's identity: its paths, sizes and content digests / reference pins, never
-    where the bytes are stored (so re-packing or concurrent writers never change it)."""
-    ordered = sorted(entries, key=lambda e: e.path)
-    plain = [e if e.pack is None else Entry(e.path, e.size, e.digest, ref=e.ref) for e in ordered]
-    return digest_bytes(b"".join(manifest.iter_lines(plain)))
 
 
 @records_output  # lineage: the version's run records it as an output (docs/lineage.md)
@@ -79,7 +71,7 @@ def log_artifact(
     name_as: str | None = None,
     extra_entries: list[Entry] | EntrySpill | None = None,
     event_fields: dict[str, Any] | None = None,
-    reporter: Reporter | None = None,
+    reporter: ProgressReporter | None = None,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
 
@@ -107,9 +99,9 @@ def _log_artifact(
     name_as: str | None,
     extra_entries: list[Entry] | EntrySpill | None,
     event_fields: dict[str, Any] | None,
-    reporter: Reporter | None,
+    reporter: ProgressReporter | None,
 ) -> LogResult:
-    rep = reporter or NullReporter()
+    rep = reporter or NoProgress()
     check_name(name)
     if artifact_type is not None:
         check_name(artifact_type, "type")
@@ -118,12 +110,12 @@ def _log_artifact(
     reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
     files = scan(paths, name_as) if paths else []
-    session = LazyWriteSession(repo)
+    session = LazyWriteSession(repo, rep)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
-    hashed = hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
+    hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
     log, events = reading.result()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
@@ -149,7 +141,7 @@ def _log_artifact(
         if not entries:
             raise UsageError("nothing to log")
         count, total = len(entries), sum(e.size for e in entries)
-        cdigest = content_digest(entries)
+        cdigest = manifest.content_digest(entries)
     repo.check_format(for_write=True)
 
     st = fold(project, name, events)
@@ -158,7 +150,7 @@ def _log_artifact(
     if existing is not None:
         eager.close()
         session.close()
-        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, hashed, rep)
+        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
 
     fields = dict(event_fields or {})
     if "expires" not in fields and (default := default_expires(repo, project)):  # no --ttl: the project default
@@ -193,11 +185,11 @@ def _log_artifact(
     ev = log.append(build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
-        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, hashed, rep)
+        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
              f"({up_files} files / {up_bytes} bytes uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
-                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, hashed)
+                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
 
 
 def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, Events]]:
@@ -242,7 +234,7 @@ def _store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
 
 
 def _store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
-                    stored: dict[str, tuple[str | None, int]], rep: Reporter) -> str:
+                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter) -> str:
     """Write the manifest of a spill (files where ``_upload`` stored them) streaming: into temp
     files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
     into the local manifest cache; both temp files are gone on every outcome. Its digest."""
@@ -272,7 +264,7 @@ def _check_type(current: str | None, wanted: str | None, project: str, name: str
 
 
 def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str],
-           metadata: dict[str, Any] | None, hashed: int, rep: Reporter) -> LogResult:
+           metadata: dict[str, Any] | None, rep: ProgressReporter) -> LogResult:
     """Identical content exists: move ``latest`` and the requested aliases to it, write nothing
     when they are already there (so an unchanged re-log does no write at all)."""
     project = repo.project
@@ -290,10 +282,10 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
     vs = st.versions[version]
     rep.done(f"unchanged: {project}/{name}:v{version} already holds this content")
     return LogResult(project, name, version, cdigest, False, vs.files, vs.size, st.type,
-                     st.aliases_of(version), 0, 0, hashed)
+                     st.aliases_of(version), 0, 0)
 
 
-def _upload(repo: Repo, files: list[InputFile], rep: Reporter,
+def _upload(repo: Repo, files: list[InputFile], rep: ProgressReporter,
             eager: EagerUploads) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
     """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
     writer lease; large files ``eager`` took while hashing are settled here.
@@ -359,7 +351,7 @@ def _upload(repo: Repo, files: list[InputFile], rep: Reporter,
     return len(up), sum(f.size for f in up), where
 
 
-def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: Reporter) -> list[InputFile]:
+def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: ProgressReporter) -> list[InputFile]:
     """Wait for the eager uploads, then confirm with a listing made inside the lease the blobs
     their probes found (one may have been garbage a gc was deleting); upload any that is gone.
     Returns those."""
@@ -380,7 +372,7 @@ def _drain(futures: list, keep: int) -> None:
         next(f for f in futures if not f.done()).result()
 
 
-def _put_large(repo: Repo, files: list[InputFile], rep: Reporter) -> None:
+def _put_large(repo: Repo, files: list[InputFile], rep: ProgressReporter) -> None:
     put_checked(repo, files)
     for f in files:
         rep.advance(f.size)

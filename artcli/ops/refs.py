@@ -24,9 +24,10 @@ from artcli.errors import UsageError
 from artcli.hashing import digest_bytes
 from artcli.localdb import stat_key
 from artcli.manifest_stream import EntrySpill
+from artcli.materialise import check_layout, copy_into_place, final_path, out_of_date
 from artcli.model import DIGEST_RE, Entry, normalise_relpath
 from artcli.ops.log import LogResult, log_artifact
-from artcli.progress import NullReporter, Reporter
+from artcli.progress import NoProgress, ProgressReporter
 from artcli.repo import Repo
 from artcli.sources import (
     DEFAULT_MAX_OBJECTS,
@@ -75,7 +76,7 @@ def source_context(repo: Repo) -> SourceContext:
 # -- logging ------------------------------------------------------------------------------------
 def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum: bool = True,
                      max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
-                     reporter: Reporter | None = None) -> list[str]:
+                     reporter: ProgressReporter | None = None) -> list[str]:
     """Add the manifest entries for ``uris`` to ``spill`` as the sources are listed, page by
     page (never a list of them in memory); returns the warnings to show (e.g. dropped URL secrets).
 
@@ -83,7 +84,7 @@ def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum
     ``max_objects`` objects in all. Two URIs mapping to one path, or a path that is also a
     folder, is found when the spill is merged (``EntrySpill.records``), still before any write.
     """
-    rep = reporter or NullReporter()
+    rep = reporter or NoProgress()
     if not uris:
         raise UsageError("no source URI given")
     prefix = "/".join(p for p in (name_as or "").replace("\\", "/").split("/") if p)
@@ -127,7 +128,7 @@ def add_ref(
     aliases: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     event_fields: dict[str, Any] | None = None,
-    reporter: Reporter | None = None,
+    reporter: ProgressReporter | None = None,
     run_size: int | None = None,
 ) -> AddRefResult:
     """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
@@ -175,17 +176,15 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
     os.replace(tmp, final)
 
 
-def _warner(rep: Reporter) -> Callable[[str], None]:
+def _warner(rep: ProgressReporter) -> Callable[[str], None]:
     return rep.warn
 
 
 def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
-                  reporter: Reporter | None = None) -> RefDownloadStats:
+                  reporter: ProgressReporter | None = None) -> RefDownloadStats:
     """Write each reference entry to its path under ``target`` (paths already checked by
     ``download``), fetching from the source only what neither the target nor the cache holds."""
-    from artcli.ops.download import _check_layout, _final_path, _materialise, _out_of_date
-
-    rep = reporter or NullReporter()
+    rep = reporter or NoProgress()
     warn = _warner(rep)
     ctx = source_context(repo)
     stats = RefDownloadStats()
@@ -199,8 +198,8 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
                 warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
                      "downloading what is there now, which may differ from when it was logged")
                 expanded = _expand(ctx, e, rep)
-                _check_layout(expanded)
-                plans.extend((x, _final_path(target, x.path, checked)) for x in expanded)
+                check_layout(expanded)
+                plans.extend((x, final_path(target, x.path, checked)) for x in expanded)
             else:
                 if not is_pinned(e):
                     warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
@@ -212,7 +211,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
         for i, (e, _p) in enumerate(plans):
             digests[i] = (e.digest or _read_pointer(repo, e)) if is_pinned(e) else None
         known = [(Entry(e.path, e.size, digests[i]), p) for i, (e, p) in enumerate(plans) if digests[i]]
-        stale = {p for _e, p in _out_of_date(repo, known)}
+        stale = {p for _e, p in out_of_date(repo.db, known)}
         todo = [i for i, (_e, p) in enumerate(plans) if digests[i] is None or p in stale]
 
         need: dict[str, list[int]] = {}  # one fetch per distinct pin
@@ -249,7 +248,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
             e, p = plans[i]
             d = digests[i]
             assert d is not None
-            _materialise(str(repo.cache.path(d)), p, made)
+            copy_into_place(str(repo.cache.path(d)), p, made)
             rows.append((p, *stat_key(os.stat(p)), d))
         repo.db.stat_store(rows)
         stats.materialised = len(todo)
@@ -258,7 +257,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
     return stats
 
 
-def _expand(ctx: SourceContext, e: Entry, rep: Reporter) -> list[Entry]:
+def _expand(ctx: SourceContext, e: Entry, rep: ProgressReporter) -> list[Entry]:
     """A location-only entry as the pinned entries its location holds now."""
     loc = parse_location(str((e.ref or {}).get("uri", "")))
     rep.phase(f"listing {loc.scheme}", None, unit="objects")
