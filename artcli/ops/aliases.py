@@ -16,9 +16,9 @@ from typing import Any
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
-from artcli.registry import collection_log, collection_state, fold_collection, link_in
 from artcli.repo import Repo
-from artcli.state import fold
+from artcli.state.artifact import fold
+from artcli.state.collection import fold_collection, link_in
 
 # (events) -> (custom aliases, is version N live?) for one artifact or collection log
 Folder = Callable[[Events], tuple[dict[str, int], Callable[[int], bool]]]
@@ -74,7 +74,7 @@ def _set(log: EventLog, folder: Folder, where: str, version: int, aliases: list[
 def set_collection_aliases(repo: Repo, registry: str, coll: str, version: int,
                            aliases: list[str]) -> list[dict[str, Any]]:
     repo.check_format(for_write=True)
-    return _set(collection_log(repo, registry, coll), _collection_folder(registry, coll),
+    return _set(repo.collection_log(registry, coll), _collection_folder(registry, coll),
                 f"registry/{registry}/{coll}", version, aliases)
 
 
@@ -84,7 +84,7 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
     if not wanted:
         raise UsageError("name at least one alias")
     if ref.registry is not None:
-        lk = link_in(collection_state(repo, ref.registry, ref.name), ref)
+        lk = link_in(repo.collection_state(ref.registry, ref.name), ref)
         changes = set_collection_aliases(repo, ref.registry, ref.name, lk.version, wanted)
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
     st, vs = repo.resolve(ref)
@@ -136,14 +136,14 @@ def remove_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> list[AliasResult
 
 def _log_of(repo: Repo, ref: Ref) -> tuple[EventLog, Folder]:
     if ref.registry is not None:
-        return collection_log(repo, ref.registry, ref.name), _collection_folder(ref.registry, ref.name)
+        return repo.collection_log(ref.registry, ref.name), _collection_folder(ref.registry, ref.name)
     return repo.artifact_log(ref.project, ref.name), _artifact_folder(ref.project, ref.name)
 
 
 def _state_or_raise(repo: Repo, ref: Ref) -> None:
     """Raise the not-found error (with suggestions) for a missing artifact or collection."""
     if ref.registry is not None:
-        collection_state(repo, ref.registry, ref.name)
+        repo.collection_state(ref.registry, ref.name)
     else:
         repo.artifact_state(ref.project, ref.name)
 
@@ -152,7 +152,7 @@ def list_aliases(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
     """Every alias of an artifact or collection, ``latest`` first: alias, version, ref."""
     _untagged(ref, "alias ls")
     if ref.registry is not None:
-        cs = collection_state(repo, ref.registry, ref.name)
+        cs = repo.collection_state(ref.registry, ref.name)
         latest = cs.latest_live()
         pairs = ([("latest", latest.version)] if latest else []) + sorted(cs.aliases.items())
         return [{"alias": a, "version": f"v{n}", "ref": f"{cs.ref}:v{n}", "source": cs.links[n].source_ref}
@@ -177,13 +177,12 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
         cs = fold_collection(ref.registry, ref.name, events)
         if not cs.links:
             _state_or_raise(repo, ref)
-        moves, latest_kinds = cs.alias_history, {"linked"}
+        rows = [*cs.alias_history, *cs.latest_history]
     else:
         st = fold(ref.project, ref.name, events)
         if not st.versions:
             _state_or_raise(repo, ref)
-        moves, latest_kinds = st.alias_history, {"version_created", "version_reused"}
-    rows = [*moves, *_latest_moves(events, latest_kinds)]
+        rows = [*st.alias_history, *st.latest_history]
     rows.sort(key=lambda r: (r.get("seq") or 0, r["alias"] != "latest"))
     want = alias or ref.alias
     out = []
@@ -198,30 +197,3 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
                     "run": actor.get("run")})
     return out
 
-
-def _latest_moves(events: Events, kinds: set[str]) -> list[dict[str, Any]]:
-    """``latest`` moves recorded by logging or linking events, skipping the ones the fold
-    skips (a second creation of a number, a reuse of an unknown or deleted version)."""
-    out: list[dict[str, Any]] = []
-    current: int | None = None
-    created: set[int] = set()
-    gone: set[int] = set()
-    for _, ev in events:
-        if not ev or not isinstance(ev.get("version"), int):
-            continue
-        n, kind = ev["version"], ev.get("type")
-        if kind in ("version_deleted", "unlinked"):
-            gone.add(n)
-        if kind not in kinds:
-            continue
-        if kind == "version_reused" and (n not in created or n in gone):
-            continue
-        if kind != "version_reused":
-            if n in created:
-                continue
-            created.add(n)
-        if n != current:
-            out.append({"alias": "latest", "from": current, "to": n, "time": ev.get("time"),
-                        "seq": ev.get("seq"), "actor": ev.get("actor")})
-            current = n
-    return out

@@ -12,9 +12,9 @@ from typing import Any
 
 from artcli import canonical
 from artcli.model import Entry, Ref
-from artcli.ops.metadata import latest_rows
 from artcli.repo import Repo
-from artcli.state import ArtifactState, VersionState
+from artcli.state.artifact import ArtifactState, VersionState
+from artcli.state.metadata import latest_rows
 
 
 @dataclass

@@ -25,7 +25,7 @@ from artcli.eventlog import Events
 from artcli.leases import Lease, drop_stale_leases, gc_lease, wait_for_writers
 from artcli.model import DIGEST_RE, Ref
 from artcli.progress import NoProgress, ProgressReporter
-from artcli.state import ArtifactState, fold
+from artcli.state.artifact import ArtifactState, fold
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -74,26 +74,14 @@ class GcResult:
                 "warnings": self.warnings}
 
 
-def artifacts(repo: Repo) -> list[tuple[str, str]]:
-    """(project, name) of every artifact with a log, in every project: one LIST of ``projects/``."""
-    found: set[tuple[str, str]] = set()
-    for info in repo.store.list("projects/"):
-        parts = info.key.split("/")  # projects/<p>/artifacts/<n>/events/<seq>.json
-        if len(parts) == 6 and parts[2] == "artifacts" and parts[4] == "events":
-            found.add((parts[1], parts[3]))
-    return sorted(found)
-
-
-def _read(repo: Repo, project: str, name: str) -> tuple[ArtifactState, dict[int, str], Events]:
+def _read(repo: Repo, project: str, name: str) -> ArtifactState:
+    """An artifact's folded state; an unreadable event stops gc (what it references is unknown)."""
     events = repo.artifact_log(project, name).read()
-    manifests: dict[int, str] = {}
     for key, ev in events:
         if ev is None:
             raise IntegrityError(f"gc stopped: {key} is not a readable event, so what it references is unknown",
                                  hint=f"inspect it (artcli debug events {name} -p {project}); nothing was deleted")
-        if ev.get("type") == "version_created" and isinstance(ev.get("version"), int):
-            manifests.setdefault(ev["version"], str(ev.get("manifest")))  # the first one counts, as in fold
-    return fold(project, name, events), manifests, events
+    return fold(project, name, events)
 
 
 @dataclass
@@ -107,12 +95,12 @@ class _Reach:
 def _mark(repo: Repo, now: datetime, links: set[tuple[str, str, int]]) -> _Reach:
     """Every manifest, pack and blob a live or linked version needs."""
     reach = _Reach()
-    for project, name in artifacts(repo):
-        st, manifests, _ = _read(repo, project, name)
+    for project, name in repo.all_artifacts():
+        st = _read(repo, project, name)
         for v, vs in st.versions.items():
             if not (vs.live(now) or (project, name, v) in links):
                 continue
-            digest = manifests.get(v, "")
+            digest = vs.manifest or ""
             if not DIGEST_RE.fullmatch(digest):
                 raise IntegrityError(f"gc stopped: {project}/{name}:v{v} names no valid manifest; nothing was deleted")
             reach.versions += 1
@@ -142,8 +130,8 @@ def _expire(repo: Repo, now: datetime, res: GcResult) -> None:
     from artcli.ops.ttl import clear_ttl_for_link, links_by_version
 
     links = links_by_version(repo)
-    for project, name in artifacts(repo):
-        st, _, _ = _read(repo, project, name)
+    for project, name in repo.all_artifacts():
+        st = _read(repo, project, name)
         for v, vs in sorted(st.versions.items()):
             ref = f"{project}/{name}:v{v}"
             if vs.deleted:

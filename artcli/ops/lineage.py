@@ -21,9 +21,11 @@ from typing import Any
 
 from artcli.errors import ArtcliError, UsageError
 from artcli.model import Ref, parse_ref
-from artcli.repo import Repo, resolve_in
-from artcli.runs import RunState, valid_run_id
-from artcli.state import ArtifactState, VersionState, fold
+from artcli.repo import Repo
+from artcli.runinfo import valid_run_id
+from artcli.state.artifact import ArtifactState, VersionState, resolve_in
+from artcli.state.collection import link_in
+from artcli.state.run import RunState
 
 SCHEMA = "artcli.lineage/1"
 DIRECTIONS = ("up", "down", "both")
@@ -98,49 +100,35 @@ class _Link:
 class _Source:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self._artifacts: dict[tuple[str, str], tuple[ArtifactState, dict[int, list[str]]]] = {}
+        self._artifacts: dict[tuple[str, str], ArtifactState] = {}
         self._runs: dict[str, RunState] = {}
         self._links: dict[tuple[str, str, int], list[_Link]] | None = None
         self._by_id: dict[str, _Link] = {}
 
-    def artifact(self, project: str, name: str) -> tuple[ArtifactState, dict[int, list[str]]]:
+    def artifact(self, project: str, name: str) -> ArtifactState:
         key = (project, name)
         if key not in self._artifacts:
-            events = self.repo.artifact_log(project, name).read()
-            reused: dict[int, list[str]] = {}
-            for _, ev in events:  # runs that re-logged identical content also produced it
-                if ev and ev.get("type") == "version_reused" and isinstance(ev.get("version"), int):
-                    rid = (ev.get("actor") or {}).get("run") if isinstance(ev.get("actor"), dict) else None
-                    if rid:
-                        reused.setdefault(ev["version"], []).append(rid)
-            self._artifacts[key] = (fold(project, name, events), reused)
+            self._artifacts[key] = self.repo.artifact_state(project, name, must_exist=False)
         return self._artifacts[key]
 
     def version(self, project: str, name: str, version: int) -> VersionState | None:
-        return self.artifact(project, name)[0].versions.get(version)
+        return self.artifact(project, name).versions.get(version)
 
     def run(self, run_id: str) -> RunState:
         if run_id not in self._runs:
-            from artcli.ops.runs import run_state
-
-            self._runs[run_id] = run_state(self.repo, run_id, must_exist=False)
+            self._runs[run_id] = self.repo.run_state(run_id, must_exist=False)
         return self._runs[run_id]
 
     def links(self) -> dict[tuple[str, str, int], list[_Link]]:
         """Every registry link by source version: one LIST of ``registries/`` + one log per collection."""
         if self._links is None:
             self._links = {}
-            try:
-                from artcli.registry import collection_names, collection_state
-            except ImportError:  # registries not available in this build
-                return self._links
-            for registry, coll in collection_names(self.repo):
-                cs = collection_state(self.repo, registry, coll, must_exist=False)
+            for cs in self.repo.collections():
                 for lk in cs.links.values():
-                    item = _Link(registry, coll, lk.version, (lk.project, lk.name, lk.source_version),
-                                 cs.aliases_of(lk.version), lk.created, lk.live)
+                    item = _Link(cs.registry, cs.name, lk.version, lk.source, cs.aliases_of(lk.version),
+                                 lk.created, lk.live)
                     self._links.setdefault(item.source, []).append(item)
-                    self._by_id[link_node_id(registry, coll, lk.version)] = item
+                    self._by_id[link_node_id(cs.registry, cs.name, lk.version)] = item
         return self._links
 
     def remember_link(self, item: _Link) -> None:
@@ -177,7 +165,7 @@ class _Walker:
                                  lambda: self._version_attrs(project, name, version)) else None
 
     def _version_attrs(self, project: str, name: str, version: int) -> dict[str, Any]:
-        st, _ = self.src.artifact(project, name)
+        st = self.src.artifact(project, name)
         vs = st.versions.get(version)
         out: dict[str, Any] = {"ref": version_id(project, name, version), "project": project, "name": name,
                                "version": f"v{version}", "type": st.type, "digest": None, "created": None,
@@ -278,8 +266,9 @@ class _Walker:
 
     def _up_version(self, where: str, vs: VersionState, project: str, name: str, depth: int,
                     within: Any, push: Any) -> None:
-        _, reused = self.src.artifact(project, name)
-        producers = [r for r in dict.fromkeys([vs.run, *reused.get(vs.version, [])]) if self._run_ok(r, where)]
+        # runs that re-logged identical content also produced it
+        relogged = [r["run"] for r in vs.relogged_by]
+        producers = [r for r in dict.fromkeys([vs.run, *relogged]) if self._run_ok(r, where)]
         if not within(depth + 1):
             return
         for rid in producers:
@@ -343,10 +332,8 @@ def lineage(repo: Repo, ref: Ref, *, direction: str = "both", depth: int | None 
 
 
 def _start_link(repo: Repo, w: _Walker, ref: Ref) -> str | None:
-    from artcli.registry import collection_state, link_in
-
     assert ref.registry is not None
-    cs = collection_state(repo, ref.registry, ref.name)
+    cs = repo.collection_state(ref.registry, ref.name)
     explicit = ref.version is not None and ref.version in cs.links  # unlinked ones keep their history
     lk = cs.links[ref.version] if explicit else link_in(cs, ref)  # type: ignore[index]
     item = _Link(ref.registry, ref.name, lk.version, (lk.project, lk.name, lk.source_version),

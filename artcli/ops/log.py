@@ -24,7 +24,7 @@ from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.remoteindex import find_loose, find_packed, live_packs
 from artcli.repo import Repo
-from artcli.state import fold
+from artcli.state.artifact import fold
 
 UPLOAD_WORKERS = 4
 PACKS_IN_FLIGHT = 2  # sealed packs waiting or uploading: bounds memory to ~3 x PACK_TARGET

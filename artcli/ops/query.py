@@ -6,7 +6,8 @@ from typing import Any
 
 from artcli import layout
 from artcli.model import Ref, check_name
-from artcli.repo import Repo, version_summary
+from artcli.repo import Repo
+from artcli.state.artifact import version_summary
 
 
 def list_artifacts(repo: Repo) -> list[dict[str, Any]]:

@@ -18,20 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec
 
-from artcli import layout
-from artcli.errors import ArtcliError, NotFoundError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.errors import ArtcliError, UsageError
+from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
-from artcli.runs import (
-    RunState,
-    command_line,
-    fold_run,
-    fresh_run_id,
-    run_attributes,
-    valid_run_id,
-)
-from artcli.state import ArtifactState, VersionState, fold
+from artcli.runinfo import check_run_id, command_line, fresh_run_id, run_attributes, valid_run_id
+from artcli.state.artifact import ArtifactState, VersionState, fold
+from artcli.state.run import RunState, fold_run
 
 if TYPE_CHECKING:
     from artcli.ops.log import LogResult
@@ -40,23 +33,9 @@ P = ParamSpec("P")
 START_HINT = "start one: export ARTCLI_RUN_ID=$(artcli run start --job-type <type>)"
 
 
-def check_run_id(run_id: str) -> str:
-    if not valid_run_id(run_id):
-        raise UsageError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' or '-' "
-                         "(start with a letter or digit, at most 128 characters)")
-    return run_id
-
-
-def run_log(repo: Repo, run_id: str) -> EventLog:
-    return EventLog(repo.store, repo.db, layout.run_prefix(check_run_id(run_id)), repo.run_id)
-
-
 def run_state(repo: Repo, run_id: str, *, must_exist: bool = True) -> RunState:
-    st = fold_run(run_id, run_log(repo, run_id).read())
-    if must_exist and not st.exists:
-        raise NotFoundError(f"run {run_id!r} not found on {repo.store.url}",
-                            hint="a run appears once it starts (artcli run start) or records a version")
-    return st
+    """``run show``: the run's folded log."""
+    return repo.run_state(run_id, must_exist=must_exist)
 
 
 def require_run(repo: Repo, run: str | None = None) -> str:
@@ -108,7 +87,7 @@ def start_run(repo: Repo, job_type: str | None = None, name: str | None = None,
                 return None
             return {"type": "run_started", "attributes": attrs}
 
-        ev = EventLog(repo.store, repo.db, layout.run_prefix(rid), rid).append(build)
+        ev = repo.run_log(rid).append(build)
         if not taken:
             return StartResult(rid, ev is not None)
     raise UsageError("could not pick an unused run id")  # pragma: no cover - 32 random bits, 20 times
@@ -119,7 +98,7 @@ def finish_run(repo: Repo, run_id: str | None, status: str | None = None) -> Run
     rid = require_run(repo, run_id)
     if status is not None:
         check_name(status, "status")
-    run_state(repo, rid)
+    repo.run_state(rid)
     repo.check_format(for_write=True)
 
     def build(events: Events) -> dict[str, Any] | None:
@@ -127,8 +106,8 @@ def finish_run(repo: Repo, run_id: str | None, status: str | None = None) -> Run
             return None
         return {"type": "run_finished", "status": status}
 
-    EventLog(repo.store, repo.db, layout.run_prefix(rid), rid).append(build)
-    return run_state(repo, rid)
+    repo.run_log(rid).append(build)
+    return repo.run_state(rid)
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -160,7 +139,7 @@ def _append_record(repo: Repo, run_id: str, body: dict[str, Any]) -> bool:
             out["attributes"] = _attributes()
         return out
 
-    return EventLog(repo.store, repo.db, layout.run_prefix(run_id), run_id).append(build) is not None
+    return repo.run_log(run_id).append(build) is not None
 
 
 def _mark_used(repo: Repo, project: str, name: str, version: int, run_id: str) -> str | None:
@@ -259,9 +238,8 @@ def _split_pinned(text: str) -> tuple[str, str, int] | None:
 
 def _reused_by(repo: Repo, project: str, name: str, version: int, run_id: str) -> bool:
     """Did this run write a ``version_reused`` for the version (moved latest/aliases to it)?"""
-    return any(ev and ev.get("type") == "version_reused" and ev.get("version") == version
-               and (ev.get("actor") or {}).get("run") == run_id
-               for _, ev in repo.artifact_log(project, name).read())
+    vs = repo.artifact_state(project, name, must_exist=False).versions.get(version)
+    return vs is not None and any(r["run"] == run_id for r in vs.relogged_by)
 
 
 def record_log(repo: Repo, res: LogResult, inputs: list[str], fresh: bool) -> None:

@@ -19,10 +19,11 @@ from typing import Any
 from artcli import clock
 from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
 from artcli.errors import ConflictError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.eventlog import Events
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
-from artcli.state import fold
+from artcli.state.artifact import fold
+from artcli.state.settings import default_ttl_was_set, fold_default_ttl
 
 LINKED_REASON = "linked"
 
@@ -180,40 +181,16 @@ def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
     st, vs = repo.resolve(ref)
     left = remaining(vs.expires)
     links = links_by_version(repo).get((st.project, st.name, vs.version), [])
-    default = default_ttl(repo, st.project)
+    default = repo.default_ttl(st.project)
     return {"ref": _vref(st.project, st.name, vs.version), "expires": vs.expires,
             "remaining_seconds": left, "remaining": None if left is None else format_duration(left),
             "linked": links, "project_default": None if default is None else format_duration(default)}
 
 
 # -- project default TTL -------------------------------------------------------------------------
-def settings_prefix(project: str) -> str:
-    return f"projects/{project}/settings/"
-
-
-def settings_log(repo: Repo, project: str) -> EventLog:
-    return EventLog(repo.store, repo.db, settings_prefix(project), repo.run_id)
-
-
-def fold_default_ttl(events: Events) -> int | None:
-    """The last valid ``default_ttl_set`` wins; other event types are ignored."""
-    seconds: int | None = None
-    for _, ev in events:
-        if ev and ev.get("type") == "default_ttl_set":
-            value = ev.get("seconds")
-            if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-                seconds = value
-    return seconds
-
-
-def default_ttl(repo: Repo, project: str) -> int | None:
-    """The project's default TTL in seconds (None: versions do not expire by default)."""
-    return fold_default_ttl(settings_log(repo, project).read())
-
-
 def default_expires(repo: Repo, project: str) -> str | None:
     """The ``expires`` a version logged now gets when ``log`` is given no ``--ttl``."""
-    seconds = default_ttl(repo, project)
+    seconds = repo.default_ttl(project)
     return None if seconds is None else clock.iso(clock.now() + timedelta(seconds=seconds))
 
 
@@ -241,11 +218,11 @@ def set_default_ttl(repo: Repo, project: str, value: str) -> DefaultResult:
     repo.check_format(for_write=True)
 
     def build(events: Events) -> dict[str, Any] | None:
-        if fold_default_ttl(events) == seconds and any(ev and ev.get("type") == "default_ttl_set" for _, ev in events):
+        if fold_default_ttl(events) == seconds and default_ttl_was_set(events):
             return None
         return {"type": "default_ttl_set", "seconds": seconds}
 
-    ev = settings_log(repo, project).append(build)
+    ev = repo.settings_log(project).append(build)
     return DefaultResult(project, seconds, ev is not None)
 
 
