@@ -57,7 +57,7 @@ def log(
     rep = output.Reporter()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
-            from artcli.ops.refs import add_ref
+            from artcli.ops.log import add_ref
 
             res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
                           aliases=alias, metadata=md, name_as=name_as, reporter=rep,

@@ -29,7 +29,7 @@ def delete(
     Prints the deleted version reference on stdout. A version holding a custom alias or a
     registry link is refused (exit 5) unless --force.
     """
-    from artcli.ops.gc import delete_version
+    from artcli.ops.delete import delete_version
 
     repo = open_repo(remote, project, run)
     res = delete_version(repo, parse(ref, repo), force=force)

@@ -9,19 +9,16 @@ history (who, which run, when, from which version to which).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.aliasmoves import Folder, artifact_folder, collection_folder, move_aliases, set_collection_aliases, vtag
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
 from artcli.repo import Repo
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
-
-# (events) -> (custom aliases, is version N live?) for one artifact or collection log
-Folder = Callable[[Events], tuple[dict[str, int], Callable[[int], bool]]]
 
 
 @dataclass
@@ -31,51 +28,6 @@ class AliasResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "changes": self.changes}
-
-
-def _vtag(n: int | None) -> str | None:
-    return None if n is None else f"v{n}"
-
-
-def _artifact_folder(project: str, name: str) -> Folder:
-    def f(events: Events) -> tuple[dict[str, int], Callable[[int], bool]]:
-        st = fold(project, name, events)
-        return st.aliases, lambda n: n in st.versions and st.versions[n].live()
-    return f
-
-
-def _collection_folder(registry: str, coll: str) -> Folder:
-    def f(events: Events) -> tuple[dict[str, int], Callable[[int], bool]]:
-        cs = fold_collection(registry, coll, events)
-        return cs.aliases, lambda n: n in cs.links and cs.links[n].live
-    return f
-
-
-def _set(log: EventLog, folder: Folder, where: str, version: int, aliases: list[str]) -> list[dict[str, Any]]:
-    """Move each alias to ``version`` (one event per alias that is not already there)."""
-    changes = []
-    for alias in aliases:
-        moved: dict[str, Any] = {}
-
-        def build(events: Events, alias: str = alias, moved: dict[str, Any] = moved) -> dict[str, Any] | None:
-            current, live = folder(events)
-            if not live(version):  # deleted/unlinked since we resolved the reference
-                raise NotFoundError(f"{where}:v{version} is no longer live; alias {alias!r} not set")
-            if current.get(alias) == version:
-                return None
-            moved.update({"alias": alias, "from": _vtag(current.get(alias)), "to": f"v{version}"})
-            return {"type": "alias_set", "alias": alias, "version": version}
-
-        if log.append(build) is not None:
-            changes.append(moved)
-    return changes
-
-
-def set_collection_aliases(repo: Repo, registry: str, coll: str, version: int,
-                           aliases: list[str]) -> list[dict[str, Any]]:
-    repo.check_format(for_write=True)
-    return _set(repo.collection_log(registry, coll), _collection_folder(registry, coll),
-                f"registry/{registry}/{coll}", version, aliases)
 
 
 def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
@@ -89,7 +41,7 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
     st, vs = repo.resolve(ref)
     repo.check_format(for_write=True)
-    changes = _set(repo.artifact_log(st.project, st.name), _artifact_folder(st.project, st.name),
+    changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(st.project, st.name),
                    f"{st.project}/{st.name}", vs.version, wanted)
     return AliasResult(f"{st.project}/{st.name}:v{vs.version}", changes)
 
@@ -136,8 +88,8 @@ def remove_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> list[AliasResult
 
 def _log_of(repo: Repo, ref: Ref) -> tuple[EventLog, Folder]:
     if ref.registry is not None:
-        return repo.collection_log(ref.registry, ref.name), _collection_folder(ref.registry, ref.name)
-    return repo.artifact_log(ref.project, ref.name), _artifact_folder(ref.project, ref.name)
+        return repo.collection_log(ref.registry, ref.name), collection_folder(ref.registry, ref.name)
+    return repo.artifact_log(ref.project, ref.name), artifact_folder(ref.project, ref.name)
 
 
 def _state_or_raise(repo: Repo, ref: Ref) -> None:
@@ -192,7 +144,7 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
         if ref.version is not None and ref.version not in (r["from"], r["to"]):
             continue
         actor = r.get("actor") or {}
-        out.append({"alias": r["alias"], "from": _vtag(r["from"]), "to": _vtag(r["to"]), "time": r.get("time"),
+        out.append({"alias": r["alias"], "from": vtag(r["from"]), "to": vtag(r["to"]), "time": r.get("time"),
                     "seq": r.get("seq"), "user": actor.get("user"), "host": actor.get("host"),
                     "run": actor.get("run")})
     return out

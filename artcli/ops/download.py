@@ -13,7 +13,9 @@ from artcli.localdb import stat_key
 from artcli.materialise import TargetWriter, check_layout, copy_into_place, final_path, out_of_date, sweep_temps
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
+from artcli.references import fetch_references
 from artcli.repo import Repo
+from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
 
 WRITE_THREADS = 2
@@ -28,7 +30,8 @@ class DownloadResult:
     fetched_files: int
     fetched_bytes: int
     materialised: int
-    #: events of the artifact's log that were skipped (printed on stderr, not part of the JSON)
+    #: skipped events of the artifact's log, location-only references, a use not recorded
+    #: (printed on stderr, not part of the JSON)
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,23 +79,21 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
     repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        from artcli.ops.refs import download_refs
-
-        rs = download_refs(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep)
         fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
+        warnings += rs.warnings
     else:
         fetched_files, written = 0, 0
     fetched_files += len(need)
     written += len(todo)
     if track:
-        from artcli.ops.runs import record_input
-
-        record_input(repo, st, vs, via="download", requested=str(ref))
+        record_input(repo, st, vs, via="download", requested=str(ref), warnings=warnings)
     rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
-                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, list(st.warnings))
+                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, warnings)
 
 
 def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -> list[Entry]:

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from artcli import clock, layout
 from artcli.durations import format_duration
-from artcli.errors import ConflictError, IntegrityError, UsageError
+from artcli.errors import IntegrityError
 from artcli.eventlog import Events
 from artcli.leases import Lease, drop_stale_leases, gc_lease, wait_for_writers
-from artcli.model import DIGEST_RE, Ref
+from artcli.links import clear_ttl_for_link, links_by_version
+from artcli.model import DIGEST_RE
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.state.artifact import ArtifactState, fold
 
@@ -118,8 +119,6 @@ def _mark(repo: Repo, now: datetime, links: set[tuple[str, str, int]]) -> _Reach
 
 
 def _linked(repo: Repo) -> set[tuple[str, str, int]]:
-    from artcli.ops.ttl import links_by_version
-
     return set(links_by_version(repo))
 
 
@@ -127,8 +126,6 @@ def _linked(repo: Repo) -> set[tuple[str, str, int]]:
 def _expire(repo: Repo, now: datetime, res: GcResult) -> None:
     """Mark versions whose TTL passed as deleted (reason "expired"); clear TTLs left on linked
     versions (a linked version never expires, docs/retention.md)."""
-    from artcli.ops.ttl import clear_ttl_for_link, links_by_version
-
     links = links_by_version(repo)
     for project, name in repo.all_artifacts():
         st = _read(repo, project, name)
@@ -255,63 +252,3 @@ def gc(repo: Repo, *, dry_run: bool = False, grace: int = DEFAULT_GRACE, wait: f
         lock.end()
     res.stale_leases = drop_stale_leases(repo)
     return res
-
-
-# -- delete --------------------------------------------------------------------------------------
-DELETED_REASON = "deleted"
-
-
-@dataclass
-class DeleteResult:
-    ref: str
-    deleted: bool  # False: it was deleted by someone else meanwhile
-    removed_aliases: list[str]
-    unlinked: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "deleted": self.deleted, "removed_aliases": self.removed_aliases,
-                "unlinked": self.unlinked}
-
-
-def delete_version(repo: Repo, ref: Ref, *, force: bool = False) -> DeleteResult:
-    """Delete one version: it stops resolving at once and gc frees its bytes later.
-
-    A version that holds a custom alias or a registry link is kept unless ``force``; with
-    ``force`` its links are removed first (so an interruption never leaves a link to a
-    deleted version) and its aliases go with the ``version_deleted`` event.
-    """
-    from artcli.model import parse_ref
-    from artcli.ops.registry import unlink
-    from artcli.ops.ttl import links_by_version
-
-    if ref.registry is not None:
-        raise UsageError(f"{ref} is a registry reference: delete removes artifact versions",
-                         hint=f"to take it out of the registry: artcli unlink {ref}")
-    st, vs = repo.resolve(ref)
-    project, name, n = st.project, st.name, vs.version
-    where = f"{project}/{name}:v{n}"
-    aliases = sorted(a for a, v in st.aliases.items() if v == n)
-    links = links_by_version(repo).get((project, name, n), [])
-    if not force and (aliases or links):
-        held = ([f"alias(es) {', '.join(aliases)}"] if aliases else []) + ([f"link(s) {', '.join(links)}"] if links else [])
-        raise ConflictError(f"{where} holds {' and '.join(held)}; not deleted",
-                            hint="move the aliases / unlink it first, or pass --force to delete it anyway")
-    repo.check_format(for_write=True)
-    for text in links:
-        unlink(repo, parse_ref(text, project))
-    removed: list[str] = []
-
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = fold(project, name, events)
-        cvs = cur.versions.get(n)
-        if cvs is None or cvs.deleted:
-            return None
-        held = sorted(a for a, v in cur.aliases.items() if v == n)
-        if held and not force:  # an alias arrived since we looked
-            raise ConflictError(f"{where} now holds alias(es) {', '.join(held)}; not deleted",
-                                hint="pass --force to delete it anyway")
-        removed[:] = held
-        return {"type": "version_deleted", "version": n, "reason": DELETED_REASON}
-
-    ev = repo.artifact_log(project, name).append(build)
-    return DeleteResult(where, ev is not None, removed, links)

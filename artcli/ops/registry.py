@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.aliasmoves import set_collection_aliases
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
+from artcli.links import clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
-from artcli.ops.aliases import set_collection_aliases
 from artcli.repo import Repo
 from artcli.state.collection import CollectionState, Link, RegistryState, display_ref, fold_collection, fold_registry
 
@@ -161,8 +162,6 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     ev = log.append(build)
     # a linked version never expires: clear its TTL after the link (ops/ttl.py closes the race
     # with a concurrent `ttl set` from its side); also after a no-op link, to heal an interrupted one
-    from artcli.ops.ttl import clear_ttl_for_link
-
     cleared = clear_ttl_for_link(repo, st.project, st.name, vs.version)
     cs = repo.collection_state(registry, coll)
     if ev is not None:
@@ -201,46 +200,6 @@ def unlink(repo: Repo, target: Ref) -> UnlinkResult:
         have = ", ".join(f"v{x.version}" for x in cs.live_links()[-5:]) or "none"
         raise NotFoundError(f"{cs.ref} has no version v{n}", hint=f"versions: {have}")
     repo.check_format(for_write=True)
-    dropped: list[str] = []
-
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = fold_collection(registry, coll, events)
-        if not cur.links[n].live:
-            return None
-        dropped[:] = sorted(a for a, v in cur.aliases.items() if v == n)
-        return {"type": "unlinked", "version": n}
-
-    ev = repo.collection_log(registry, coll).append(build)
+    written, dropped = unlink_version(repo, registry, coll, n)
     cs = repo.collection_state(registry, coll, must_exist=False)
-    return UnlinkResult(f"{cs.ref}:v{n}", cs.links[n], ev is not None, dropped if ev else [])
-
-
-# -- what other features ask -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class LiveLink:
-    registry: str
-    collection: str
-    version: int
-    project: str
-    name: str
-    source_version: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ref": f"{display_ref(self.registry, self.collection)}:v{self.version}",
-                "registry": self.registry, "collection": self.collection, "version": f"v{self.version}",
-                "source": f"{self.project}/{self.name}:v{self.source_version}"}
-
-
-def list_links(repo: Repo) -> list[LiveLink]:
-    """Every live link across all registries (one LIST of ``registries/`` + one per collection)."""
-    out = []
-    for cs in repo.collections():
-        out.extend(LiveLink(cs.registry, cs.name, lk.version, lk.project, lk.name, lk.source_version)
-                   for lk in cs.live_links())
-    return out
-
-
-def linked_versions(repo: Repo) -> set[tuple[str, str, int]]:
-    """(project, name, version) of every artifact version some registry collection links to:
-    GC and TTL expiry must keep these."""
-    return {(lk.project, lk.name, lk.source_version) for lk in list_links(repo)}
+    return UnlinkResult(f"{cs.ref}:v{n}", cs.links[n], written, dropped)

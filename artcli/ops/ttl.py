@@ -5,53 +5,26 @@ it); an expired version stops resolving at once and ``gc`` later marks it delete
 its bytes. A project's default TTL is a small event log of its own
 (``projects/<project>/settings/events/``) read by ``log`` when a version gets no ``--ttl``.
 
-A version linked into a registry does not expire while it is linked (as on W&B): linking
-clears its TTL (:func:`clear_ttl_for_link`), setting one on it is refused, and gc never
-expires or collects it.
+A version linked into a registry does not expire while it is linked (the rule lives in
+``artcli/links.py``): setting a TTL on it is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from artcli import clock
 from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
+from artcli.lineagewalk import walk_lineage
+from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
 from artcli.state.artifact import fold
 from artcli.state.settings import default_ttl_was_set, fold_default_ttl
-
-LINKED_REASON = "linked"
-
-
-# -- registry links ------------------------------------------------------------------------------
-def links_by_version(repo: Repo) -> dict[tuple[str, str, int], list[str]]:
-    """(project, name, version) -> the registry references that link it (live links only)."""
-    from artcli.ops.registry import list_links
-
-    out: dict[tuple[str, str, int], list[str]] = {}
-    for lk in list_links(repo):
-        out.setdefault((lk.project, lk.name, lk.source_version), []).append(lk.to_json()["ref"])
-    return out
-
-
-def clear_ttl_for_link(repo: Repo, project: str, name: str, version: int) -> bool:
-    """Linking a version into a registry clears its TTL: call right after the ``linked`` event.
-
-    Writes ``ttl_set {expires: null, reason: "linked"}`` only when the version has a TTL, so
-    linking an untimed version writes nothing more. True when it wrote.
-    """
-    def build(events: Events) -> dict[str, Any] | None:
-        vs = fold(project, name, events).versions.get(version)
-        if vs is None or vs.deleted or vs.expires is None:
-            return None
-        return {"type": "ttl_set", "version": version, "expires": None, "reason": LINKED_REASON}
-
-    return repo.artifact_log(project, name).append(build) is not None
 
 
 # -- per-version TTL -----------------------------------------------------------------------------
@@ -78,14 +51,13 @@ def _vref(project: str, name: str, version: int) -> str:
 
 
 def _related(repo: Repo, ref: Ref, upstream: bool, downstream: bool, res: TtlResult) -> list[tuple[str, str, int]]:
-    """The other versions reachable through lineage (the lineage module's walk)."""
-    from artcli.ops.lineage import lineage
-
+    """The other versions reachable through lineage."""
+    repo.check_format()
     found: dict[tuple[str, str, int], None] = {}
     for direction, wanted in (("up", upstream), ("down", downstream)):
         if not wanted:
             continue
-        g = lineage(repo, ref, direction=direction)
+        g = walk_lineage(repo, ref, direction=direction)
         res.warnings.extend(w for w in g.warnings if w not in res.warnings)
         for node in g.ordered_nodes():
             if node["kind"] == "version" and node["id"] != g.root and node.get("state") != "missing":
@@ -188,12 +160,6 @@ def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
 
 
 # -- project default TTL -------------------------------------------------------------------------
-def default_expires(repo: Repo, project: str) -> str | None:
-    """The ``expires`` a version logged now gets when ``log`` is given no ``--ttl``."""
-    seconds = repo.default_ttl(project)
-    return None if seconds is None else clock.iso(clock.now() + timedelta(seconds=seconds))
-
-
 @dataclass
 class DefaultResult:
     project: str
