@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -255,13 +256,17 @@ def test_a_writer_waits_while_gc_runs(cli: Cli, tmp_path: Path) -> None:
     put_raw(cli, "gc/running/g.json", _lease("gc", 0))
     src = make_tree(tmp_path / "a", {"a.txt": b"a"})
     proc = cli.spawn("log", "ds", str(src))
-    time.sleep(1.5)
+    assert proc.stderr is not None
+    first: list[str] = []  # the writer says it waits once it has seen the gc lease: wait for that line
+    reader = threading.Thread(target=lambda: first.append(proc.stderr.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout=120)
+    assert first and "waiting for a garbage collection" in first[0], first
     assert proc.poll() is None  # still waiting
     assert not list((tmp_path / "remote").glob("packs/**/*.idx"))  # and it has written no content
     (tmp_path / "remote" / "gc" / "running" / "g.json").unlink()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.strip() == "default/ds:v0", err
-    assert "waiting for a garbage collection" in err
     assert not list((tmp_path / "remote" / "gc" / "writers").iterdir())  # its lease is gone
 
 
