@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from artcli.errors import UsageError
 from artcli.model import Ref, parse_ref
+from artcli.results import Result
 from artcli.runinfo import valid_run_id
 from artcli.state.artifact import ArtifactState, VersionState, resolve_in
 from artcli.state.collection import link_in
@@ -43,7 +44,7 @@ def link_node_id(registry: str, collection: str, version: int) -> str:
 
 
 @dataclass
-class Graph:
+class Graph(Result):
     """Nodes (versions, runs, registry links) and edges, as ``lineage --json`` prints them."""
 
     root: str
@@ -52,7 +53,6 @@ class Graph:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     edges: set[tuple[str, str, str]] = field(default_factory=set)
     truncated: bool = False
-    warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -17,12 +17,13 @@ from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
 
 
 @dataclass
-class AliasResult:
+class AliasResult(Result):
     ref: str  # the version (or collection version) the aliases were set on / removed from
     changes: list[dict[str, Any]] = field(default_factory=list)  # moves actually written
 

@@ -10,13 +10,14 @@ from artcli.eventlog import Events
 from artcli.links import links_by_version, unlink_version
 from artcli.model import Ref, parse_ref
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.state.artifact import fold
 
 DELETED_REASON = "deleted"
 
 
 @dataclass
-class DeleteResult:
+class DeleteResult(Result):
     ref: str
     deleted: bool  # False: it was deleted by someone else meanwhile
     removed_aliases: list[str]

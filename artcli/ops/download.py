@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
 
@@ -22,7 +23,7 @@ WRITE_THREADS = 2
 
 
 @dataclass
-class DownloadResult:
+class DownloadResult(Result):
     ref: str
     root: str
     files: int
@@ -32,7 +33,6 @@ class DownloadResult:
     materialised: int
     #: skipped events of the artifact's log, location-only references, a use not recorded
     #: (printed on stderr, not part of the JSON)
-    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "warnings"}
@@ -93,7 +93,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=warnings)
     rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
-                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, warnings)
+                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, warnings=warnings)
 
 
 def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -> list[Entry]:

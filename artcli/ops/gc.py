@@ -26,6 +26,7 @@ from artcli.leases import Lease, drop_stale_leases, gc_lease, wait_for_writers
 from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import DIGEST_RE
 from artcli.progress import NoProgress, ProgressReporter
+from artcli.results import Result
 from artcli.state.artifact import ArtifactState, fold
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class GcItem:
 
 
 @dataclass
-class GcResult:
+class GcResult(Result):
     dry_run: bool
     grace: int
     now: str
@@ -61,7 +62,6 @@ class GcResult:
                                                            "young": 0, "young_bytes": 0})
     live_versions: int = 0
     stale_leases: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def deleted_bytes(self) -> int:

@@ -21,6 +21,7 @@ from artcli.packs import PACK_THRESHOLD
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.runrecords import records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
 from artcli.state.artifact import fold
@@ -32,7 +33,7 @@ STREAM_MIN_ENTRIES = 100_000
 
 
 @dataclass
-class LogResult:
+class LogResult(Result):
     project: str
     name: str
     version: int
@@ -44,7 +45,6 @@ class LogResult:
     aliases: list[str] = field(default_factory=list)
     uploaded_files: int = 0
     uploaded_bytes: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -58,12 +58,11 @@ class LogResult:
 
 
 @dataclass
-class AddRefResult:
+class AddRefResult(Result):
     """What ``add-ref`` / ``log --ref`` did: the log result plus how many entries are references."""
 
     log: LogResult
     references: int
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -135,7 +134,7 @@ def add_ref(
         res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
                            event_fields=event_fields, reporter=reporter)
-    return AddRefResult(res, references, warnings)
+    return AddRefResult(res, references, warnings=warnings)
 
 
 def _log_artifact(

@@ -20,12 +20,13 @@ from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
+from artcli.results import Report, Result
 from artcli.state.artifact import ArtifactState, VersionState, fold, version_summary
 from artcli.state.metadata import latest_rows, metadata_row
 
 
 @dataclass
-class SetResult:
+class SetResult(Result):
     ref: str
     entries: dict[str, mdvalues.Entry]
     seq: int
@@ -126,11 +127,11 @@ def _scan_logged_by(repo: Repo, run_id: str, artifacts: list[tuple[str, str]]) -
 
 
 # -- reading -----------------------------------------------------------------------------------
-def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> dict[str, Any]:
+def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> Report:
     """``{"ref", "entries": [...]}``: latest per key, or with ``history`` every entry oldest first."""
     st, vs = repo.resolve(ref)
     rows = [metadata_row(item["key"], item) for item in vs.metadata_history] if history else latest_rows(vs)
-    return {"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows, "warnings": st.warnings}
+    return Report({"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows}, warnings=list(st.warnings))
 
 
 def get_metadata(repo: Repo, ref: Ref, key: str) -> dict[str, Any]:

@@ -17,15 +17,15 @@ from artcli.eventlog import Events
 from artcli.links import clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
 from artcli.repo import Repo
+from artcli.results import Report, Result
 from artcli.state.collection import CollectionState, Link, RegistryState, display_ref, fold_collection, fold_registry
 
 
 # -- registries ----------------------------------------------------------------------------------
 @dataclass
-class RegistryResult:
+class RegistryResult(Result):
     registry: RegistryState
     created: bool
-    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.registry.to_json(), "created_now": self.created}
@@ -55,7 +55,7 @@ def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None
     notes = []
     if description is not None and description != existing.description:
         notes.append(f"registry {name!r} already exists; its description stays {existing.description!r}")
-    return RegistryResult(existing, False, notes)
+    return RegistryResult(existing, False, warnings=notes)
 
 
 def _types_text(reg: RegistryState) -> str:
@@ -75,7 +75,7 @@ def list_registries(repo: Repo) -> list[dict[str, Any]]:
     return out
 
 
-def show_registry(repo: Repo, name: str) -> dict[str, Any]:
+def show_registry(repo: Repo, name: str) -> Report:
     """A registry's settings and each of its collections (live versions, latest, aliases)."""
     check_name(name, "registry")
     reg = repo.registry_state(name)
@@ -83,7 +83,7 @@ def show_registry(repo: Repo, name: str) -> dict[str, Any]:
     for _, coll in repo.collection_names(name):
         cs = repo.collection_state(name, coll, must_exist=False)
         rows.append(collection_summary(cs))
-    return {**reg.to_json(), "collections": rows, "warnings": reg.warnings}
+    return Report({**reg.to_json(), "collections": rows}, warnings=list(reg.warnings))
 
 
 def collection_summary(cs: CollectionState) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def collection_summary(cs: CollectionState) -> dict[str, Any]:
 
 # -- link / unlink ---------------------------------------------------------------------------------
 @dataclass
-class LinkResult:
+class LinkResult(Result):
     registry: str
     collection: str
     link: Link
@@ -176,7 +176,7 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
 
 
 @dataclass
-class UnlinkResult:
+class UnlinkResult(Result):
     ref: str
     link: Link
     removed: bool

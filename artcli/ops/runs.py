@@ -1,12 +1,7 @@
 """Runs on the remote: ``run start/show/finish`` and ``use``.
 
-The lineage records that ``log``, ``download`` and ``use`` leave behind are written by
-``artcli/runrecords.py``. A run's log (``runs/<id>/events/``) lists what it used (``input``) and logged (``output``);
-the used version's own log gets a ``used`` event naming the run, and a logged version's
-``version_created`` names its run in ``actor.run``. So both directions of the lineage graph
-are read from the logs of the nodes at hand, never by scanning the remote. Every record is
-one ``EventLog.append`` (a LIST, a put-if-absent) and is skipped when already there, so a
-re-run in the same run writes nothing.
+The lineage records that ``log``, ``download`` and ``use`` leave in a run's log and in the
+used versions' logs are written by ``artcli/runrecords.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +13,7 @@ from artcli.errors import UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.runinfo import check_run_id, fresh_run_id, run_attributes
 from artcli.runrecords import record_input
 from artcli.state.run import RunState, fold_run
@@ -40,7 +36,7 @@ def require_run(repo: Repo, run: str | None = None) -> str:
 
 # -- start / finish ------------------------------------------------------------------------------
 @dataclass
-class StartResult:
+class StartResult(Result):
     id: str
     created: bool
 
@@ -103,14 +99,14 @@ def finish_run(repo: Repo, run_id: str | None, status: str | None = None) -> Run
 
 
 @dataclass
-class UseResult:
+class UseResult(Result):
     ref: str
     requested: str
     run: str
     recorded: bool
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {"ref": self.ref, "requested": self.requested, "run": self.run, "recorded": self.recorded}
 
 
 def use(repo: Repo, ref: Ref) -> UseResult:

@@ -23,18 +23,18 @@ from artcli.lineagewalk import walk_lineage
 from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
+from artcli.results import Result
 from artcli.state.artifact import fold
 from artcli.state.settings import default_ttl_was_set, fold_default_ttl
 
 
 # -- per-version TTL -----------------------------------------------------------------------------
 @dataclass
-class TtlResult:
+class TtlResult(Result):
     expires: str | None
     changed: list[dict[str, Any]] = field(default_factory=list)  # {ref, expires, previous}
     unchanged: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {ref, reason}
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def refs(self) -> list[str]:
@@ -161,7 +161,7 @@ def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
 
 # -- project default TTL -------------------------------------------------------------------------
 @dataclass
-class DefaultResult:
+class DefaultResult(Result):
     project: str
     seconds: int | None
     changed: bool

@@ -15,7 +15,7 @@ from typing import Any
 from artcli import clock
 from artcli.errors import NotFoundError
 from artcli.model import Ref
-from artcli.state.aliases import AliasesAndLatest
+from artcli.state.alias_book import AliasBook
 from artcli.state.fold import Events, fold_into
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -59,7 +59,7 @@ class VersionState:
 
 
 @dataclass
-class ArtifactState(AliasesAndLatest[VersionState]):
+class ArtifactState(AliasBook[VersionState]):
     project: str
     name: str
     type: str | None = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from artcli.errors import NotFoundError
 from artcli.model import Ref
-from artcli.state.aliases import AliasesAndLatest
+from artcli.state.alias_book import AliasBook
 from artcli.state.fold import Events, fold_into
 
 #: registries that exist on every remote without any object: name -> accepted artifact types
@@ -84,7 +84,7 @@ class Link:
 
 
 @dataclass
-class CollectionState(AliasesAndLatest[Link]):
+class CollectionState(AliasBook[Link]):
     registry: str
     name: str
     links: dict[int, Link] = field(default_factory=dict)

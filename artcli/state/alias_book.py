@@ -25,7 +25,7 @@ def _move(alias: str, previous: int | None, to: int | None, ev: dict[str, Any]) 
             "actor": ev.get("actor")}
 
 
-class AliasesAndLatest(Generic[T]):
+class AliasBook(Generic[T]):
     """Mixed into a fold's state dataclass, which provides the fields ``aliases`` (custom
     alias -> number), ``latest``, ``alias_history``, ``latest_history`` and the two hooks."""
 
