@@ -9,8 +9,11 @@ falling back to the newest live one when that one is gone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
+
+from artcli.state.fold import LogState
 
 
 class Numbered(Protocol):
@@ -25,14 +28,14 @@ def _move(alias: str, previous: int | None, to: int | None, ev: dict[str, Any]) 
             "actor": ev.get("actor")}
 
 
-class AliasBook(Generic[T]):
-    """Mixed into a fold's state dataclass, which provides the fields ``aliases`` (custom
-    alias -> number), ``latest``, ``alias_history``, ``latest_history`` and the two hooks."""
+@dataclass(kw_only=True)
+class AliasBook(LogState, Generic[T]):
+    """The base of a numbered log's state; the subclass provides the two hooks."""
 
-    aliases: dict[str, int]
-    latest: int | None
-    alias_history: list[dict[str, Any]]
-    latest_history: list[dict[str, Any]]
+    aliases: dict[str, int] = field(default_factory=dict)  # custom aliases only
+    latest: int | None = None
+    alias_history: list[dict[str, Any]] = field(default_factory=list)  # custom alias moves
+    latest_history: list[dict[str, Any]] = field(default_factory=list)  # `latest` moves
 
     # hooks --------------------------------------------------------------------------------------
     def _numbered(self) -> dict[int, T]:

@@ -88,12 +88,6 @@ class CollectionState(AliasBook[Link]):
     registry: str
     name: str
     links: dict[int, Link] = field(default_factory=dict)
-    aliases: dict[str, int] = field(default_factory=dict)  # custom aliases only
-    latest: int | None = None
-    alias_history: list[dict[str, Any]] = field(default_factory=list)  # custom alias moves
-    latest_history: list[dict[str, Any]] = field(default_factory=list)  # `latest` moves
-    last_seq: int = -1
-    warnings: list[str] = field(default_factory=list)
 
     def _numbered(self) -> dict[int, Link]:
         return self.links

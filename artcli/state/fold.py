@@ -8,12 +8,21 @@ event is skipped whole, so one bad file never makes the rest of a log unreadable
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 Events = list[tuple[str, dict[str, Any] | None]]
 
 #: what applying a malformed event raises (a field of the wrong type in a hand-edited log)
 INVALID = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+@dataclass(kw_only=True)
+class LogState:
+    """What every folded log keeps: the last sequence number seen and the events it skipped."""
+
+    last_seq: int = -1
+    warnings: list[str] = field(default_factory=list)
 
 
 class Folded(Protocol):
