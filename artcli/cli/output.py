@@ -133,8 +133,8 @@ def fields(pairs: Sequence[tuple[str, Any]]) -> None:
         data(f"{k + ':':<{width + 1}} {_cell(v)}")
 
 
-class Reporter:
-    """Progress for long work: a rich bar on a TTY, one summary line otherwise."""
+class Progress:
+    """The terminal's :class:`artcli.progress.ProgressReporter`: a rich bar on a TTY, one summary line otherwise."""
 
     def __init__(self) -> None:
         self._progress: Any = None
@@ -170,15 +170,12 @@ class Reporter:
         self.close()
         info(summary)
 
-    def warn(self, message: str) -> None:
+    def waiting(self, message: str) -> None:
+        """Work blocked on someone else (a gc, a writer): said at once, as a warning (above a live bar)."""
         if self._progress is not None:
             self._progress.console.print(f"warning: {message}", markup=False, highlight=False)
         else:
             warn(message)
-
-    def waiting(self, message: str) -> None:
-        """Work blocked on someone else (a gc, a writer): said at once, as a warning."""
-        self.warn(message)
 
     def close(self) -> None:
         if self._progress is not None:

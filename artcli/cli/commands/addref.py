@@ -52,16 +52,14 @@ def add_ref(
     """
     from artcli.mdvalues import collect
     from artcli.ops.log import add_ref as do_add_ref
-    from artcli.ops.runs import pinned_inputs
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
-    pinned = pinned_inputs(repo, inputs)
-    rep = output.Reporter()
+    rep = output.Progress()
     try:
         res = do_add_ref(repo, name, uris, checksum=checksum, max_objects=max_objects, name_as=name_as,
                          artifact_type=artifact_type, description=description, aliases=alias, metadata=md,
-                         event_fields={"inputs": pinned} if pinned else None, reporter=rep)
+                         inputs=inputs, reporter=rep)
     finally:
         rep.close()
     for w in res.warnings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -43,29 +43,18 @@ def log(
     Prints the version reference (project/name:vN) on stdout.
     """
     from artcli.mdvalues import collect
-    from artcli.ops.log import log_artifact
-    from artcli.ops.runs import pinned_inputs
+    from artcli.ops.log import add_ref, log_artifact
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
-    pinned = pinned_inputs(repo, inputs)
-    fields: dict[str, Any] = {"inputs": pinned} if pinned else {}
-    if ttl is not None:  # docs/retention.md
-        from artcli.ops.ttl import expires_for_log
-
-        fields.update(expires_for_log(ttl))
-    rep = output.Reporter()
+    rep = output.Progress()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
-            from artcli.ops.log import add_ref
-
             res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
-                          aliases=alias, metadata=md, name_as=name_as, reporter=rep,
-                          event_fields=fields or None)
+                          aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
         else:
             res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
-                               aliases=alias, metadata=md, name_as=name_as, reporter=rep,
-                               event_fields=fields or None)
+                               aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
     finally:
         rep.close()
     for w in res.warnings:
@@ -93,7 +82,7 @@ def download(
     from artcli.ops.download import download as do_download
 
     repo = open_repo(remote, project, run)
-    rep = output.Reporter()
+    rep = output.Progress()
     try:
         res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
                           track=not no_track)

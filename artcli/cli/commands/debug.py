@@ -20,26 +20,21 @@ def register(app: typer.Typer) -> None:
 def cat(key: Annotated[str, typer.Argument(help="Object key relative to the remote root.")],
         remote: RemoteOpt = None, project: ProjectOpt = None) -> None:
     """Print an object's raw bytes (manifests are shown decompressed)."""
-    repo = open_repo(remote, project)
-    data = repo.store.get(key)
-    if key.endswith(".gz"):
-        import gzip
+    from artcli.ops.raw import object_bytes
 
-        data = gzip.decompress(data)
-    output.raw(data)
+    output.raw(object_bytes(open_repo(remote, project), key))
 
 
 @debug_app.command("events", epilog=example("artcli debug events mnist"))
 def events(name: Annotated[str, typer.Argument(help="Artifact name.")],
            remote: RemoteOpt = None, project: ProjectOpt = None) -> None:
     """Print an artifact's event log as JSON (one event per line, unparsable ones as null)."""
-    from artcli.model import check_name
-
-    repo = open_repo(remote, project)
     import json
 
-    for key, ev in repo.artifact_log(repo.project, check_name(name)).read():
-        output.data(json.dumps({"key": key, "event": ev}, sort_keys=True))
+    from artcli.ops.raw import events as read_events
+
+    for row in read_events(open_repo(remote, project), name):
+        output.data(json.dumps(row, sort_keys=True))
 
 
 @debug_app.command("fsck", epilog=example("artcli debug fsck --read-data"))

@@ -51,10 +51,9 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a run: who, where, which commit, and the versions it used and logged."""
-    from artcli.ops.runs import require_run, run_state
+    from artcli.ops.runs import show_run
 
-    repo = open_repo(remote, project, run)
-    st = run_state(repo, require_run(repo, run_id))
+    st = show_run(open_repo(remote, project, run), run_id)
     for w in st.warnings:
         output.warn(w)
     info = st.to_json()
