@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from artcli.store.base import Store
 
 MAX_ATTEMPTS = 500
+#: events fetched (and cached) per batch on a cold read
+FETCH_CHUNK = 1000
 Events = list[tuple[str, dict[str, Any] | None]]
 
 
@@ -64,11 +66,13 @@ class EventLog:
         start_after = layout.event_key(self.prefix, last) if last is not None else None
         new = [(info, s) for info in self.store.list(layout.events_prefix(self.prefix), start_after)
                if (s := _seq_of(info.key)) is not None]
-        if new:
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in new])
-            rows = [(s, b) for (_, s), b in zip(new, bodies, strict=True)]
+        for i in range(0, len(new), FETCH_CHUNK):
+            # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
+            chunk = new[i : i + FETCH_CHUNK]
+            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in chunk])
+            rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
             self.db.add_events(self._log_id, rows)
-            cached = cached + rows
+            cached.extend(rows)
         return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
 
     def exists(self) -> bool:
