@@ -184,7 +184,8 @@ def version_summary(st: ArtifactState, vs: VersionState) -> dict[str, Any]:
     """The JSON shape of one version, shared by show/ls/log."""
     return {
         "project": st.project, "name": st.name, "type": st.type, "version": f"v{vs.version}",
-        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "size": vs.size,
+        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "manifest": vs.manifest,
+        "size": vs.size,
         "files": vs.files, "created": vs.created, "aliases": st.aliases_of(vs.version),
         "description": vs.description, "run": vs.run, "expires": vs.expires,
         "metadata": {k: v.get("value") for k, v in vs.metadata.items()},
