@@ -157,11 +157,10 @@ def _runs(c: Case, runs: dict[str, Any]) -> None:
 
 def _writes(c: Case, items: list[dict[str, Any]]) -> None:
     for item in items:
-        args = [a if a != "@input" else "@input" for a in item["args"]]
         if item["exit"]:
-            c.expect_exit(item["exit"], *args)
+            c.expect_exit(item["exit"], *item["args"])
         else:
-            doc = c.json(*args)
+            doc = c.json(*item["args"])
             if "ref" in item:
                 assert doc["ref"] == item["ref"], item
 
@@ -170,7 +169,7 @@ def _writes(c: Case, items: list[dict[str, Any]]) -> None:
 def test_case(case: str, tmp_path: Path) -> None:
     c = Case(case, tmp_path)
     exp = c.exp
-    with generate.work_lock():  # location-only references point at the one fixed source folder
+    with generate.work_lock(), generate.one_command_tree():  # location-only references point at the one fixed source folder
         if "sources" in exp:
             generate.make_sources(exp["sources"])
         if "refuse" in exp:

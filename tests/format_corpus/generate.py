@@ -84,6 +84,27 @@ def pinned_environment() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def one_command_tree() -> Iterator[None]:
+    """Build Typer's click command tree once, not on every in-process call (0.1 s each): the
+    same commands run, only faster."""
+    import typer.main
+
+    real = typer.main.get_command
+    built: dict[int, Any] = {}
+
+    def cached(app: Any) -> Any:
+        if id(app) not in built:
+            built[id(app)] = real(app)
+        return built[id(app)]
+
+    typer.main.get_command = cached  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        typer.main.get_command = real  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
 def work_lock() -> Iterator[None]:
     """``WORK`` is one fixed directory: one generator (or golden test) at a time per machine."""
     with open(LOCK, "w") as fh:
@@ -572,7 +593,7 @@ CASES: dict[str, Callable[[Gen], None]] = {
 
 
 def generate(names: list[str], out: Path) -> None:
-    with work_lock(), pinned_environment():
+    with work_lock(), pinned_environment(), one_command_tree():
         for name in names:
             g = Gen()
             CASES[name](g)
