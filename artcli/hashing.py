@@ -22,6 +22,11 @@ def _hasher(size_hint: int) -> blake3.blake3:
     return blake3.blake3()
 
 
+def new_hasher() -> blake3.blake3:
+    """An incremental BLAKE3 (``update`` piece by piece, then ``hexdigest``)."""
+    return blake3.blake3()
+
+
 def digest_bytes(data: bytes | bytearray | memoryview) -> str:
     """Hex digest of bytes in memory."""
     return _hasher(len(data)).update(data).hexdigest()

@@ -6,10 +6,9 @@ Commands build one Repo and pass it to ops functions; nothing else opens stores.
 from __future__ import annotations
 
 import threading
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from artcli import canonical, layout, manifest
+from artcli import layout, manifest, marker
 from artcli.cache import Cache
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
@@ -28,55 +27,62 @@ class Repo:
         self.project = settings.project
         self.run_id = run_id
         self.cache = Cache(cache_dir())
-        self._format_checked = False
-        self._lock = threading.Lock()
+        self.check_marker = True
+        self._marker: marker.Marker | None = None
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, remote: str | None = None, project: str | None = None, run: str | None = None) -> Repo:
         return cls(resolve(remote, project), current_run_id(run))
 
-    @cached_property
+    @property
     def store(self) -> Store:
-        from artcli.store import open_store
+        """The remote, opened on first use after its format marker passed the one check every
+        command makes (docs/format.md §2.1; ``check_marker=False`` only for debug tools that
+        must look at a damaged remote)."""
+        store = self.__dict__.get("_store")
+        if store is not None:
+            return store
+        with self._lock:  # log's threads ask at once: one opens (and reads the marker), the rest wait
+            if "_store" not in self.__dict__:
+                from artcli.store import open_store
 
-        return open_store(self.settings.remote_url, self.settings.options)
+                opened = open_store(self.settings.remote_url, self.settings.options)
+                if self.check_marker:
+                    try:
+                        self._marker = marker.require(opened)
+                    except BaseException:
+                        opened.close()
+                        raise
+                self.__dict__["_store"] = opened
+            return self.__dict__["_store"]
 
     @property
     def db(self):
         return self.cache.db
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        if "_store" in self.__dict__:
+            self.__dict__.pop("_store").close()
         self.cache.close()
 
     # -- format marker -------------------------------------------------------------------
     def check_format(self, for_write: bool = False) -> None:
-        """Refuse remotes written by a newer format; stamp empty remotes on first write."""
-        with self._lock:  # log's threads ask at once: one of them reads (and stamps), the rest wait
-            if self._format_checked:
+        """Before a write: stamp an empty remote with the marker (reads were checked when the
+        store opened). Refuses a store that cannot create objects exclusively."""
+        store = self.store
+        if not for_write:
+            return
+        with self._lock:
+            if self._marker is None or self._marker.state != marker.EMPTY:
                 return
-            try:
-                marker = canonical.loads(self.store.get(layout.MARKER_KEY))
-            except NotFoundError:
-                marker = None
-            except ValueError:
-                raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
-            if marker is None:
-                if for_write:
-                    if not self.store.atomic_create:
-                        raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
-                                          "concurrent writers would be unsafe")
-                    self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
-                        {"format": layout.FORMAT, "hash": layout.HASH}))
-                else:
-                    return
-            elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
-                raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
-            elif int(marker.get("format", 0)) > layout.FORMAT:
-                raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
-                                  f"reads up to format {layout.FORMAT}: upgrade artcli")
-            self._format_checked = True
+            if not store.atomic_create:
+                raise RemoteError(f"{store.url} cannot create objects exclusively; "
+                                  "concurrent writers would be unsafe")
+            if not store.put_if_absent(marker.KEY, marker.body()):  # another writer stamped it first
+                self._marker = marker.require(store)
+            else:
+                self._marker = marker.Marker(marker.OK, format=layout.FORMAT)
 
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
@@ -123,10 +129,13 @@ class Repo:
         return st, resolve_in(st, ref)
 
     def version_manifest(self, st: ArtifactState, vs: VersionState) -> Manifest:
-        """The files of a version (its manifest digest comes from the fold, no second log read)."""
+        """The files of a version, checked against what its event says (docs/format.md §5.8:
+        content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        return self.load_manifest(vs.manifest)
+        man = self.load_manifest(vs.manifest)
+        check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
+        return man
 
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
@@ -138,12 +147,22 @@ class Repo:
             try:
                 raw = self.store.get(key)
             except NotFoundError:
-                raise IntegrityError(f"manifest {key} is missing from {self.store.url}") from None
+                raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
+                                     kind="manifest-missing") from None
             data = manifest.decompress(raw, key)
             result = manifest.decode(data, digest)
             self.cache.put_manifest(digest, data)
             return result
         return manifest.decode(data, digest)
+
+
+def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:
+    """§5.8: the manifest must hold what the version's event claims."""
+    for what, claimed, actual in (("content digest", vs.digest, man.content_digest),
+                                  ("size", vs.size, man.size), ("file count", vs.files, len(man.entries))):
+        if claimed != actual:
+            raise IntegrityError(f"{where}: its event claims {what} {claimed}, but its manifest {vs.manifest} "
+                                 f"holds {actual}", kind="event-manifest-mismatch")
 
 
 def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
