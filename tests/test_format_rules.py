@@ -14,7 +14,6 @@ from artcli import canonical, clock, manifest, marker
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
 from artcli.model import Entry, Manifest
-from artcli.ops.log import content_digest
 
 D1, D2 = "a" * 64, "b" * 64
 HEAD = b'{"artcli":"manifest","version":1}\n'
@@ -76,7 +75,7 @@ def test_decode_computes_the_content_digest(objs: list[dict]) -> None:
     data = _bytes(HEAD, objs)
     m = manifest.decode(data, digest_bytes(data))
     assert m.content_digest == _content(data)
-    assert m.content_digest == content_digest(m.entries)  # the writer's computation agrees
+    assert m.content_digest == manifest.content_digest(m.entries)  # the writer's computation agrees
     if not any("pack" in o for o in objs):
         assert m.content_digest == digest_bytes(data)  # no packs: the manifest is its own content form
 

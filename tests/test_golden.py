@@ -95,17 +95,17 @@ LEASE_TIME = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize("role", ["writers", "running"])
 def test_lease_golden_bytes(role: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from artcli.ops import gc
+    from artcli import layout, leases
     from artcli.store.memory import MemoryStore
 
-    monkeypatch.setattr(gc, "_wall", lambda: LEASE_TIME)
+    monkeypatch.setattr(leases, "_wall", lambda: LEASE_TIME)
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=0x0123456789ABCDEF0123456789ABCDEF))
     monkeypatch.setattr("socket.gethostname", lambda: generate.HOST)
     monkeypatch.setenv("USER", generate.USER)
     monkeypatch.setenv("LOGNAME", generate.USER)
     store = MemoryStore(f"memory://golden-lease-{role}")
-    prefix, kind = (gc.WRITERS_PREFIX, "writer") if role == "writers" else (gc.RUNNING_PREFIX, "gc")
-    lease = gc.Lease(store, prefix, kind, run_id="gen")
+    prefix, kind = (layout.WRITER_LEASES_PREFIX, "writer") if role == "writers" else (layout.GC_LEASES_PREFIX, "gc")
+    lease = leases.Lease(store, prefix, kind, run_id="gen")
     lease._put()
     key = f"gc/{role}/0123456789abcdef0123456789abcdef.json"
     assert lease.key == key
