@@ -14,7 +14,7 @@ from artcli import layout, manifest, marker
 from artcli.cache import Cache
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
-from artcli.eventlog import EventLog
+from artcli.eventlog import EventLog, Events
 from artcli.model import DIGEST_RE, Manifest, Ref
 from artcli.runinfo import check_run_id, current_run_id
 from artcli.state.artifact import ArtifactState, VersionState, fold, resolve_in
@@ -41,6 +41,7 @@ class Repo:
         self.cache = Cache(cache_dir())
         self.check_marker = True
         self._marker: marker.Marker | None = None
+        self._links: set[tuple[str, str, int]] | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -100,8 +101,15 @@ class Repo:
     def artifact_log(self, project: str, name: str) -> EventLog:
         return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
 
+    def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:
+        """Fold an artifact's events, knowing which of its versions live links keep from
+        expiring (looked up only if a TTL has passed): what every reader and writer folds."""
+        st = fold(project, name, events)
+        st.linked = lambda: {v for p, n, v in self.linked_versions() if (p, n) == (project, name)}
+        return st
+
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True) -> ArtifactState:
-        st = fold(project, name, self.artifact_log(project, name).read())
+        st = self.fold_artifact(project, name, self.artifact_log(project, name).read())
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)
@@ -152,9 +160,11 @@ class Repo:
         except NotFoundError as exc:
             raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",
                                 hint=f"unlink it: artcli unlink {where}") from None
-        if vs.digest != lk.digest:  # versions are immutable: only a damaged log gets here
-            raise IntegrityError(f"{where} links {lk.source_ref} with digest {lk.digest[:12]}…, "
-                                 f"but that version holds {vs.digest[:12]}…")
+        for what, recorded, actual in (("content digest", lk.digest, vs.digest),
+                                       ("manifest digest", lk.manifest, vs.manifest)):
+            if recorded != actual:  # versions are immutable: only a damaged log gets here
+                raise IntegrityError(f"{where} links {lk.source_ref} with {what} {recorded[:12]}…, "
+                                     f"but that version has {str(actual)[:12]}…", kind="link-mismatch")
         return st, vs
 
     # -- registries and collections ------------------------------------------------------
@@ -172,9 +182,12 @@ class Repo:
         return st
 
     def collection_state(self, registry: str, collection: str, *, must_exist: bool = True) -> CollectionState:
+        """A collection's folded log. With ``must_exist``, its registry must exist too: a
+        collection under a registry nobody created is ignored by readers (docs/format.md §5.3)."""
         st = fold_collection(registry, collection, self.collection_log(registry, collection).read())
+        if must_exist:
+            self.registry_state(registry)
         if must_exist and not st.links:
-            self.registry_state(registry)  # an unknown registry is the better message
             raise NotFoundError(f"collection {st.ref} not found on {self.store.url}",
                                 hint=f"link a version into it: artcli link <ref> {st.ref}")
         return st
@@ -188,8 +201,28 @@ class Repo:
         return sorted({(r, c) for r, c in self._scan_registries(registry) if c is not None})
 
     def collections(self) -> list[CollectionState]:
-        """Every collection of every registry, folded (one LIST of ``registries/`` + one per log)."""
-        return [self.collection_state(r, c, must_exist=False) for r, c in self.collection_names()]
+        """Every collection of every registry that exists, folded (one LIST of ``registries/``,
+        one read per custom registry and per collection log); collections under a registry that
+        does not exist are left out (docs/format.md §5.3)."""
+        exists: dict[str, bool] = {}
+        out = []
+        for r, c in self.collection_names():
+            if r not in exists:
+                exists[r] = self.registry_state(r, must_exist=False).exists
+            if exists[r]:
+                out.append(self.collection_state(r, c, must_exist=False))
+        return out
+
+    def linked_versions(self) -> set[tuple[str, str, int]]:
+        """(project, name, version) of every artifact version a live link names; kept for the
+        rest of the command (:meth:`forget_links` after writing a link)."""
+        with self._lock:
+            if self._links is None:
+                self._links = {lk.source for cs in self.collections() for lk in cs.live_links()}
+            return self._links
+
+    def forget_links(self) -> None:
+        self._links = None
 
     def _scan_registries(self, registry: str | None = None) -> set[tuple[str, str | None]]:
         """One LIST of ``registries/`` (or one registry): which logs exist."""
