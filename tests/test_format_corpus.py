@@ -54,13 +54,16 @@ class Case:
 
     def run(self, *args: str, project: str | None = None) -> Result:
         env = {"ARTCLI_PROJECT": project} if project else None
-        if "@input" in args:  # a file of its own for every write
-            self.n += 1
-            f = self.tmp / "inputs" / f"in-{self.n}.txt"
-            f.parent.mkdir(exist_ok=True)
-            f.write_text(f"{self.name} input {self.n}\n")
-            args = tuple(str(f) if a == "@input" else a for a in args)
+        args = tuple(self._input(a) if a.startswith("@") else a for a in args)
         return self.cli(*args, env=env)
+
+    def _input(self, arg: str) -> str:
+        """``@input``: a new file of its own; ``@text:<text>``: a file holding exactly that text."""
+        self.n += 1
+        f = self.tmp / "inputs" / str(self.n) / "in.txt"
+        f.parent.mkdir(parents=True)
+        f.write_text(arg[len("@text:"):] if arg.startswith("@text:") else f"{self.name} input {self.n}\n")
+        return str(f)
 
     def json(self, *args: str, project: str | None = None) -> Any:
         r = self.run(*args, "--json", project=project)
@@ -159,8 +162,9 @@ def _writes(c: Case, items: list[dict[str, Any]]) -> None:
             c.expect_exit(item["exit"], *item["args"])
         else:
             doc = c.json(*item["args"])
-            if "ref" in item:
-                assert doc["ref"] == item["ref"], item
+            for field in ("ref", "uploaded_files"):
+                if field in item:
+                    assert doc[field] == item[field], item
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -443,7 +443,7 @@ def log_numbers(g: Gen) -> None:
 
 def log_events(g: Gen) -> None:
     """§5.6/§5.7: events that cannot be used, keys that are not events, unknown types."""
-    for name in ("corrupt", "invalid", "seqmix", "seqgap", "stray", "future", "full"):
+    for name in ("corrupt", "invalid", "seqmix", "seqgap", "stray", "future", "full", "badnum"):
         g.files(name, {"f.txt": f"{name} v0\n".encode()})
         g.at(t("10:00")).artcli("log", name, name)
     base = g.version_event("default", "corrupt", 0)
@@ -469,6 +469,9 @@ def log_events(g: Gen) -> None:
     g.write(p + "stray/events/1.json", canonical.dumps({"type": "alias_set", "alias": "short-key", "version": 0}))
     # future: a type this revision does not know
     g.append(p + "future/", {"type": "checkpoint_hint", "upto": 0}, when=t("10:01"))
+    # badnum: a version_created whose number is a string: nobody can tell which number it claims
+    key = created(g, "default", "badnum", 1, data, when=t("10:01"))
+    g.edit_event(key, lambda ev: ev.update(version="1"))
     # full: the last sequence number there is
     g.append(p + "full/", {"type": "alias_set", "alias": "last", "version": 0}, seq=999_999_999_999, when=t("10:01"))
 
@@ -532,6 +535,24 @@ def registry_rules(g: Gen) -> None:
     g.at(t("10:15")).artcli("link", "ds:v3", "registry/shelf/good", "--alias", "prod")
 
 
+def pack_index_rules(g: Gen) -> None:
+    """§4: an index whose member lines carry a field this revision does not know is still used
+    for deduplication; an index of another version is not (its pack is as if it had none)."""
+    g.files("d", {"a.txt": b"alpha\n", "b.txt": b"bravo\n"})
+    g.files("e", {"c.txt": b"charlie\n"})
+    g.at(t("10:00")).artcli("log", "ds", "d")
+    g.at(t("10:01")).artcli("log", "other", "e")
+    for name, change in (("ds", "member"), ("other", "header")):
+        entry = json.loads(g.manifest_bytes(g.version_event("default", name, 0)["manifest"]).split(b"\n")[1])
+        key = f"packs/blake3/{entry['pack'][:2]}/{entry['pack'][2:]}.idx"
+        lines = [json.loads(x) for x in g.path(key).read_bytes().split(b"\n")[:-1]]
+        if change == "member":
+            lines[1:] = [{**m, "zone": 1} for m in lines[1:]]
+        else:
+            lines[0]["version"] = 2
+        g.write(key, b"".join(canonical.dumps(x) + b"\n" for x in lines))
+
+
 def location_file(g: Gen) -> None:
     """§3.2: location-only `file://` references expanded when downloaded (the folders are made
     by the harness from expected.json's `sources`, at these fixed paths)."""
@@ -588,6 +609,7 @@ CASES: dict[str, Callable[[Gen], None]] = {
     "log-events": log_events,
     "log-references": log_references,
     "registry-rules": registry_rules,
+    "pack-index-rules": pack_index_rules,
     "location-file": location_file,
 }
 
