@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from artcli import canonical, clock, layout
-from artcli.errors import ConflictError
+from artcli.errors import ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 500
 #: events fetched (and cached) per batch on a cold read
 FETCH_CHUNK = 1000
+MAX_SEQ = 10**12 - 1  # the 12-digit keys
 Events = list[tuple[str, dict[str, Any] | None]]
 
 
@@ -87,6 +88,9 @@ class EventLog:
             if body is None:
                 return None
             seq = max((s for k, _ in events if (s := _seq_of(k)) is not None), default=-1) + 1
+            if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
+                raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} holds "
+                                     "the highest sequence number there is", kind="seq-gap")
             ev = {**body, "seq": seq, "time": clock.iso(), "actor": actor(self.run_id)}
             data = canonical.dumps(ev)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
