@@ -131,7 +131,7 @@ class Gen:
 
     def artcli(self, *args: str, run: str | None = "gen", expect: int = 0, project: str | None = None) -> str:
         """Run the real command line in-process at ``self.now``; returns stdout."""
-        from artcli.cli import main
+        from artcli.cli.app import main
 
         env = {"ARTCLI_REMOTE": REMOTE.as_uri(), "ARTCLI_NOW": self.now,
                "ARTCLI_CACHE_DIR": str(WORK / "home" / "cache"), "ARTCLI_CONFIG_DIR": str(WORK / "home" / "config"),
