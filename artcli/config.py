@@ -134,10 +134,14 @@ def resolve(remote: str | None = None, project: str | None = None) -> Settings:
     if not chosen:
         return Settings(default_store_url(), None, {}, proj)
     if chosen in remotes:
+        if not isinstance(remotes[chosen], dict):
+            raise UsageError(f"remote {chosen!r} in the configuration is not a table ([remote.{chosen}])")
         spec = dict(remotes[chosen])
         url = spec.pop("url", None)
         if not url:
             raise UsageError(f"remote {chosen!r} has no url in its configuration")
+        if not isinstance(url, str):
+            raise UsageError(f"remote {chosen!r} has a url that is not a string in its configuration: {url!r}"[:200])
         return Settings(check_remote_url(url), chosen, {k: str(v) for k, v in spec.items()}, proj)
     if "://" in chosen or chosen.startswith(("/", ".", "~")):
         url = chosen

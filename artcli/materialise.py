@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artcli.errors import IntegrityError
+from artcli.errors import ArtcliError, ConflictError, IntegrityError
 from artcli.hashing import digest_file
 from artcli.localdb import stat_key
 from artcli.model import Entry
@@ -56,13 +56,28 @@ def final_path(root: Path, rel: str, checked: set[str]) -> str:
         except FileNotFoundError:
             checked.add(cur)  # created by us, as a real directory
             continue
-        if statmod.S_ISLNK(mode) or not statmod.S_ISDIR(mode):
-            raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink or not a directory")
+        if statmod.S_ISLNK(mode):  # planted to redirect writes: refused as unsafe
+            raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink")
+        if not statmod.S_ISDIR(mode):  # the target holds something else there: a conflict
+            raise ConflictError(f"refusing to write {rel!r}: {cur} is not a directory")
         checked.add(cur)
     final = f"{root}/{rel}"
     if os.path.commonpath([str(root), os.path.abspath(final)]) != str(root):
         raise IntegrityError(f"refusing to write {rel!r} outside {root}")
     return final
+
+
+def make_target(target: Path) -> Path:
+    """Create the download directory; a file in the way is a conflict, an unwritable place a
+    plain error, each one line naming the path (not a traceback)."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConflictError(f"download target {target} is not a directory",
+                            hint="choose another --root") from None
+    except OSError as exc:
+        raise ArtcliError(f"cannot create download target {target}: {exc.strerror or exc}") from None
+    return target.resolve()
 
 
 def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
@@ -150,7 +165,7 @@ def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
         os.replace(tmp, dst)
     except IsADirectoryError:
         os.unlink(tmp)
-        raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+        raise ConflictError(f"refusing to replace directory {dst} with a file") from None
 
 
 def copy_into_place(src: str, dst: str, made: set[str]) -> None:
@@ -178,7 +193,7 @@ def copy_into_place(src: str, dst: str, made: set[str]) -> None:
         try:
             os.replace(tmp, dst)
         except IsADirectoryError:
-            raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+            raise ConflictError(f"refusing to replace directory {dst} with a file") from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

@@ -11,7 +11,9 @@ from clihelp import Cli
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    """artcli against a fresh file:// remote with isolated config, cache and data dirs."""
+    """artcli against a fresh, empty file:// remote with isolated config, cache and data dirs
+    (the directory exists: a read of a missing local remote is "no artcli store", exit 3)."""
+    (tmp_path / "remote").mkdir()
     return Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
 
 

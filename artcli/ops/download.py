@@ -10,7 +10,15 @@ from typing import Any
 
 from artcli.errors import UsageError
 from artcli.localdb import stat_key
-from artcli.materialise import TargetWriter, check_layout, copy_into_place, final_path, out_of_date, sweep_temps
+from artcli.materialise import (
+    TargetWriter,
+    check_layout,
+    copy_into_place,
+    final_path,
+    make_target,
+    out_of_date,
+    sweep_temps,
+)
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
@@ -56,8 +64,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         raise UsageError(f"no file of {st.project}/{st.name}:v{vs.version} is under {path_prefix!r}")
     target = Path(root) if root else default_root(st.name, vs.version)
     check_layout(entries)
-    target.mkdir(parents=True, exist_ok=True)
-    target = target.resolve()
+    target = make_target(target)
     checked: set[str] = set()
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
 

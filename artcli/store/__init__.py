@@ -6,8 +6,8 @@ most commands touch one remote at most.
 
 Supported URLs:
 
-* ``/path``, ``./path``, ``~/path``, ``file:///path`` — a local or NFS directory (created if
-  missing), exclusive create via temp file + ``os.link``.
+* ``/path``, ``./path``, ``~/path``, ``file:///path`` — a local or NFS directory (created by
+  the first write, never by a read), exclusive create via temp file + ``os.link``.
 * ``memory://name`` — process-local, for tests and dry runs.
 * ``s3://bucket[/prefix]`` — options: see :func:`artcli.store.s3.open_s3`.
 * ``gs://bucket[/prefix]`` — options: see :func:`artcli.store.gcs.open_gcs`.
