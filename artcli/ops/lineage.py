@@ -96,13 +96,16 @@ class _Link:
     live: bool
 
 
-class _Source:
+class Source:
+    """Each log read once and folded once, however many walks ask (``site`` walks thousands)."""
+
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self._artifacts: dict[tuple[str, str], tuple[ArtifactState, dict[int, list[str]]]] = {}
         self._runs: dict[str, RunState] = {}
         self._links: dict[tuple[str, str, int], list[_Link]] | None = None
         self._by_id: dict[str, _Link] = {}
+        self._collections: dict[tuple[str, str], Any] | None = None
 
     def artifact(self, project: str, name: str) -> tuple[ArtifactState, dict[int, list[str]]]:
         key = (project, name)
@@ -127,16 +130,20 @@ class _Source:
             self._runs[run_id] = run_state(self.repo, run_id, must_exist=False)
         return self._runs[run_id]
 
+    def collections(self) -> dict[tuple[str, str], Any]:
+        """Every collection's folded state: one LIST of ``registries/`` + one log per collection."""
+        if self._collections is None:
+            from artcli.registry import collection_names, collection_state
+
+            self._collections = {(r, c): collection_state(self.repo, r, c, must_exist=False)
+                                 for r, c in collection_names(self.repo)}
+        return self._collections
+
     def links(self) -> dict[tuple[str, str, int], list[_Link]]:
-        """Every registry link by source version: one LIST of ``registries/`` + one log per collection."""
+        """Every registry link by source version (read once, only when a downstream walk needs them)."""
         if self._links is None:
             self._links = {}
-            try:
-                from artcli.registry import collection_names, collection_state
-            except ImportError:  # registries not available in this build
-                return self._links
-            for registry, coll in collection_names(self.repo):
-                cs = collection_state(self.repo, registry, coll, must_exist=False)
+            for (registry, coll), cs in self.collections().items():
                 for lk in cs.links.values():
                     item = _Link(registry, coll, lk.version, (lk.project, lk.name, lk.source_version),
                                  cs.aliases_of(lk.version), lk.created, lk.live)
@@ -153,8 +160,8 @@ class _Source:
 
 # -- the walk ------------------------------------------------------------------------------------
 class _Walker:
-    def __init__(self, repo: Repo, graph: Graph, max_nodes: int) -> None:
-        self.src = _Source(repo)
+    def __init__(self, repo: Repo, graph: Graph, max_nodes: int, source: Source | None = None) -> None:
+        self.src = source or Source(repo)
         self.g = graph
         self.max_nodes = max_nodes
         self.keys: dict[str, tuple[str, Any]] = {}  # node id -> (kind, key)
@@ -335,6 +342,22 @@ def lineage(repo: Repo, ref: Ref, *, direction: str = "both", depth: int | None 
         vs = st.versions[ref.version] if explicit else resolve_in(st, ref)  # type: ignore[index]
         root = w.add_version(st.project, st.name, vs.version, 0)
     assert root is not None
+    return _finish(w, root, direction, depth, max_nodes)
+
+
+def version_lineage(source: Source, project: str, name: str, version: int, *, direction: str = "both",
+                    depth: int | None = None, max_nodes: int = MAX_NODES) -> Graph:
+    """The graph around one version, from logs ``source`` has read (or reads once): many
+    graphs from one read of the remote."""
+    g = Graph("", direction, depth)
+    w = _Walker(source.repo, g, max(1, max_nodes), source)
+    root = w.add_version(project, name, version, 0)
+    assert root is not None
+    return _finish(w, root, direction, depth, max_nodes)
+
+
+def _finish(w: _Walker, root: str, direction: str, depth: int | None, max_nodes: int) -> Graph:
+    g = w.g
     g.root = root
     for d in (("up", "down") if direction == "both" else (direction,)):
         w.walk(root, d, depth)
