@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from artcli import __version__
+from artcli import __version__, clock
 from artcli.mdvalues import format_size
 from artcli.render.escape import esc, safe_link
 from artcli.site import paths
@@ -40,20 +40,30 @@ def code(text: Any, cls: str | None = None) -> str:
     return f"<code{c}>{esc(text)}</code>"
 
 
+def machine_time(iso: Any) -> str | None:
+    """An event time as HTML's ``datetime`` wants it (milliseconds at most), None if unparsable."""
+    try:
+        dt = clock.parse_iso(iso)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
 def when(iso: Any) -> str:
     """A time as people read it (UTC, to the minute), the exact value machine-readable."""
-    if not isinstance(iso, str) or not iso:
-        return '<span class="none">—</span>'
-    shown = iso[:16].replace("T", " ") + " UTC" if len(iso) >= 16 and iso[10] == "T" else iso
-    return f'<time datetime="{esc(iso)}">{esc(shown)}</time>'
+    exact = machine_time(iso)
+    if exact is None:
+        return f'<span class="none">{esc(iso) if isinstance(iso, str) and iso else "—"}</span>'
+    return f'<time datetime="{exact}">{exact[:10]} {exact[11:16]} UTC</time>'
 
 
 def expires(iso: Any, state: str | None = None) -> str:
     """The expiry time; the script adds how long remains, measured when the page is read (a
     static page cannot know, and rebuilding every page every day to say it would be churn)."""
-    if not isinstance(iso, str) or not iso:
+    exact = machine_time(iso)
+    if exact is None:
         return '<span class="none">never</span>'
-    return f'<span class="ttl" data-expires="{esc(iso)}">{when(iso)}</span>'
+    return f'<span class="ttl" data-expires="{exact}">{when(iso)}</span>'
 
 
 def size(n: Any) -> str:
