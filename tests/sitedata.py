@@ -58,7 +58,8 @@ def make(tmp: Path, remote: str | None = None) -> Catalogue:
     cli.ok("delete", "scratch:v0")
     for i in range(MANY):
         make_tree(data / "many", {"n.txt": f"{i}".encode()})
-        cli.ok("log", "many", str(data / "many"), "--type", "dataset", "-m", f"i={i}")
+        ttl = ["--ttl", "10d"] if i == MANY - 1 else []
+        cli.ok("log", "many", str(data / "many"), "--type", "dataset", "-m", f"i={i}", *ttl)
     cli.ok("log", "images", str(data / "clean"), "--type", "dataset", "--project", "vision")
     cli.ok("run", "start", "--id", "hostile-1", "--name", HOSTILE_RUN_NAME)
     cli.ok("log", "evil", str(data / "clean"), "--type", "dataset", "-d", HOSTILE_DESCRIPTION, "--run", "hostile-1",

@@ -29,11 +29,12 @@ code { overflow-wrap: anywhere; }
 .none { color: var(--muted); }
 .note, .legend { color: var(--muted); font-size: .9rem; }
 .scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
-table { border-collapse: collapse; width: 100%; font-size: .92rem; }
+table { border-collapse: collapse; min-width: 100%; font-size: .92rem; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
 th { background: var(--soft); font-weight: 600; white-space: nowrap; }
-td { overflow-wrap: anywhere; }
+td { max-width: 30rem; overflow-wrap: break-word; }
+time, .badge, td .mono, .ttl, .nw { white-space: nowrap; }
 tr[hidden] { display: none; }
 .filter { display: block; margin: .3rem 0 .5rem; color: var(--muted); font-size: .9rem; }
 .filter input { font: inherit; padding: .25rem .4rem; width: min(20rem, 100%); border: 1px solid #999; border-radius: 4px; }

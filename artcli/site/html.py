@@ -69,7 +69,7 @@ def expires(iso: Any, state: str | None = None) -> str:
 def size(n: Any) -> str:
     if not isinstance(n, int) or isinstance(n, bool):
         return '<span class="none">—</span>'
-    return f'<span title="{n:,} bytes">{esc(format_size(n))}</span>'
+    return f'<span class="nw" title="{n:,} bytes">{esc(format_size(n))}</span>'
 
 
 def badge(text: Any, kind: str = "tag") -> str:
