@@ -178,3 +178,25 @@ def test_lineage_svg_without_graphviz(cat: sitedata.Catalogue, tmp_path: Path) -
     assert len([p for p in root.iter(f"{SVG}path") if "edge" in p.get("class", "").split()]) == len(graph["edges"])
     assert root.find(f"{SVG}title") is not None and root.find(f"{SVG}desc") is not None
     assert cat.cli.ok("lineage", "model", "--format", "svg").out.startswith("<?xml")
+
+
+def test_credentials_in_a_crafted_log_are_not_published(tmp_path: Path) -> None:
+    """Write paths refuse credentials; a log written by anything else may still hold one."""
+    from artcli import canonical
+
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
+    make_tree(tmp_path / "d", {"a.txt": b"a"})
+    cli.ok("log", "ds", str(tmp_path / "d"))
+    token = "ghp_" + "A1b2C3d4E5" * 4
+    events = tmp_path / "remote/projects/default/artifacts/ds/events"
+    seq = len(list(events.iterdir()))
+    (events / f"{seq:012d}.json").write_bytes(canonical.dumps({
+        "type": "metadata_set", "version": 0, "seq": seq, "time": "2026-01-01T00:00:00.000000Z",
+        "actor": {"user": "x", "host": "y", "run": None},
+        "entries": {"api_token": {"value": "plain words", "type": None},
+                    "notes": {"value": f"see https://user:hunter2@example.org/x and {token}", "type": None}}}))
+    out = tmp_path / "site"
+    cli.ok("site", "--out", str(out))
+    page = (out / "p/default/a/ds/v0.html").read_text()
+    assert token not in page and "hunter2" not in page and "plain words" not in page
+    assert page.count(">***<") == 2  # both values withheld whole

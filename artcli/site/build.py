@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from artcli import __version__, canonical
+from artcli.redact import redact_text
 from artcli.repo import Repo
-from artcli.runs import scrub_url
 from artcli.site import assets, paths
 from artcli.site import org_pages as org
 from artcli.site import org_templates as org_t
@@ -109,7 +109,7 @@ def build_site(repo: Repo, target: Any, *, projects: list[str] | None = None, de
                max_nodes: int = DEFAULT_MAX_NODES, force: bool = False) -> SiteResult:
     """Write the catalogue of ``repo``'s remote into ``target`` (a DirTarget or StoreTarget)."""
     cat = gather(repo, projects)
-    remote = scrub_url(cat.url)
+    remote = redact_text(cat.url)
     res = SiteResult(remote, target.label, target.url_of(paths.INDEX), warnings=list(cat.warnings))
     old = _old_state(target)
     res.logs = len(cat.positions)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from artcli.ops.lineage import Graph, run_node_id, version_id
+from artcli.redact import redact_argv, redact_text
 from artcli.registry import CollectionState, RegistryState
-from artcli.runs import RunState, scrub_argv, scrub_url
+from artcli.runs import RunState
 from artcli.site import paths
 from artcli.site.pages import Page, SiteMap, alias_moves, artifact_row, node_page, state_of
 
@@ -24,7 +25,7 @@ def index_page(sm: SiteMap) -> Page:
     recent = sorted(((vs.created, st, vs) for st in cat.artifacts.values() for vs in st.versions.values()),
                     key=lambda t: (t[0], t[1].project, t[1].name, t[2].version), reverse=True)[:RECENT]
     return Page(here, "index", "Catalogue", {
-        "remote": scrub_url(cat.url), "projects": projects,
+        "remote": redact_text(cat.url), "projects": projects,
         "artifacts": [artifact_row(sm, here, st) for _, st in sorted(cat.artifacts.items())],
         "registries": [registry_row(sm, here, reg) for _, reg in sorted(cat.registries.items())],
         "recent": [{**sm.version(here, st.project, st.name, vs.version), "type": st.type, "created": created,
@@ -82,7 +83,7 @@ def runs_page(sm: SiteMap) -> Page:
 def _ci(ci: Any) -> dict[str, Any] | None:
     if not isinstance(ci, dict):
         return None
-    return {str(k): scrub_url(v) if isinstance(v, str) else v for k, v in ci.items() if isinstance(v, str | int)}
+    return {str(k): redact_text(v) if isinstance(v, str) else v for k, v in ci.items() if isinstance(v, str | int)}
 
 
 def run_page(sm: SiteMap, rs: RunState) -> Page:
@@ -91,9 +92,9 @@ def run_page(sm: SiteMap, rs: RunState) -> Page:
     command = rs.attr("command")
     data = {
         **_run_row(sm, here, rs), "last_event": rs.last_event, "host": rs.attr("host"), "user": rs.attr("user"),
-        "cwd": scrub_url(rs.attr("cwd")) if isinstance(rs.attr("cwd"), str) else None,
-        "command": scrub_argv([str(c) for c in command]) if isinstance(command, list) else None,
-        "git": None if git is None else {k: scrub_url(v) if isinstance(v, str) else v for k, v in git.items()
+        "cwd": redact_text(rs.attr("cwd")) if isinstance(rs.attr("cwd"), str) else None,
+        "command": redact_argv([str(c) for c in command]) if isinstance(command, list) else None,
+        "git": None if git is None else {k: redact_text(v) if isinstance(v, str) else v for k, v in git.items()
                                          if k in ("commit", "branch", "dirty", "remote")},
         "ci": _ci(rs.attr("ci")),
         "used": [{**sm.version(here, r.project, r.name, r.version), "via": r.via, "requested": r.requested,

@@ -17,6 +17,7 @@ from typing import Any
 from artcli import canonical
 from artcli.ops.lineage import Graph, version_lineage
 from artcli.ops.metadata import latest_rows
+from artcli.redact import looks_secret, redact_text
 from artcli.registry import CollectionState
 from artcli.site import paths
 from artcli.site.gather import Catalogue
@@ -68,6 +69,19 @@ class SiteMap:
         return {"ref": f"{project}/{name}:v{version}", "href": self.link(here, paths.version(project, name, version))}
 
 
+def shown(value: Any) -> Any:
+    """A value as a published page may show it: any credential-like text inside replaced by
+    ``***`` (write paths refuse them, but a log may come from anywhere, and a site is often
+    read by more people than the bucket)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    return value
+
+
 def state_of(vs: VersionState) -> str:
     return "deleted" if vs.deleted else "expired" if vs.expired() else "live"
 
@@ -117,7 +131,7 @@ def artifact_page(sm: SiteMap, st: ArtifactState, links: dict[tuple[str, str, in
             "version": f"v{vs.version}", "href": sm.link(here, paths.version(st.project, st.name, vs.version)),
             "state": state_of(vs), "aliases": st.aliases_of(vs.version), "size": vs.size, "files": vs.files,
             "created": vs.created, "run": sm.run(here, vs.run), "expires": vs.expires,
-            "description": vs.description})
+            "description": shown(vs.description)})
     coll = []
     for v in sorted(st.versions):
         for cs, lk in links.get((st.project, st.name, v), []):
@@ -126,7 +140,7 @@ def artifact_page(sm: SiteMap, st: ArtifactState, links: dict[tuple[str, str, in
     return Page(here, "artifact", f"{st.project}/{st.name}", {
         "project": st.project, "name": st.name, "type": st.type,
         "project_href": sm.link(here, paths.project(st.project)),
-        "description": latest.description if latest else None,
+        "description": shown(latest.description) if latest else None,
         "aliases": {a: f"v{v}" for a, v in sorted(st.aliases.items())},
         "versions": versions, "alias_history": alias_moves(st.alias_history), "links": coll})
 
@@ -134,7 +148,9 @@ def artifact_page(sm: SiteMap, st: ArtifactState, links: dict[tuple[str, str, in
 def _metadata(vs: VersionState) -> list[dict[str, Any]]:
     cards: dict[str | None, list[dict[str, Any]]] = {}
     for r in latest_rows(vs):
-        cards.setdefault(r["card"], []).append({k: r[k] for k in ("key", "name", "value", "type", "time", "run")})
+        entry = {k: r[k] for k in ("key", "name", "type", "time", "run")}
+        entry["value"] = "***" if looks_secret(r["key"], r["value"]) else shown(r["value"])
+        cards.setdefault(r["card"], []).append(entry)
     return [{"card": c, "entries": e} for c, e in cards.items()]
 
 
@@ -157,7 +173,7 @@ def version_page(sm: SiteMap, st: ArtifactState, vs: VersionState, links: dict[t
         "ref": f"{p}/{n}:v{v}", "project": p, "name": n, "version": f"v{v}", "type": st.type,
         "state": state_of(vs), "deleted": vs.deleted, "delete_reason": vs.delete_reason,
         "digest": vs.digest, "manifest": vs.manifest, "size": vs.size, "files": vs.files, "created": vs.created,
-        "description": vs.description, "expires": vs.expires, "run": sm.run(here, vs.run),
+        "description": shown(vs.description), "expires": vs.expires, "run": sm.run(here, vs.run),
         "relogged_by": [r for rid in dict.fromkeys(reused) if rid != vs.run and (r := sm.run(here, rid))],
         "aliases": st.aliases_of(v), "alias_history": alias_moves(st.alias_history, v),
         "metadata": _metadata(vs), "metadata_changes": len(vs.metadata_history) - len(vs.metadata),
