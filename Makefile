@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow lint bench bench-smoke docs completions clean browser
+.PHONY: demo test test-slow lint bench bench-smoke docs completions clean browser screenshot
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -46,9 +46,14 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --size smoke
 
+## screenshot: the example catalogue (examples/catalogue.sh) and docs/site-version.png from it
+screenshot: $(STAMP) browser
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/catalogue.sh
+	$(PY) tests/browser.py .catalogue/site/p/default/a/sentiment/v0.html docs/site-version.png 1100 1000
+
 ## docs: regenerate docs/cli.md and completions/ from the Typer app
 docs: $(STAMP)
 	$(PY) -m artcli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts

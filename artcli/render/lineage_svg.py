@@ -22,6 +22,7 @@ CHAR_W = 7.3  # advance of a 12 px monospace glyph, a little generous
 LINE_H = 15
 PAD_X, PAD_Y = 10, 7
 MAX_CHARS = 44
+MIN_SCALE = 0.6
 
 #: (fill, stroke) per node kind; not-live nodes are grey
 COLOURS = {"version": ("#e8f0fe", "#1a56b0"), "run": ("#fff3dc", "#9a5a00"), "link": ("#e5f4e9", "#1e7b34")}
@@ -103,8 +104,12 @@ def render(graph: Any, label: Callable[[dict[str, Any]], list[str]], *, href: Hr
     if standalone:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
     tid, did, arrow = f"{id_prefix}-title", f"{id_prefix}-desc", f"{id_prefix}-arrow"
+    # inline, the picture shrinks to its frame down to 60 % of its size (text stays legible),
+    # and scrolls sideways beyond that
+    fit = "" if standalone else (f' style="width:100%;height:auto;max-width:{width:.0f}px;'
+                                 f'min-width:{min(width, max(width * MIN_SCALE, 320)):.0f}px"')
     out.append(f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{width:.0f}" height="{height:.0f}" '
-               f'viewBox="0 0 {width:.0f} {height:.0f}" aria-labelledby="{tid} {did}" '
+               f'viewBox="0 0 {width:.0f} {height:.0f}" aria-labelledby="{tid} {did}"{fit} '
                f'data-nodes="{len(nodes)}" data-edges="{len(edges)}">')
     out.append(f'<title id="{tid}">{esc(name)}</title><desc id="{did}">{esc(desc)}</desc>')
     out.append(f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
