@@ -26,7 +26,7 @@ def site(
     remote: RemoteOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a static HTML catalogue of the remote: projects, artifacts, versions, lineage, registries, runs.
+    """Write a static HTML catalogue of the remote: artifacts, versions, lineage, registries, runs.
 
     Plain files that work offline (file://), from any web server or from a bucket. Re-running
     rewrites only the pages whose logs changed. Prints the path or URL of index.html.
