@@ -200,3 +200,16 @@ def test_credentials_in_a_crafted_log_are_not_published(tmp_path: Path) -> None:
     page = (out / "p/default/a/ds/v0.html").read_text()
     assert token not in page and "hunter2" not in page and "plain words" not in page
     assert page.count(">***<") == 2  # both values withheld whole
+
+
+def test_relative_links_match_posixpath() -> None:
+    import posixpath
+
+    from artcli.site.paths import rel
+
+    pages = ["index.html", "run/index.html", "run/r1.html", "p/a/index.html", "p/a/a/n/index.html",
+             "p/a/a/n/v1.html", "p/b/a/m/v12.html", "r/models/index.html", "r/models/c/x.html", "assets/site.css"]
+    for a in pages:
+        for b in pages:
+            assert rel(a, b) == posixpath.relpath(b, posixpath.dirname(a) or "."), (a, b)
+    assert rel("p/a/a/n/v1.html", "p/a/a/n/index.html#lineage") == "index.html#lineage"

@@ -9,7 +9,7 @@ from artcli.redact import redact_argv, redact_text
 from artcli.registry import CollectionState, RegistryState
 from artcli.runs import RunState
 from artcli.site import paths
-from artcli.site.pages import Page, SiteMap, alias_moves, artifact_row, node_page, state_of
+from artcli.site.pages import Page, SiteMap, alias_moves, artifact_row, lineage_data, state_of
 
 RECENT = 15
 
@@ -103,8 +103,7 @@ def run_page(sm: SiteMap, rs: RunState) -> Page:
                    for r in rs.outputs],
     }
     graph = run_graph(sm, rs)
-    data["lineage"] = {**graph.to_json(), "warnings": [],
-                       "hrefs": {n["id"]: sm.link(here, node_page(n)) for n in graph.ordered_nodes()}}
+    data["lineage"] = lineage_data(sm, here, graph)
     return Page(here, "run", f"Run {rs.id}", data, {"graph": graph})
 
 

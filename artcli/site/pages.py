@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artcli import canonical
-from artcli.ops.lineage import Graph, version_lineage
+from artcli.ops.lineage import Graph, node_label, version_lineage
 from artcli.ops.metadata import latest_rows
 from artcli.redact import looks_secret, redact_text
 from artcli.registry import CollectionState
@@ -160,7 +160,6 @@ def version_page(sm: SiteMap, st: ArtifactState, vs: VersionState, links: dict[t
     here = paths.version(p, n, v)
     reused = sm.cat.reused.get((p, n), {}).get(v, [])
     graph = version_lineage(sm.cat.source, p, n, v, direction="both", depth=depth, max_nodes=max_nodes)
-    hrefs = {node["id"]: sm.link(here, node_page(node)) for node in graph.ordered_nodes()}
     others = sorted(st.versions)
     at = others.index(v)
     inputs = []
@@ -182,12 +181,23 @@ def version_page(sm: SiteMap, st: ArtifactState, vs: VersionState, links: dict[t
         "links": [{"ref": f"{cs.ref}:v{lk.version}", "href": sm.link(here, paths.collection(cs.registry, cs.name)),
                    "aliases": cs.aliases_of(lk.version), "live": lk.live}
                   for cs, lk in links.get((p, n, v), [])],
-        "lineage": {**graph.to_json(), "warnings": [], "hrefs": hrefs},
+        "lineage": lineage_data(sm, here, graph),
         "nav": {"project": sm.link(here, paths.project(p)), "artifact": sm.link(here, paths.artifact(p, n)),
                 "prev": sm.link(here, paths.version(p, n, others[at - 1])) if at > 0 else None,
                 "next": sm.link(here, paths.version(p, n, others[at + 1])) if at + 1 < len(others) else None},
     }
     return Page(here, "version", f"{p}/{n}:v{v}", data, {"graph": graph})
+
+
+def lineage_data(sm: SiteMap, here: str, graph: Graph) -> dict[str, Any]:
+    """What the picture shows, and nothing else: a run finishing or a host name does not
+    rewrite every page whose picture has that run in it, a changed label does."""
+    nodes = graph.ordered_nodes()
+    return {"root": graph.root, "truncated": graph.truncated,
+            "nodes": [{"id": nd["id"], "kind": nd["kind"], "state": nd.get("state"), "label": node_label(nd)}
+                      for nd in nodes],
+            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in graph.ordered_edges()],
+            "hrefs": {nd["id"]: sm.link(here, node_page(nd)) for nd in nodes}}
 
 
 def node_page(node: dict[str, Any]) -> str | None:
@@ -201,11 +211,3 @@ def node_page(node: dict[str, Any]) -> str | None:
         parts = str(node.get("ref", "")).partition(":")[0].split("/")
         return paths.collection(parts[1], parts[2]) if len(parts) == 3 else None
     return None
-
-
-def graph_from(data: dict[str, Any]) -> Graph:
-    """A lineage graph back from its ``to_json`` form (run pages draw one of their own)."""
-    g = Graph(data["root"], data.get("direction", "both"), data.get("depth"), truncated=bool(data.get("truncated")))
-    g.nodes = {nd["id"]: nd for nd in data["nodes"]}
-    g.edges = {(e["from"], e["to"], e["kind"]) for e in data["edges"]}
-    return g
