@@ -149,7 +149,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"artifacts": args.artifacts, "versions_each": args.versions,
                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                              "machine": f"{os.cpu_count()} cores"}
+                              "machine": f"{os.cpu_count()} cores", "load_average": os.getloadavg()}
     if not (remote / "projects").exists():
         scratch = args.scratch / size if args.scratch.parent.is_dir() else work / "scratch"
         shutil.rmtree(scratch, ignore_errors=True)
