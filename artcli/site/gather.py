@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.lineagewalk import Source
 from artcli.model import NAME_RE, REGISTRY_PROJECT
-from artcli.ops.lineage import Source
-from artcli.registry import CollectionState, RegistryState, registry_names, registry_state
 from artcli.repo import Repo
-from artcli.runs import RunState, valid_run_id
-from artcli.state import ArtifactState
+from artcli.runinfo import valid_run_id
+from artcli.state.artifact import ArtifactState
+from artcli.state.collection import CollectionState, RegistryState
+from artcli.state.run import RunState
 
 
 @dataclass
@@ -28,7 +29,6 @@ class Catalogue:
     url: str
     projects: list[str]
     artifacts: dict[tuple[str, str], ArtifactState]
-    reused: dict[tuple[str, str], dict[int, list[str]]]
     registries: dict[str, RegistryState]
     collections: dict[tuple[str, str], CollectionState]
     runs: dict[str, RunState]
@@ -74,8 +74,6 @@ def _touches(rs: RunState, keep: set[str]) -> bool:
 def gather(repo: Repo, projects: list[str] | None = None, threads: int | None = None) -> Catalogue:
     """Fold every log the site shows. ``projects`` limits artifacts (and the runs shown) to those
     projects; registries are org-wide and always shown."""
-    from artcli.ops.ttl import default_ttl
-
     repo.check_format()
     warnings: list[str] = []
     source = Source(repo)
@@ -93,14 +91,14 @@ def gather(repo: Repo, projects: list[str] | None = None, threads: int | None = 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         folded = dict(pool.map(read_artifact, sorted(artifact_keys)))
         runs = dict(zip(run_ids, pool.map(source.run, run_ids), strict=True))
-        ttls = dict(zip(keep, pool.map(lambda p: default_ttl(repo, p), keep), strict=True))
-    collections = source.collections()
-    registries = {r: registry_state(repo, r, must_exist=False) for r in registry_names(repo)}
+        ttls = dict(zip(keep, pool.map(repo.default_ttl, keep), strict=True))
+    collections = {(cs.registry, cs.name): cs for cs in source.collections()}
+    registries = {r: repo.registry_state(r, must_exist=False) for r in repo.registry_names()}
     if projects:  # runs that touched none of the projects shown stay out
         runs = {rid: rs for rid, rs in runs.items() if _touches(rs, set(keep))}
     cat = Catalogue(
         url=repo.store.url, projects=keep,
-        artifacts={k: st for k, (st, _) in folded.items()}, reused={k: r for k, (_, r) in folded.items()},
+        artifacts=folded,
         registries=registries, collections=collections, runs=runs, default_ttl=ttls, source=source,
         warnings=warnings)
     for (p, n), st in cat.artifacts.items():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from artcli.ops.lineage import Graph, run_node_id, version_id
+from artcli.lineagewalk import Graph, run_node_id, version_id
 from artcli.redact import redact_argv, redact_text
-from artcli.registry import CollectionState, RegistryState
-from artcli.runs import RunState
 from artcli.site import paths
 from artcli.site.pages import Page, SiteMap, alias_moves, artifact_row, lineage_data, state_of
+from artcli.state.collection import CollectionState, RegistryState
+from artcli.state.run import RunState
 
 RECENT = 15
 

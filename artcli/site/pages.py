@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artcli import canonical
-from artcli.ops.lineage import Graph, node_label, version_lineage
-from artcli.ops.metadata import latest_rows
+from artcli.lineagewalk import Graph, version_lineage
+from artcli.ops.lineage import node_label
 from artcli.redact import looks_secret, redact_text
-from artcli.registry import CollectionState
 from artcli.site import paths
 from artcli.site.gather import Catalogue
-from artcli.state import ArtifactState, VersionState
+from artcli.state.artifact import ArtifactState, VersionState
+from artcli.state.collection import CollectionState
+from artcli.state.metadata import latest_rows
 
 MAX_ALIAS_HISTORY = 200
 
@@ -158,7 +159,7 @@ def version_page(sm: SiteMap, st: ArtifactState, vs: VersionState, links: dict[t
                  depth: int | None, max_nodes: int) -> Page:
     p, n, v = st.project, st.name, vs.version
     here = paths.version(p, n, v)
-    reused = sm.cat.reused.get((p, n), {}).get(v, [])
+    reused = [r["run"] for r in vs.relogged_by]
     graph = version_lineage(sm.cat.source, p, n, v, direction="both", depth=depth, max_nodes=max_nodes)
     others = sorted(st.versions)
     at = others.index(v)
