@@ -213,3 +213,21 @@ def test_relative_links_match_posixpath() -> None:
         for b in pages:
             assert rel(a, b) == posixpath.relpath(b, posixpath.dirname(a) or "."), (a, b)
     assert rel("p/a/a/n/v1.html", "p/a/a/n/index.html#lineage") == "index.html#lineage"
+
+
+def test_names_no_artcli_would_write_are_skipped(tmp_path: Path) -> None:
+    """A hand-made remote may hold keys whose names artcli never writes: they get no page."""
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
+    make_tree(tmp_path / "d", {"a.txt": b"a"})
+    cli.ok("log", "ds", str(tmp_path / "d"))
+    remote = tmp_path / "remote"
+    event = next((remote / "projects/default/artifacts/ds/events").iterdir()).read_bytes()
+    for odd in ("projects/default/artifacts/bad name<x>", "registries/re g/collections/c", "runs/bad id!"):
+        (remote / odd / "events").mkdir(parents=True)
+        (remote / odd / "events" / "000000000000.json").write_bytes(event)
+    out = tmp_path / "site"
+    res = cli.ok("site", "--out", str(out), "--json").json()
+    assert any("bad name<x>" in w for w in res["warnings"])
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
+    assert not [n for n in names if "<" in n or " " in n or "!" in n], names
+    assert "p/default/a/ds/v0.html" in names and check_site(out) == []

@@ -92,8 +92,9 @@ def gather(repo: Repo, projects: list[str] | None = None, threads: int | None = 
         folded = dict(pool.map(read_artifact, sorted(artifact_keys)))
         runs = dict(zip(run_ids, pool.map(source.run, run_ids), strict=True))
         ttls = dict(zip(keep, pool.map(repo.default_ttl, keep), strict=True))
-    collections = {(cs.registry, cs.name): cs for cs in source.collections()}
-    registries = {r: repo.registry_state(r, must_exist=False) for r in repo.registry_names()}
+    collections = {(cs.registry, cs.name): cs for cs in source.collections()
+                   if NAME_RE.fullmatch(cs.registry) and NAME_RE.fullmatch(cs.name)}
+    registries = {r: repo.registry_state(r, must_exist=False) for r in repo.registry_names() if NAME_RE.fullmatch(r)}
     if projects:  # runs that touched none of the projects shown stay out
         runs = {rid: rs for rid, rs in runs.items() if _touches(rs, set(keep))}
     cat = Catalogue(
