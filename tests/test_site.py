@@ -231,3 +231,24 @@ def test_names_no_artcli_would_write_are_skipped(tmp_path: Path) -> None:
     names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
     assert not [n for n in names if "<" in n or " " in n or "!" in n], names
     assert "p/default/a/ds/v0.html" in names and check_site(out) == []
+
+
+def test_an_expiry_rewrites_pages_with_no_new_event(tmp_path: Path) -> None:
+    """Time alone changes a page when a version expires: a refresh must see it, even though no
+    log moved (the state file remembers the first expiry ahead)."""
+    t0, later = "2026-03-01T00:00:00Z", "2026-03-03T00:00:00Z"
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri(), env={"ARTCLI_NOW": t0})
+    make_tree(tmp_path / "d", {"a.txt": b"a"})
+    cli.ok("log", "ds", str(tmp_path / "d"), "--ttl", "1d")
+    make_tree(tmp_path / "d", {"a.txt": b"b"})
+    cli.ok("log", "keep", str(tmp_path / "d"))
+    out = tmp_path / "site"
+    cli.ok("site", "--out", str(out))
+    assert cli.ok("site", "--out", str(out), "--json").json()["written"] == 0
+    res = cli.ok("site", "--out", str(out), "--json", env={"ARTCLI_NOW": later}).json()
+    assert res["logs_changed"] == 0 and "p/default/a/ds/v0.html" in res["written_pages"]
+    assert 'class="badge b-expired">expired' in (out / "p/default/a/ds/v0.html").read_text()
+    assert cli.ok("site", "--out", str(out), "--json", env={"ARTCLI_NOW": later}).json()["written"] == 0
+    cli.ok("ttl", "default", "7d")  # a settings log the project page shows
+    assert cli.ok("site", "--out", str(out), "--json", env={"ARTCLI_NOW": later}).json()["written_pages"] \
+        == ["p/default/index.html"]

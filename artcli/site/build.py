@@ -5,6 +5,8 @@ data it shows and each log to the last sequence number the build saw. A page who
 is unchanged and whose file is still there is not rendered again, so a refresh after one
 ``log`` costs one read of each log (warm: one LIST each) and the few pages that event
 changed. A page whose subject left the site (``--project`` narrowed, say) is removed.
+When the logs say nothing changed at all (every log at the position the state file saw, same
+options and renderer, no expiry passed since, every file there), no page's data is worked out.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli import __version__, canonical
+from artcli import __version__, canonical, clock
 from artcli.redact import redact_text
 from artcli.repo import Repo
 from artcli.site import assets, paths
@@ -100,9 +102,30 @@ def _old_state(target: Any) -> dict[str, Any]:
     except ValueError:
         state = {}
     if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
-        return {"pages": {}, "logs": {}}
+        return {"pages": {}, "logs": {}, "build": None, "until": None}
     pages_, logs = state.get("pages"), state.get("logs")
-    return {"pages": pages_ if isinstance(pages_, dict) else {}, "logs": logs if isinstance(logs, dict) else {}}
+    return {"pages": pages_ if isinstance(pages_, dict) else {}, "logs": logs if isinstance(logs, dict) else {},
+            "build": state.get("build"), "until": state.get("until")}
+
+
+def _next_expiry(cat: Catalogue) -> str | None:
+    """The first moment a page can change with no event: a live version expiring (its state,
+    and maybe which version is ``latest``, change then)."""
+    now = clock.now()
+    times = [clock.parse_iso(vs.expires) for st in cat.artifacts.values() for vs in st.versions.values()
+             if vs.expires and not vs.deleted and clock.parse_iso(vs.expires) > now]
+    return clock.iso(min(times)) if times else None
+
+
+def _nothing_changed(old: dict[str, Any], build: dict[str, Any], cat: Catalogue, existing: set[str]) -> bool:
+    """The logs say nothing changed: same logs at the same positions, same options and renderer,
+    no expiry passed since, every page still there. Then no page's data needs working out."""
+    if old["build"] != build or old["logs"] != cat.positions or not old["pages"]:
+        return False
+    until = old["until"]
+    if until is not None and (not isinstance(until, str) or clock.now() >= clock.parse_iso(until)):
+        return False
+    return all(p in existing for p in old["pages"])
 
 
 def build_site(repo: Repo, target: Any, *, projects: list[str] | None = None, depth: int | None = DEFAULT_DEPTH,
@@ -116,6 +139,10 @@ def build_site(repo: Repo, target: Any, *, projects: list[str] | None = None, de
     res.logs_changed = sum(1 for k, v in cat.positions.items() if old["logs"].get(k) != v)
     existing = target.existing()
     fp = fingerprint()
+    build = {"renderer": fp, "projects": cat.projects, "depth": depth, "max_nodes": max_nodes}
+    if not force and _nothing_changed(old, build, cat, existing):
+        res.pages = res.unchanged = len(old["pages"])
+        return res
     ctx = tpl.Context(remote, _manifest_rows(repo))
     digests: dict[str, str] = {}
     batch: dict[str, bytes] = {}
@@ -141,7 +168,7 @@ def build_site(repo: Repo, target: Any, *, projects: list[str] | None = None, de
     res.removed = sorted(p for p in old["pages"] if p not in digests and p in existing)
     if res.removed:
         target.delete(res.removed)
-    state = {"schema": STATE_SCHEMA, "remote": remote, "projects": cat.projects, "renderer": fp,
+    state = {"schema": STATE_SCHEMA, "remote": remote, "build": build, "until": _next_expiry(cat),
              "logs": cat.positions, "pages": digests}
     target.write({paths.STATE: json.dumps(state, indent=0, sort_keys=True).encode()})
     return res

@@ -8,10 +8,12 @@ thousands of small graphs drawn on version pages cost no further request.
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli import canonical
 from artcli.lineagewalk import Source
 from artcli.model import NAME_RE, REGISTRY_PROJECT
 from artcli.repo import Repo
@@ -34,7 +36,7 @@ class Catalogue:
     runs: dict[str, RunState]
     default_ttl: dict[str, int | None]
     source: Source
-    positions: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -111,4 +113,8 @@ def gather(repo: Repo, projects: list[str] | None = None, threads: int | None = 
     for rid, rs in runs.items():
         cat.positions[f"r/{rid}"] = rs.events
         cat.warnings.extend(f"run {rid}: {w}" for w in rs.warnings)
+    for p, ttl in ttls.items():  # settings and registry logs: what they say is small, keep that
+        cat.positions[f"s/{p}"] = ttl
+    for r, reg in registries.items():
+        cat.positions[f"g/{r}"] = hashlib.sha256(canonical.dumps(reg.to_json())).hexdigest()[:16]
     return cat
