@@ -57,13 +57,13 @@ def _artcli_in_process(argv: list[str]) -> str:
     global _COMMAND
     import typer.main
 
-    from artcli import runs
+    from artcli import runinfo
     from artcli.cli import app
     from artcli.commands.common import close_repos
 
     if _COMMAND is None:
         _COMMAND = typer.main.get_command(app)
-    runs.ARGV = list(argv)
+    runinfo.ARGV = list(argv)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         try:
@@ -106,7 +106,7 @@ def generate(work: Path, artifacts: int, versions: int) -> dict[str, Any]:
 
 
 def site(out: Path, env: dict[str, str], label: str) -> dict[str, Any]:
-    res = run_cmd([str(HERE.parent / ".venv/bin/artcli"), "site", "--out", str(out), "--json"], label=label,
+    res = run_cmd([sys.executable, "-m", "artcli", "site", "--out", str(out), "--json"], label=label,
                   env=env, timeout=3600)
     if not res.ok:
         raise RuntimeError(f"{label} failed: {res.error}")
@@ -140,6 +140,7 @@ def main() -> None:
     ap.add_argument("--scratch", type=Path, default=Path("/dev/shm/artcli-site-bench"),
                     help="where the remote is generated before it is copied to --work (default: tmpfs)")
     ap.add_argument("--reuse", action="store_true", help="keep the remote of an earlier run with the same size")
+    ap.add_argument("--results", type=Path, default=HERE / "results", help="where the JSON result goes")
     args = ap.parse_args()
     size = f"{args.artifacts}x{args.versions}"
     work = args.work / size
@@ -177,7 +178,7 @@ def main() -> None:
     builds.append(site(work / "site-warm", env, "refresh after one new log"))
     report["builds"] = builds
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    dest = HERE / "results" / f"site-{args.artifacts}x{args.versions}-{stamp}.json"
+    dest = args.results / f"site-{args.artifacts}x{args.versions}-{stamp}.json"
     dest.write_text(json.dumps(report, indent=1) + "\n")
     print("| run | wall s | CPU s | peak RSS MiB | pages | written | logs changed |\n| --- | --- | --- | --- | --- | --- | --- |")
     for b in builds:

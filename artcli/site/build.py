@@ -136,7 +136,7 @@ def build_site(repo: Repo, target: Any, *, projects: list[str] | None = None, de
     res = SiteResult(remote, target.label, target.url_of(paths.INDEX), warnings=list(cat.warnings))
     old = _old_state(target)
     res.logs = len(cat.positions)
-    res.logs_changed = sum(1 for k, v in cat.positions.items() if old["logs"].get(k) != v)
+    res.logs_changed = sum(1 for k, v in cat.positions.items() if k not in old["logs"] or old["logs"][k] != v)
     existing = target.existing()
     fp = fingerprint()
     build = {"renderer": fp, "projects": cat.projects, "depth": depth, "max_nodes": max_nodes}
