@@ -53,7 +53,7 @@ screenshot: $(STAMP) browser
 
 ## docs: regenerate docs/cli.md and completions/ from the Typer app
 docs: $(STAMP)
-	$(PY) -m artcli.devtools all
+	$(PY) -m artcli.cli.devtools all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts

@@ -58,8 +58,8 @@ def _artcli_in_process(argv: list[str]) -> str:
     import typer.main
 
     from artcli import runinfo
-    from artcli.cli import app
-    from artcli.commands.common import close_repos
+    from artcli.cli.app import app
+    from artcli.cli.commands.common import close_repos
 
     if _COMMAND is None:
         _COMMAND = typer.main.get_command(app)

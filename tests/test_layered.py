@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from itertools import combinations
 
-from artcli.render import layered
+from artcli.cli.render import layered
 
 
 def _boxes_overlap(lay: layered.Layout, a: str, b: str) -> bool:

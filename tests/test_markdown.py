@@ -89,7 +89,7 @@ def test_format_json_is_json(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_fences_and_code_spans_outlast_backticks_inside() -> None:
-    from artcli.render.markdown import code, fence
+    from artcli.cli.render.markdown import code, fence
 
     body = "flowchart LR\n```\n  n0 --> n1\n````"
     html = _html(fence(body, "mermaid"))

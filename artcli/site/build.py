@@ -62,7 +62,7 @@ class SiteResult:
 def fingerprint() -> str:
     """Changes whenever the markup could: artcli's version and the source of the renderers."""
     h = hashlib.sha256(__version__.encode())
-    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "render"):
+    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "cli" / "render"):
         for src in sorted(folder.glob("*.py")):
             h.update(src.name.encode() + b"\0" + src.read_bytes())
     return h.hexdigest()[:32]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from artcli import __version__, clock
+from artcli.cli.render.escape import esc, safe_link
 from artcli.mdvalues import format_size
-from artcli.render.escape import esc, safe_link
 from artcli.site import paths
 
 FILTER_FROM = 8  # rows: a shorter table needs no filter box

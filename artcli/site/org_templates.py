@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from artcli.render.escape import esc
+from artcli.cli.render.escape import esc
 from artcli.site import html as h
 from artcli.site import paths
 from artcli.site.pages import Page

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artcli import canonical
+from artcli.cli.render.lineage import node_label
 from artcli.lineagewalk import Graph, version_lineage
-from artcli.ops.lineage import node_label
 from artcli.redact import looks_secret, redact_text
 from artcli.site import paths
 from artcli.site.gather import Catalogue

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from artcli.ops.lineage import node_label
-from artcli.render import lineage_svg
-from artcli.render.escape import esc
+from artcli.cli.render import lineage_svg
+from artcli.cli.render.escape import esc
+from artcli.cli.render.lineage import node_label
 from artcli.site import html as h
 from artcli.site import paths
 from artcli.site.pages import Page

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from artcli.cli.render.escape import esc, safe_link, truncate
 from artcli.mdvalues import format_size
-from artcli.render.escape import esc, safe_link, truncate
 from artcli.site.html import badge, code, ext, when
 
 MAX_JSON_CHARS = 4000
