@@ -1,4 +1,4 @@
-"""The lineage graph as an SVG picture, laid out by :mod:`artcli.render.layered` (no Graphviz).
+"""The lineage graph as an SVG picture, laid out by :mod:`artcli.cli.render.layered` (no Graphviz).
 
 The same picture serves ``artcli lineage --format svg`` (a standalone file) and the version
 pages of ``artcli site`` (inline, each node a link to its page). Meaning never rests on colour
