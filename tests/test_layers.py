@@ -339,6 +339,12 @@ def test_no_module_over_the_line_limit() -> None:
     assert not stale, "no longer over the limit, so remove from LONG_MODULES: " + ", ".join(stale)
 
 
+def test_the_architecture_doc_names_every_module() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = sorted(str(p.relative_to(ROOT)) for p in module_files(ROOT, "artcli").values() if p.name not in doc)
+    assert not missing, "add a line for each to the tree in docs/architecture.md: " + ", ".join(missing)
+
+
 # -- the checker itself can fail ---------------------------------------------------------------------
 def _fake_package(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
     for rel, text in {"pkg/__init__.py": "", **files}.items():
