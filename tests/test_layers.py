@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("format, store", (
         "artcli.layout", "artcli.canonical", "artcli.manifest", "artcli.manifest_stream", "artcli.packs",
         "artcli.eventlog", "artcli.hashing", "artcli.mdvalues",
+        "artcli.marker",  # the format marker: the one reader and writer of artcli-store.json
         "artcli.store", "artcli.store.*",
         "artcli.localdb",  # the local sqlite index (stat cache, event cache, pack indexes): eventlog keeps its cursor there
     )),

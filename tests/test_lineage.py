@@ -217,6 +217,8 @@ def cyclic(cli: Cli) -> Cli:
     plus garbage: an unsafe run id, a missing version, an unparsable input, a corrupt event."""
     assert cli.remote is not None
     root = Path(urlparse(cli.remote).path)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "artcli-store.json").write_bytes(b'{"format":2,"hash":"blake3"}')  # an artcli remote (format.md §2.1)
     a, b = "projects/default/artifacts/a/", "projects/default/artifacts/b/"
     _event(root, a, 0, _created(0, ["default/b:v0", "default/ghost:v3", "not a ref", "default/a:v0"]), "run-a")
     _event(root, a, 1, {"type": "used", "version": 0, "run": "run-b"})

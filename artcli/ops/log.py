@@ -25,7 +25,6 @@ from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
-from artcli.state.artifact import fold
 from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
@@ -224,7 +223,7 @@ def _log_artifact(
         cdigest = manifest.content_digest(entries)
     repo.check_format(for_write=True)
 
-    st = fold(project, name, events)
+    st = repo.fold_artifact(project, name, events)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     if existing is not None:
@@ -246,7 +245,7 @@ def _log_artifact(
 
     def build(events: Events) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
-        cur = fold(project, name, events)
+        cur = repo.fold_artifact(project, name, events)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -307,7 +306,7 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
     log = repo.artifact_log(project, name)
 
     def build(events: Events) -> dict[str, Any] | None:
-        cur = fold(project, name, events)
+        cur = repo.fold_artifact(project, name, events)
         need = [a for a in aliases if cur.aliases.get(a) != version]
         if cur.latest == version and not need and not metadata:
             return None

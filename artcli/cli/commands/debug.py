@@ -22,7 +22,9 @@ def cat(key: Annotated[str, typer.Argument(help="Object key relative to the remo
     """Print an object's raw bytes (manifests are shown decompressed)."""
     from artcli.ops.raw import object_bytes
 
-    output.raw(object_bytes(open_repo(remote, project), key))
+    repo = open_repo(remote, project)
+    repo.check_marker = False  # a damaged marker is what one may want to look at
+    output.raw(object_bytes(repo, key))
 
 
 @debug_app.command("events", epilog=example("artcli debug events mnist"))
@@ -45,12 +47,13 @@ def fsck(read_data: Annotated[bool, typer.Option("--read-data", help="Download a
     from artcli.ops.fsck import fsck as do_fsck
 
     repo = open_repo(remote, project)
+    repo.check_marker = False  # fsck reports a marker problem as a finding
     rep = do_fsck(repo, read_data=read_data)
     if as_json:
         output.emit_json(rep.to_json())
     else:
-        for p in rep.problems:
-            output.data(p)
+        for f in rep.findings:
+            output.data(f"{f.kind}: {f.key}: {f.message}")
         output.info(f"{rep.versions} versions, {rep.files} files checked: "
                     f"{len(rep.problems) or 'no'} problem(s)")
     if rep.problems:
