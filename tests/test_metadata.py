@@ -403,7 +403,7 @@ def test_dtypes(text: str, name: str | None) -> None:
 
 
 def test_ls_shows_cards_on_a_tty(cli: Cli, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from artcli import output
+    from artcli.cli import output
 
     cli.ok("log", "model", str(data), "-m", "model_metrics.accuracy=0.95", "-m", "weights:size=1.5GiB",
            "-m", "[red]card.x=[bold]y")
@@ -414,3 +414,5 @@ def test_ls_shows_cards_on_a_tty(cli: Cli, data: Path, monkeypatch: pytest.Monke
     assert any(ln.startswith("╭─ metadata ") for ln in lines) and any(ln.startswith("╭─ model_metrics ") for ln in lines)
     assert any("weights" in ln and "1.5 GiB  (size)" in ln for ln in lines)
     assert any("╭─ [red]card " in ln for ln in lines) and any("[bold]y" in ln for ln in lines)  # no markup injection
+    history = cli.ok("metadata", "ls", "model", "--history", env={"COLUMNS": "200"}).out
+    assert any("[red]card.x" in ln and "[bold]y" in ln for ln in history.splitlines())  # a table is text too
