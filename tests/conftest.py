@@ -32,6 +32,7 @@ import pytest
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 Remote = tuple[str, dict[str, str]]
+TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
 _SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -102,6 +103,9 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "ARTCLI_CACHE_DIR": str(home / "cache"),
         "ARTCLI_CONFIG_DIR": str(home / "config"),
         "ARTCLI_DATA_DIR": str(home / "data"),
+        # every subprocess (python -m artcli, python -c, make running a shim) imports this tree's
+        # artcli, wherever it runs and whatever else is installed
+        "PYTHONPATH": os.pathsep.join(p for p in (str(TREE), os.environ.get("PYTHONPATH")) if p),
     }
     unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
     saved = _set_env(values)

@@ -587,6 +587,21 @@ def test_sanitize_strips_credentials() -> None:
     assert "https://host/b/k" in clean
 
 
+def test_sanitize_strips_every_query_string() -> None:
+    """A URL's whole query goes, whatever its parameters are called: an Azure SAS (``sig=``,
+    ``se=``, ``skoid=``), a presigned GCS URL, an OAuth ``code=``. No name list could cover them."""
+    sas = "sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00:00:00Z&skoid=9f1c&sig=Zm9v%2BYmFy%3D"
+    text = (f"error: GET https://acct.blob.core.windows.net/c/b.bin?{sas} failed; "
+            "see https://storage.googleapis.com/b/o?X-Goog-Date=20300101&X-Goog-Signature=ab12cd; "
+            "callback http://127.0.0.1:8080/cb?code=4%2F0Adeu5BX&state=s7#frag-secret")
+    clean = sanitize(text)
+    for secret in ("Zm9v%2BYmFy%3D", "skoid=9f1c", "ab12cd", "4%2F0Adeu5BX", "state=s7", "frag-secret", "?"):
+        assert secret not in clean, (secret, clean)
+    for kept in ("https://acct.blob.core.windows.net/c/b.bin", "https://storage.googleapis.com/b/o",
+                 "http://127.0.0.1:8080/cb", "failed;"):
+        assert kept in clean, (kept, clean)
+
+
 # -- start-up cost ----------------------------------------------------------------------------------
 def test_import_store_does_not_import_cloud_libraries(tmp_path: Path) -> None:
     code = (
