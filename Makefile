@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow lint bench bench-smoke docs completions clean
+.PHONY: demo test test-slow mutate lint bench bench-smoke docs completions clean
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -28,6 +28,12 @@ test-slow: $(STAMP)
 	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
 
+## mutate: mutation testing (mutmut) of the critical modules, each mutant against a few test files;
+## report in .mutants/report.md, survivors' diffs in .mutants/survivors.txt (GROUPS=... for some)
+mutate: $(STAMP)
+	$(PY) -m pip install -q 'mutmut==3.8.1'
+	$(PY) tests/mutation.py $(GROUPS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check artcli tests benchmarks
 
@@ -43,4 +49,4 @@ docs: $(STAMP)
 	$(PY) -m artcli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts .mutants

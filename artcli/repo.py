@@ -22,6 +22,25 @@ if TYPE_CHECKING:
     from artcli.store.base import Store
 
 
+def marker_format(raw: bytes, url: str) -> int:
+    """The format number in a remote's marker; IntegrityError (exit 4, naming the marker) for
+    anything but ``{"format": <int >= 1>, "hash": "blake3", ...}``."""
+    where = f"{layout.MARKER_KEY} on {url}"
+    try:
+        marker = canonical.loads(raw)
+    except ValueError:
+        raise IntegrityError(f"{where} is not valid JSON") from None
+    if not isinstance(marker, dict):
+        raise IntegrityError(f"{where} is not a format marker (a JSON object is expected)")
+    if marker.get("hash") != layout.HASH:
+        raise IntegrityError(f"{url} is not an artcli store with hash {layout.HASH} ({where} says "
+                             f"{str(marker.get('hash'))[:40]!r})")
+    fmt = marker.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise IntegrityError(f"{where} names no valid format (a whole number from 1 is expected)")
+    return fmt
+
+
 class Repo:
     def __init__(self, settings: Settings, run_id: str | None = None) -> None:
         self.settings = settings
@@ -57,25 +76,22 @@ class Repo:
             if self._format_checked:
                 return
             try:
-                marker = canonical.loads(self.store.get(layout.MARKER_KEY))
+                raw: bytes | None = self.store.get(layout.MARKER_KEY)
             except NotFoundError:
-                marker = None
-            except ValueError:
-                raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
-            if marker is None:
-                if for_write:
-                    if not self.store.atomic_create:
-                        raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
-                                          "concurrent writers would be unsafe")
-                    self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
-                        {"format": layout.FORMAT, "hash": layout.HASH}))
-                else:
+                raw = None
+            if raw is None:
+                if not for_write:
                     return
-            elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
-                raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
-            elif int(marker.get("format", 0)) > layout.FORMAT:
-                raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
-                                  f"reads up to format {layout.FORMAT}: upgrade artcli")
+                if not self.store.atomic_create:
+                    raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
+                                      "concurrent writers would be unsafe")
+                mine = canonical.dumps({"format": layout.FORMAT, "hash": layout.HASH})
+                if not self.store.put_if_absent(layout.MARKER_KEY, mine):  # another stamped it first
+                    raw = self.store.get(layout.MARKER_KEY)
+            fmt = layout.FORMAT if raw is None else marker_format(raw, self.store.url)
+            if fmt > layout.FORMAT:
+                raise RemoteError(f"{self.store.url} uses store format {fmt}; this artcli reads up to "
+                                  f"format {layout.FORMAT}: upgrade artcli")
             self._format_checked = True
 
     # -- artifacts -----------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""``make mutate``: mutation testing (mutmut 3) of the modules whose bugs lose or leak data.
+
+Run: ``python tests/mutation.py [GROUP ...]`` (all groups by default; ``--jobs N``, ``--list``).
+
+The one table to maintain is :data:`GROUPS` below: for each group, the functions to mutate (by
+module, so a module that moves is re-pointed here and only here) and the few test files or node
+ids that may kill them. Each group runs as its own mutmut session in ``.mutants/<group>/`` (a
+scratch copy of ``artcli/``, ``tests/`` and ``pyproject.toml`` with the group's mutmut settings),
+so each mutant runs only the tests of its group that call the mutated function (mutmut's
+per-function selection), fastest first, stopping at the first failure.
+
+Results: ``.mutants/report.md`` (per module: killed, survived, no tests, equivalent, score) and
+``.mutants/survivors.txt`` (the diff of every survivor, to triage). A survivor a test could
+reasonably kill gets a test; one no test can tell from the original goes into
+:data:`EQUIVALENT` with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutants"
+MUTMUT = "mutmut==3.8.1"
+#: the suite's servers run in pytest's process; mutmut forks it per mutant, so cloud-server
+#: tests stay out (the store contract still runs on file:// and memory://)
+PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Functions to mutate, as ``{module: (function, ...)}`` — ``"*"`` for every function of the
+    module, ``"name"`` for a function, ``"Class.method"`` or ``"Class.*"`` for methods — and the
+    tests (files or node ids, relative to the repository) that may kill them."""
+
+    functions: dict[str, tuple[str, ...]]
+    tests: tuple[str, ...]
+
+
+GROUPS: dict[str, Group] = {
+    # exclusive create: the one concurrency primitive
+    "store": Group({
+        "artcli.store.memory": ("*",),
+        "artcli.store.local": ("_tmp_name", "_write_tmp", "LocalStore.put", "LocalStore.put_if_absent",
+                               "LocalStore._create_excl", "LocalStore._same_bytes", "LocalStore.get",
+                               "LocalStore.delete"),
+    }, ("tests/test_store_contract.py",)),
+    # folds: state = fold(events)
+    "folds": Group({
+        "artcli.state": ("*",),
+        "artcli.registry": ("Link.*", "CollectionState.*", "_history", "_set_alias", "_remove_alias",
+                            "apply_collection", "fold_collection", "fold_registry"),
+    }, ("tests/test_state.py", "tests/test_registry.py", "tests/test_aliases.py",
+        "tests/test_hostile.py::test_fold_regressions", "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed")),
+    # manifest and path rules: nothing is written outside the target
+    "paths": Group({
+        "artcli.model": ("check_name", "check_alias", "parse_ref", "safe_relpath", "normalise_relpath", "Entry.*"),
+        "artcli.manifest": ("*",),
+    }, ("tests/test_model.py", "tests/test_format.py", "tests/test_integrity.py",
+        "tests/test_hostile.py::test_manifest_round_trip_and_hostile_shapes",
+        "tests/test_hostile.py::test_hostile_path_refused_before_any_write",
+        "tests/test_hostile.py::test_hostile_entry_fields_refused")),
+    # every byte verified before use; the target only ever sees complete files
+    "download": Group({
+        "artcli.ops.download": ("download", "_from_cache", "_TargetSink.*", "_write_bytes", "_check_layout",
+                                "_final_path", "_out_of_date", "_materialise", "_sweep_temps", "_alive"),
+        "artcli.transfer": ("*",),
+        "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed",
+                         "Cache.get_manifest", "Cache.put_manifest"),
+    }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
+        "tests/test_cache_packs.py")),
+    # the stat cache: a changed file is always re-read
+    "statcache": Group({
+        "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
+        "artcli.inputs": ("hash_files",),
+    }, ("tests/test_stat_cache.py", "tests/test_log_download.py")),
+    # leases and gc liveness: gc deletes only what nothing can reach
+    "gc": Group({
+        "artcli.ops.gc": ("Lease.*", "_lease_live", "live_leases", "write_session", "_read", "_mark", "_linked",
+                          "_expire", "_mark_deleted", "_candidates", "_sweep", "_wait_for_writers",
+                          "_drop_stale_leases", "gc"),
+    }, ("tests/test_gc.py",)),
+    "ttl": Group({
+        "artcli.ops.ttl": ("*",),
+    }, ("tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
+        "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl")),
+    "packs": Group({
+        "artcli.packs": ("*",),
+    }, ("tests/test_format.py", "tests/test_cache_packs.py", "tests/test_hostile.py::test_pack_index_decode")),
+    # no credential in an error, a run record or a log line
+    "redaction": Group({
+        "artcli.store.errors": ("sanitize",),
+        "artcli.runs": ("_scrub_query", "scrub_url", "scrub_argv"),
+    }, ("tests/test_store_contract.py::test_sanitize_strips_credentials",
+        "tests/test_store_contract.py::test_sanitize_strips_every_query_string", "tests/test_runs.py",
+        "tests/test_secrets.py::test_file_remote_tree_is_searched")),
+}
+
+#: mutants no test can tell from the original (same behaviour), with the reason
+EQUIVALENT: dict[str, str] = {}
+
+_STATUS = re.compile(r"^\s+(\S+): (.+)$")
+
+
+def mutant_globs(module: str, spec: str) -> str:
+    """mutmut's name for the mutants of one function spec (see :class:`Group`)."""
+    if spec == "*":
+        return f"{module}.*"
+    if "." in spec:
+        cls, meth = spec.split(".", 1)
+        return f"{module}.xǁ{cls}ǁ{'*' if meth == '*' else meth + '__mutmut_*'}"
+    return f"{module}.x_{spec}__mutmut_*"
+
+
+def module_file(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def settings(group: Group) -> str:
+    """The ``[tool.mutmut]`` table of one group's scratch pyproject.toml."""
+    files = sorted({module_file(m) for m in group.functions})
+    return ("\n[tool.mutmut]\n"
+            'source_paths = ["artcli"]\n'
+            f"only_mutate = {json.dumps(files)}\n"
+            f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}\n"
+            f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}\n")
+
+
+def prepare(name: str, group: Group) -> Path:
+    """A fresh scratch copy for one group (mutmut writes its ``mutants/`` inside it)."""
+    for module in group.functions:
+        if not (ROOT / module_file(module)).is_file():
+            sys.exit(f"mutation.py: {module} is not in the tree any more: re-point GROUPS[{name!r}]")
+    for test in group.tests:
+        if not (ROOT / test.split("::")[0]).is_file():
+            sys.exit(f"mutation.py: {test} is not in the tree any more: re-point GROUPS[{name!r}]")
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis")
+    shutil.copytree(ROOT / "artcli", work / "artcli", ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + settings(group))
+    return work
+
+
+def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
+    """Run mutmut for one group; returns mutant name -> status for the group's functions."""
+    work = prepare(name, group)
+    globs = [mutant_globs(m, f) for m, fs in group.functions.items() for f in fs]
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    log = work / "mutmut.log"
+    started = time.monotonic()
+    with open(log, "w") as out:
+        code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *globs], cwd=work, env=env,
+                               stdout=out, stderr=subprocess.STDOUT)
+    took = time.monotonic() - started
+    if code != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        sys.exit(f"mutation.py: mutmut failed for group {name} (exit {code}); see {log}\n{tail}")
+    listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True,
+                             text=True, check=True).stdout
+    statuses = {}
+    for line in listing.splitlines():
+        m = _STATUS.match(line)
+        if m and any(fnmatch.fnmatchcase(m.group(1), g) for g in globs):
+            statuses[m.group(1)] = m.group(2).strip()
+    survivors = [k for k, s in statuses.items() if s in ("survived", "no tests") and k not in EQUIVALENT]
+    with open(WORK / "survivors.txt", "a") as f:
+        for k in survivors:
+            shown = subprocess.run([mutmut, "show", k], cwd=work, env=env, capture_output=True, text=True).stdout
+            f.write(f"## {name}: {k} ({statuses[k]})\n{shown}\n")
+    print(f"{name}: {len(statuses)} mutants, {len(survivors)} to look at, {took / 60:.1f} min", flush=True)
+    return statuses
+
+
+def module_of(mutant: str) -> str:
+    return mutant.split(".x", 1)[0]
+
+
+def report(results: dict[str, dict[str, str]], took: float) -> str:
+    """A markdown table: per group and module, what happened to its mutants."""
+    rows = ["| group | module | mutants | killed | timeout | survived | no tests | equivalent | score |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    total = {"n": 0, "killed": 0, "timeout": 0, "survived": 0, "no tests": 0, "equivalent": 0}
+    for group, statuses in results.items():
+        for module in sorted({module_of(k) for k in statuses}):
+            mine = {k: s for k, s in statuses.items() if module_of(k) == module}
+            c = {"n": len(mine), "equivalent": sum(k in EQUIVALENT for k in mine)}
+            for s in ("killed", "timeout", "survived", "no tests"):
+                c[s] = sum(v == s and k not in EQUIVALENT for k, v in mine.items())
+            for k in total:
+                total[k] += c[k]
+            rows.append(f"| {group} | `{module}` | {c['n']} | {c['killed']} | {c['timeout']} | {c['survived']} | "
+                        f"{c['no tests']} | {c['equivalent']} | {score(c)} |")
+    rows.append(f"| all | | {total['n']} | {total['killed']} | {total['timeout']} | {total['survived']} | "
+                f"{total['no tests']} | {total['equivalent']} | {score(total)} |")
+    return "\n".join(rows) + f"\n\nWall time: {took / 60:.1f} min.\n"
+
+
+def score(c: dict[str, int]) -> str:
+    """Killed (a timeout counts: the mutant hung a test) over every mutant that is not equivalent."""
+    judged = c["n"] - c["equivalent"]
+    return f"{100 * (c['killed'] + c['timeout']) / judged:.1f}%" if judged else "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("groups", nargs="*", help=f"groups to run (default: all of {', '.join(GROUPS)})")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    ap.add_argument("--list", action="store_true", help="print each group's mutmut settings and exit")
+    args = ap.parse_args()
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        ap.error(f"unknown group(s) {unknown}; known: {list(GROUPS)}")
+    chosen = args.groups or list(GROUPS)
+    if args.list:
+        for name in chosen:
+            g = GROUPS[name]
+            print(f"# {name}: {[mutant_globs(m, f) for m, fs in g.functions.items() for f in fs]}{settings(g)}")
+        return
+    WORK.mkdir(exist_ok=True)
+    (WORK / "survivors.txt").write_text("")
+    started = time.monotonic()
+    results = {name: run_group(name, GROUPS[name], args.jobs) for name in chosen}
+    text = report(results, time.monotonic() - started)
+    (WORK / "report.md").write_text(text)
+    (WORK / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
+    print(text)
+    print(f"survivors: {WORK / 'survivors.txt'}")
+
+
+if __name__ == "__main__":
+    main()
