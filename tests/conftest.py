@@ -72,6 +72,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+_SERVER_FIXTURES = {"s3": ("s3_server", "s3_bucket", "_s3_admin", "s3_cli"),
+                    "gcs": ("gcs_server", "gcs_bucket", "gcs_cli")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server's fixtures carries its marker, so ``-m "not s3 and not gcs"``
+    (what ``make mutate`` runs, forking pytest per mutant) never starts a server."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in _SERVER_FIXTURES.items():
+            if names.intersection(fixtures):
+                item.add_marker(getattr(pytest.mark, marker))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
