@@ -99,10 +99,9 @@ GROUPS: dict[str, Group] = {
     }, ("tests/test_format.py", "tests/test_cache_packs.py", "tests/test_hostile.py::test_pack_index_decode")),
     # no credential in an error, a run record or a log line
     "redaction": Group({
-        "artcli.store.errors": ("sanitize",),
-        "artcli.runs": ("_scrub_query", "scrub_url", "scrub_argv"),
-    }, ("tests/test_store_contract.py::test_sanitize_strips_credentials",
-        "tests/test_store_contract.py::test_sanitize_strips_every_query_string", "tests/test_runs.py",
+        "artcli.redact": ("*",),
+    }, ("tests/test_redact.py", "tests/test_store_contract.py::test_sanitize_strips_credentials",
+        "tests/test_store_contract.py::test_sanitize_strips_every_query_string",
         "tests/test_secrets.py::test_file_remote_tree_is_searched")),
 }
 
