@@ -176,12 +176,19 @@ def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
         if m and any(fnmatch.fnmatchcase(m.group(1), g) for g in globs):
             statuses[m.group(1)] = m.group(2).strip()
     survivors = [k for k, s in statuses.items() if s in ("survived", "no tests") and k not in EQUIVALENT]
-    with open(WORK / "survivors.txt", "a") as f:
+    with open(work / "survivors.txt", "w") as f:
         for k in survivors:
             shown = subprocess.run([mutmut, "show", k], cwd=work, env=env, capture_output=True, text=True).stdout
             f.write(f"## {name}: {k} ({statuses[k]})\n{shown}\n")
+    (work / "statuses.json").write_text(json.dumps({"minutes": round(took / 60, 1), "statuses": statuses}, indent=1))
     print(f"{name}: {len(statuses)} mutants, {len(survivors)} to look at, {took / 60:.1f} min", flush=True)
     return statuses
+
+
+def saved(name: str) -> dict[str, str] | None:
+    """A group's statuses from its last run, if it has one."""
+    path = WORK / name / "statuses.json"
+    return json.loads(path.read_text())["statuses"] if path.is_file() else None
 
 
 def module_of(mutant: str) -> str:
@@ -219,6 +226,7 @@ def main() -> None:
     ap.add_argument("groups", nargs="*", help=f"groups to run (default: all of {', '.join(GROUPS)})")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     ap.add_argument("--list", action="store_true", help="print each group's mutmut settings and exit")
+    ap.add_argument("--report", action="store_true", help="only rebuild the report from the groups' last runs")
     args = ap.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
@@ -230,10 +238,16 @@ def main() -> None:
             print(f"# {name}: {[mutant_globs(m, f) for m, fs in g.functions.items() for f in fs]}{settings(g)}")
         return
     WORK.mkdir(exist_ok=True)
-    (WORK / "survivors.txt").write_text("")
     started = time.monotonic()
-    results = {name: run_group(name, GROUPS[name], args.jobs) for name in chosen}
+    if args.report:
+        results = {name: st for name in chosen if (st := saved(name)) is not None}
+    else:
+        results = {name: run_group(name, GROUPS[name], args.jobs) for name in chosen}
     text = report(results, time.monotonic() - started)
+    with open(WORK / "survivors.txt", "w") as f:
+        for name in results:
+            if (WORK / name / "survivors.txt").is_file():
+                f.write((WORK / name / "survivors.txt").read_text())
     (WORK / "report.md").write_text(text)
     (WORK / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
     print(text)
