@@ -131,8 +131,14 @@ def test_collection_aliases_live_in_the_collection(rules_cli: Cli, tmp_path: Pat
     assert [(r["from"], r["to"]) for r in hist] == [(None, "v1"), ("v1", "v2")]
     # the artifact's own aliases are untouched
     assert [r["alias"] for r in cli.ok("alias", "ls", "churn-model", "--json").json()] == ["latest"]
-    cli.ok("alias", "rm", "registry/models/churn", "production")
+    cli.ok("alias", "rm", "registry/models/churn", "production", env={"ARTCLI_RUN_ID": "retire-1",
+                                                                     "ARTCLI_NOW": "2030-01-05T00:00:00Z"})
     assert cli("show", "registry/models/churn:production").code == 3
+    gone = cli.ok("history", "registry/models/churn", "--json").json()[-1]  # the removal is a move to nothing
+    assert (gone["alias"], gone["from"], gone["to"], gone["run"], gone["time"]) == (
+        "production", "v2", None, "retire-1", "2030-01-05T00:00:00.000000Z")
+    assert gone["user"] and gone["host"]
+    assert cli("alias", "rm", "registry/models/churn", "production").code == 3  # nothing left to remove
 
 
 def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:

@@ -516,6 +516,16 @@ def test_open_store_local_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert (tmp_path / "host-uri" / "k").read_bytes() == b"v"
 
 
+def test_open_store_memory_urls_round_trip() -> None:
+    """A memory store's URL is ``memory://<name>`` (it names objects in messages and keys the
+    local caches), and opening that URL again reaches the same objects."""
+    store = open_store("memory://round-trip/")
+    assert store.url == "memory://round-trip"
+    store.put("k", b"v")
+    assert open_store(store.url).get("k") == b"v"
+    assert store.public_url("a/b") == "memory://round-trip/a/b"
+
+
 def test_open_store_refuses_bad_urls_and_options(tmp_path: Path) -> None:
     for url, options in [
         ("nosuchscheme://x/y", {}),
