@@ -175,19 +175,30 @@ def prepare(name: str, group: Group) -> Path:
 def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
     """Run mutmut for one group; returns mutant name -> status for the group's functions."""
     work = prepare(name, group)
-    globs = [mutant_globs(m, f) for m, fs in group.functions.items() for f in fs]
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     log = work / "mutmut.log"
     started, cpu0 = time.monotonic(), _children_cpu()
     with open(log, "w") as out:
-        code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *globs], cwd=work, env=env,
-                               stdout=out, stderr=subprocess.STDOUT)
+        code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *group_globs(group)], cwd=work,
+                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, stdout=out,
+                               stderr=subprocess.STDOUT)
     took, cpu = time.monotonic() - started, _children_cpu() - cpu0
     if code != 0:
         tail = log.read_text(errors="replace")[-3000:]
         sys.exit(f"mutation.py: mutmut failed for group {name} (exit {code}); see {log}\n{tail}")
-    listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True,
+    return collect(name, group, took, cpu)
+
+
+def group_globs(group: Group) -> list[str]:
+    return [mutant_globs(m, f) for m, fs in group.functions.items() for f in fs]
+
+
+def collect(name: str, group: Group, took: float | None = None, cpu: float | None = None) -> dict[str, str]:
+    """Read a finished mutmut session of one group: statuses, survivors' diffs, statuses.json."""
+    work = WORK / name
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    globs = group_globs(group)
+    listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True, check=True).stdout
     statuses = {}
     for line in listing.splitlines():
@@ -197,12 +208,15 @@ def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
     survivors = [k for k, s in statuses.items() if s in ("survived", "no tests") and k not in EQUIVALENT]
     with open(work / "survivors.txt", "w") as f:
         for k in survivors:
-            shown = subprocess.run([mutmut, "show", k], cwd=work, env=env, capture_output=True, text=True).stdout
+            shown = subprocess.run([mutmut, "show", k], cwd=work, capture_output=True, text=True).stdout
             f.write(f"## {name}: {k} ({statuses[k]})\n{shown}\n")
+    if took is None:  # collected after the fact: keep what an earlier collection measured
+        old = saved(name) or {}
+        took, cpu = 60 * old.get("minutes", 0.0), 60 * old.get("cpu_minutes", 0.0)
     (work / "statuses.json").write_text(json.dumps(
-        {"minutes": round(took / 60, 1), "cpu_minutes": round(cpu / 60, 1), "statuses": statuses}, indent=1))
+        {"minutes": round(took / 60, 1), "cpu_minutes": round((cpu or 0) / 60, 1), "statuses": statuses}, indent=1))
     print(f"{name}: {len(statuses)} mutants, {len(survivors)} to look at, {took / 60:.1f} min "
-          f"({cpu / 60:.1f} CPU min)", flush=True)
+          f"({(cpu or 0) / 60:.1f} CPU min)", flush=True)
     return statuses
 
 
@@ -259,6 +273,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
     ap.add_argument("--list", action="store_true", help="print each group's mutmut settings and exit")
     ap.add_argument("--report", action="store_true", help="only rebuild the report from the groups' last runs")
+    ap.add_argument("--collect", action="store_true", help="read the groups' finished mutmut sessions, run nothing")
     args = ap.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
@@ -270,7 +285,10 @@ def main() -> None:
             print(f"# {name}: {[mutant_globs(m, f) for m, fs in g.functions.items() for f in fs]}{settings(g)}")
         return
     WORK.mkdir(exist_ok=True)
-    if not args.report:
+    if args.collect:
+        for name in chosen:
+            collect(name, GROUPS[name])
+    elif not args.report:
         for name in chosen:
             run_group(name, GROUPS[name], args.jobs)
     runs = {name: run for name in chosen if (run := saved(name)) is not None}
