@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
@@ -61,6 +62,14 @@ _SESSION_UNSET = (
     "BUILDKITE",
     "TF_BUILD",
 )
+
+
+# Property tests draw their examples from a fixed seed (the same inputs on every run, so a
+# failure reproduces) and have no per-example deadline (a loaded machine is slow, not wrong).
+# ``HYPOTHESIS_PROFILE=explore`` draws new examples on each run, to look for new bugs by hand.
+settings.register_profile("artcli", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "artcli"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
