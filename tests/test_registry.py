@@ -149,6 +149,7 @@ def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
     res = cli.ok("unlink", "registry/models/churn:v1", "--json").json()
     assert res["ref"] == "registry/models/churn:v1" and res["unlinked_now"] is True
     assert res["removed_aliases"] == ["production"] and res["source"]["ref"] == "default/churn-model:v1"
+    assert res["source"]["type"] == "model" and res["source"]["version"] == "v1"
     assert cli("show", "registry/models/churn:v1").code == 3
     assert cli("show", "registry/models/churn:production").code == 3
     assert cli.ok("show", "registry/models/churn", "--json").json()["version"] == "v0"  # latest falls back
@@ -159,6 +160,16 @@ def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
     assert cli("unlink", "registry/models/churn:v5").code == 3
     # linking the source again makes a new collection version
     assert cli.ok("link", "churn-model:v1", "registry/models/churn").out.strip() == "registry/models/churn:v2"
+
+
+def test_a_link_records_when_it_was_made(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
+    log_versions(cli, tmp_path, 1)
+    cli.ok("link", "churn-model:v0", "registry/models/churn", env={"ARTCLI_NOW": "2030-02-03T04:05:06Z"})
+    coll = collection(cli, "models", "churn")
+    assert [(lk["version"], lk["source"], lk["linked"]) for lk in coll["links"]] == [
+        ("v0", "default/churn-model:v0", "2030-02-03T04:05:06.000000Z")]
+    assert coll["updated"] == "2030-02-03T04:05:06.000000Z"
 
 
 def test_linking_clears_a_ttl(cli: Cli, tmp_path: Path) -> None:
