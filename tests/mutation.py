@@ -61,10 +61,11 @@ GROUPS: dict[str, Group] = {
     }, ("tests/test_store_contract.py",)),
     # folds: state = fold(events)
     "folds": Group({
-        "artcli.state": ("*",),
-        "artcli.registry": ("Link.live", "CollectionState.live_links", "CollectionState.latest_live",
-                            "CollectionState.by_source", "CollectionState.next_version", "_set_alias", "_remove_alias",
-                            "apply_collection", "fold_collection"),
+        "artcli.state.fold": ("*",),
+        "artcli.state.alias_book": ("_move", "AliasBook.*"),
+        "artcli.state.artifact": ("*",),
+        "artcli.state.collection": ("Link.live", "Link.source_json", "CollectionState.*", "apply_collection",
+                                    "fold_collection"),
     }, ("tests/test_state.py", "tests/test_registry.py", "tests/test_aliases.py",
         "tests/test_hostile.py::test_fold_regressions",
         "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed")),
@@ -72,17 +73,17 @@ GROUPS: dict[str, Group] = {
     "paths": Group({
         "artcli.model": ("check_name", "check_alias", "parse_ref", "safe_relpath", "normalise_relpath",
                          "Entry.from_json"),
-        "artcli.manifest": ("entry_line", "iter_lines", "encode", "decompress", "decode"),
+        "artcli.manifest": ("entry_line", "iter_lines", "content_digest", "encode", "decompress", "decode"),
     }, ("tests/test_model.py", "tests/test_format.py", "tests/test_integrity.py",
         "tests/test_hostile.py::test_manifest_round_trip_and_hostile_shapes",
         "tests/test_hostile.py::test_hostile_path_refused_before_any_write",
         "tests/test_hostile.py::test_hostile_entry_fields_refused")),
     # every byte verified before use; the target only ever sees complete files
     "download": Group({
-        "artcli.ops.download": ("_from_cache", "_TargetSink.adopt", "_TargetSink.put_packed", "_TargetSink.write_targets",
-                                "_open_temp", "_write_bytes", "_check_layout", "_final_path", "_out_of_date",
-                                "_materialise", "_sweep_temps", "_alive"),
-        "artcli.transfer": ("fetch", "_fetch_loose", "_verify_file", "_fetch_packs", "_verified"),
+        "artcli.ops.download": ("download", "_from_cache"),
+        "artcli.materialise": ("check_layout", "final_path", "out_of_date", "sweep_temps", "_alive", "_open_temp",
+                               "write_bytes", "copy_into_place", "TargetWriter.*"),
+        "artcli.transfer": ("fetch_stored", "_fetch_loose", "_verify_file", "_fetch_packs", "_verified"),
         "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
     }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
         "tests/test_cache_packs.py", "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only")),
@@ -93,16 +94,18 @@ GROUPS: dict[str, Group] = {
     }, ("tests/test_stat_cache.py",)),
     # leases and gc liveness: gc deletes only what nothing can reach
     "gc": Group({
-        "artcli.ops.gc": ("Lease.*", "_lease_live", "live_leases", "write_session", "_read", "_mark", "_linked",
-                          "_expire", "_mark_deleted", "_candidates", "_sweep", "_wait_for_writers",
-                          "_drop_stale_leases", "gc"),
+        "artcli.leases": ("Lease.*", "lease_live", "live_leases", "write_session", "wait_for_writers",
+                          "drop_stale_leases"),
+        "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
     }, ("tests/test_gc.py",)),
     # TTL: when a version expires, and that a linked one never does
     "ttl": Group({
-        "artcli.ops.ttl": ("links_by_version", "clear_ttl_for_link", "set_ttl", "_write", "_undo_if_linked",
-                           "fold_default_ttl", "default_expires", "expires_for_log"),
+        "artcli.ops.ttl": ("set_ttl", "_write", "_undo_if_linked", "expires_for_log"),
+        "artcli.links": ("links_by_version", "clear_ttl_for_link"),
+        "artcli.state.settings": ("fold_default_ttl",),
     }, ("tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
-        "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl")),
+        "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl",
+        "tests/test_gc.py::test_gc_itself_keeps_a_linked_version_past_its_ttl")),
     "packs": Group({
         "artcli.packs": ("*",),
     }, ("tests/test_format.py", "tests/test_cache_packs.py", "tests/test_hostile.py::test_pack_index_decode")),
