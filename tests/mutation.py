@@ -127,6 +127,8 @@ EQUIVALENT: dict[str, str] = {
     f"{_MEM}put_if_absent__mutmut_3": "the key only names an error, and a memory store raises none there",
     **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
                     "a temp name one character longer is as unique and as valid"),
+    **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
+                    "overlapping lookup chunks give the same answers, with more queries"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

@@ -105,3 +105,14 @@ def test_plan_ranges() -> None:
 def test_entry_fast_path_is_canonical(path: str, size: int, offset: int | None) -> None:
     e = Entry(path, size, D1, D2 if offset is not None else None, offset)
     assert manifest.entry_line(e) == canonical.dumps(e.to_json()) + b"\n"
+
+
+def test_pack_index_edges() -> None:
+    """The final newline is optional; a blank line inside is a flaw; errors name the index."""
+    data = encode_index(D1, [(D2, 0, 5), ("e" * 64, 5, 7)])
+    assert decode_index(D1, data.rstrip(b"\n")) == [(D2, 0, 5), ("e" * 64, 5, 7)]
+    head, first, second = data.rstrip(b"\n").split(b"\n")
+    for bad in (head + b"\n\n" + first + b"\n" + second + b"\n", data + b"\n"):
+        with pytest.raises(IntegrityError) as info:
+            decode_index(D1, bad)
+        assert layout.pack_index_key(D1) in str(info.value)
