@@ -31,7 +31,7 @@ test-slow: $(STAMP)
 ## mutate: mutation testing (mutmut) of the critical modules, each mutant against a few test files;
 ## report in .mutants/report.md, survivors' diffs in .mutants/survivors.txt (GROUPS=... for some)
 mutate: $(STAMP)
-	$(PY) -m pip install -q 'mutmut==3.8.1'
+	$(PY) -m pip install -q 'mutmut==3.8.1' 'pytest-timeout==2.4.0'
 	$(PY) tests/mutation.py $(GROUPS)
 
 lint: $(STAMP)

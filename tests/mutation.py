@@ -32,10 +32,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutants"
-MUTMUT = "mutmut==3.8.1"
+MUTMUT = "mutmut==3.8.1"  # and pytest-timeout==2.4.0; both installed by `make mutate`
 #: the suite's servers run in pytest's process; mutmut forks it per mutant, so cloud-server
 #: tests stay out (the store contract still runs on file:// and memory://)
-PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist"]
+PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist",
+               # mutmut's own limit counts CPU time; a mutant that makes a test wait (a lease, a
+               # lock) uses none, so a wall-clock limit per test ends it (pytest-timeout)
+               "--timeout", "300"]
 #: lines not mutated: what an error or a log line says is for people, not a guarantee (the error's
 #: class, which sets the exit code, is; the condition that raises it is still mutated)
 SKIP_LINES = [r"^\s*raise \w+\(", r"^\s*logger\.\w+\(", r"^\s*(res|rep|st|self)\.warnings\.append\("]
