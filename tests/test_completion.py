@@ -69,7 +69,7 @@ def test_offline_and_fast(seeded: Cli, tmp_path: Path) -> None:
     cloud or UI library is even imported, only the small completion file is read."""
     shutil.rmtree(tmp_path / "remote")
     assert complete(seeded, "artcli download mn") == ["mnist"]
-    probe = ("import sys\nfrom artcli import completion\nprint(completion.candidates('mnist:'))\n"
+    probe = ("import sys\nfrom artcli.cli import completion\nprint(completion.candidates('mnist:'))\n"
              f"print([m for m in {SLOW_IMPORTS!r} if m in sys.modules])")
     res = subprocess.run([sys.executable, "-c", probe], env=seeded.proc_env(), capture_output=True, text=True,
                          timeout=60, check=True)
