@@ -132,6 +132,7 @@ EQUIVALENT: dict[str, str] = {
                     "a temp name one character longer is as unique and as valid"),
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
                     "overlapping lookup chunks give the same answers, with more queries"),
+    "artcli.packs.xǁPackBuilderǁseal__mutmut_4": "a sealed builder is never used again; the reset only frees memory",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
