@@ -166,3 +166,35 @@ def test_the_stat_cache_answers_for_many_files(cli: Cli, tmp_path: Path, hashed:
     hashed.clear()
     assert cli.ok("log", "many", str(src), "--json").json()["version"] == "v0"
     assert hashed == []
+
+
+def test_a_file_changed_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path: Path,
+                                                               hashed: list[str]) -> None:
+    """A file modified a second ago may change again within the same mtime tick, so the stat
+    cache does not remember it (inputs.RACY_SECONDS): the next log reads it again."""
+    src = make_tree(tmp_path / "racy", {"fresh.txt": b"fresh\n", "old.txt": b"old\n"})
+    age(src / "old.txt")
+    t = time.time() - 1
+    os.utime(src / "fresh.txt", (t, t))
+    cli.ok("log", "racy", str(src))
+    hashed.clear()
+    cli.ok("log", "racy", str(src))
+    assert hashed == [str((src / "fresh.txt").resolve())]
+
+
+def test_hashing_reports_every_byte_once(tmp_path: Path) -> None:
+    """Progress gets each file's size, whether it was read or known from the stat cache."""
+    from artcli.inputs import hash_files, scan
+    from artcli.localdb import LocalDB
+
+    src = make_tree(tmp_path / "p", {"a.bin": b"a" * 1000, "b.bin": b"b" * 24})
+    age(src / "a.bin")
+    db = LocalDB(tmp_path / "index.sqlite")
+    try:
+        for expect_read in (2, 1):  # then a.bin comes from the stat cache (b.bin is too young)
+            seen: list[int] = []
+            files = scan([str(src)])
+            assert hash_files(files, db, seen.append) == expect_read
+            assert sorted(seen) == [24, 1000]
+    finally:
+        db.close()
