@@ -48,6 +48,8 @@ def test_metadata_latest_wins_history_kept() -> None:
                         ev(1, "metadata_set", version=0, entries={"acc": {"value": 0.9, "type": None}})])
     assert s.versions[0].metadata["acc"]["value"] == 0.9
     assert [h["value"] for h in s.versions[0].metadata_history] == [0.5, 0.9]
+    assert [(h["key"], h["seq"], h["time"]) for h in s.versions[0].metadata_history] == [
+        ("acc", 0, "2026-01-01T00:00:00.000000Z"), ("acc", 1, "2026-01-01T00:00:01.000000Z")]
 
 
 def test_ttl_and_expiry() -> None:
