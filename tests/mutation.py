@@ -116,7 +116,8 @@ GROUPS: dict[str, Group] = {
     "redaction": Group({
         "artcli.redact": ("*",),
     }, ("tests/test_redact.py", "tests/test_store_contract.py::test_sanitize_strips_credentials",
-        "tests/test_store_contract.py::test_sanitize_strips_every_query_string")),
+        "tests/test_store_contract.py::test_sanitize_strips_every_query_string",
+        "tests/test_metadata.py::test_assignment_round_trip")),
 }
 
 #: mutants no test can tell from the original (same behaviour), with the reason. Names follow
