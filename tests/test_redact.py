@@ -243,3 +243,27 @@ def test_looks_secret_walks_names_and_values() -> None:
     assert redact.looks_secret("api_token", "abc")
     assert redact.looks_secret(None, {"nested": ["ok", "https://u:pw@host/x"]})
     assert not redact.looks_secret("tokenizer", "bpe") and not redact.looks_secret(None, {"a": [1, "plain"]})
+
+
+def test_one_line_and_its_limit() -> None:
+    assert redact.one_line("a\n b  c") == "a b c"
+    assert redact.one_line("x" * 20, limit=10) == "xxxxxxx..."
+    assert redact.one_line("x" * 10, limit=10) == "x" * 10  # exactly at the limit: kept whole
+
+
+def test_url_user_info_and_queries_precisely() -> None:
+    assert redact.redact_url("https://h/p?a=1") == "https://h/p?a=1"  # queries are kept unless dropped
+    assert redact.redact_url("https://h/p?a=1", drop_query=True) == "https://h/p"
+    assert redact.redact_url("https://user:pw@h/p") == "https://***@h/p"
+    assert redact.redact_url("https://abcdefghijklmnop@h/p") == "https://***@h/p"  # 16 characters: a token
+    assert redact.redact_url("https://abcdefghijklmno@h/p") == "https://abcdefghijklmno@h/p"  # 15: a user name
+    assert redact.find_secret("https://abcdefghijklmnop@h") == "user-info (user:password@) in a URL"
+    assert redact.find_secret("https://h/p?sig=") is None  # an empty signature signs nothing
+
+
+def test_names_that_say_secret_and_values_that_say_nothing() -> None:
+    assert redact.find_secret("abc", "key") == "its name 'key' says it is a secret"
+    assert redact.find_secret("abc", "key", bare_key=False) is None
+    assert redact.find_secret("key=abc") == "a 'key' value" and redact.find_secret("key=abc", bare_key=False) is None
+    assert redact.find_secret("password=none") is None and redact.find_secret('password="none"') is None
+    assert redact.find_secret("password=hunter2") == "a 'password' value"
