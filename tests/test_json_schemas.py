@@ -100,6 +100,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("cache-prune", "cache", "prune", "--max-size", "1", "--dry-run")
     j("remote-ls", "remote", "ls")
     j("debug-fsck", "debug", "fsck", "--read-data")
+    j("site", "site", "--out", str(tmp / "site"))
+    j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
     j("delete", "delete", "mixed:v0")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})
