@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow lint bench bench-smoke docs completions clean browser screenshot
+.PHONY: demo test test-slow mutate lint bench bench-smoke docs completions clean browser screenshot
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -27,6 +27,12 @@ test: $(STAMP) browser
 test-slow: $(STAMP)
 	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
+
+## mutate: mutation testing (mutmut) of the critical modules, each mutant against a few test files;
+## report in .mutants/report.md, survivors' diffs in .mutants/survivors.txt (GROUPS=... for some)
+mutate: $(STAMP)
+	$(PY) -m pip install -q 'mutmut==3.8.1' 'pytest-timeout==2.4.0'
+	$(PY) tests/mutation.py $(GROUPS)
 
 ## browser: Debian's chromium for the site's browser tests, installed when missing and run as root
 ## (apt-get); anywhere else those tests skip and say why
@@ -56,4 +62,4 @@ docs: $(STAMP)
 	$(PY) -m artcli.cli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts .mutants

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 Remote = tuple[str, dict[str, str]]
+TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
 _SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -62,6 +64,14 @@ _SESSION_UNSET = (
 )
 
 
+# Property tests draw their examples from a fixed seed (the same inputs on every run, so a
+# failure reproduces) and have no per-example deadline (a loaded machine is slow, not wrong).
+# ``HYPOTHESIS_PROFILE=explore`` draws new examples on each run, to look for new bugs by hand.
+settings.register_profile("artcli", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "artcli"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in (
         "slow: heavier variants (run with: make test-slow)",
@@ -69,6 +79,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "gcs: needs the fake-gcs-server (started on demand)",
     ):
         config.addinivalue_line("markers", line)
+
+
+_SERVER_FIXTURES = {"s3": ("s3_server", "s3_bucket", "_s3_admin", "s3_cli"),
+                    "gcs": ("gcs_server", "gcs_bucket", "gcs_cli")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server's fixtures carries its marker, so ``-m "not s3 and not gcs"``
+    (what ``make mutate`` runs, forking pytest per mutant) never starts a server."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in _SERVER_FIXTURES.items():
+            if names.intersection(fixtures):
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 def _free_port() -> int:
@@ -102,6 +126,9 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "ARTCLI_CACHE_DIR": str(home / "cache"),
         "ARTCLI_CONFIG_DIR": str(home / "config"),
         "ARTCLI_DATA_DIR": str(home / "data"),
+        # every subprocess (python -m artcli, python -c, make running a shim) imports this tree's
+        # artcli, wherever it runs and whatever else is installed
+        "PYTHONPATH": os.pathsep.join(p for p in (str(TREE), os.environ.get("PYTHONPATH")) if p),
     }
     unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
     saved = _set_env(values)

@@ -29,13 +29,17 @@ def gcs_cli(tmp_path: Path, gcs_bucket: str) -> Cli:
     return Cli(tmp_path / "home", f"gs://{gcs_bucket}/artcli")
 
 
-@pytest.fixture(params=["file", "s3", "gcs"])
+S3 = pytest.param("s3", marks=pytest.mark.s3)  # so `-m "not s3"` leaves out every test that needs the server
+GCS = pytest.param("gcs", marks=pytest.mark.gcs)
+
+
+@pytest.fixture(params=["file", S3, GCS])
 def any_cli(request: pytest.FixtureRequest) -> Cli:
     """The same test on a file, an S3 and a GCS remote."""
     return request.getfixturevalue({"file": "cli", "s3": "s3_cli", "gcs": "gcs_cli"}[request.param])
 
 
-@pytest.fixture(params=["file", "s3"])
+@pytest.fixture(params=["file", S3])
 def shared_cli(request: pytest.FixtureRequest) -> Cli:
     """file and S3: the remotes the concurrency rules are proven on."""
     return request.getfixturevalue({"file": "cli", "s3": "s3_cli"}[request.param])

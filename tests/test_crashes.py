@@ -282,16 +282,21 @@ def test_rerun_removes_temp_files_of_dead_processes_only(cli: Cli, tmp_path: Pat
     dead.wait()
     target = tmp_path / "o"
     (target / "big").mkdir(parents=True)
-    stale = target / "big" / f".000.bin.artcli-{dead.pid}.part"
-    stale.write_bytes(b"half")
+    stale = [target / "big" / f".000.bin.artcli-{dead.pid}.part",  # the names of earlier versions
+             target / "big" / f".000.bin.artcli-{dead.pid}-0123456789ab.part"]  # and of this one
+    for p in stale:
+        p.write_bytes(b"half")
     running = subprocess.Popen(["sleep", "60"])
     try:
-        live = target / "big" / f".001.bin.artcli-{running.pid}.part"  # its writer is still running
-        live.write_bytes(b"in flight")
+        live = [target / "big" / f".001.bin.artcli-{running.pid}.part",  # its writer is still running
+                target / "big" / f".001.bin.artcli-{running.pid}-ba9876543210.part"]
+        for p in live:
+            p.write_bytes(b"in flight")
         cli.ok("download", "ds", "--root", str(target))
-        assert not stale.exists() and live.exists()
+        assert not any(p.exists() for p in stale) and all(p.exists() for p in live)
     finally:
         running.kill()
         running.wait()
-    live.unlink()
+    for p in live:
+        p.unlink()
     assert tree_bytes(target) == files
