@@ -19,7 +19,10 @@ from artcli.model import check_name
 
 PROJECT_FILE = "artcli.toml"
 DEFAULT_PROJECT = "default"
-SECRET_OPTION_RE = re.compile(r"(secret|password|passwd|session|credential|access_?key|^key$|^token$)", re.I)
+SECRET_OPTION_RE = re.compile(
+    r"(secret|password|passwd|session|credential|access_?key|account_?key|connection_?string|sas|^sig$|^key$|^token$)",
+    re.I,
+)
 
 
 def _env_dir(var: str, kind: str) -> Path:
@@ -76,13 +79,16 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "az", "abfs", "abfss")
+
+
 def check_remote_url(url: str) -> str:
-    """Accept file/memory/s3/gs URLs or local paths; refuse URLs that carry credentials."""
+    """Accept file/memory/s3/gs/az URLs or local paths; refuse URLs that carry credentials."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
-    if parts.scheme and parts.scheme not in ("file", "memory", "s3", "gs", "gcs") and len(parts.scheme) > 1:
-        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs:// or memory://")
+    if parts.scheme and parts.scheme not in _SCHEMES and len(parts.scheme) > 1:
+        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs://, az:// or memory://")
     return url
 
 
@@ -94,7 +100,8 @@ def check_options(options: dict[str, str]) -> dict[str, str]:
         if SECRET_OPTION_RE.search(key):
             raise UsageError(
                 f"option {key!r} looks like a credential; artcli never stores credentials. "
-                "Use AWS_PROFILE / AWS env vars or Google application-default credentials."
+                "Use AWS_PROFILE / AWS env vars, Google application-default credentials or the Azure "
+                "environment (AZURE_STORAGE_CONNECTION_STRING, az login)."
             )
     return options
 

@@ -27,10 +27,19 @@ def gcs_cli(tmp_path: Path, gcs_bucket: str) -> Cli:
     return Cli(tmp_path / "home", f"gs://{gcs_bucket}/artcli")
 
 
-@pytest.fixture(params=["file", "s3", "gcs"])
+@pytest.fixture
+def azure_cli(tmp_path: Path, azure_container: str) -> Cli:
+    """artcli against a fresh container on Azurite (AZURE_STORAGE_CONNECTION_STRING is exported)."""
+    return Cli(tmp_path / "home", f"az://{azure_container}/artcli")
+
+
+_CLIS = {"file": "cli", "s3": "s3_cli", "gcs": "gcs_cli", "azure": "azure_cli"}
+
+
+@pytest.fixture(params=["file", "s3", "gcs", pytest.param("azure", marks=pytest.mark.azure)])
 def any_cli(request: pytest.FixtureRequest) -> Cli:
-    """The same test on a file, an S3 and a GCS remote."""
-    return request.getfixturevalue({"file": "cli", "s3": "s3_cli", "gcs": "gcs_cli"}[request.param])
+    """The same test on a file, an S3, a GCS and an Azure remote."""
+    return request.getfixturevalue(_CLIS[request.param])
 
 
 @pytest.fixture(params=["file", "s3"])

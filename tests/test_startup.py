@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic"]
+HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic", "adlfs", "azure"]
 
 
 def _loaded(code: str) -> list[str]:
