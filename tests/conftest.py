@@ -143,7 +143,8 @@ def _serialize_conditional_writes(app: Callable[..., Any]) -> Callable[..., Any]
     return wrapped
 
 
-def _start_moto() -> Any:
+def start_moto(wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = _serialize_conditional_writes) -> Any:
+    """A threaded moto server on 127.0.0.1 whose WSGI app is ``wrap(moto's app)``."""
     from moto.server import ThreadedMotoServer
 
     class Server(ThreadedMotoServer):
@@ -155,7 +156,7 @@ def _start_moto() -> Any:
             )
             from werkzeug.serving import make_server
 
-            app = _serialize_conditional_writes(DomainDispatcherApplication(create_backend_app))
+            app = wrap(DomainDispatcherApplication(create_backend_app))
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -169,7 +170,7 @@ def _start_moto() -> Any:
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    server = _start_moto()
+    server = start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     saved = _set_env({"AWS_ENDPOINT_URL": url})

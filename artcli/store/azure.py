@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from artcli.errors import RemoteError, UsageError
+from artcli.errors import ConflictError, NotFoundError, RemoteError, UsageError
 from artcli.store.base import ObjectInfo
 from artcli.store.errors import translate
 from artcli.store.fsspec_store import FsspecStore
@@ -343,6 +343,28 @@ class AzureStore(FsspecStore):
         except Exception:
             with self._guard(key):
                 raise
+
+    conditional_delete = True
+
+    def version_tag(self, key: str) -> str:
+        path = self._path(key)
+        with self._guard(key):
+            props = self._run(self._container_client().get_blob_client(self._blob_name(path)).get_blob_properties)
+        return str(props.etag)
+
+    def delete_if_unchanged(self, key: str, tag: str) -> bool:
+        """Delete Blob with ``If-Match: <ETag>``: 412 (changed; Azurite also for a missing blob)
+        or 404 (gone) → False."""
+        from azure.core import MatchConditions
+
+        path = self._path(key)
+        blob = self._container_client().get_blob_client(self._blob_name(path))
+        try:
+            with self._guard(key):
+                self._run(blob.delete_blob, etag=tag, match_condition=MatchConditions.IfNotModified)
+        except (NotFoundError, ConflictError):
+            return False
+        return True
 
     def close(self) -> None:
         """Close the HTTP session (and an identity credential's) on the loop that opened it."""
