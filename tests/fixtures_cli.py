@@ -45,4 +45,10 @@ def any_cli(request: pytest.FixtureRequest) -> Cli:
 @pytest.fixture(params=["file", "s3"])
 def shared_cli(request: pytest.FixtureRequest) -> Cli:
     """file and S3: the remotes the concurrency rules are proven on."""
-    return request.getfixturevalue({"file": "cli", "s3": "s3_cli"}[request.param])
+    return request.getfixturevalue(_CLIS[request.param])
+
+
+@pytest.fixture(params=["file", "s3", pytest.param("azure", marks=pytest.mark.azure)])
+def writers_cli(request: pytest.FixtureRequest) -> Cli:
+    """file, S3 and Azure: many writers, parallel logs and killed runs are proven on each."""
+    return request.getfixturevalue(_CLIS[request.param])

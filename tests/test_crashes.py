@@ -199,8 +199,8 @@ def test_log_killed_at_random_points_file(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
-def test_log_killed_at_random_points_many(shared_cli: Cli, tmp_path: Path, seed: int) -> None:
-    stats = log_kills(shared_cli, tmp_path, kills=10, seed=100 + seed)
+def test_log_killed_at_random_points_many(writers_cli: Cli, tmp_path: Path, seed: int) -> None:
+    stats = log_kills(writers_cli, tmp_path, kills=10, seed=100 + seed)
     assert stats["kills"] == 10, stats
 
 
@@ -254,8 +254,8 @@ def test_download_killed_at_random_points(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("skip_cache", [False, True], ids=["cache", "skip-cache"])
-def test_download_killed_at_random_points_many(shared_cli: Cli, tmp_path: Path, skip_cache: bool) -> None:
-    stats = download_kills(shared_cli, tmp_path, 10, 7, *(["--skip-cache"] if skip_cache else []))
+def test_download_killed_at_random_points_many(writers_cli: Cli, tmp_path: Path, skip_cache: bool) -> None:
+    stats = download_kills(writers_cli, tmp_path, 10, 7, *(["--skip-cache"] if skip_cache else []))
     assert stats["kills"] == 10, stats
 
 
