@@ -8,7 +8,7 @@ that made it.
 
 Nothing here ever copies environment variables wholesale: the CI block names a handful of
 documented variables, and every string that could carry a credential (argv, URLs) goes
-through :func:`scrub_argv` / :func:`scrub_url` first.
+through :func:`artcli.redact.redact_argv` / :func:`artcli.redact.redact_text` first.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.redact import redact_argv, redact_text
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 GIT_TIMEOUT = 2.0
-MAX_ARG_CHARS = 512
-MAX_ARGS = 64
 
 
 def _clean(text: str) -> str:
@@ -99,7 +99,7 @@ def ci_info(env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
             ref="BUILD_SOURCEBRANCHNAME", sha="BUILD_SOURCEVERSION")}
     else:
         return None
-    return {k: (scrub_url(v) if isinstance(v, str) else v) for k, v in out.items()}
+    return {k: (redact_text(v) if isinstance(v, str) else v) for k, v in out.items()}
 
 
 def current_run_id(flag: str | None = None) -> str | None:
@@ -117,69 +117,6 @@ def fresh_run_id() -> str:
     return f"r-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
 
 
-# -- scrubbing ---------------------------------------------------------------------------------
-REDACTED = "***"
-_SECRET_NAME = re.compile(r"(secret|token|passw(or)?d|pwd|credential|api[_-]?key|access[_-]?key|private[_-]?key"
-                          r"|auth|signature|^sig$|session|cookie|^key$)", re.I)
-_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*@)?([^\s?#]*)(\?[^\s#]*)?(#\S*)?")
-_TOKEN_SHAPES = re.compile(
-    r"(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
-
-
-def _scrub_query(query: str) -> str:
-    parts = []
-    for item in query[1:].split("&"):
-        key, eq, _value = item.partition("=")
-        low = key.lower()
-        if eq and (_SECRET_NAME.search(key) or low.startswith(("x-amz-", "x-goog-")) or low in
-                   {"sig", "se", "sp", "sv", "st", "skoid", "sktid", "expires", "googleaccessid"}):
-            item = f"{key}={REDACTED}"
-        parts.append(item)
-    return "?" + "&".join(parts)
-
-
-def scrub_url(text: str) -> str:
-    """Remove URL user-info and signature/token query values, and well-known token shapes."""
-    def one(m: re.Match[str]) -> str:
-        scheme, userinfo, rest, query, frag = m.groups()
-        return scheme + (f"{REDACTED}@" if userinfo else "") + rest + (_scrub_query(query) if query else "") + (frag or "")
-
-    return _TOKEN_SHAPES.sub(REDACTED, _URL.sub(one, text))
-
-
-def scrub_argv(argv: Sequence[str]) -> list[str]:
-    """A command line fit for an audit log: values of secret-looking options, secret-looking
-    ``KEY=VALUE`` arguments, URL credentials and known token shapes are replaced by ``***``."""
-    out: list[str] = []
-    hide_next = False
-    for arg in list(argv)[:MAX_ARGS]:
-        arg = str(arg)
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        if arg.startswith("-") and len(arg) > 1:
-            name, eq, _value = arg.partition("=")
-            if _SECRET_NAME.search(name.lstrip("-")):
-                if eq:
-                    out.append(f"{name}={REDACTED}")
-                else:
-                    out.append(name)
-                    hide_next = True
-                continue
-        else:
-            key, eq, _value = arg.partition("=")
-            if eq and "/" not in key and _SECRET_NAME.search(key):
-                out.append(f"{key}={REDACTED}")
-                continue
-        arg = scrub_url(arg)
-        out.append(arg if len(arg) <= MAX_ARG_CHARS else arg[:MAX_ARG_CHARS] + "…")
-    if len(argv) > MAX_ARGS:
-        out.append(f"… ({len(argv) - MAX_ARGS} more arguments)")
-    return out
-
-
 #: the arguments the CLI entry point was called with, when it was given a list (in-process
 #: callers); None means this process's own ``sys.argv``
 ARGV: list[str] | None = None
@@ -188,7 +125,7 @@ ARGV: list[str] | None = None
 def command_line(argv: Sequence[str] | None = None) -> list[str]:
     """This command's line, scrubbed, as ``artcli <args>``."""
     args = list(argv) if argv is not None else list(ARGV) if ARGV is not None else sys.argv[1:]
-    return scrub_argv(["artcli", *args])
+    return redact_argv(["artcli", *args])
 
 
 # -- git -----------------------------------------------------------------------------------------
@@ -221,7 +158,7 @@ def git_info(cwd: str | None = None) -> dict[str, Any] | None:
             info["dirty"] = True
     origin = git("config", "--get", "remote.origin.url")
     if origin and origin.strip():
-        info["remote"] = scrub_url(origin.strip())
+        info["remote"] = redact_text(origin.strip())
     return info
 
 
@@ -234,8 +171,8 @@ def run_attributes(job_type: str | None = None, name: str | None = None,
 
     who = actor(None)
     attrs: dict[str, Any] = {
-        "job_type": job_type, "name": scrub_url(name) if name else name, "command": command_line(), "host": who["host"],
-        "user": who["user"], "cwd": scrub_url(os.getcwd()), "artcli": __version__,
+        "job_type": redact_text(job_type) if job_type else job_type, "name": redact_text(name) if name else name, "command": command_line(), "host": who["host"],
+        "user": who["user"], "cwd": redact_text(os.getcwd()), "artcli": __version__,
     }
     git = git_info()
     if git is not None:

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from artcli import runs
+from artcli import redact, runs
 
 from clihelp import Cli, make_tree
 
@@ -108,7 +108,7 @@ def test_scrub_argv_hides_secrets() -> None:
     argv = ["artcli", "log", "ds", "data/", "--token", "tok-123", "--api-key=k-456", "--password", "pw-789",
             "-m", "api_token=t-000", "-m", "src=https://alice:s3cr3t@example.com/d?X-Amz-Signature=sig-1&part=2",
             "-m", "key=AKIAABCDEFGHIJKLMNOP", "--description", "plain words", "data/token=file.txt"]
-    out = runs.scrub_argv(argv)
+    out = redact.redact_argv(argv)
     text = " ".join(out)
     for secret in ("tok-123", "k-456", "pw-789", "t-000", "alice", "s3cr3t", "sig-1", "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in text, secret
@@ -116,7 +116,7 @@ def test_scrub_argv_hides_secrets() -> None:
     assert "--token" in out and "--api-key=***" in out and "api_token=***" in out
     assert "src=https://***@example.com/d?X-Amz-Signature=***&part=2" in out
     assert "plain words" in out and "data/token=file.txt" in out  # paths and ordinary values stay
-    assert len(runs.scrub_argv(["x"] * 500)) == runs.MAX_ARGS + 1
+    assert len(redact.redact_argv(["x"] * 500)) == redact.MAX_ARGS + 1
 
 
 # -- what a run records --------------------------------------------------------------------------
@@ -170,8 +170,10 @@ def test_run_records_git_state(cli: Cli, tmp_path: Path) -> None:
 def test_ci_job_becomes_the_run_without_secrets(cli: Cli, tmp_path: Path) -> None:
     data = make_tree(tmp_path / "d", {"a.txt": b"a"})
     env = {**GITHUB, "MY_SERVICE_TOKEN": "very-secret-value-1"}
-    res = cli.run("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", "--json",
-                  env=env).check().json()
+    # metadata holding a URL password is refused (it would be stored in the artifact's log)
+    refused = cli.run("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", env=env)
+    assert refused.code == 2 and "credentials" in refused.err and "very-secret-value-2" not in refused.err
+    res = cli.run("log", "ds", str(data), "-m", "note=https://example.com/x", "--json", env=env).check().json()
     assert cli.ok("show", res["ref"], "--json").json()["run"] == "gh-9876543210-2-train"
     info = cli.ok("run", "show", "gh-9876543210-2-train", "--json").json()
     assert info["ci"]["url"] == "https://github.com/acme/churn/actions/runs/9876543210/attempts/2"
@@ -190,11 +192,20 @@ def test_command_line_is_recorded_scrubbed(cli: Cli, tmp_path: Path) -> None:
     rid = cli.run("run", "start", "--job-type", "train", "--name", "sweep 3").check().out.strip()
     assert cli.ok("run", "show", rid, "--json").json()["command"] == \
         ["artcli", "run", "start", "--job-type", "train", "--name", "sweep 3"]
-    cli.run("log", "ds", str(data), "-m", "api_token=tok-abc-123", "--run", rid).check()
+    # a secret-named KEY=VALUE inside one option argument (--opt=KEY=VALUE) and as its own argument
+    # (--name-as takes any folder name, so it carries the text into argv unchanged)
+    cli.run("log", "ds", str(data), "--name-as=api_token=tok-abc-123", "--run", rid).check()
+    cli.run("log", "ds2", str(data), "--name-as", "api_token=tok-abc-456", "--run", rid).check()
     info = cli.ok("run", "show", rid, "--json").json()
-    (out,) = info["outputs"]
-    assert out["command"] == ["artcli", "log", "ds", str(data), "-m", "api_token=***", "--run", rid]
-    assert b"tok-abc-123" not in b"".join(p.read_bytes() for p in (remote_dir(cli) / "runs").rglob("*.json"))
+    assert [o["command"] for o in info["outputs"]] == [
+        ["artcli", "log", "ds", str(data), "--name-as=api_token=***", "--run", rid],
+        ["artcli", "log", "ds2", str(data), "--name-as", "api_token=***", "--run", rid]]
+    raw = b"".join(p.read_bytes() for p in (remote_dir(cli) / "runs").rglob("*.json"))
+    assert b"tok-abc-123" not in raw and b"tok-abc-456" not in raw
+    # the same through --metadata: refused before anything is written or recorded
+    r = cli.run("log", "ds3", str(data), "--metadata=token=tok-abc-789", "--run", rid)
+    assert r.code == 2 and "tok-abc-789" not in r.err
+    assert b"tok-abc-789" not in b"".join(p.read_bytes() for p in remote_dir(cli).rglob("*") if p.is_file())
 
 
 # -- records left by log / download / use --------------------------------------------------------

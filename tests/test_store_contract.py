@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from artcli.errors import ArtcliError, ConflictError, NotFoundError, RemoteError, UnsafeRemoteError, UsageError
+from artcli.redact import one_line as sanitize
 from artcli.store import Store, open_store
-from artcli.store.errors import sanitize, to_artcli_error, translate
+from artcli.store.errors import to_artcli_error, translate
 
 Remote = tuple[str, dict[str, str]]
 ROOT = Path(__file__).resolve().parents[1]

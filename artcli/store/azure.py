@@ -66,6 +66,14 @@ class AzureSettings:
     read_timeout: float | None = None
 
 
+def read_azure_options(options: Mapping[str, str] | None) -> AzureSettings:
+    """Options (strings, from config or ``--option``); an unknown one is a UsageError."""
+    opts = OptionReader(options, scheme="az")
+    settings = read_settings(opts)
+    opts.done()
+    return settings
+
+
 def read_settings(opts: OptionReader) -> AzureSettings:
     """Pop the Azure options out of ``opts`` (the caller calls ``opts.done()``).
 
@@ -404,9 +412,7 @@ def split_container(url: str) -> tuple[str, str, str]:
 
 def open_azure(container: str, prefix: str, url: str, options: Mapping[str, str]) -> AzureStore:
     """Build the adlfs filesystem for one store (options: see :func:`read_settings`)."""
-    opts = OptionReader(options, scheme="az")
-    settings = read_settings(opts)
-    opts.done()
+    settings = read_azure_options(options)
     client, credential = service_client(settings, asynchronous=True)
     with translate(url):
         fs = _fs_class()(
