@@ -12,7 +12,7 @@ Supported URLs:
 * ``s3://bucket[/prefix]`` — options: see :func:`artcli.store.s3.open_s3`.
 * ``gs://bucket[/prefix]`` — options: see :func:`artcli.store.gcs.open_gcs`.
 * ``az://container[/prefix]`` (also ``abfs://``, ``abfss://``) — Azure Blob Storage; options:
-  see :func:`artcli.store.azure.read_settings`.
+  see :func:`artcli.store.azure_client.read_settings`.
 * any other protocol fsspec knows (``sftp://``, ``hdfs://``...) — read-only in effect: it cannot
   create objects exclusively, so ``put_if_absent`` raises UnsafeRemoteError unless the option
   ``unsafe_writes=true`` is given; other options are passed to the fsspec filesystem.
@@ -139,7 +139,7 @@ def check_options(url: str, options: Mapping[str, str] | None) -> None:
 
         read_gcs_options(options)
     elif scheme in ("az", "abfs", "abfss"):
-        from artcli.store.azure import read_azure_options
+        from artcli.store.azure_client import read_azure_options
 
         read_azure_options(options)
     # other fsspec protocols take their own options (see _open_generic)

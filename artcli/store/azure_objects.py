@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from artcli.errors import NotFoundError
-from artcli.store.azure import read_azure_options, service_client
+from artcli.store.azure_client import read_azure_options, service_client
 from artcli.store.errors import translate
 
 
