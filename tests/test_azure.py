@@ -57,6 +57,9 @@ def test_no_account_anywhere_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(UsageError) as info:
         open_store("az://container/p")
     assert "account_name" in str(info.value)
+    with pytest.raises(UsageError) as info:  # an identity token never travels over plain http
+        open_store("az://container/p", {"account_url": f"http://127.0.0.1:9/{ACCOUNT}"})
+    assert "https://" in str(info.value)
 
 
 def test_account_options_with_a_key_from_the_environment(azurite: Any, azure_container: str,

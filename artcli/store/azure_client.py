@@ -202,6 +202,11 @@ def service_client(settings: AzureSettings, *, asynchronous: bool) -> tuple[Any,
 
             credential = AzureSasCredential(sas.lstrip("?"))
         else:
+            if not url.lower().startswith("https://"):
+                raise UsageError(
+                    f"an identity (DefaultAzureCredential) needs an https:// endpoint, not {url}: for an "
+                    "emulator, set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_KEY"
+                )
             if asynchronous:
                 from azure.identity.aio import DefaultAzureCredential
             else:
