@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from artcli.errors import NotFoundError, RemoteError, UsageError
 from artcli.store import open_store
 
 from azure_emulator import ACCOUNT, ACCOUNT_KEY
+from netwatch import count_connects
 
 pytestmark = pytest.mark.azure
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,16 +102,25 @@ def test_missing_container_is_remote_error(azurite: Any) -> None:
         assert f"container 'no-such-container-{os.getpid()}' does not exist" in str(info.value)
 
 
-def test_dead_endpoint_fails_fast() -> None:
-    store = open_store("az://container/p", {"account_url": f"http://127.0.0.1:{_closed_port()}/{ACCOUNT}",
-                                            "anon": "true"})
-    for call in (lambda: store.get("k"), lambda: list(store.list("")), lambda: store.put_if_absent("k", b"x")):
-        t0 = time.monotonic()
-        with pytest.raises(RemoteError) as info:
-            call()
-        assert "cannot reach" in str(info.value) and "az://container/p" in str(info.value)
-        assert info.value.exit_code == 6
-        assert time.monotonic() - t0 < 30  # generous: the policy gives up after ~0.3 s of back-off
+def test_dead_endpoint_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stopped server: 3 quick connection attempts per call by default, 1 with max_attempts=1
+    (counted, not timed; the SDK's own policy would wait 15 s, 18 s, 24 s between them)."""
+    from artcli.store.azure_client import CONNECT_ATTEMPTS
+
+    port = _closed_port()
+    attempts = count_connects(monkeypatch, port)
+    url = f"http://127.0.0.1:{port}/{ACCOUNT}"
+    for options, expected in (({}, CONNECT_ATTEMPTS), ({"max_attempts": "1"}, 1)):
+        store = open_store("az://container/p", {"account_url": url, "anon": "true", **options})
+        calls = (lambda s=store: s.get("k"), lambda s=store: list(s.list("")),
+                 lambda s=store: s.put_if_absent("k", b"x"))
+        for call in calls:
+            attempts.clear()
+            with pytest.raises(RemoteError) as info:
+                call()
+            assert "cannot reach" in str(info.value) and "az://container/p" in str(info.value)
+            assert info.value.exit_code == 6
+            assert len(attempts) == expected, (options, len(attempts))
 
 
 def test_dead_endpoint_from_the_command_line_is_one_line(tmp_path: Path,
