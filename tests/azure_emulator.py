@@ -41,7 +41,7 @@ def missing_tools() -> str | None:
     """Why Azurite cannot run here, or None."""
     absent = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if absent:
-        return (f"{' and '.join(absent)} not found: the Azure tests need Node.js >= 18 with npm "
+        return (f"{' and '.join(absent)} not found: the Azure tests need Node.js >= 20 with npm "
                 "(e.g. apt-get install nodejs npm, or https://nodejs.org)")
     return None
 
