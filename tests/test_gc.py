@@ -178,6 +178,43 @@ def test_gc_keeps_what_a_registry_link_reaches(cli: Cli, tmp_path: Path) -> None
     assert len(cli.ok("gc", "--json", env=at(LATER)).json()["deleted"]) == 2
 
 
+def test_gc_itself_keeps_a_linked_version_past_its_ttl(cli: Cli, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """What gc keeps, not what a helper says: a linked version whose TTL has passed (an older
+    writer put one back after the link) keeps every object, in a dry run and a real one; a
+    version that was linked once but is unlinked now expires and goes."""
+    from artcli import layout
+    from artcli.hashing import digest_bytes
+    from artcli.repo import Repo
+
+    data = [os.urandom(BIG) for _ in range(2)]
+    for i, body in enumerate(data):
+        cli.ok("log", "m", str(make_tree(tmp_path / f"m{i}", {f"w{i}.bin": body})), "--type", "model", env=at(T0))
+    cli.ok("link", "m:v0", "registry/models/churn")
+    cli.ok("link", "m:v1", "registry/models/churn")
+    cli.ok("unlink", "registry/models/churn:v1")
+    for k, v in cli.env.items():
+        monkeypatch.setenv(k, v)
+    repo = Repo.open()
+    try:  # an older artcli ignores the rule: both versions get a TTL that passes before LATER
+        for n in (0, 1):
+            repo.artifact_log("default", "m").append(
+                lambda _, n=n: {"type": "ttl_set", "version": n, "expires": "2030-01-02T00:00:00.000000Z"})
+    finally:
+        repo.close()
+    kept, gone = (layout.blob_key(digest_bytes(body)) for body in data)
+    dry = cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()
+    assert dry["expired"] == [{"ref": "default/m:v1", "expires": "2030-01-02T00:00:00.000000Z"}]
+    assert [c["ref"] for c in dry["ttl_cleared"]] == ["default/m:v0"]
+    assert sorted(d["kind"] for d in dry["deleted"]) == ["blob", "manifest"]
+    assert gone in {d["key"] for d in dry["deleted"]} and kept not in {d["key"] for d in dry["deleted"]}
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert res["deleted"] == dry["deleted"] and res["expired"] == dry["expired"]
+    assert kept in remote_keys(cli) and gone not in remote_keys(cli)
+    cli.ok("download", "registry/models/churn", "--root", str(tmp_path / "out"), env=at(LATER))
+    assert (tmp_path / "out" / "w0.bin").read_bytes() == data[0]
+
+
 def test_gc_keeps_a_linked_version_past_its_ttl(cli: Cli, tmp_path: Path) -> None:
     """A linked version is a root even when it is not live. A link interrupted before it
     cleared the version's TTL leaves a linked version past its TTL: a dry run (which clears
@@ -258,7 +295,7 @@ def _lease(kind: str, age: float) -> bytes:
 
 
 def test_lease_liveness_rules() -> None:
-    from artcli.ops.gc import _lease_live
+    from artcli.leases import lease_live as _lease_live
 
     assert _lease_live(_lease("writer", 0), None) and _lease_live(_lease("writer", 100), None)
     assert not _lease_live(_lease("writer", 130), None)

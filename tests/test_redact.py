@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from artcli import redact, runs
+from artcli import redact, runinfo
 from artcli.errors import UsageError
 
 from clihelp import Cli, make_tree
@@ -151,14 +151,14 @@ def _remote_bytes(cli: Cli) -> bytes:
 
 
 def test_run_record_scrubs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """runs.py: the command line, the run name and CI URLs go through the redactor."""
-    assert runs.command_line(["log", "ds", "--metadata=token=S1", "-m", "key=S2"]) == \
+    """runinfo.py: the command line, the run name and CI URLs go through the redactor."""
+    assert runinfo.command_line(["log", "ds", "--metadata=token=S1", "-m", "key=S2"]) == \
         ["artcli", "log", "ds", "--metadata=token=***", "-m", "key=***"]
-    ci = runs.ci_info({"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "1", "GITHUB_REPOSITORY": "o/r",
+    ci = runinfo.ci_info({"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "1", "GITHUB_REPOSITORY": "o/r",
                        "GITHUB_SERVER_URL": f"https://bot:S3cretS3cretS3cret@ghe.example.com?key={GOOGLE_KEY}"})
     assert ci is not None and "S3cret" not in json.dumps(ci) and GOOGLE_KEY not in json.dumps(ci)
-    monkeypatch.setattr(runs, "git_info", lambda: None)
-    attrs = runs.run_attributes("token=S4", f"https://x/y?key={GOOGLE_KEY}")
+    monkeypatch.setattr(runinfo, "git_info", lambda: None)
+    attrs = runinfo.run_attributes("token=S4", f"https://x/y?key={GOOGLE_KEY}")
     assert "S4" not in json.dumps(attrs) and GOOGLE_KEY not in json.dumps(attrs)
 
 

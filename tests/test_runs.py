@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from artcli import redact, runs
+from artcli import redact, runinfo
 
 from clihelp import Cli, make_tree
 
@@ -58,8 +58,8 @@ def run_ids(cli: Cli) -> list[str]:
 
 # -- detection -----------------------------------------------------------------------------------
 def test_github_actions_run_id_and_job_url() -> None:
-    assert runs.detect_ci_run_id(GITHUB) == "gh-9876543210-2-train"
-    info = runs.ci_info(GITHUB)
+    assert runinfo.detect_ci_run_id(GITHUB) == "gh-9876543210-2-train"
+    info = runinfo.ci_info(GITHUB)
     assert info is not None
     assert info["provider"] == "github" and info["job"] == "train" and info["workflow"] == "ci"
     assert info["url"] == "https://github.com/acme/churn/actions/runs/9876543210/attempts/2"
@@ -68,8 +68,8 @@ def test_github_actions_run_id_and_job_url() -> None:
 
 
 def test_gitlab_run_id_and_job_url() -> None:
-    assert runs.detect_ci_run_id(GITLAB) == "gitlab-4242"
-    info = runs.ci_info(GITLAB)
+    assert runinfo.detect_ci_run_id(GITLAB) == "gitlab-4242"
+    info = runinfo.ci_info(GITLAB)
     assert info == {"provider": "gitlab", "url": "https://gitlab.example.com/acme/churn/-/jobs/4242",
                     "job": "evaluate", "job_id": "4242", "pipeline_id": "77", "project": "acme/churn",
                     "ref": "feature/x"}
@@ -86,22 +86,22 @@ def test_gitlab_run_id_and_job_url() -> None:
       "SYSTEM_TEAMPROJECT": "churn"}, "azure-55-j-1", "azure"),
 ])
 def test_other_ci_providers(env: dict[str, str], expected: str, provider: str) -> None:
-    assert runs.detect_ci_run_id(env) == expected
-    info = runs.ci_info(env)
+    assert runinfo.detect_ci_run_id(env) == expected
+    info = runinfo.ci_info(env)
     assert info is not None and info["provider"] == provider and info["url"].startswith("https://")
 
 
 def test_no_ci_and_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert runs.detect_ci_run_id({"PATH": "/bin", "CI": "true"}) is None and runs.ci_info({}) is None
+    assert runinfo.detect_ci_run_id({"PATH": "/bin", "CI": "true"}) is None and runinfo.ci_info({}) is None
     for k, v in GITLAB.items():
         monkeypatch.setenv(k, v)
-    assert runs.current_run_id() == "gitlab-4242"
+    assert runinfo.current_run_id() == "gitlab-4242"
     monkeypatch.setenv("ARTCLI_RUN_ID", "nightly 42/a")
-    assert runs.current_run_id() == "nightly-42-a"  # env beats CI; unsafe characters replaced
-    assert runs.current_run_id("my-run") == "my-run"  # the flag beats both
-    assert runs.current_run_id("../..") == "run" and runs.valid_run_id(runs.current_run_id("..x"))
-    fresh = {runs.fresh_run_id() for _ in range(50)}
-    assert len(fresh) == 50 and all(runs.valid_run_id(r) and r.startswith("r-") for r in fresh)
+    assert runinfo.current_run_id() == "nightly-42-a"  # env beats CI; unsafe characters replaced
+    assert runinfo.current_run_id("my-run") == "my-run"  # the flag beats both
+    assert runinfo.current_run_id("../..") == "run" and runinfo.valid_run_id(runinfo.current_run_id("..x"))
+    fresh = {runinfo.fresh_run_id() for _ in range(50)}
+    assert len(fresh) == 50 and all(runinfo.valid_run_id(r) and r.startswith("r-") for r in fresh)
 
 
 def test_scrub_argv_hides_secrets() -> None:
@@ -123,7 +123,7 @@ def test_scrub_argv_hides_secrets() -> None:
 def test_run_start_and_show(cli: Cli, tmp_path: Path) -> None:
     rid = cli.ok("run", "start", "--job-type", "train", "--name", "sweep 3",
                  env={"ARTCLI_NOW": "2030-01-02T03:04:05Z"}).out.strip()
-    assert runs.valid_run_id(rid) and rid.startswith("r-20300102T030405Z-")
+    assert runinfo.valid_run_id(rid) and rid.startswith("r-20300102T030405Z-")
     info = cli.ok("run", "show", rid, "--json").json()
     assert info["id"] == rid and info["job_type"] == "train" and info["name"] == "sweep 3"
     assert info["started"] == "2030-01-02T03:04:05.000000Z" and info["finished"] is None
