@@ -46,7 +46,7 @@ bench-smoke: $(STAMP)
 
 ## docs: regenerate docs/cli.md and completions/ from the Typer app
 docs: $(STAMP)
-	$(PY) -m artcli.devtools all
+	$(PY) -m artcli.cli.devtools all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts tests/azurite/node_modules

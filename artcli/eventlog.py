@@ -16,13 +16,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from artcli import canonical, clock, layout
-from artcli.errors import ConflictError
+from artcli.errors import ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
     from artcli.store.base import Store
 
 MAX_ATTEMPTS = 500
+#: events fetched (and cached) per batch on a cold read
+FETCH_CHUNK = 1000
+MAX_SEQ = 10**12 - 1  # the 12-digit keys
 Events = list[tuple[str, dict[str, Any] | None]]
 
 
@@ -64,11 +67,13 @@ class EventLog:
         start_after = layout.event_key(self.prefix, last) if last is not None else None
         new = [(info, s) for info in self.store.list(layout.events_prefix(self.prefix), start_after)
                if (s := _seq_of(info.key)) is not None]
-        if new:
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in new])
-            rows = [(s, b) for (_, s), b in zip(new, bodies, strict=True)]
+        for i in range(0, len(new), FETCH_CHUNK):
+            # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
+            chunk = new[i : i + FETCH_CHUNK]
+            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in chunk])
+            rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
             self.db.add_events(self._log_id, rows)
-            cached = cached + rows
+            cached.extend(rows)
         return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
 
     def exists(self) -> bool:
@@ -83,6 +88,9 @@ class EventLog:
             if body is None:
                 return None
             seq = max((s for k, _ in events if (s := _seq_of(k)) is not None), default=-1) + 1
+            if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
+                raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} holds "
+                                     "the highest sequence number there is", kind="seq-gap")
             ev = {**body, "seq": seq, "time": clock.iso(), "actor": actor(self.run_id)}
             data = canonical.dumps(ev)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):

@@ -169,7 +169,7 @@ class _Walker:
         if vs is None:
             self.g.warn(f"{version_id(project, name, version)} is named in a log but does not exist")
             return out
-        state = "deleted" if vs.deleted else "expired" if vs.expired() else "live"
+        state = "deleted" if vs.deleted else "expired" if st.has_expired(vs) else "live"
         out.update(digest=vs.digest, created=vs.created, run=vs.run, description=vs.description,
                    aliases=st.aliases_of(vs.version) if state == "live" else [], state=state)
         return out

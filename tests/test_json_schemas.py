@@ -27,7 +27,7 @@ def schema_name(path: tuple[str, ...]) -> str:
 
 
 def json_commands() -> list[str]:
-    from artcli.devtools import command_tree, walk
+    from artcli.cli.devtools import command_tree, walk
 
     return [schema_name(path) for path, cmd in walk(command_tree())
             if path and any("--json" in getattr(p, "opts", ()) for p in getattr(cmd, "params", ()))]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from artcli import clock, manifest
+from artcli.durations import parse_expiry
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.inputs import hash_files, scan
@@ -22,9 +23,8 @@ from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
-from artcli.runrecords import records_output
+from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
-from artcli.state.artifact import fold
 from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
@@ -74,7 +74,6 @@ class AddRefResult(Result):
         return out
 
 
-@records_output  # lineage: the version's run records it as an output (docs/lineage.md)
 def log_artifact(
     repo: Repo,
     name: str,
@@ -86,20 +85,31 @@ def log_artifact(
     metadata: dict[str, Any] | None = None,
     name_as: str | None = None,
     extra_entries: list[Entry] | EntrySpill | None = None,
+    inputs: list[str] | None = None,
+    ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
+
+    ``inputs``: versions it was made from (``--input``), pinned to their vN now; ``ttl``: when it
+    expires (``--ttl``: a duration, a date or ``never``; default: the project's default TTL).
 
     Extra entries in an :class:`EntrySpill` (add-ref, any number of them), or more than
     STREAM_MIN_ENTRIES entries in all, take the streaming path: the local files join the spill,
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
     """
+    return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
+                         metadata=metadata, name_as=name_as, extra_entries=extra_entries,
+                         event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
+
+
+@records_output  # lineage: the version's run records it as an output, with event_fields["inputs"] (docs/lineage.md)
+def _log_recorded(repo: Repo, name: str, paths: list[str], *, event_fields: dict[str, Any] | None,
+                  **options: Any) -> LogResult:
     with ExitStack() as cleanup:  # a spill made here is closed (its runs deleted) on every outcome
-        return _log_artifact(repo, name, paths, cleanup, artifact_type=artifact_type, description=description,
-                             aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=extra_entries,
-                             event_fields=event_fields, reporter=reporter)
+        return _log_artifact(repo, name, paths, cleanup, event_fields=event_fields, **options)
 
 
 def add_ref(
@@ -115,6 +125,8 @@ def add_ref(
     description: str | None = None,
     aliases: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    inputs: list[str] | None = None,
+    ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
@@ -127,6 +139,7 @@ def add_ref(
     is written streaming from it: memory does not grow with the number of objects
     (docs/references.md, "Memory").
     """
+    event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
                                     name_as=name_as, reporter=reporter)
@@ -135,6 +148,21 @@ def add_ref(
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
                            event_fields=event_fields, reporter=reporter)
     return AddRefResult(res, references, warnings=warnings)
+
+
+def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
+                  fields: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``version_created`` fields for ``--input`` (pinned now, so lineage never follows an alias
+    that moved later; an unknown reference fails before anything is hashed) and ``--ttl``
+    (``never``: no expiry, even with a project default; docs/retention.md)."""
+    out = dict(fields or {})
+    pinned = pinned_inputs(repo, inputs)
+    if pinned:
+        out["inputs"] = pinned
+    if ttl is not None:
+        when = parse_expiry(ttl)
+        out["expires"] = None if when is None else clock.iso(when)
+    return out or None
 
 
 def _log_artifact(
@@ -195,7 +223,7 @@ def _log_artifact(
         cdigest = manifest.content_digest(entries)
     repo.check_format(for_write=True)
 
-    st = fold(project, name, events)
+    st = repo.fold_artifact(project, name, events)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     if existing is not None:
@@ -217,7 +245,7 @@ def _log_artifact(
 
     def build(events: Events) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
-        cur = fold(project, name, events)
+        cur = repo.fold_artifact(project, name, events)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -278,7 +306,7 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
     log = repo.artifact_log(project, name)
 
     def build(events: Events) -> dict[str, Any] | None:
-        cur = fold(project, name, events)
+        cur = repo.fold_artifact(project, name, events)
         need = [a for a in aliases if cur.aliases.get(a) != version]
         if cur.latest == version and not need and not metadata:
             return None

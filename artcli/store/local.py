@@ -25,6 +25,8 @@ from artcli.store.keys import TMP_MARK, check_key, check_prefix, check_sources
 
 #: parallel file copies in get_files/put_files; local disks gain little beyond this
 _WORKERS = 8
+#: threads reading small objects in get_ranges (each holds one open file at a time)
+_READ_WORKERS = 8
 # errnos meaning "this filesystem cannot hard-link": fall back to O_EXCL
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
 
@@ -106,18 +108,26 @@ class LocalStore(Store):
             return f.read()
 
     def get_ranges(self, key_ranges: Sequence[tuple[str, int, int]]) -> list[bytes]:
-        out: list[bytes] = []
-        handles: dict[str, BinaryIO] = {}
-        try:
-            for key, start, end in key_ranges:
-                with translate(self.public_url(key)):
-                    f = handles.get(key)
-                    if f is None:
-                        f = handles[key] = open(self._path(key), "rb")  # noqa: SIM115 - closed below
-                    out.append(os.pread(f.fileno(), max(0, end - start), start) if end > start else b"")
-        finally:
-            for f in handles.values():
-                f.close()
+        """Each object is opened once, read, and closed before the next one is opened.
+
+        A cold read of a long event log asks for thousands of small objects at once: holding
+        them all open hit the open-file limit ("Too many open files" at ~1,000 events with
+        ``ulimit -n 1024``). Objects are read on a few threads (an NFS round trip each), so at
+        most ``_WORKERS`` files are open at any time.
+        """
+        out: list[bytes] = [b""] * len(key_ranges)
+        by_key: dict[str, list[int]] = {}
+        for i, (key, _start, _end) in enumerate(key_ranges):
+            by_key.setdefault(key, []).append(i)
+
+        def read_key(key: str) -> None:
+            with open(self._path(key), "rb") as f:
+                fd = f.fileno()
+                for i in by_key[key]:
+                    _k, start, end = key_ranges[i]
+                    out[i] = os.pread(fd, end - start, start) if end > start else b""
+
+        self._parallel([(key, lambda k=key: read_key(k)) for key in by_key], workers=_READ_WORKERS)
         return out
 
     def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
@@ -248,8 +258,8 @@ class LocalStore(Store):
                 pass
 
     # -- helpers -------------------------------------------------------------------------
-    def _parallel(self, jobs: Sequence[tuple[str, Callable[[], None]]]) -> None:
-        """Run copy jobs on a few threads; the first failure is raised naming its key."""
+    def _parallel(self, jobs: Sequence[tuple[str, Callable[[], None]]], workers: int = _WORKERS) -> None:
+        """Run jobs on a few threads; the first failure (in job order) is raised naming its key."""
         if not jobs:
             return
         if len(jobs) == 1:
@@ -257,7 +267,7 @@ class LocalStore(Store):
             with translate(self.public_url(key)):
                 job()
             return
-        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(jobs))) as pool:
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             futures = [(key, pool.submit(job)) for key, job in jobs]
             first: tuple[str, BaseException] | None = None
             for key, fut in futures:
