@@ -102,6 +102,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("remote-check", "remote", "check", (tmp / "probed").as_uri(), "--writers", "2", "--processes", "1",
       "--trials", "2")
     j("debug-fsck", "debug", "fsck", "--read-data")
+    j("site", "site", "--out", str(tmp / "site"))
+    j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
     j("delete", "delete", "mixed:v0")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})

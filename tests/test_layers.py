@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top to bottom. A module may import modules of its own layer or of a layer below it, never above.
 # A pattern is a module name, or ``name.*`` for every module below that package.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("face", ("artcli.cli", "artcli.cli.*", "artcli.entry", "artcli.__main__")),
+    ("face", ("artcli.cli", "artcli.cli.*", "artcli.entry", "artcli.__main__",
+              "artcli.site", "artcli.site.*")),  # the static catalogue: another face of the same data
     ("api", ("artcli.api", "artcli.api.*")),
     ("ops", ("artcli.ops", "artcli.ops.*")),
     ("repo and shared mechanisms", (

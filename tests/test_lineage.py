@@ -177,17 +177,18 @@ def test_dot_parses_with_graphviz(pipeline: Pipeline, tmp_path: Path) -> None:
     parsed = json.loads(res.stdout)
     assert {o["name"] for o in parsed["objects"]} == {n["id"] for n in g["nodes"]}
     assert len(parsed["edges"]) == len(g["edges"])
-    svg = tmp_path / "lineage.svg"
-    assert pipeline.cli.ok("lineage", "clean", "--output", str(svg)).out.strip() == str(svg)
-    assert "<svg" in svg.read_text()
+    png = tmp_path / "lineage.png"
+    assert pipeline.cli.ok("lineage", "clean", "--output", str(png)).out.strip() == str(png)
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
-def test_svg_without_graphviz_is_a_clear_error(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_png_without_graphviz_is_a_clear_error(pipeline: Pipeline, tmp_path: Path) -> None:
+    """.png and .pdf need Graphviz (an .svg does not: the built-in layout draws it, test_site.py)."""
     empty = tmp_path / "bin"
     empty.mkdir()
-    r = pipeline.cli("lineage", "clean", "--output", str(tmp_path / "x.svg"), env={"PATH": str(empty)})
+    r = pipeline.cli("lineage", "clean", "--output", str(tmp_path / "x.png"), env={"PATH": str(empty)})
     assert r.code == 1 and "Graphviz 'dot' is not installed" in r.err and "--format dot" in r.err
-    assert not (tmp_path / "x.svg").exists()
+    assert not (tmp_path / "x.png").exists()
     out = tmp_path / "g.mmd"
     assert pipeline.cli.ok("lineage", "clean", "--format", "mermaid", "-o", str(out)).out.strip() == str(out)
     assert out.read_text().startswith("flowchart LR")

@@ -18,6 +18,9 @@ ProjectOpt = Annotated[str | None, typer.Option(
 RunOpt = Annotated[str | None, typer.Option(
     "--run", help="Run id to record. Default: ARTCLI_RUN_ID, then the CI job, then none.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", "-f", help="text, json or markdown (a CI summary: >> $GITHUB_STEP_SUMMARY). Default: text.",
+    show_default=False)]
 
 
 OPEN_REPOS: list[Repo] = []
@@ -40,6 +43,17 @@ def parse(ref: str, repo: Repo) -> Ref:
     from artcli.model import parse_ref
 
     return parse_ref(ref, repo.project)
+
+
+def pick_format(fmt: str | None, as_json: bool, allowed: tuple[str, ...] = ("text", "json", "markdown")) -> str:
+    """The output format from ``--format`` and ``--json`` (the same as ``--format json``)."""
+    from artcli.errors import UsageError
+
+    if fmt is not None and fmt not in allowed:
+        raise UsageError(f"invalid --format {fmt!r}: use {', '.join(allowed)}")
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt} disagree: give one")
+    return "json" if as_json else fmt or allowed[0]
 
 
 def example(*lines: str) -> str:

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    FormatOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    pick_format,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,8 +26,10 @@ def register(app: typer.Typer) -> None:
     app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
                                            "artcli download model:production --json"))(download)
     app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json",
-                                     "artcli ls model --where 'model_metrics.accuracy>=0.9' --sort -model_metrics.accuracy"))(ls)
-    app.command("show", epilog=example("artcli show mnist:latest", "artcli show mnist:v2 --json"))(show)
+                                     "artcli ls model --where 'model_metrics.accuracy>=0.9' --sort -model_metrics.accuracy",
+                                     "artcli ls mnist --format markdown >> $GITHUB_STEP_SUMMARY"))(ls)
+    app.command("show", epilog=example("artcli show mnist:latest", "artcli show mnist:v2 --json",
+                                       "artcli show model:candidate --format markdown >> $GITHUB_STEP_SUMMARY"))(show)
     app.command("files", epilog=example("artcli files mnist:v2", "artcli files mnist --json | jq -r '.[].url'"))(files)
 
 
@@ -101,17 +113,23 @@ def ls(
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List artifacts, or the versions of one artifact."""
     from artcli.ops import query
 
+    fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
     if name is None and not (where or sort):
         rows = query.list_artifacts(repo)
         completion.remember(repo, all_names=[r["name"] for r in rows])
-        if as_json:
+        if fmt == "json":
             output.emit_json(rows)
+        elif fmt == "markdown":
+            from artcli.cli.render import markdown
+
+            output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
         else:
             output.table(["name", "type", "versions", "latest", "updated"],
                          [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
@@ -123,8 +141,12 @@ def ls(
     else:
         vrows = query.list_versions(repo, name)
         completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
-    if as_json:
+    if fmt == "json":
         output.emit_json(vrows)
+    elif fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.ls_versions(vrows, name or "(all artifacts)").rstrip("\n"))
     else:
         output.table(["version", "aliases", "files", "size", "created", "digest"],
                      [[r["version"], r["aliases"], r["files"], output.human_size(r["size"]), r["created"],
@@ -135,19 +157,26 @@ def show(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one version: digest, size, files, aliases, created time, metadata."""
     from artcli.ops import query
 
+    fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
     res = query.show(repo, parse(ref, repo))
     info = res.to_json()
     completion.remember_ref(repo, info["ref"], info["aliases"])
     for w in res.warnings:
         output.warn(w)
-    if as_json:
+    if fmt == "json":
         output.emit_json(info)
+        return
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.show(info).rstrip("\n"))
         return
     output.fields([("ref", info["ref"]), ("type", info["type"]), ("digest", info["digest"]),
                    ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
         "artcli lineage eval-report:latest --direction up",
         "artcli lineage raw-data:v0 --direction down --format json | jq '.nodes[].id'",
         "artcli lineage registry/models/churn:production --output lineage.svg",
-        "artcli lineage model:v3 --format mermaid >> README.md"))(lineage)
+        "artcli lineage model:v3 --format mermaid >> README.md",
+        "artcli lineage model:candidate --direction up --format markdown >> $GITHUB_STEP_SUMMARY"))(lineage)
 
 
 def lineage(
@@ -23,8 +24,8 @@ def lineage(
                                        autocompletion=completion.complete_ref)],
     direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.")] = "both",
     depth: Annotated[int | None, typer.Option("--depth", min=0, help="At most N runs away from REF. Default: no limit.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot or mermaid. Default: tree on a terminal, json otherwise.")] = None,
-    output_file: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout; .svg/.png/.pdf are rendered with Graphviz dot.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot, mermaid, svg (a picture, no Graphviz needed) or markdown (a CI summary with a Mermaid block). Default: tree on a terminal, json otherwise; svg for an --output ending in .svg.")] = None,
+    output_file: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout; .png/.pdf are rendered with Graphviz dot.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
@@ -44,7 +45,9 @@ def lineage(
     graph = ops.lineage(repo, parse(ref, repo), direction=direction, depth=depth)
     for w in graph.warnings:
         output.warn(w)
-    if output_file and render.is_image(output_file):
+    if output_file and fmt is None and output_file.lower().endswith(".svg"):
+        fmt = "svg"
+    elif output_file and render.is_image(output_file):
         output.data(render.to_image(graph, output_file))
         return
     fmt = fmt or ("tree" if output.stdout_tty() and not output_file else "json")

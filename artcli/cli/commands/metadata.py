@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    FormatOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    pick_format,
+)
 
 metadata_app = typer.Typer(help="Typed, grouped, versioned metadata on artifact versions.", no_args_is_help=True)
 
@@ -19,7 +29,8 @@ RefArg = Annotated[str, typer.Argument(
 def register(app: typer.Typer) -> None:
     app.add_typer(metadata_app, name="metadata")
     app.command("diff", epilog=example("artcli diff mnist:v1 mnist:v2",
-                                        "artcli diff model:staging model:production --json"))(diff)
+                                        "artcli diff model:staging model:production --json",
+                                        "artcli diff model:production model:candidate --format markdown"))(diff)
 
 
 @metadata_app.command("set", epilog=example(
@@ -124,6 +135,7 @@ def diff(
     ref_b: Annotated[str, typer.Argument(help="The second version.", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show files added, removed and changed from REF_A to REF_B, and metadata that differs.
@@ -132,10 +144,16 @@ def diff(
     """
     from artcli.ops.diff import diff_versions
 
+    fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
     res = diff_versions(repo, parse(ref_a, repo), parse(ref_b, repo))
-    if as_json:
+    if fmt == "json":
         output.emit_json(res.to_json())
+        return
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.diff(res.to_json()).rstrip("\n"))
         return
     size = output.human_size
     for f in res.added:

@@ -14,8 +14,9 @@ from artcli.errors import ArtcliError, UsageError
 if TYPE_CHECKING:
     from artcli.ops.lineage import Graph
 
-FORMATS = ("tree", "json", "dot", "mermaid")
-IMAGE_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+FORMATS = ("tree", "json", "dot", "mermaid", "svg", "markdown")
+#: rendered by Graphviz ``dot``; an .svg is drawn by artcli itself (lineage_svg.py)
+IMAGE_SUFFIXES = {".png": "png", ".pdf": "pdf"}
 DOT_TIMEOUT = 120
 
 
@@ -54,13 +55,21 @@ def node_label(node: dict[str, Any]) -> list[str]:
 
 
 def text(graph: Graph, fmt: str) -> str:
-    """The graph as ``fmt`` (tree, json, dot or mermaid) text, ending in a newline."""
+    """The graph as ``fmt`` (tree, json, dot, mermaid, svg or markdown) text, ending in a newline."""
     if fmt == "json":
         return json.dumps(graph.to_json(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "dot":
         return to_dot(graph)
     if fmt == "mermaid":
         return to_mermaid(graph)
+    if fmt == "svg":
+        from artcli.cli.render import lineage_svg
+
+        return lineage_svg.render(graph, node_label)
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        return markdown.lineage(graph, to_mermaid(graph))
     return tree_text(graph)
 
 
@@ -187,10 +196,10 @@ def is_image(path: str) -> bool:
 
 
 def to_image(g: Graph, path: str) -> str:
-    """Render the graph with Graphviz ``dot`` into ``path`` (.svg, .png or .pdf); returns ``path``."""
+    """Render the graph with Graphviz ``dot`` into ``path`` (.png or .pdf); returns ``path``."""
     fmt = IMAGE_SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
-        raise UsageError(f"cannot render {path!r}: use a .svg, .png or .pdf file name")
+        raise UsageError(f"cannot render {path!r}: use a .png or .pdf file name (or --format svg)")
     exe = shutil.which("dot")
     if exe is None:
         raise ArtcliError(f"cannot render {path}: Graphviz 'dot' is not installed",
