@@ -13,18 +13,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -e '.[test]' -c constraints.txt
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
+# Azurite (the Azure Storage emulator the tests run) from the npm registry, pinned by its lock
+# file; without node/npm this prints how to get them and the Azure tests skip
+AZURITE := tests/azurite/node_modules/.artcli-installed
+$(AZURITE): tests/azurite/package.json tests/azurite/package-lock.json
+	$(PYTHON) tests/azure_emulator.py
+
 ## demo: install, then log and download a small dataset on the embedded local store
 demo: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
 
-## test: install the test dependencies and run the whole suite (S3/GCS servers start inside pytest)
-test: $(STAMP) browser
+## test: install the test dependencies and run the whole suite (S3/GCS/Azure servers start inside pytest)
+test: $(STAMP) $(AZURITE) browser
 	$(VENV)/bin/ruff check artcli tests benchmarks
 	$(PY) -m pytest -n 2 -q
 
 ## test-slow: the heavier variants (more writers, more kills, bigger fuzz budgets); installs
 ## atheris for the fuzz test when a wheel exists for this platform (the test skips otherwise)
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(AZURITE)
 	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
 
@@ -62,4 +68,4 @@ docs: $(STAMP)
 	$(PY) -m artcli.cli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts .mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts .mutants tests/azurite/node_modules

@@ -75,13 +75,16 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "az", "abfs", "abfss")
+
+
 def check_remote_url(url: str) -> str:
-    """Accept file/memory/s3/gs URLs or local paths; refuse URLs that carry credentials."""
+    """Accept file/memory/s3/gs/az URLs or local paths; refuse URLs that carry credentials."""
     parts = urlsplit(url)
     if parts.username or parts.password or find_secret(url):
         raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
-    if parts.scheme and parts.scheme not in ("file", "memory", "s3", "gs", "gcs") and len(parts.scheme) > 1:
-        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs:// or memory://")
+    if parts.scheme and parts.scheme not in _SCHEMES and len(parts.scheme) > 1:
+        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs://, az:// or memory://")
     return url
 
 
@@ -95,7 +98,8 @@ def check_options(url: str, options: dict[str, str]) -> dict[str, str]:
         if why:
             raise UsageError(
                 f"remote option {key!r} holds credentials ({why}); artcli never stores credentials",
-                hint="use AWS_PROFILE / AWS environment variables or Google application-default credentials")
+                hint="use AWS_PROFILE / AWS environment variables, Google application-default credentials "
+                     "or the Azure environment (AZURE_STORAGE_CONNECTION_STRING, az login)")
     backend_check(url, options)
     return options
 

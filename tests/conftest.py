@@ -1,12 +1,14 @@
-"""Shared fixtures: real S3 (moto) and GCS (fake-gcs-server) servers on 127.0.0.1, isolation.
+"""Shared fixtures: real S3 (moto), GCS (fake-gcs-server) and Azure (Azurite) servers on 127.0.0.1.
 
 * Every test session runs with dummy AWS credentials, no AWS config files, gcsfs's gRPC probing
   off and ARTCLI_* directories in a temp dir, so nothing ever touches the real home or cloud.
-* ``s3_server`` / ``gcs_server`` start once per session (per xdist worker) and also export
-  ``AWS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST``, so a plain ``s3://bucket`` or ``gs://bucket``
-  remote — in-process or in a subprocess inheriting os.environ — talks to them.
-* ``s3_bucket`` / ``gcs_bucket`` give each test its own fresh bucket.
-* ``remote`` is parametrised over file, memory, s3 and gcs and yields ``(url, options)``.
+* ``s3_server`` / ``gcs_server`` / ``azure_server`` start once per session (per xdist worker)
+  and also export ``AWS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST`` /
+  ``AZURE_STORAGE_CONNECTION_STRING``, so a plain ``s3://bucket``, ``gs://bucket`` or
+  ``az://container`` remote — in-process or in a subprocess inheriting os.environ — talks to them.
+  Azurite needs Node.js: without ``node``/``npm`` the Azure tests skip and say why.
+* ``s3_bucket`` / ``gcs_bucket`` / ``azure_container`` give each test its own fresh bucket.
+* ``remote`` is parametrised over file, memory, s3, gcs and azure and yields ``(url, options)``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ _SESSION_UNSET = (
     "CIRCLECI",
     "BUILDKITE",
     "TF_BUILD",
+    # Azure credentials and accounts: only the suite's Azurite, never a real account
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_ACCOUNT",
+    "AZURE_STORAGE_ACCOUNT_NAME",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
 )
 
 
@@ -77,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "slow: heavier variants (run with: make test-slow)",
         "s3: needs the moto S3 server (started on demand)",
         "gcs: needs the fake-gcs-server (started on demand)",
+        "azure: needs Azurite (installed with npm ci and started on demand; skipped without node)",
     ):
         config.addinivalue_line("markers", line)
 
@@ -157,7 +170,8 @@ def _serialize_conditional_writes(app: Callable[..., Any]) -> Callable[..., Any]
     return wrapped
 
 
-def _start_moto() -> Any:
+def start_moto(wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = _serialize_conditional_writes) -> Any:
+    """A threaded moto server on 127.0.0.1 whose WSGI app is ``wrap(moto's app)``."""
     from moto.server import ThreadedMotoServer
 
     class Server(ThreadedMotoServer):
@@ -169,7 +183,7 @@ def _start_moto() -> Any:
             )
             from werkzeug.serving import make_server
 
-            app = _serialize_conditional_writes(DomainDispatcherApplication(create_backend_app))
+            app = wrap(DomainDispatcherApplication(create_backend_app))
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -183,7 +197,7 @@ def _start_moto() -> Any:
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    server = _start_moto()
+    server = start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     saved = _set_env({"AWS_ENDPOINT_URL": url})
@@ -274,12 +288,46 @@ def gcs_bucket(gcs_server: str) -> str:
     return _new_gcs_bucket(gcs_server)
 
 
+# -- Azure: Azurite from the npm registry (tests/azure_emulator.py) -------------------------------
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running Azurite (exported as AZURE_STORAGE_CONNECTION_STRING); skips without node/npm."""
+    from azure_emulator import Azurite, AzuriteUnavailable
+
+    server = Azurite(tmp_path_factory.mktemp("azurite") / "data")
+    try:
+        server.start()
+    except AzuriteUnavailable as exc:
+        pytest.skip(str(exc))
+    saved = _set_env({"AZURE_STORAGE_CONNECTION_STRING": server.connection_string})
+    try:
+        yield server
+    finally:
+        _restore_env(saved)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_server(azurite: Any) -> str:
+    """Blob endpoint of Azurite (``http://127.0.0.1:PORT/devstoreaccount1``)."""
+    return azurite.endpoint
+
+
+@pytest.fixture
+def azure_container(azurite: Any) -> str:
+    """A fresh, empty container on Azurite."""
+    name = f"t-{uuid.uuid4().hex[:20]}"
+    azurite.create_container(name)
+    return name
+
+
 # -- remotes -----------------------------------------------------------------------------------
 REMOTE_KINDS = [
     "file",
     "memory",
     pytest.param("s3", marks=pytest.mark.s3),
     pytest.param("gcs", marks=pytest.mark.gcs),
+    pytest.param("azure", marks=pytest.mark.azure),
 ]
 
 
@@ -306,6 +354,8 @@ def make_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str
             endpoint = request.getfixturevalue("gcs_server")
             bucket = _new_gcs_bucket(endpoint)
             return f"gs://{bucket}/root", {"endpoint_url": endpoint}
+        if kind == "azure":
+            return f"az://{request.getfixturevalue('azure_container')}/root", {}
         raise ValueError(f"unknown remote kind {kind!r}")
 
     return make

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from clihelp import Cli
 
-HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic"]
+HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic", "adlfs", "azure"]
 
 
 def _loaded(code: str) -> list[str]:

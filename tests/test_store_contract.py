@@ -373,6 +373,17 @@ class TestGcsStore(StoreContract):
         return make_remote("gcs")
 
 
+@pytest.mark.azure
+class TestAzureStore(StoreContract):
+    race_keys = 30
+    race_threads = 8
+    race_switch_interval = None
+
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("azure")
+
+
 # -- local exclusive create, harder ------------------------------------------------------------
 def test_local_put_if_absent_race_is_exact(tmp_path: Path, subprocess_env: Callable[..., dict[str, str]]) -> None:
     """fsspec's local pipe_file(mode="create") lets several writers win; ours must not (12 x 300)."""
@@ -731,7 +742,7 @@ def test_import_store_does_not_import_cloud_libraries(tmp_path: Path) -> None:
     code = (
         "import sys, artcli.store as s\n"
         f"st = s.open_store({str(tmp_path / 'r')!r}); st.put('k', b'v'); assert st.get('k') == b'v'\n"
-        "heavy = ('fsspec', 'boto3', 'botocore', 's3fs', 'gcsfs', 'aiohttp', 'aiobotocore')\n"
+        "heavy = ('fsspec', 'boto3', 'botocore', 's3fs', 'gcsfs', 'aiohttp', 'aiobotocore', 'adlfs', 'azure')\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
