@@ -166,7 +166,7 @@ def test_a_malformed_format_marker_is_exit_4(cli: Cli, tmp_path: Path, marker: b
     """A marker that is not ``{"format": <int >= 1>, "hash": "blake3"}`` is an integrity error
     naming it, for writers and readers alike; nothing is written next to it."""
     root = tmp_path / "remote"
-    root.mkdir()
+    root.mkdir(exist_ok=True)
     (root / layout.MARKER_KEY).write_bytes(marker)
     make_tree(tmp_path / "d", {"a.txt": b"a"})
     for args in (("log", "ds", str(tmp_path / "d")), ("download", "ds", "--root", str(tmp_path / "o")),
@@ -180,7 +180,7 @@ def test_a_malformed_format_marker_is_exit_4(cli: Cli, tmp_path: Path, marker: b
 
 @pytest.mark.parametrize("fmt", [1, layout.FORMAT])
 def test_a_valid_format_marker_is_accepted(cli: Cli, tmp_path: Path, fmt: int) -> None:
-    (tmp_path / "remote").mkdir()
+    (tmp_path / "remote").mkdir(exist_ok=True)
     (tmp_path / "remote" / layout.MARKER_KEY).write_bytes(canonical.dumps({"format": fmt, "hash": layout.HASH}))
     cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})))
     cli.ok("download", "ds", "--root", str(tmp_path / "o"))
