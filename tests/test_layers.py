@@ -63,13 +63,14 @@ NO_SIBLING_IMPORTS = ("artcli.ops",)
 
 # Third-party packages only one part of artcli may import: the Store hides fsspec and the cloud
 # SDKs (and translates their errors), hashing.py is the one producer of digests, the face alone
-# draws with rich and parses with typer.
+# parses with typer, and only the printer and its render modules draw with rich.
 OWNED_IMPORTS: dict[str, tuple[str, ...]] = {
     **{sdk: ("artcli.store", "artcli.store.*") for sdk in (
         "fsspec", "s3fs", "gcsfs", "boto3", "botocore", "aiobotocore", "aiohttp", "google", "adlfs", "azure")},
     "blake3": ("artcli.hashing",),
     "sqlite3": ("artcli.localdb",),
-    **{lib: ("artcli.cli", "artcli.cli.*") for lib in ("rich", "typer", "click")},
+    **{lib: ("artcli.cli", "artcli.cli.*") for lib in ("typer", "click")},
+    "rich": ("artcli.cli.output", "artcli.cli.render", "artcli.cli.render.*"),  # drawing lives with the printer
 }
 
 # Imports allowed to break the rules while a refactor is under way: (module, module or package
