@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli import __version__, canonical, clock
+from artcli import canonical, clock
+from artcli.version import __version__
 from artcli.redact import redact_text
 from artcli.repo import Repo
 from artcli.site import assets, paths

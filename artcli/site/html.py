@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from artcli import __version__, clock
+from artcli import clock
+from artcli.version import __version__
 from artcli.cli.render.escape import esc, safe_link
 from artcli.mdvalues import format_size
 from artcli.site import paths

@@ -122,8 +122,9 @@ def ls(
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
     if name is None and not (where or sort):
-        rows = query.list_artifacts(repo)
-        completion.remember(repo, all_names=[r["name"] for r in rows])
+        arts = query.list_artifacts(repo)
+        rows = [a.to_json() for a in arts]
+        completion.remember(repo, all_names=[a.name for a in arts])
         if fmt == "json":
             output.emit_json(rows)
         elif fmt == "markdown":
@@ -137,10 +138,11 @@ def ls(
     if where or sort:
         from artcli.ops.metadata import select_versions
 
-        vrows = select_versions(repo, name, where, sort)
+        versions = select_versions(repo, name, where, sort)
     else:
-        vrows = query.list_versions(repo, name)
-        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
+        versions = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([f"v{v.version}" for v in versions], [a for v in versions for a in v.aliases])})
+    vrows = [v.to_json() for v in versions]
     if fmt == "json":
         output.emit_json(vrows)
     elif fmt == "markdown":
@@ -195,7 +197,7 @@ def files(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
-    rows = query.files(repo, parse(ref, repo))
+    rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
     if as_json:
         output.emit_json(rows)
     else:
