@@ -177,8 +177,8 @@ def run_attributes(job_type: str | None = None, name: str | None = None,
                    env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What a run records once, in its first event: job type, name, command line, where and who,
     git state and the CI job. Everything is chosen field by field; nothing is copied wholesale."""
-    from artcli.version import __version__
     from artcli.eventlog import actor
+    from artcli.version import __version__
 
     who = actor(None)
     attrs: dict[str, Any] = {

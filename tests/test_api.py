@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 import artcli
 from artcli.errors import ConflictError, NotFoundError, UsageError
+
 from clihelp import Cli, make_tree
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "schemas"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import artcli
+
 from clihelp import tree_bytes
 from fixtures_cli import S3
 

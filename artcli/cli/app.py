@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from artcli.version import __version__
 from artcli.cli import output
+from artcli.version import __version__
 
 app = typer.Typer(
     name="artcli",

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from artcli import clock
-from artcli.version import __version__
 from artcli.cli.render.escape import esc, safe_link
 from artcli.mdvalues import format_size
 from artcli.site import paths
+from artcli.version import __version__
 
 FILTER_FROM = 8  # rows: a shorter table needs no filter box
 Crumbs = Sequence[tuple[str, str | None]]
