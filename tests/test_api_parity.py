@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import artcli
+
 from clihelp import Cli, make_tree
 from fixtures_cli import S3
 
@@ -133,14 +134,12 @@ def test_cli_and_api_leave_the_same_remote(kind: str, tmp_path: Path,
     url_cli, _ = make_remote(kind)
     url_api, _ = make_remote(kind)
     cli = Cli(tmp_path / "home", url_cli)
-    data, src = _inputs(tmp_path / "cli-side")
+    # both sides read their inputs from the same paths (references record their source URI)
+    data, src = _inputs(tmp_path / "side")
     via_cli(cli, data, src, tmp_path / "cli-out")
-    # the same file names as the CLI side (references record their source URI)
-    api_data, api_src = _inputs(tmp_path / "api-side")
-    data_api_path = tmp_path / "cli-side"
-    (tmp_path / "cli-side").rename(tmp_path / "cli-side.done")
-    api_data.parent.rename(data_api_path)
-    via_api(url_api, data_api_path / "data", data_api_path / "src", tmp_path / "api-out")
+    (tmp_path / "side").rename(tmp_path / "side.cli")
+    data, src = _inputs(tmp_path / "side")
+    via_api(url_api, data, src, tmp_path / "api-out")
 
     reads_cli = _reads(cli, url_cli)
     reads_api = _reads(Cli(tmp_path / "home", url_api), url_api)

@@ -40,3 +40,4 @@ def test_mypy_catches_a_misuse(tmp_path: Path) -> None:
     res = _mypy(bad, cache=tmp_path / "cache")
     assert res.returncode == 1
     assert 'Incompatible types in assignment' in res.stdout and 'Unexpected keyword argument "typ"' in res.stdout
+
