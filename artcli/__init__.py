@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         DiffResult,
         DownloadResult,
         FileInfo,
+        FsckReport,
         GcItem,
         GcResult,
         Graph,
@@ -57,7 +58,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
 
 __all__ = [
     "AddRefResult", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
-    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "GcItem", "GcResult", "Graph", "IntegrityError",
+    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
     "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
     "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
     "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",
