@@ -155,8 +155,13 @@ def test_explicit_run_id_continues_a_ci_run(remote: str, data: Path, tmp_path: P
     with artcli.open(remote) as repo:
         assert repo.run_id == "ci-7"
         repo.log("ds", [str(data)])
+    with artcli.run(job_type="train", remote=remote) as run:  # joins the started run; does not finish it
+        assert run.id == "ci-7"
+        run.use("ds")
     shown = cli.ok("run", "show", "ci-7", "--json").json()
     assert shown["job_type"] == "ingest" and [r["ref"] for r in shown["outputs"]] == ["default/ds:v0"]
+    assert [r["via"] for r in shown["inputs"]] == ["use"] and shown["finished"] is None
+    cli.ok("run", "finish", "ci-7", "--status", "succeeded")  # the step that started it finishes it
 
 
 def test_progress_is_a_callback_and_off_by_default(remote: str, data: Path, tmp_path: Path,

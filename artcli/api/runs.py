@@ -4,7 +4,8 @@
 host, user, git state, CI job: ``artcli run start``); inside, ``run.use``/``run.download``
 record inputs and ``run.log`` records outputs in the run's log and in the versions' logs
 (docs/lineage.md); leaving writes ``run_finished`` with ``succeeded``, or ``failed`` when the
-block raised. A Run is a :class:`~artcli.api.repo.Repo` bound to its run id, so every Repo
+block raised — only for a run this block started: inside a CI step whose run already started
+(``ARTCLI_RUN_ID``, ``artcli run start``), the script records into it and leaves it open. A Run is a :class:`~artcli.api.repo.Repo` bound to its run id, so every Repo
 method is there too, and it is as thread-safe as a Repo.
 """
 
@@ -32,6 +33,7 @@ class Run(Repo):
         self._job_type = job_type
         self._name = name
         self._started = False
+        self._owned = False  # this Run wrote run_started: leaving the block finishes it
 
     @property
     def id(self) -> str:
@@ -52,6 +54,7 @@ class Run(Repo):
         for ctx in list(self._contexts):  # contexts made before the id was known record for it too
             ctx.run_id = res.id
         self._started = True
+        self._owned = res.created
         return self
 
     def finish(self, status: str | None = "succeeded") -> RunState:
@@ -80,7 +83,7 @@ class Run(Repo):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            if self._started:
+            if self._started and self._owned:  # a run somebody else started (CI, the shell) is theirs to finish
                 self.finish("succeeded" if exc_type is None else "failed")
         finally:
             self.close()
