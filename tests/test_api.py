@@ -161,6 +161,8 @@ def test_explicit_run_id_continues_a_ci_run(remote: str, data: Path, tmp_path: P
     shown = cli.ok("run", "show", "ci-7", "--json").json()
     assert shown["job_type"] == "ingest" and [r["ref"] for r in shown["outputs"]] == ["default/ds:v0"]
     assert [r["via"] for r in shown["inputs"]] == ["use"] and shown["finished"] is None
+    # the CLI ran in this process first: the script's records still name the script, not that command
+    assert shown["command"][:2] == ["artcli", "run"] and shown["outputs"][0]["command"][0] == "python"
     cli.ok("run", "finish", "ci-7", "--status", "succeeded")  # the step that started it finishes it
 
 
