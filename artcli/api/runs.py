@@ -11,6 +11,7 @@ method is there too, and it is as thread-safe as a Repo.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ class Run(Repo):
         self._name = name
         self._started = False
         self._owned = False  # this Run wrote run_started: leaving the block finishes it
+        self._start_lock = threading.Lock()
 
     @property
     def id(self) -> str:
@@ -45,16 +47,18 @@ class Run(Repo):
 
     def start(self) -> Run:
         """Write ``run_started`` (once; starting an explicit id that already started is a no-op)."""
-        if self._started:
-            return self
         from artcli.ops.runs import start_run
 
-        res = start_run(self._ctx(), self._job_type, self._name, self._run_id)
-        self._run_id = res.id
-        for ctx in list(self._contexts):  # contexts made before the id was known record for it too
-            ctx.run_id = res.id
-        self._started = True
-        self._owned = res.created
+        with self._start_lock:  # two threads asking for run.id first: one run, not two
+            if self._started:
+                return self
+            res = start_run(self._ctx(), self._job_type, self._name, self._run_id)
+            self._run_id = res.id
+            with self._lock:
+                for ctx in self._contexts:  # contexts made before the id was known record for it too
+                    ctx.run_id = res.id
+            self._owned = res.created
+            self._started = True
         return self
 
     def finish(self, status: str | None = "succeeded") -> RunState:
