@@ -68,6 +68,15 @@ def test_results_are_the_json_documents_and_match_the_schemas(remote: str, data:
         assert md.to_json() == cli.ok("metadata", "get", "ds", "stats", "--json").json()
         ttl_cli = cli.ok("ttl", "show", "ds", "--json").json()
         assert ttl.to_json() == ttl_cli
+        repo.alias("ds:v0", "best")
+        assert [a.to_json() for a in repo.aliases("ds")] == cli.ok("alias", "ls", "ds", "--json").json()
+        moves = repo.alias_history("ds")
+        assert [m.to_json() for m in moves] == cli.ok("history", "ds", "--json").json()
+        assert [(m.alias, m.from_version, m.to_version) for m in moves][-1] == ("best", None, 0)
+        assert [r.to_json() for r in repo.registries()] == cli.ok("registry", "ls", "--json").json()
+        _valid("alias-ls", [a.to_json() for a in repo.aliases("ds")])
+        _valid("history", [m.to_json() for m in moves])
+        _valid("registry-ls", [r.to_json() for r in repo.registries()])
         _valid("ls", [a.to_json() for a in arts] + [r.to_json() for r in rows])
         _valid("show", info.to_json())
         _valid("files", [f.to_json() for f in files])
@@ -191,7 +200,9 @@ def test_registry_link_and_download_by_registry_ref(remote: str, data: Path, tmp
         got = repo.download("registry/models/churn:production", str(tmp_path / "prod"))
         assert got.ref == v.ref and (tmp_path / "prod" / "a.txt").read_bytes() == b"hello"
         assert repo.show("registry/models/churn:production").digest == v.digest
-        assert [r["name"] for r in repo.registries()] == ["datasets", "models"]
+        assert [r.name for r in repo.registries()] == ["datasets", "models"]
+        assert [(a.alias, a.version, a.source) for a in repo.aliases("registry/models/churn")] == \
+            [("latest", 0, v.ref), ("production", 0, v.ref)]
         with pytest.raises(ConflictError):
             repo.ttl(v.ref, "1d")  # a linked version never expires
 
