@@ -37,6 +37,12 @@ def actor(run_id: str | None) -> dict[str, Any]:
     return {"user": user, "host": socket.gethostname(), "run": run_id}
 
 
+def encode(body: dict[str, Any], seq: int, run_id: str | None, when: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """An event as written at ``seq``: ``body`` plus seq, time and actor, in canonical bytes."""
+    ev = {**body, "seq": seq, "time": when or clock.iso(), "actor": actor(run_id)}
+    return ev, canonical.dumps(ev)
+
+
 def _seq_of(key: str) -> int | None:
     name = key.rsplit("/", 1)[-1]
     stem = name[:-5] if name.endswith(".json") else ""
@@ -87,8 +93,7 @@ class EventLog:
             if body is None:
                 return None
             seq = max((s for k, _ in events if (s := _seq_of(k)) is not None), default=-1) + 1
-            ev = {**body, "seq": seq, "time": clock.iso(), "actor": actor(self.run_id)}
-            data = canonical.dumps(ev)
+            ev, data = encode(body, seq, self.run_id)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                 self.db.add_events(self._log_id, [(seq, data)])
                 return ev
