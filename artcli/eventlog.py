@@ -9,23 +9,33 @@ the local cache keeps every event seen, so a warm read is one LIST with ``start_
 from __future__ import annotations
 
 import getpass
+import itertools
 import random
 import socket
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from artcli import canonical, clock, layout
-from artcli.errors import ConflictError
+from artcli import canonical, checkpoints, clock, layout
+from artcli.errors import ArtcliError, ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
-    from artcli.store.base import Store
+    from artcli.store.base import ObjectInfo, Store
 
 MAX_ATTEMPTS = 500
 #: events fetched (and cached) per batch on a cold read
 FETCH_CHUNK = 1000
+#: a warm reader this many events behind looks for checkpoints before fetching events one by one
+LONG_TAIL = 64
+#: a folded state is cached again once this many new events were folded onto it
+SNAPSHOT_MIN = 16
+#: checkpoints a reader writes at most in one go
+MAX_READER_WRITES = 2 * checkpoints.FANOUT
+#: what applying a malformed event raises (a field of the wrong type in a hand-edited log)
+INVALID = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 Events = list[tuple[str, dict[str, Any] | None]]
+S = TypeVar("S")
 
 
 def actor(run_id: str | None) -> dict[str, Any]:
@@ -57,6 +67,23 @@ def _parse(body: bytes) -> dict[str, Any] | None:
     return ev if isinstance(ev, dict) and isinstance(ev.get("type"), str) else None
 
 
+class Fold(Protocol[S]):
+    """How to fold one kind of log, and how to keep the result in the local cache.
+
+    ``kind`` names the fold and its encoding (a new artcli that folds differently uses a new
+    kind, so it never reads a state an older one cached)."""
+
+    kind: str
+
+    def new(self) -> S: ...
+
+    def apply(self, state: S, ev: dict[str, Any]) -> None: ...
+
+    def dump(self, state: S) -> bytes: ...
+
+    def load(self, data: bytes) -> S: ...
+
+
 class EventLog:
     def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None) -> None:
         self.store = store
@@ -64,27 +91,134 @@ class EventLog:
         self.prefix = prefix
         self.run_id = run_id
         self._log_id = f"{store.url}|{prefix}"
+        #: checkpoints seen by the last listing (None: not listed in this process)
+        self._segments: list[checkpoints.Segment] | None = None
 
+    # -- reading ---------------------------------------------------------------------------
     def read(self) -> Events:
         """Every event in sequence order, as (key, parsed-or-None)."""
-        cached = self.db.events(self._log_id)
-        last = cached[-1][0] if cached else None
-        start_after = layout.event_key(self.prefix, last) if last is not None else None
-        new = [(info, s) for info in self.store.list(layout.events_prefix(self.prefix), start_after)
-               if (s := _seq_of(info.key)) is not None]
-        for i in range(0, len(new), FETCH_CHUNK):
+        self.sync()
+        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in self.db.events(self._log_id)]
+
+    def folded(self, fold: Fold[S]) -> S:
+        """The log folded by ``fold``: the state cached locally plus the events after it.
+
+        A warm read is one LIST and folds only the events it had not folded before; the state
+        is cached again when that was more than a few events.
+        """
+        self.sync()
+        snap = self.db.snapshot(self._log_id, fold.kind)
+        state, after = (fold.new(), -1) if snap is None else (fold.load(snap[1]), snap[0])
+        rows = self.db.events(self._log_id, after=after)
+        fold_rows(state, self.prefix, rows, fold.apply)
+        if len(rows) >= SNAPSHOT_MIN:
+            self.db.put_snapshot(self._log_id, fold.kind, rows[-1][0], fold.dump(state))
+        return state
+
+    def sync(self) -> None:
+        """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
+        then one LIST with ``start_after`` and a GET per event after the last one held."""
+        last = self.db.last_event(self._log_id)
+        last = -1 if last is None else last
+        listing = self._list_after(last)
+        tail = list(itertools.islice(listing, LONG_TAIL + 1))
+        if len(tail) > LONG_TAIL:  # far behind (or cold on a long log): checkpoints first
+            reached = self._from_checkpoints(last)
+            if reached > last:
+                last = reached
+                tail = list(self._list_after(last))
+            else:
+                tail += list(listing)
+        fetched = 0
+        for i in range(0, len(tail), FETCH_CHUNK):
             # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
-            chunk = new[i : i + FETCH_CHUNK]
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in chunk])
-            rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
-            self.db.add_events(self._log_id, rows)
-            cached.extend(rows)
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
+            chunk = tail[i : i + FETCH_CHUNK]
+            bodies = self.store.get_ranges([(info.key, 0, info.size) for _, info in chunk])
+            self.db.add_events(self._log_id, [(s, b) for (s, _), b in zip(chunk, bodies, strict=True)])
+            fetched += len(chunk)
+        if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
+            self._checkpoint_prefix()
+
+    def _list_after(self, last: int) -> Iterator[tuple[int, ObjectInfo]]:
+        start_after = layout.event_key(self.prefix, last) if last >= 0 else None
+        for info in self.store.list(layout.events_prefix(self.prefix), start_after):
+            if (s := _seq_of(info.key)) is not None:
+                yield s, info
 
     def exists(self) -> bool:
-        return bool(self.db.events(self._log_id)) or any(
+        return self.db.last_event(self._log_id) is not None or any(
             True for _ in self.store.list(layout.events_prefix(self.prefix)))
 
+    # -- checkpoints (docs/format.md §5.8) -------------------------------------------------
+    def _list_segments(self) -> list[checkpoints.Segment]:
+        if self._segments is None:
+            found = (checkpoints.parse_key(self.prefix, i.key, i.size)
+                     for i in self.store.list(checkpoints.prefix(self.prefix)))
+            self._segments = sorted(s for s in found if s is not None)
+        return self._segments
+
+    def _from_checkpoints(self, last: int) -> int:
+        """Fetch, verify and cache the checkpoints that reach furthest past event ``last``;
+        returns the last event now held (``last`` when none helps). A checkpoint that fails
+        its checks is passed over: they are only ever a shortcut."""
+        bad: set[checkpoints.Segment] = set()
+        while True:
+            chosen = checkpoints.plan([s for s in self._list_segments() if s not in bad], last + 1)
+            if not chosen:
+                return last
+            try:
+                blobs: list[bytes | None] = list(self.store.get_ranges([(s.key, 0, s.nbytes) for s in chosen]))
+            except ArtcliError:
+                blobs = [self._get_or_none(s.key) for s in chosen]
+            for seg, blob in zip(chosen, blobs, strict=True):
+                try:
+                    if blob is None:
+                        raise IntegrityError(f"checkpoint {seg.key} vanished")
+                    rows = checkpoints.decode(self.prefix, seg, blob)
+                except IntegrityError:
+                    bad.add(seg)
+                    break
+                self.db.add_events(self._log_id, [(s, b) for s, b in rows if s > last])
+                last = seg.end - 1
+            else:
+                return last
+
+    def _get_or_none(self, key: str) -> bytes | None:
+        try:
+            return self.store.get(key)
+        except ArtcliError:
+            return None
+
+    def _checkpoint_prefix(self) -> None:
+        """Write the fewest checkpoints that cover the log's start, where missing (a reader
+        after folding many events one by one; at most ``MAX_READER_WRITES`` objects)."""
+        held = self.db.last_event(self._log_id)
+        if held is None:
+            return
+        try:
+            wanted = checkpoints.greedy_ranges(0, held + 1)
+            todo = checkpoints.missing(wanted, self._list_segments())[:MAX_READER_WRITES]
+        except ArtcliError:
+            return
+        for start, end in todo:
+            self._write_checkpoint(start, end)
+
+    def _write_checkpoint(self, start: int, end: int) -> None:
+        """Best effort: a checkpoint that cannot be written (read-only credentials, a store
+        without exclusive create, a gap in the cached events) is simply not there."""
+        rows = self.db.events(self._log_id, after=start - 1, before=end)
+        if len(rows) != end - start:
+            return
+        digest, blob = checkpoints.encode(self.prefix, start, end, rows)
+        k = checkpoints.key(self.prefix, start, end, digest)
+        try:
+            self.store.put_if_absent(k, blob)
+        except ArtcliError:
+            return
+        if self._segments is not None:
+            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
+
+    # -- writing ---------------------------------------------------------------------------
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""
         for attempt in range(MAX_ATTEMPTS):
@@ -96,7 +230,25 @@ class EventLog:
             ev, data = encode(body, seq, self.run_id)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                 self.db.add_events(self._log_id, [(seq, data)])
+                for start, end in checkpoints.completed_by(seq):
+                    self._write_checkpoint(start, end)
                 return ev
             time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
         raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
                             "(too many concurrent writers)")
+
+
+def fold_rows(state: Any, prefix: str, rows: Iterable[tuple[int, bytes]], apply: Callable[[Any, dict[str, Any]], None]) -> None:
+    """Fold stored events into ``state`` one at a time (no list of parsed events is built):
+    skip what cannot be parsed or applied with a warning naming the object, track the last seq."""
+    for seq, body in rows:
+        ev = _parse(body)
+        if ev is None:
+            state.warnings.append(f"skipped corrupt event {layout.event_key(prefix, seq)}")
+            continue
+        try:
+            apply(state, ev)
+        except INVALID as exc:
+            state.warnings.append(f"skipped invalid event {layout.event_key(prefix, seq)}: {exc}")
+        if isinstance(ev.get("seq"), int):
+            state.last_seq = max(state.last_seq, ev["seq"])
