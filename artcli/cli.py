@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     import os
 
     output.DEBUG = "--debug" in args or os.environ.get("ARTCLI_DEBUG") == "1"
-    from artcli import runs
+    from artcli import runinfo
 
-    runs.ARGV = list(args)  # what a run records as its command line, also when called in-process
+    runinfo.ARGV = list(args)  # what a run records as its command line, also when called in-process
     from artcli.errors import ArtcliError
 
     try:

@@ -7,7 +7,6 @@ standard chains (AWS env/profile, Google ADC), and options that look like secret
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ from urllib.parse import urlsplit
 
 from artcli.errors import UsageError
 from artcli.model import check_name
+from artcli.redact import find_secret
 
 PROJECT_FILE = "artcli.toml"
 DEFAULT_PROJECT = "default"
-SECRET_OPTION_RE = re.compile(r"(secret|password|passwd|session|credential|access_?key|^key$|^token$)", re.I)
 
 
 def _env_dir(var: str, kind: str) -> Path:
@@ -79,23 +78,25 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
 def check_remote_url(url: str) -> str:
     """Accept file/memory/s3/gs URLs or local paths; refuse URLs that carry credentials."""
     parts = urlsplit(url)
-    if parts.username or parts.password:
+    if parts.username or parts.password or find_secret(url):
         raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
     if parts.scheme and parts.scheme not in ("file", "memory", "s3", "gs", "gcs") and len(parts.scheme) > 1:
         raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs:// or memory://")
     return url
 
 
-def check_options(options: dict[str, str]) -> dict[str, str]:
-    """Refuse credential-like options; which options a scheme knows is checked by the store."""
+def check_options(url: str, options: dict[str, str]) -> dict[str, str]:
+    """Refuse credential-like options (by name or by value: an ``endpoint_url`` with
+    ``user:password@``, a key-shaped value), then options the remote's backend does not take."""
+    from artcli.store import check_options as backend_check
+
     for key, value in options.items():
-        if key == "token" and value in ("anon", "google_default", "cloud", "cache"):
-            continue
-        if SECRET_OPTION_RE.search(key):
+        why = find_secret(str(value), key)
+        if why:
             raise UsageError(
-                f"option {key!r} looks like a credential; artcli never stores credentials. "
-                "Use AWS_PROFILE / AWS env vars or Google application-default credentials."
-            )
+                f"remote option {key!r} holds credentials ({why}); artcli never stores credentials",
+                hint="use AWS_PROFILE / AWS environment variables or Google application-default credentials")
+    backend_check(url, options)
     return options
 
 
@@ -157,9 +158,9 @@ def config_target(local: bool) -> Path:
 def add_remote(name: str, url: str, options: dict[str, str], *, default: bool, local: bool) -> Path:
     check_name(name, "remote name")
     check_remote_url(url)
-    check_options(options)
     if "://" not in url:
         url = Path(url).expanduser().resolve().as_uri()
+    check_options(url, options)
     path = config_target(local)
     data = read_toml(path)
     data.setdefault("remote", {})[name] = {"url": url, **options}

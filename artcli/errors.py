@@ -46,13 +46,3 @@ class RemoteError(ArtcliError):
 class UnsafeRemoteError(RemoteError):
     """The backend cannot create objects exclusively, so concurrent writers would be unsafe."""
 
-
-EXIT_CODES = {
-    0: "ok",
-    1: "error",
-    2: "usage",
-    3: "not found",
-    4: "integrity",
-    5: "conflict",
-    6: "remote unreachable or access denied",
-}

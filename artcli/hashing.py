@@ -1,4 +1,4 @@
-"""BLAKE3 hashing: the one module that knows which hash artcli uses.
+"""BLAKE3 hashing: the one module that knows which hash artcli uses (nothing else imports blake3).
 
 Files are read in fixed 16 MiB chunks into one reused buffer (bounded memory, unlike mmap,
 whose pages count towards RSS) and large chunks are hashed with BLAKE3's own threads.
@@ -11,12 +11,13 @@ from typing import BinaryIO
 
 import blake3
 
-HASH_NAME = "blake3"
 CHUNK = 16 << 20
 _THREADED_MIN = 1 << 20  # below this, spawning hash threads costs more than it saves
 
 
-def _hasher(size_hint: int) -> blake3.blake3:
+def new_hasher(size_hint: int = 0) -> blake3.blake3:
+    """An incremental hasher (``update(bytes)``, ``hexdigest()``) for bytes that arrive in
+    pieces; BLAKE3's own threads are used when ``size_hint`` says it is worth it."""
     if size_hint >= _THREADED_MIN:
         return blake3.blake3(max_threads=blake3.blake3.AUTO)
     return blake3.blake3()
@@ -24,7 +25,7 @@ def _hasher(size_hint: int) -> blake3.blake3:
 
 def digest_bytes(data: bytes | bytearray | memoryview) -> str:
     """Hex digest of bytes in memory."""
-    return _hasher(len(data)).update(data).hexdigest()
+    return new_hasher(len(data)).update(data).hexdigest()
 
 
 def digest_file(path: str | os.PathLike[str]) -> str:
@@ -38,7 +39,7 @@ def digest_file(path: str | os.PathLike[str]) -> str:
 
 def digest_stream(fh: BinaryIO, size_hint: int = CHUNK) -> str:
     """Hex digest of everything left in a binary stream."""
-    h = _hasher(size_hint)
+    h = new_hasher(size_hint)
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     while True:
@@ -47,20 +48,3 @@ def digest_stream(fh: BinaryIO, size_hint: int = CHUNK) -> str:
             break
         h.update(view[:n])
     return h.hexdigest()
-
-
-class HashingWriter:
-    """A file-like sink that hashes what it writes (downloads verify while streaming)."""
-
-    def __init__(self, fh: BinaryIO) -> None:
-        self._fh = fh
-        self._h = blake3.blake3()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._h.update(data)
-        self.size += len(data)
-        return self._fh.write(data)
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()

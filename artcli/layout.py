@@ -15,10 +15,6 @@ def blob_key(digest: str) -> str:
     return f"blobs/{HASH}/{_fan(digest)}"
 
 
-def blob_prefix(digest: str) -> str:
-    return f"blobs/{HASH}/{digest[:2]}/"
-
-
 def pack_key(digest: str) -> str:
     return f"packs/{HASH}/{_fan(digest)}"
 
@@ -43,12 +39,29 @@ def digest_from_key(key: str) -> str:
     return parts[-2] + tail
 
 
+PROJECTS_ROOT = "projects/"
+REGISTRIES_ROOT = "registries/"
+
+
 def artifact_prefix(project: str, name: str) -> str:
     return f"projects/{project}/artifacts/{name}/"
 
 
 def artifacts_root(project: str) -> str:
     return f"projects/{project}/artifacts/"
+
+
+def artifact_of_key(key: str) -> tuple[str, str] | None:
+    """(project, name) when ``key`` is an event of an artifact's log, else None."""
+    parts = key.split("/")  # projects/<p>/artifacts/<n>/events/<seq>.json
+    if len(parts) == 6 and parts[0] == "projects" and parts[2] == "artifacts" and parts[4] == "events":
+        return parts[1], parts[3]
+    return None
+
+
+def settings_prefix(project: str) -> str:
+    """A project's settings log (its default TTL)."""
+    return f"projects/{project}/settings/"
 
 
 def events_prefix(log_prefix: str) -> str:
@@ -67,5 +80,27 @@ def collection_prefix(registry: str, collection: str) -> str:
     return f"registries/{registry}/collections/{collection}/"
 
 
+def registry_log_of_key(key: str) -> tuple[str, str | None] | None:
+    """(registry, None) for an event of a registry's settings log, (registry, collection) for
+    an event of a collection's log, else None."""
+    parts = key.split("/")  # registries/<r>/events/<seq> or registries/<r>/collections/<c>/events/<seq>
+    if parts[0] != "registries":
+        return None
+    if len(parts) == 4 and parts[2] == "events":
+        return parts[1], None
+    if len(parts) == 6 and parts[2] == "collections" and parts[4] == "events":
+        return parts[1], parts[3]
+    return None
+
+
 def run_prefix(run_id: str) -> str:
     return f"runs/{run_id}/"
+
+
+#: leases of writers and of garbage collections (docs/format.md §7)
+WRITER_LEASES_PREFIX = "gc/writers/"
+GC_LEASES_PREFIX = "gc/running/"
+
+
+def lease_key(prefix: str, lease_id: str) -> str:
+    return f"{prefix}{lease_id}.json"

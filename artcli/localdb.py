@@ -95,11 +95,6 @@ class LocalDB:
             self._conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?)", rows)
             self._conn.execute("COMMIT")
 
-    def forget_log(self, log: str) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM events WHERE log=?", (log,))
-            self._conn.execute("DELETE FROM snapshots WHERE log=?", (log,))
-
     # -- pack indexes --------------------------------------------------------------------
     def loaded_packs(self, store: str) -> set[str]:
         with self._lock:

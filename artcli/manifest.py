@@ -48,6 +48,15 @@ def iter_lines(entries: Iterable[Entry]) -> Iterator[bytes]:
         yield entry_line(e)
 
 
+def content_digest(entries: list[Entry]) -> str:
+    """A version's identity (docs/format.md §3.1): its paths, sizes and content digests /
+    reference pins, never where the bytes are stored (so re-packing or concurrent writers
+    never change it)."""
+    ordered = sorted(entries, key=lambda e: e.path)
+    plain = [e if e.pack is None else Entry(e.path, e.size, e.digest, ref=e.ref) for e in ordered]
+    return digest_bytes(b"".join(iter_lines(plain)))
+
+
 def encode(manifest: Manifest) -> tuple[str, bytes]:
     """(digest, canonical bytes) of a manifest."""
     data = b"".join(iter_lines(sorted(manifest.entries, key=lambda e: e.path)))

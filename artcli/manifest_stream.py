@@ -27,10 +27,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import blake3
-
 from artcli import manifest
 from artcli.errors import UsageError
+from artcli.hashing import new_hasher
 from artcli.model import Entry
 
 RUN_SIZE = 50_000  # lines sorted in memory before a run is written (~200 B each for S3 references)
@@ -195,8 +194,9 @@ def _chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def digest_lines(lines: Iterable[bytes]) -> str:
-    """BLAKE3 of the manifest made of the header and ``lines``, without keeping it."""
-    h = blake3.blake3()
+    """The digest of the manifest made of the header and ``lines``, without keeping it (with
+    lines free of pack locations: the content digest, as ``manifest.content_digest``)."""
+    h = new_hasher()
     for chunk in _chunks(lines):
         h.update(chunk)
     return h.hexdigest()
@@ -208,7 +208,7 @@ def write_manifest(lines: Iterable[bytes], gz_path: str | Path, raw_path: str | 
 
     Returns ``(digest, uncompressed size)``; memory stays at a few chunks whatever the size.
     """
-    h = blake3.blake3()
+    h = new_hasher()
     comp = manifest.compressor()
     size = 0
     with open(gz_path, "wb") as gz, (open(raw_path, "wb") if raw_path is not None else _NoFile()) as raw:

@@ -25,10 +25,11 @@ import sys
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from artcli import canonical
 from artcli.errors import UsageError
+from artcli.redact import check_no_secret, find_secret
 
 MAX_VALUE_BYTES = 1 << 20
 MAX_KEY_CHARS = 256
@@ -132,9 +133,6 @@ def format_size(n: int) -> str:
 
 # -- URIs, paths, dtypes -----------------------------------------------------------------------
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:\S+")
-_SECRET_PARAMS = {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
-                  "x-goog-credential", "signature", "sig", "token", "access_token", "api_key", "apikey",
-                  "password", "secret"}
 
 
 def _has_control(text: str) -> bool:
@@ -149,10 +147,10 @@ def check_uri(raw: Any) -> str:
         parts = urlsplit(raw)
     except ValueError as exc:
         raise UsageError(f"not a URI: {raw!r} ({exc})") from None
-    if parts.password is not None or any(k.lower() in _SECRET_PARAMS for k, _ in parse_qsl(parts.query)):
-        raise UsageError("the URI holds credentials (a password or a signed query string); "
-                         "metadata is readable by everyone with access to the remote",
-                         hint="store the URI without user:password@ or signature parameters")
+    why = find_secret(raw) or ("a password in the URL" if parts.password is not None else None)
+    if why:
+        raise UsageError(f"the URI holds credentials ({why}); metadata is readable by everyone with access "
+                         "to the remote", hint="store the URI without user:password@, signatures, keys or tokens")
     return raw
 
 
@@ -228,6 +226,9 @@ def typed_entry(key: str, type_name: str | None, raw: Any, *, from_text: bool) -
         raise UsageError(f"unknown metadata type {type_name!r} for {key!r}",
                          hint="types: " + ", ".join(TYPES + CASTS))
     check_value_size(key, value)
+    check_no_secret(f"metadata {key!r}", value, name=key,
+                    hint="metadata is readable by everyone with access to the remote; credentials come "
+                         "from the environment, a profile or a token file")
     return {"value": value, "type": type_name if type_name in TYPES else None}
 
 

@@ -152,6 +152,10 @@ class Reporter:
         else:
             warn(message)
 
+    def waiting(self, message: str) -> None:
+        """Work blocked on someone else (a gc, a writer): said at once, as a warning."""
+        self.warn(message)
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -1,11 +1,16 @@
-"""How ops report progress without knowing about terminals: a tiny protocol plus a no-op."""
+"""How ops report progress without knowing about terminals: a tiny protocol plus a no-op.
+
+Progress is not a result: warnings come back in each result's ``warnings`` list. The one
+live message is :meth:`ProgressReporter.waiting`, for work blocked on someone else (a gc, a
+writer), which cannot wait for the result to be said.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 
-class Reporter(Protocol):
+class ProgressReporter(Protocol):
     def phase(self, name: str, total: int | None = None, unit: str = "B") -> None:
         """Start a phase (hashing, uploading, downloading) of ``total`` units."""
 
@@ -15,11 +20,11 @@ class Reporter(Protocol):
     def done(self, summary: str) -> None:
         """The one line printed at the end."""
 
-    def warn(self, message: str) -> None:
-        """Something the user should know that is not an error."""
+    def waiting(self, message: str) -> None:
+        """The work is blocked on someone else (said once per wait, while it waits)."""
 
 
-class NullReporter:
+class NoProgress:
     def phase(self, name: str, total: int | None = None, unit: str = "B") -> None:
         pass
 
@@ -29,5 +34,5 @@ class NullReporter:
     def done(self, summary: str) -> None:
         pass
 
-    def warn(self, message: str) -> None:
+    def waiting(self, message: str) -> None:
         pass

@@ -1,13 +1,15 @@
 """A Repo ties together the settings, the remote Store, the local cache and the event logs.
 
-Commands build one Repo and pass it to ops functions; nothing else opens stores.
+Commands build one Repo and pass it to ops functions; nothing else opens stores. Every read
+of a log goes through here and is folded by ``artcli/state/``: artifacts, registries and
+their collections, runs, project settings; references resolve here too.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artcli import canonical, layout, manifest
 from artcli.cache import Cache
@@ -15,8 +17,18 @@ from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog
 from artcli.model import DIGEST_RE, Manifest, Ref
-from artcli.runs import current_run_id
-from artcli.state import ArtifactState, VersionState, fold
+from artcli.runinfo import check_run_id, current_run_id
+from artcli.state.artifact import ArtifactState, VersionState, fold, resolve_in
+from artcli.state.collection import (
+    CORE_REGISTRIES,
+    CollectionState,
+    RegistryState,
+    fold_collection,
+    fold_registry,
+    link_in,
+)
+from artcli.state.run import RunState, fold_run
+from artcli.state.settings import fold_default_ttl
 
 if TYPE_CHECKING:
     from artcli.store.base import Store
@@ -102,26 +114,103 @@ class Repo:
         return f"did you mean: {', '.join(close)}?" if close else f"artifacts in {project}: {', '.join(names[:10])}"
 
     def artifact_names(self, project: str) -> list[str]:
-        root = layout.artifacts_root(project)
-        names = set()
-        for info in self.store.list(root):
-            rest = info.key[len(root):]
-            if "/events/" in rest:
-                names.add(rest.split("/", 1)[0])
-        return sorted(names)
+        """Every artifact of ``project`` with a log: one LIST."""
+        found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.artifacts_root(project)))
+        return sorted({a[1] for a in found if a is not None and a[0] == project})
+
+    def all_artifacts(self) -> list[tuple[str, str]]:
+        """(project, name) of every artifact with a log, in every project: one LIST of ``projects/``."""
+        found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.PROJECTS_ROOT))
+        return sorted({a for a in found if a is not None})
 
     def resolve(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
         """The live version a reference names, with a message that says why when it cannot.
 
-        A registry reference resolves to the artifact version its collection links to.
+        A registry reference resolves to the artifact version its collection links to, so
+        every command that resolves references (download, show, files, metadata, ...) works
+        on it unchanged.
         """
         if ref.registry is not None:
-            from artcli.registry import resolve_registry_ref
-
-            return resolve_registry_ref(self, ref)
+            return self._resolve_link(ref)
         st = self.artifact_state(ref.project, ref.name)
         return st, resolve_in(st, ref)
 
+    def _resolve_link(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+        assert ref.registry is not None
+        coll = self.collection_state(ref.registry, ref.name)
+        lk = link_in(coll, ref)
+        where = f"{coll.ref}:v{lk.version}"
+        try:
+            st = self.artifact_state(lk.project, lk.name)
+            vs = resolve_in(st, Ref(lk.project, lk.name, lk.source_version))
+        except NotFoundError as exc:
+            raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",
+                                hint=f"unlink it: artcli unlink {where}") from None
+        if vs.digest != lk.digest:  # versions are immutable: only a damaged log gets here
+            raise IntegrityError(f"{where} links {lk.source_ref} with digest {lk.digest[:12]}…, "
+                                 f"but that version holds {vs.digest[:12]}…")
+        return st, vs
+
+    # -- registries and collections ------------------------------------------------------
+    def registry_log(self, registry: str) -> EventLog:
+        return EventLog(self.store, self.db, layout.registry_prefix(registry), self.run_id)
+
+    def collection_log(self, registry: str, collection: str) -> EventLog:
+        return EventLog(self.store, self.db, layout.collection_prefix(registry, collection), self.run_id)
+
+    def registry_state(self, registry: str, *, must_exist: bool = True) -> RegistryState:
+        st = fold_registry(registry, [] if registry in CORE_REGISTRIES else self.registry_log(registry).read())
+        if must_exist and not st.exists:
+            raise NotFoundError(f"registry {registry!r} not found on {self.store.url}",
+                                hint=f"create it: artcli registry create {registry} --accept-type <type>")
+        return st
+
+    def collection_state(self, registry: str, collection: str, *, must_exist: bool = True) -> CollectionState:
+        st = fold_collection(registry, collection, self.collection_log(registry, collection).read())
+        if must_exist and not st.links:
+            self.registry_state(registry)  # an unknown registry is the better message
+            raise NotFoundError(f"collection {st.ref} not found on {self.store.url}",
+                                hint=f"link a version into it: artcli link <ref> {st.ref}")
+        return st
+
+    def registry_names(self) -> list[str]:
+        """Core registries plus every registry with a settings log or a collection on the remote."""
+        return sorted(set(CORE_REGISTRIES) | {r for r, _ in self._scan_registries()})
+
+    def collection_names(self, registry: str | None = None) -> list[tuple[str, str]]:
+        """(registry, collection) for every collection with a log, optionally of one registry."""
+        return sorted({(r, c) for r, c in self._scan_registries(registry) if c is not None})
+
+    def collections(self) -> list[CollectionState]:
+        """Every collection of every registry, folded (one LIST of ``registries/`` + one per log)."""
+        return [self.collection_state(r, c, must_exist=False) for r, c in self.collection_names()]
+
+    def _scan_registries(self, registry: str | None = None) -> set[tuple[str, str | None]]:
+        """One LIST of ``registries/`` (or one registry): which logs exist."""
+        root = layout.registry_prefix(registry) if registry else layout.REGISTRIES_ROOT
+        found = (layout.registry_log_of_key(info.key) for info in self.store.list(root))
+        return {f for f in found if f is not None}
+
+    # -- runs and settings ---------------------------------------------------------------
+    def run_log(self, run_id: str) -> EventLog:
+        """A run's log; its events name that run as their actor."""
+        return EventLog(self.store, self.db, layout.run_prefix(check_run_id(run_id)), run_id)
+
+    def run_state(self, run_id: str, *, must_exist: bool = True) -> RunState:
+        st = fold_run(run_id, self.run_log(run_id).read())
+        if must_exist and not st.exists:
+            raise NotFoundError(f"run {run_id!r} not found on {self.store.url}",
+                                hint="a run appears once it starts (artcli run start) or records a version")
+        return st
+
+    def settings_log(self, project: str) -> EventLog:
+        return EventLog(self.store, self.db, layout.settings_prefix(project), self.run_id)
+
+    def default_ttl(self, project: str) -> int | None:
+        """The project's default TTL in seconds (None: versions do not expire by default)."""
+        return fold_default_ttl(self.settings_log(project).read())
+
+    # -- manifests -----------------------------------------------------------------------
     def version_manifest(self, st: ArtifactState, vs: VersionState) -> Manifest:
         """The files of a version (its manifest digest comes from the fold, no second log read)."""
         if not vs.manifest:
@@ -144,48 +233,3 @@ class Repo:
             self.cache.put_manifest(digest, data)
             return result
         return manifest.decode(data, digest)
-
-
-def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
-    where = f"{st.project}/{st.name}"
-    if ref.version is not None:
-        vs = st.versions.get(ref.version)
-        if vs is None:
-            have = ", ".join(f"v{v.version}" for v in st.live_versions()[-5:]) or "none live"
-            raise NotFoundError(f"{where} has no version v{ref.version}", hint=f"versions: {have}")
-        _check_live(where, vs)
-        return vs
-    if ref.alias in (None, "latest"):
-        vs2 = st.latest_live()
-        if vs2 is None:
-            last = max(st.versions.values(), key=lambda v: v.version)
-            why = f"deleted at {last.deleted}" if last.deleted else f"expired at {last.expires}"
-            raise NotFoundError(f"{where} has no live version (all deleted or expired; "
-                                f"the newest, v{last.version}, was {why})")
-        return vs2
-    assert ref.alias is not None
-    n = st.aliases.get(ref.alias)
-    if n is None:
-        known = ", ".join(sorted(st.aliases)) or "none"
-        raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
-    vs3 = st.versions[n]
-    _check_live(where, vs3)
-    return vs3
-
-
-def _check_live(where: str, vs: VersionState) -> None:
-    if vs.deleted:
-        raise NotFoundError(f"{where}:v{vs.version} was deleted at {vs.deleted}")
-    if vs.expired():
-        raise NotFoundError(f"{where}:v{vs.version} expired at {vs.expires}")
-
-
-def version_summary(st: ArtifactState, vs: VersionState) -> dict[str, Any]:
-    """The JSON shape of one version, shared by show/ls/log."""
-    return {
-        "project": st.project, "name": st.name, "type": st.type, "version": f"v{vs.version}",
-        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "size": vs.size,
-        "files": vs.files, "created": vs.created, "aliases": st.aliases_of(vs.version),
-        "description": vs.description, "run": vs.run, "expires": vs.expires,
-        "metadata": {k: v.get("value") for k, v in vs.metadata.items()},
-    }

@@ -39,7 +39,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from artcli.errors import ArtcliError, IntegrityError, NotFoundError, RemoteError, UsageError
 from artcli.model import Entry, normalise_relpath
-from artcli.store.errors import has_code, sanitize, translate
+from artcli.redact import one_line as sanitize
+from artcli.redact import split_signed_url
+from artcli.store.errors import has_code, translate
 
 DEFAULT_MAX_OBJECTS = 10_000_000
 CHUNK = 1 << 20
@@ -49,13 +51,6 @@ PAGE_SIZE = 1000
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 _MULTIPART_ETAG = re.compile(r'"?([0-9a-fA-F]{32})-([0-9]{1,5})"?')
 _MD5_ETAG = re.compile(r'"?([0-9a-fA-F]{32})"?')
-#: query parameters that carry credentials or signatures (S3/GCS presigned URLs, Azure SAS,
-#: CloudFront, API keys); they are dropped from the recorded URL
-_SECRET_PARAM = re.compile(
-    r"(?i)(x-amz-.*|x-goog-.*|signature|sig|se|sp|sv|sr|st|spr|srt|ss|skoid|sktid|skt|ske|sks|skv|"
-    r"expires|googleaccessid|key-pair-id|policy|token|access_token|id_token|auth|authorization|"
-    r"api_key|apikey|key|password|passwd|secret|credential|credentials|session|jwt)"
-)
 #: S3 encryption modes whose ETag is not the MD5 of the bytes
 _OPAQUE_SSE = {"aws:kms", "aws:kms:dsse"}
 
@@ -141,12 +136,8 @@ def _parse_http(text: str) -> Location:
         dropped.append("user-info")
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     netloc = f"{host}:{port}" if port else host
-    kept = []
-    for k, v in parse_qsl(parts.query, keep_blank_values=True):
-        if _SECRET_PARAM.fullmatch(k):
-            dropped.append(k)
-        else:
-            kept.append((k, v))
+    kept, secret = split_signed_url(parse_qsl(parts.query, keep_blank_values=True))
+    dropped += secret
     query = urlencode(kept, quote_via=quote) if dropped else parts.query
     uri = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
     request = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))

@@ -1,13 +1,13 @@
-"""Fetch stored entries, verified, in as few requests as possible, into a sink.
+"""Fetch stored entries, verified, in as few requests as possible, into a :class:`FetchTarget`.
 
-Loose blobs are downloaded to temp files in parallel, hashed, then handed to the sink.
+Loose blobs are downloaded to temp files in parallel, hashed, then handed to the target.
 Packed files are read with merged byte ranges (or the whole pack when most of it is wanted),
 several packs at once up to a memory budget, and each member is verified against its own
-digest before the sink sees it. Nothing unverified is ever handed over.
+digest before the target sees it. Nothing unverified is ever handed over.
 
-``download`` uses sinks that write packed files straight into the target directory (and,
-unless ``--skip-cache``, into the cache's local copy of their pack) and adopt loose blobs
-into the cache.
+``download`` hands over a :class:`artcli.materialise.TargetWriter`, which writes packed files
+straight into the target directory (and, unless ``--skip-cache``, into the cache's local copy
+of their pack) and adopts loose blobs into the cache.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ PACK_BUDGET = 128 << 20  # bytes of packed data held in memory at once
 WRITE_THREADS = 2
 
 
-class Sink(Protocol):
+class FetchTarget(Protocol):
+    """Where verified bytes go."""
+
     def temp_path(self, hint: str = "") -> Path:
         """Where a loose blob may be downloaded before verification."""
 
@@ -41,7 +43,8 @@ class Sink(Protocol):
         """Take a packed file's verified bytes."""
 
 
-def fetch(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int], None] | None = None) -> None:
+def fetch_stored(store: Store, sink: FetchTarget, entries: list[Entry],
+                 advance: Callable[[int], None] | None = None) -> None:
     """Hand every (stored, non-reference) entry's verified bytes to ``sink``, once per digest."""
     loose: dict[str, Entry] = {}
     packed: dict[str, dict[str, Entry]] = defaultdict(dict)
@@ -66,7 +69,7 @@ def fetch(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int
         _fetch_packs(store, sink, group, advance)
 
 
-def _fetch_loose(store: Store, sink: Sink, entries: list[Entry], advance: Callable[[int], None] | None) -> None:
+def _fetch_loose(store: Store, sink: FetchTarget, entries: list[Entry], advance: Callable[[int], None] | None) -> None:
     for i in range(0, len(entries), BATCH):
         chunk = entries[i : i + BATCH]
         tmps = [sink.temp_path(e.digest or "") for e in chunk]
@@ -89,7 +92,7 @@ def _verify_file(tmp: Path, e: Entry, key: str) -> None:
         raise IntegrityError(f"{e.path}: remote object {key} is {what} (digest mismatch)")
 
 
-def _fetch_packs(store: Store, sink: Sink, packs: list[tuple[str, list[Entry]]],
+def _fetch_packs(store: Store, sink: FetchTarget, packs: list[tuple[str, list[Entry]]],
                  advance: Callable[[int], None] | None) -> None:
     """One concurrent batch of range reads over several packs."""
     plans: list[tuple[str, list[Entry], list[tuple[int, int]], int]] = []

@@ -52,7 +52,7 @@ _SESSION_UNSET = (
     "ARTCLI_REMOTE",
     "ARTCLI_PROJECT",
     "ARTCLI_RUN_ID",
-    # CI detection (artcli/runs.py): the suite itself may run in CI; no test should inherit its run id
+    # CI detection (artcli/runinfo.py): the suite itself may run in CI; no test should inherit its run id
     "GITHUB_ACTIONS",
     "GITLAB_CI",
     "JENKINS_URL",

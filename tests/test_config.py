@@ -59,6 +59,13 @@ def test_secrets_and_credentials_refused(tmp_path: Path) -> None:
 
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "home", None)
-    cli.ok("remote", "add", "x", (tmp_path / "r").as_uri(), "--option", "frobnicate=1", "--default")
+    r = cli("remote", "add", "x", (tmp_path / "r").as_uri(), "--option", "frobnicate=1", "--default")
+    assert r.code == 2 and "frobnicate" in r.err  # checked against the backend before saving
+    assert cli("remote", "add", "x", "s3://b", "--option", "max_attempts=many").code == 2
+    assert not (tmp_path / "home" / "config" / "config.toml").exists()
+    # a config written by hand is checked when used
+    (tmp_path / "home" / "config").mkdir(parents=True)
+    (tmp_path / "home" / "config" / "config.toml").write_text(
+        f'[core]\nremote = "x"\n[remote.x]\nurl = "{(tmp_path / "r").as_uri()}"\nfrobnicate = "1"\n')
     r = cli("ls")
     assert r.code == 2 and "frobnicate" in r.err

@@ -1,4 +1,4 @@
-"""``log`` uploads large files while the rest still hash (artcli/ops/eager.py): what that may
+"""``log`` uploads large files while the rest still hash (artcli/upload.py): what that may
 write, when, and what it must never trust."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pytest
 from artcli import layout
 from artcli.errors import UsageError
 from artcli.inputs import scan
-from artcli.ops.eager import put_checked
 from artcli.packs import PACK_THRESHOLD
 from artcli.remoteindex import LooseProbe
 from artcli.store import open_store
@@ -23,6 +22,7 @@ from artcli.store.gcs import GcsStore
 from artcli.store.local import LocalStore
 from artcli.store.memory import MemoryStore
 from artcli.store.s3 import S3Store
+from artcli.upload import put_checked
 
 from clihelp import Cli, make_tree, tree_bytes
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from artcli import canonical, layout, manifest
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
+from artcli.manifest import content_digest
 from artcli.model import Entry, Manifest
-from artcli.ops.log import content_digest
 from artcli.packs import decode_index, encode_index, plan_ranges
 
 D1 = "a" * 64

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -176,6 +178,111 @@ def test_gc_keeps_what_a_registry_link_reaches(cli: Cli, tmp_path: Path) -> None
     assert len(cli.ok("gc", "--json", env=at(LATER)).json()["deleted"]) == 2
 
 
+def test_gc_itself_keeps_a_linked_version_past_its_ttl(cli: Cli, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """What gc keeps, not what a helper says: a linked version whose TTL has passed (an older
+    writer put one back after the link) keeps every object, in a dry run and a real one; a
+    version that was linked once but is unlinked now expires and goes."""
+    from artcli import layout
+    from artcli.hashing import digest_bytes
+    from artcli.repo import Repo
+
+    data = [os.urandom(BIG) for _ in range(2)]
+    for i, body in enumerate(data):
+        cli.ok("log", "m", str(make_tree(tmp_path / f"m{i}", {f"w{i}.bin": body})), "--type", "model", env=at(T0))
+    cli.ok("link", "m:v0", "registry/models/churn")
+    cli.ok("link", "m:v1", "registry/models/churn")
+    cli.ok("unlink", "registry/models/churn:v1")
+    for k, v in cli.env.items():
+        monkeypatch.setenv(k, v)
+    repo = Repo.open()
+    try:  # an older artcli ignores the rule: both versions get a TTL that passes before LATER
+        for n in (0, 1):
+            repo.artifact_log("default", "m").append(
+                lambda _, n=n: {"type": "ttl_set", "version": n, "expires": "2030-01-02T00:00:00.000000Z"})
+    finally:
+        repo.close()
+    kept, gone = (layout.blob_key(digest_bytes(body)) for body in data)
+    dry = cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()
+    assert dry["expired"] == [{"ref": "default/m:v1", "expires": "2030-01-02T00:00:00.000000Z"}]
+    assert [c["ref"] for c in dry["ttl_cleared"]] == ["default/m:v0"]
+    assert sorted(d["kind"] for d in dry["deleted"]) == ["blob", "manifest"]
+    assert gone in {d["key"] for d in dry["deleted"]} and kept not in {d["key"] for d in dry["deleted"]}
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert res["deleted"] == dry["deleted"] and res["expired"] == dry["expired"]
+    assert kept in remote_keys(cli) and gone not in remote_keys(cli)
+    cli.ok("download", "registry/models/churn", "--root", str(tmp_path / "out"), env=at(LATER))
+    assert (tmp_path / "out" / "w0.bin").read_bytes() == data[0]
+
+
+def test_gc_keeps_a_linked_version_past_its_ttl(cli: Cli, tmp_path: Path) -> None:
+    """A linked version is a root even when it is not live. A link interrupted before it
+    cleared the version's TTL leaves a linked version past its TTL: a dry run (which clears
+    nothing) must keep its objects, and the real run clears the TTL and keeps them too."""
+    from artcli import layout
+
+    cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.txt": b"m", "m.bin": os.urandom(BIG)})),
+           "--type", "model", "--ttl", "1d", env=at(T0))
+    cli.ok("link", "m:v0", "registry/models/churn", env=at(T0))
+    cleared = tmp_path / "remote" / layout.event_key(layout.artifact_prefix("default", "m"), 1)
+    assert b'"ttl_set"' in cleared.read_bytes()
+    cleared.unlink()  # as if the link had been killed before it cleared the TTL
+    fresh = Cli(tmp_path / "fresh", cli.remote)  # a cache that never saw the removed event
+    before = remote_keys(fresh)
+    dry = fresh.ok("gc", "--dry-run", "--json", env=at(LATER)).json()
+    assert dry["deleted"] == [] and dry["expired"] == [] and dry["live_versions"] == 1, dry
+    assert [c["ref"] for c in dry["ttl_cleared"]] == ["default/m:v0"]
+    real = fresh.ok("gc", "--json", env=at(LATER)).json()
+    assert real["deleted"] == [] and real["expired"] == [] and remote_keys(fresh) == before
+    fresh.ok("download", "registry/models/churn", "--root", str(tmp_path / "o"), "--skip-cache", env=at(LATER))
+    fsck_ok(fresh)
+
+
+def test_gc_keeps_what_a_link_to_a_deleted_version_reaches(cli: Cli, tmp_path: Path) -> None:
+    """A link that outlived its version (a delete that raced the link, or an old store) still
+    roots the version's objects: gc never deletes what a registry link can reach."""
+    from artcli import layout
+
+    cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.bin": os.urandom(BIG)})), "--type", "model", env=at(T0))
+    cli.ok("link", "m:v0", "registry/models/churn", env=at(T0))
+    before = remote_keys(cli)
+    deleted = canonical.dumps({"type": "version_deleted", "version": 0, "reason": "deleted", "time": T0,
+                               "actor": {"user": "u", "host": "h", "run": None}})
+    put_raw(cli, layout.event_key(layout.artifact_prefix("default", "m"), 1), deleted)
+    assert cli("show", "m:v0").code == 3  # the version is gone
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert res["deleted"] == [] and res["live_versions"] == 1 and remote_keys(cli) == before
+
+
+def _age(path: Path, seconds: float) -> None:
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
+@pytest.mark.parametrize("old", ["pack", "index"])
+def test_pack_grace_counts_its_index(cli: Cli, tmp_path: Path, old: str) -> None:
+    """A pack and its index go together, and only when both are past the grace period: a
+    young index (a writer just wrote it) keeps an old pack, and a young pack its old index."""
+    cli.ok("log", "ds", str(make_tree(tmp_path / "a", {f"s{i}.txt": f"small {i}".encode() for i in range(5)})))
+    cli.ok("delete", "ds")
+    root = tmp_path / "remote"
+    packs = [p for p in root.glob("packs/**/*") if p.is_file()]
+    index = next(p for p in packs if p.name.endswith(".idx"))
+    pack = next(p for p in packs if not p.name.endswith(".idx"))
+    for p in root.glob("manifests/**/*"):
+        if p.is_file():
+            _age(p, 2 * 86400)
+    _age(pack if old == "pack" else index, 2 * 86400)
+    res = cli.ok("gc", "--json").json()  # the real clock, the default grace of a day
+    assert [d["kind"] for d in res["deleted"]] == ["manifest"], res["deleted"]
+    assert pack.exists() and index.exists()
+    assert res["kept"]["young"] == 1 and res["kept"]["young_bytes"] == pack.stat().st_size + index.stat().st_size
+    _age(index if old == "pack" else pack, 2 * 86400)
+    res = cli.ok("gc", "--json").json()
+    assert sorted(d["kind"] for d in res["deleted"]) == ["pack", "pack-index"]
+    assert not pack.exists() and not index.exists()
+
+
 # -- leases: the protocol that makes dedup safe against a concurrent gc ---------------------------
 def _lease(kind: str, age: float) -> bytes:
     from datetime import UTC, datetime, timedelta
@@ -188,7 +295,7 @@ def _lease(kind: str, age: float) -> bytes:
 
 
 def test_lease_liveness_rules() -> None:
-    from artcli.ops.gc import _lease_live
+    from artcli.leases import lease_live as _lease_live
 
     assert _lease_live(_lease("writer", 0), None) and _lease_live(_lease("writer", 100), None)
     assert not _lease_live(_lease("writer", 130), None)
@@ -214,23 +321,49 @@ def test_gc_waits_for_a_live_writer_and_ignores_a_stale_one(cli: Cli, tmp_path: 
     assert not (tmp_path / "remote" / "gc" / "writers" / "live.json").exists()
 
 
+def _stderr_lines(proc: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """Collect ``proc``'s stderr lines as they come (a thread reads to EOF)."""
+    lines: list[str] = []
+    assert proc.stderr is not None
+    stream = proc.stderr
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
 def test_a_writer_waits_while_gc_runs(cli: Cli, tmp_path: Path) -> None:
     put_raw(cli, "gc/running/g.json", _lease("gc", 0))
     src = make_tree(tmp_path / "a", {"a.txt": b"a"})
     proc = cli.spawn("log", "ds", str(src))
-    time.sleep(1.5)
+    lines, reader = _stderr_lines(proc)
+    # the writer says it waits; a generous deadline is only a hang guard
+    deadline = time.monotonic() + 120
+    while not any("waiting for a garbage collection" in ln for ln in lines):
+        assert proc.poll() is None, f"the writer ended (exit {proc.returncode}) without waiting: {lines}"
+        assert time.monotonic() < deadline, f"the writer never said it waits: {lines}"
+        time.sleep(0.02)
     assert proc.poll() is None  # still waiting
     assert not list((tmp_path / "remote").glob("packs/**/*.idx"))  # and it has written no content
     (tmp_path / "remote" / "gc" / "running" / "g.json").unlink()
-    out, err = proc.communicate(timeout=60)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=120)
+    reader.join(timeout=120)
+    err = "".join(lines)
     assert proc.returncode == 0 and out.strip() == "default/ds:v0", err
-    assert "waiting for a garbage collection" in err
     assert not list((tmp_path / "remote" / "gc" / "writers").iterdir())  # its lease is gone
 
 
-def _race(cli: Cli, tmp_path: Path, rounds: int) -> None:
+def _race(cli: Cli, tmp_path: Path, rounds: int, seed: int = 0) -> None:
     """Each round: old content becomes garbage, then `log` of the same content (which dedups
-    against the old objects) runs at the same time as `gc --grace 0s` that wants them gone."""
+    against the old objects) runs at the same time as `gc --grace 0s` that wants them gone.
+    Who starts first, and how much later the other does, comes from a seeded generator."""
+    rng = random.Random(seed)
     for i in range(rounds):
         files = {f"s{j}.txt": f"round {i} small {j}".encode() for j in range(20)}
         files["big.bin"] = os.urandom(BIG + i)
@@ -240,7 +373,7 @@ def _race(cli: Cli, tmp_path: Path, rounds: int) -> None:
         make_tree(src, {"new.bin": os.urandom(8 * BIG)})  # a new file: uploading it widens the window
         # either may start first: gc then waits for the writer, or the writer for gc, or both
         # back off (when each sees the other's lease) and one goes first
-        delay = random.uniform(-0.4, 0.4)
+        delay = rng.uniform(-0.4, 0.4)
         if delay >= 0:
             gc = cli.spawn("gc", "--grace", "0s", "--json")
             time.sleep(delay)
@@ -266,7 +399,7 @@ def test_log_concurrent_with_gc_loses_nothing(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_log_concurrent_with_gc_loses_nothing_many_rounds(shared_cli: Cli, tmp_path: Path) -> None:
-    _race(shared_cli, tmp_path, rounds=12 if (shared_cli.remote or "").startswith("file:") else 5)
+    _race(shared_cli, tmp_path, rounds=12 if (shared_cli.remote or "").startswith("file:") else 5, seed=1)
 
 
 def test_two_gcs_at_once_leave_a_valid_store(cli: Cli, tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ def test_file_digest_matches_reference(tmp_path: Path, size: int) -> None:
     assert hashing.digest_stream(io.BytesIO(data)) == expected
 
 
-def test_hashing_writer(tmp_path: Path) -> None:
-    sink = io.BytesIO()
-    w = hashing.HashingWriter(sink)
-    w.write(b"abc")
-    w.write(b"def")
-    assert w.hexdigest() == blake3.blake3(b"abcdef").hexdigest() and w.size == 6
+def test_incremental_hasher_matches_one_shot() -> None:
+    h = hashing.new_hasher()
+    h.update(b"abc")
+    h.update(b"def")
+    big = hashing.new_hasher(hashing.CHUNK)  # threaded: same digest
+    big.update(b"abcdef")
+    assert h.hexdigest() == big.hexdigest() == blake3.blake3(b"abcdef").hexdigest()

@@ -34,9 +34,8 @@ from artcli.errors import IntegrityError, UsageError
 from artcli.eventlog import _parse
 from artcli.hashing import digest_bytes
 from artcli.model import DIGEST_RE, MAX_ENTRY_SIZE, NAME_RE, Entry, Manifest, Ref, parse_ref, safe_relpath
-from artcli.registry import fold_collection
-from artcli.repo import version_summary
-from artcli.state import fold
+from artcli.state.artifact import fold, version_summary
+from artcli.state.collection import fold_collection
 from artcli.store import open_store
 
 from clihelp import Cli, make_tree
@@ -616,8 +615,8 @@ ATHERIS_HARNESS = textwrap.dedent('''
         from artcli.errors import IntegrityError
         from artcli.eventlog import _parse
         from artcli.hashing import digest_bytes
-        from artcli.registry import fold_collection
-        from artcli.state import fold
+        from artcli.state.collection import fold_collection
+        from artcli.state.artifact import fold
 
     PACK = "e" * 64
     PREFIXES = [b"", manifest.header_line(), packs.encode_index(PACK, []), b'{"type":"version_created",',

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from artcli import layout, manifest, manifest_stream, sources
 from artcli.errors import UsageError
 from artcli.hashing import digest_bytes
+from artcli.manifest import content_digest
 from artcli.manifest_stream import EntrySpill, digest_lines, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.ops import log as log_ops
-from artcli.ops.log import content_digest
 
 from clihelp import Cli, make_tree
 

@@ -175,27 +175,6 @@ def test_link_arguments_are_checked(cli: Cli, tmp_path: Path) -> None:
     assert cli("registry", "show", "models", "--json").json()["collections"] == []
 
 
-def test_linked_versions_for_gc(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from artcli.ops.registry import linked_versions, list_links
-    from artcli.repo import Repo
-
-    log_versions(cli, tmp_path, 3)
-    log_versions(cli, tmp_path, 1, "train", "dataset")
-    cli.ok("link", "churn-model:v0", "registry/models/churn")
-    cli.ok("link", "churn-model:v2", "registry/models/churn")
-    cli.ok("link", "train", "registry/datasets/train")
-    cli.ok("unlink", "registry/models/churn:v0")
-    for k, v in cli.env.items():
-        monkeypatch.setenv(k, v)
-    repo = Repo.open()
-    try:
-        assert linked_versions(repo) == {("default", "churn-model", 2), ("default", "train", 0)}
-        assert sorted(lk.to_json()["ref"] for lk in list_links(repo)) == [
-            "registry/datasets/train:v0", "registry/models/churn:v1"]
-    finally:
-        repo.close()
-
-
 def test_deleted_source_is_reported_through_the_link(cli: Cli, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from artcli.repo import Repo

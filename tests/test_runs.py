@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from artcli import runs
+from artcli import redact, runinfo
 
 from clihelp import Cli, make_tree
 
@@ -58,8 +58,8 @@ def run_ids(cli: Cli) -> list[str]:
 
 # -- detection -----------------------------------------------------------------------------------
 def test_github_actions_run_id_and_job_url() -> None:
-    assert runs.detect_ci_run_id(GITHUB) == "gh-9876543210-2-train"
-    info = runs.ci_info(GITHUB)
+    assert runinfo.detect_ci_run_id(GITHUB) == "gh-9876543210-2-train"
+    info = runinfo.ci_info(GITHUB)
     assert info is not None
     assert info["provider"] == "github" and info["job"] == "train" and info["workflow"] == "ci"
     assert info["url"] == "https://github.com/acme/churn/actions/runs/9876543210/attempts/2"
@@ -68,8 +68,8 @@ def test_github_actions_run_id_and_job_url() -> None:
 
 
 def test_gitlab_run_id_and_job_url() -> None:
-    assert runs.detect_ci_run_id(GITLAB) == "gitlab-4242"
-    info = runs.ci_info(GITLAB)
+    assert runinfo.detect_ci_run_id(GITLAB) == "gitlab-4242"
+    info = runinfo.ci_info(GITLAB)
     assert info == {"provider": "gitlab", "url": "https://gitlab.example.com/acme/churn/-/jobs/4242",
                     "job": "evaluate", "job_id": "4242", "pipeline_id": "77", "project": "acme/churn",
                     "ref": "feature/x"}
@@ -86,29 +86,29 @@ def test_gitlab_run_id_and_job_url() -> None:
       "SYSTEM_TEAMPROJECT": "churn"}, "azure-55-j-1", "azure"),
 ])
 def test_other_ci_providers(env: dict[str, str], expected: str, provider: str) -> None:
-    assert runs.detect_ci_run_id(env) == expected
-    info = runs.ci_info(env)
+    assert runinfo.detect_ci_run_id(env) == expected
+    info = runinfo.ci_info(env)
     assert info is not None and info["provider"] == provider and info["url"].startswith("https://")
 
 
 def test_no_ci_and_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert runs.detect_ci_run_id({"PATH": "/bin", "CI": "true"}) is None and runs.ci_info({}) is None
+    assert runinfo.detect_ci_run_id({"PATH": "/bin", "CI": "true"}) is None and runinfo.ci_info({}) is None
     for k, v in GITLAB.items():
         monkeypatch.setenv(k, v)
-    assert runs.current_run_id() == "gitlab-4242"
+    assert runinfo.current_run_id() == "gitlab-4242"
     monkeypatch.setenv("ARTCLI_RUN_ID", "nightly 42/a")
-    assert runs.current_run_id() == "nightly-42-a"  # env beats CI; unsafe characters replaced
-    assert runs.current_run_id("my-run") == "my-run"  # the flag beats both
-    assert runs.current_run_id("../..") == "run" and runs.valid_run_id(runs.current_run_id("..x"))
-    fresh = {runs.fresh_run_id() for _ in range(50)}
-    assert len(fresh) == 50 and all(runs.valid_run_id(r) and r.startswith("r-") for r in fresh)
+    assert runinfo.current_run_id() == "nightly-42-a"  # env beats CI; unsafe characters replaced
+    assert runinfo.current_run_id("my-run") == "my-run"  # the flag beats both
+    assert runinfo.current_run_id("../..") == "run" and runinfo.valid_run_id(runinfo.current_run_id("..x"))
+    fresh = {runinfo.fresh_run_id() for _ in range(50)}
+    assert len(fresh) == 50 and all(runinfo.valid_run_id(r) and r.startswith("r-") for r in fresh)
 
 
 def test_scrub_argv_hides_secrets() -> None:
     argv = ["artcli", "log", "ds", "data/", "--token", "tok-123", "--api-key=k-456", "--password", "pw-789",
             "-m", "api_token=t-000", "-m", "src=https://alice:s3cr3t@example.com/d?X-Amz-Signature=sig-1&part=2",
             "-m", "key=AKIAABCDEFGHIJKLMNOP", "--description", "plain words", "data/token=file.txt"]
-    out = runs.scrub_argv(argv)
+    out = redact.redact_argv(argv)
     text = " ".join(out)
     for secret in ("tok-123", "k-456", "pw-789", "t-000", "alice", "s3cr3t", "sig-1", "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in text, secret
@@ -116,14 +116,14 @@ def test_scrub_argv_hides_secrets() -> None:
     assert "--token" in out and "--api-key=***" in out and "api_token=***" in out
     assert "src=https://***@example.com/d?X-Amz-Signature=***&part=2" in out
     assert "plain words" in out and "data/token=file.txt" in out  # paths and ordinary values stay
-    assert len(runs.scrub_argv(["x"] * 500)) == runs.MAX_ARGS + 1
+    assert len(redact.redact_argv(["x"] * 500)) == redact.MAX_ARGS + 1
 
 
 # -- what a run records --------------------------------------------------------------------------
 def test_run_start_and_show(cli: Cli, tmp_path: Path) -> None:
     rid = cli.ok("run", "start", "--job-type", "train", "--name", "sweep 3",
                  env={"ARTCLI_NOW": "2030-01-02T03:04:05Z"}).out.strip()
-    assert runs.valid_run_id(rid) and rid.startswith("r-20300102T030405Z-")
+    assert runinfo.valid_run_id(rid) and rid.startswith("r-20300102T030405Z-")
     info = cli.ok("run", "show", rid, "--json").json()
     assert info["id"] == rid and info["job_type"] == "train" and info["name"] == "sweep 3"
     assert info["started"] == "2030-01-02T03:04:05.000000Z" and info["finished"] is None
@@ -170,8 +170,10 @@ def test_run_records_git_state(cli: Cli, tmp_path: Path) -> None:
 def test_ci_job_becomes_the_run_without_secrets(cli: Cli, tmp_path: Path) -> None:
     data = make_tree(tmp_path / "d", {"a.txt": b"a"})
     env = {**GITHUB, "MY_SERVICE_TOKEN": "very-secret-value-1"}
-    res = cli.run("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", "--json",
-                  env=env).check().json()
+    # metadata holding a URL password is refused (it would be stored in the artifact's log)
+    refused = cli.run("log", "ds", str(data), "-m", "note=https://u:very-secret-value-2@example.com/x", env=env)
+    assert refused.code == 2 and "credentials" in refused.err and "very-secret-value-2" not in refused.err
+    res = cli.run("log", "ds", str(data), "-m", "note=https://example.com/x", "--json", env=env).check().json()
     assert cli.ok("show", res["ref"], "--json").json()["run"] == "gh-9876543210-2-train"
     info = cli.ok("run", "show", "gh-9876543210-2-train", "--json").json()
     assert info["ci"]["url"] == "https://github.com/acme/churn/actions/runs/9876543210/attempts/2"
@@ -190,11 +192,20 @@ def test_command_line_is_recorded_scrubbed(cli: Cli, tmp_path: Path) -> None:
     rid = cli.run("run", "start", "--job-type", "train", "--name", "sweep 3").check().out.strip()
     assert cli.ok("run", "show", rid, "--json").json()["command"] == \
         ["artcli", "run", "start", "--job-type", "train", "--name", "sweep 3"]
-    cli.run("log", "ds", str(data), "-m", "api_token=tok-abc-123", "--run", rid).check()
+    # a secret-named KEY=VALUE inside one option argument (--opt=KEY=VALUE) and as its own argument
+    # (--name-as takes any folder name, so it carries the text into argv unchanged)
+    cli.run("log", "ds", str(data), "--name-as=api_token=tok-abc-123", "--run", rid).check()
+    cli.run("log", "ds2", str(data), "--name-as", "api_token=tok-abc-456", "--run", rid).check()
     info = cli.ok("run", "show", rid, "--json").json()
-    (out,) = info["outputs"]
-    assert out["command"] == ["artcli", "log", "ds", str(data), "-m", "api_token=***", "--run", rid]
-    assert b"tok-abc-123" not in b"".join(p.read_bytes() for p in (remote_dir(cli) / "runs").rglob("*.json"))
+    assert [o["command"] for o in info["outputs"]] == [
+        ["artcli", "log", "ds", str(data), "--name-as=api_token=***", "--run", rid],
+        ["artcli", "log", "ds2", str(data), "--name-as", "api_token=***", "--run", rid]]
+    raw = b"".join(p.read_bytes() for p in (remote_dir(cli) / "runs").rglob("*.json"))
+    assert b"tok-abc-123" not in raw and b"tok-abc-456" not in raw
+    # the same through --metadata: refused before anything is written or recorded
+    r = cli.run("log", "ds3", str(data), "--metadata=token=tok-abc-789", "--run", rid)
+    assert r.code == 2 and "tok-abc-789" not in r.err
+    assert b"tok-abc-789" not in b"".join(p.read_bytes() for p in remote_dir(cli).rglob("*") if p.is_file())
 
 
 # -- records left by log / download / use --------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from artcli.state import fold
+from artcli.state.artifact import fold
 
 D = "d" * 64
 

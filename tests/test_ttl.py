@@ -223,7 +223,7 @@ def test_linking_clears_a_ttl_and_gc_heals_one_left_on_a_link(cli: Cli, tmp_path
 
 
 def test_clear_ttl_for_link_writes_only_when_there_is_a_ttl(cli: Cli, tmp_path: Path) -> None:
-    from artcli.ops.ttl import clear_ttl_for_link
+    from artcli.links import clear_ttl_for_link
 
     log(cli, tmp_path, "model", b"m", "--ttl", "1d")
     log(cli, tmp_path, "other", b"o")

@@ -51,7 +51,7 @@ def add_ref(
     Prints the version reference (project/name:vN) on stdout.
     """
     from artcli.mdvalues import collect
-    from artcli.ops.refs import add_ref as do_add_ref
+    from artcli.ops.log import add_ref as do_add_ref
     from artcli.ops.runs import pinned_inputs
 
     md = collect(metadata, metadata_file)

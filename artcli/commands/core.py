@@ -57,7 +57,7 @@ def log(
     rep = output.Reporter()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
-            from artcli.ops.refs import add_ref
+            from artcli.ops.log import add_ref
 
             res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
                           aliases=alias, metadata=md, name_as=name_as, reporter=rep,
@@ -68,7 +68,7 @@ def log(
                                event_fields=fields or None)
     finally:
         rep.close()
-    for w in getattr(res, "warnings", []):
+    for w in res.warnings:
         output.warn(w)
     completion.remember_ref(repo, res.ref, res.to_json().get("aliases", []))
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
@@ -152,9 +152,10 @@ def show(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
-    info = query.show(repo, parse(ref, repo))
+    res = query.show(repo, parse(ref, repo))
+    info = res.to_json()
     completion.remember_ref(repo, info["ref"], info["aliases"])
-    for w in info.pop("warnings", []):
+    for w in res.warnings:
         output.warn(w)
     if as_json:
         output.emit_json(info)

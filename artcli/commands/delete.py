@@ -29,7 +29,7 @@ def delete(
     Prints the deleted version reference on stdout. A version holding a custom alias or a
     registry link is refused (exit 5) unless --force.
     """
-    from artcli.ops.gc import delete_version
+    from artcli.ops.delete import delete_version
 
     repo = open_repo(remote, project, run)
     res = delete_version(repo, parse(ref, repo), force=force)
@@ -61,7 +61,11 @@ def gc(
 
     grace_s, wait_s = parse_duration(grace), parse_duration(wait)
     repo = open_repo(remote, None, run)
-    res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s))
+    rep = output.Reporter()
+    try:
+        res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s), reporter=rep)
+    finally:
+        rep.close()
     for w in res.warnings:
         output.warn(w)
     if as_json:

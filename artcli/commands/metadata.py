@@ -100,9 +100,10 @@ def ls(
     from artcli.ops.metadata import list_metadata
 
     repo = open_repo(remote, project)
-    res = list_metadata(repo, parse(ref, repo), history=history)
-    for w in res.pop("warnings", []):
+    report = list_metadata(repo, parse(ref, repo), history=history)
+    for w in report.warnings:
         output.warn(w)
+    res = report.to_json()
     if as_json:
         output.emit_json(res)
     elif history:

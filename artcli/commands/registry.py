@@ -69,9 +69,10 @@ def show(
     """Show a registry's settings and its collections."""
     from artcli.ops.registry import show_registry
 
-    info = show_registry(open_repo(remote, project), name)
-    for w in info.pop("warnings", []):
+    report = show_registry(open_repo(remote, project), name)
+    for w in report.warnings:
         output.warn(w)
+    info = report.to_json()
     if as_json:
         output.emit_json(info)
         return

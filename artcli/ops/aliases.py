@@ -9,73 +9,26 @@ history (who, which run, when, from which version to which).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.aliasmoves import Folder, artifact_folder, collection_folder, move_aliases, set_collection_aliases, vtag
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
-from artcli.registry import collection_log, collection_state, fold_collection, link_in
 from artcli.repo import Repo
-from artcli.state import fold
-
-# (events) -> (custom aliases, is version N live?) for one artifact or collection log
-Folder = Callable[[Events], tuple[dict[str, int], Callable[[int], bool]]]
+from artcli.results import Result
+from artcli.state.artifact import fold
+from artcli.state.collection import fold_collection, link_in
 
 
 @dataclass
-class AliasResult:
+class AliasResult(Result):
     ref: str  # the version (or collection version) the aliases were set on / removed from
     changes: list[dict[str, Any]] = field(default_factory=list)  # moves actually written
 
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "changes": self.changes}
-
-
-def _vtag(n: int | None) -> str | None:
-    return None if n is None else f"v{n}"
-
-
-def _artifact_folder(project: str, name: str) -> Folder:
-    def f(events: Events) -> tuple[dict[str, int], Callable[[int], bool]]:
-        st = fold(project, name, events)
-        return st.aliases, lambda n: n in st.versions and st.versions[n].live()
-    return f
-
-
-def _collection_folder(registry: str, coll: str) -> Folder:
-    def f(events: Events) -> tuple[dict[str, int], Callable[[int], bool]]:
-        cs = fold_collection(registry, coll, events)
-        return cs.aliases, lambda n: n in cs.links and cs.links[n].live
-    return f
-
-
-def _set(log: EventLog, folder: Folder, where: str, version: int, aliases: list[str]) -> list[dict[str, Any]]:
-    """Move each alias to ``version`` (one event per alias that is not already there)."""
-    changes = []
-    for alias in aliases:
-        moved: dict[str, Any] = {}
-
-        def build(events: Events, alias: str = alias, moved: dict[str, Any] = moved) -> dict[str, Any] | None:
-            current, live = folder(events)
-            if not live(version):  # deleted/unlinked since we resolved the reference
-                raise NotFoundError(f"{where}:v{version} is no longer live; alias {alias!r} not set")
-            if current.get(alias) == version:
-                return None
-            moved.update({"alias": alias, "from": _vtag(current.get(alias)), "to": f"v{version}"})
-            return {"type": "alias_set", "alias": alias, "version": version}
-
-        if log.append(build) is not None:
-            changes.append(moved)
-    return changes
-
-
-def set_collection_aliases(repo: Repo, registry: str, coll: str, version: int,
-                           aliases: list[str]) -> list[dict[str, Any]]:
-    repo.check_format(for_write=True)
-    return _set(collection_log(repo, registry, coll), _collection_folder(registry, coll),
-                f"registry/{registry}/{coll}", version, aliases)
 
 
 def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
@@ -84,12 +37,12 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
     if not wanted:
         raise UsageError("name at least one alias")
     if ref.registry is not None:
-        lk = link_in(collection_state(repo, ref.registry, ref.name), ref)
+        lk = link_in(repo.collection_state(ref.registry, ref.name), ref)
         changes = set_collection_aliases(repo, ref.registry, ref.name, lk.version, wanted)
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
     st, vs = repo.resolve(ref)
     repo.check_format(for_write=True)
-    changes = _set(repo.artifact_log(st.project, st.name), _artifact_folder(st.project, st.name),
+    changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(st.project, st.name),
                    f"{st.project}/{st.name}", vs.version, wanted)
     return AliasResult(f"{st.project}/{st.name}:v{vs.version}", changes)
 
@@ -136,14 +89,14 @@ def remove_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> list[AliasResult
 
 def _log_of(repo: Repo, ref: Ref) -> tuple[EventLog, Folder]:
     if ref.registry is not None:
-        return collection_log(repo, ref.registry, ref.name), _collection_folder(ref.registry, ref.name)
-    return repo.artifact_log(ref.project, ref.name), _artifact_folder(ref.project, ref.name)
+        return repo.collection_log(ref.registry, ref.name), collection_folder(ref.registry, ref.name)
+    return repo.artifact_log(ref.project, ref.name), artifact_folder(ref.project, ref.name)
 
 
 def _state_or_raise(repo: Repo, ref: Ref) -> None:
     """Raise the not-found error (with suggestions) for a missing artifact or collection."""
     if ref.registry is not None:
-        collection_state(repo, ref.registry, ref.name)
+        repo.collection_state(ref.registry, ref.name)
     else:
         repo.artifact_state(ref.project, ref.name)
 
@@ -152,7 +105,7 @@ def list_aliases(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
     """Every alias of an artifact or collection, ``latest`` first: alias, version, ref."""
     _untagged(ref, "alias ls")
     if ref.registry is not None:
-        cs = collection_state(repo, ref.registry, ref.name)
+        cs = repo.collection_state(ref.registry, ref.name)
         latest = cs.latest_live()
         pairs = ([("latest", latest.version)] if latest else []) + sorted(cs.aliases.items())
         return [{"alias": a, "version": f"v{n}", "ref": f"{cs.ref}:v{n}", "source": cs.links[n].source_ref}
@@ -177,13 +130,12 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
         cs = fold_collection(ref.registry, ref.name, events)
         if not cs.links:
             _state_or_raise(repo, ref)
-        moves, latest_kinds = cs.alias_history, {"linked"}
+        rows = [*cs.alias_history, *cs.latest_history]
     else:
         st = fold(ref.project, ref.name, events)
         if not st.versions:
             _state_or_raise(repo, ref)
-        moves, latest_kinds = st.alias_history, {"version_created", "version_reused"}
-    rows = [*moves, *_latest_moves(events, latest_kinds)]
+        rows = [*st.alias_history, *st.latest_history]
     rows.sort(key=lambda r: (r.get("seq") or 0, r["alias"] != "latest"))
     want = alias or ref.alias
     out = []
@@ -193,35 +145,8 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
         if ref.version is not None and ref.version not in (r["from"], r["to"]):
             continue
         actor = r.get("actor") or {}
-        out.append({"alias": r["alias"], "from": _vtag(r["from"]), "to": _vtag(r["to"]), "time": r.get("time"),
+        out.append({"alias": r["alias"], "from": vtag(r["from"]), "to": vtag(r["to"]), "time": r.get("time"),
                     "seq": r.get("seq"), "user": actor.get("user"), "host": actor.get("host"),
                     "run": actor.get("run")})
     return out
 
-
-def _latest_moves(events: Events, kinds: set[str]) -> list[dict[str, Any]]:
-    """``latest`` moves recorded by logging or linking events, skipping the ones the fold
-    skips (a second creation of a number, a reuse of an unknown or deleted version)."""
-    out: list[dict[str, Any]] = []
-    current: int | None = None
-    created: set[int] = set()
-    gone: set[int] = set()
-    for _, ev in events:
-        if not ev or not isinstance(ev.get("version"), int):
-            continue
-        n, kind = ev["version"], ev.get("type")
-        if kind in ("version_deleted", "unlinked"):
-            gone.add(n)
-        if kind not in kinds:
-            continue
-        if kind == "version_reused" and (n not in created or n in gone):
-            continue
-        if kind != "version_reused":
-            if n in created:
-                continue
-            created.add(n)
-        if n != current:
-            out.append({"alias": "latest", "from": current, "to": n, "time": ev.get("time"),
-                        "seq": ev.get("seq"), "actor": ev.get("actor")})
-            current = n
-    return out

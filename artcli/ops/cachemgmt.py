@@ -20,6 +20,7 @@ from typing import Any
 
 from artcli import clock
 from artcli.errors import UsageError
+from artcli.results import Result
 
 TMP_MIN_AGE = 3600  # a partial file younger than this may belong to a download in progress
 _SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)", re.IGNORECASE)
@@ -87,7 +88,7 @@ def cache_info(root: Path) -> dict[str, Any]:
 
 
 @dataclass
-class PruneResult:
+class PruneResult(Result):
     root: str
     dry_run: bool
     removed: list[dict[str, Any]] = field(default_factory=list)  # {path, kind, size, last_used}

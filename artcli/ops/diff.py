@@ -12,13 +12,14 @@ from typing import Any
 
 from artcli import canonical
 from artcli.model import Entry, Ref
-from artcli.ops.metadata import latest_rows
 from artcli.repo import Repo
-from artcli.state import ArtifactState, VersionState
+from artcli.results import Result
+from artcli.state.artifact import ArtifactState, VersionState
+from artcli.state.metadata import latest_rows
 
 
 @dataclass
-class DiffResult:
+class DiffResult(Result):
     a: str
     b: str
     same_content: bool

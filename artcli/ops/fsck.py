@@ -10,10 +10,11 @@ from artcli.errors import ArtcliError
 from artcli.hashing import digest_bytes
 from artcli.remoteindex import live_packs
 from artcli.repo import Repo
+from artcli.results import Result
 
 
 @dataclass
-class FsckReport:
+class FsckReport(Result):
     versions: int = 0
     files: int = 0
     problems: list[str] = field(default_factory=list)

@@ -19,14 +19,14 @@ from artcli import canonical, mdvalues
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
-from artcli.repo import Repo, version_summary
-from artcli.state import ArtifactState, VersionState, fold
-
-LOGGING_EVENTS = ("version_created", "version_reused")
+from artcli.repo import Repo
+from artcli.results import Report, Result
+from artcli.state.artifact import ArtifactState, VersionState, fold, version_summary
+from artcli.state.metadata import latest_rows, metadata_row
 
 
 @dataclass
-class SetResult:
+class SetResult(Result):
     ref: str
     entries: dict[str, mdvalues.Entry]
     seq: int
@@ -103,9 +103,7 @@ def versions_logged_by(repo: Repo, run_id: str, only: tuple[str, str] | None = N
     run without output records (logged by an older artcli) falls back to reading the logs of
     ``only``, or of every artifact of the current project.
     """
-    from artcli.ops.runs import run_state
-
-    outputs = [r.key for r in run_state(repo, run_id, must_exist=False).outputs]
+    outputs = [r.key for r in repo.run_state(run_id, must_exist=False).outputs]
     if outputs:
         out = []
         for project, name, n in outputs:
@@ -119,47 +117,21 @@ def versions_logged_by(repo: Repo, run_id: str, only: tuple[str, str] | None = N
 
 
 def _scan_logged_by(repo: Repo, run_id: str, artifacts: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
-    """Live versions whose ``version_created``/``version_reused`` event carries ``run_id``."""
+    """Live versions the run created or re-logged, in log order."""
     out: list[tuple[str, str, int]] = []
     for project, name in artifacts:
-        events = repo.artifact_log(project, name).read()
-        st = fold(project, name, events)
-        for _, ev in events:
-            if (ev and ev.get("type") in LOGGING_EVENTS and (ev.get("actor") or {}).get("run") == run_id
-                    and isinstance(ev.get("version"), int)):
-                n = ev["version"]
-                vs = st.versions.get(n)
-                if vs is not None and vs.live() and (project, name, n) not in out:
-                    out.append((project, name, n))
+        st = repo.artifact_state(project, name, must_exist=False)
+        firsts = [(seq, vs.version) for vs in st.live_versions() if (seq := vs.logged_by(run_id)) is not None]
+        out.extend((project, name, n) for _, n in sorted(firsts))
     return out
 
 
 # -- reading -----------------------------------------------------------------------------------
-def _row(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    card, name = mdvalues.card_of(key)
-    entry = {"value": item.get("value"), "type": item.get("type")}
-    return {"key": key, "card": card, "name": name, **entry, "display": mdvalues.display(entry),
-            "time": item.get("time"), "run": item.get("run"), "seq": item.get("seq")}
-
-
-def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ungrouped keys first, then cards by name, keys by name within a card."""
-    return sorted(rows, key=lambda r: (r["card"] is not None, r["key"]))
-
-
-def latest_rows(vs: VersionState) -> list[dict[str, Any]]:
-    """Each key's latest entry, with the time and run that wrote it."""
-    last: dict[str, dict[str, Any]] = {}
-    for item in vs.metadata_history:
-        last[item["key"]] = item
-    return _order([_row(k, v) for k, v in last.items()])
-
-
-def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> dict[str, Any]:
+def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> Report:
     """``{"ref", "entries": [...]}``: latest per key, or with ``history`` every entry oldest first."""
     st, vs = repo.resolve(ref)
-    rows = [_row(item["key"], item) for item in vs.metadata_history] if history else latest_rows(vs)
-    return {"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows, "warnings": st.warnings}
+    rows = [metadata_row(item["key"], item) for item in vs.metadata_history] if history else latest_rows(vs)
+    return Report({"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows}, warnings=list(st.warnings))
 
 
 def get_metadata(repo: Repo, ref: Ref, key: str) -> dict[str, Any]:

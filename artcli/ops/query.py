@@ -6,7 +6,9 @@ from typing import Any
 
 from artcli import layout
 from artcli.model import Ref, check_name
-from artcli.repo import Repo, version_summary
+from artcli.repo import Repo
+from artcli.results import Report
+from artcli.state.artifact import version_summary
 
 
 def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
@@ -28,11 +30,10 @@ def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
     return [version_summary(st, v) for v in st.live_versions()]
 
 
-def show(repo: Repo, ref: Ref) -> dict[str, Any]:
+def show(repo: Repo, ref: Ref) -> Report:
+    """One version's summary (``show``); the artifact log's skipped events are its warnings."""
     st, vs = repo.resolve(ref)
-    out = version_summary(st, vs)
-    out["warnings"] = st.warnings
-    return out
+    return Report(version_summary(st, vs), warnings=list(st.warnings))
 
 
 def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:

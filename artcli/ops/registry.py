@@ -11,33 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli.aliasmoves import set_collection_aliases
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
+from artcli.links import clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
-from artcli.ops.aliases import set_collection_aliases
-from artcli.registry import (
-    CollectionState,
-    Link,
-    RegistryState,
-    collection_log,
-    collection_names,
-    collection_state,
-    display_ref,
-    fold_collection,
-    fold_registry,
-    registry_log,
-    registry_names,
-    registry_state,
-)
 from artcli.repo import Repo
+from artcli.results import Report, Result
+from artcli.state.collection import CollectionState, Link, RegistryState, display_ref, fold_collection, fold_registry
 
 
 # -- registries ----------------------------------------------------------------------------------
 @dataclass
-class RegistryResult:
+class RegistryResult(Result):
     registry: RegistryState
     created: bool
-    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.registry.to_json(), "created_now": self.created}
@@ -48,7 +36,7 @@ def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None
     """Create a custom registry; re-creating one with the same accepted types is a no-op."""
     check_name(name, "registry")
     types = sorted({check_name(t, "type") for t in accept_types}) if accept_types else None
-    existing = registry_state(repo, name, must_exist=False)
+    existing = repo.registry_state(name, must_exist=False)
     if not existing.core:
         repo.check_format(for_write=True)
 
@@ -57,9 +45,9 @@ def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None
                 return None
             return {"type": "registry_created", "accept_types": types, "description": description}
 
-        if registry_log(repo, name).append(build) is not None:
-            return RegistryResult(registry_state(repo, name), True)
-        existing = registry_state(repo, name)
+        if repo.registry_log(name).append(build) is not None:
+            return RegistryResult(repo.registry_state(name), True)
+        existing = repo.registry_state(name)
     have = sorted(existing.accept_types) if existing.accept_types is not None else None
     if have != types:
         raise ConflictError(f"registry {name!r} already exists and accepts {_types_text(existing)}",
@@ -67,7 +55,7 @@ def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None
     notes = []
     if description is not None and description != existing.description:
         notes.append(f"registry {name!r} already exists; its description stays {existing.description!r}")
-    return RegistryResult(existing, False, notes)
+    return RegistryResult(existing, False, warnings=notes)
 
 
 def _types_text(reg: RegistryState) -> str:
@@ -77,25 +65,25 @@ def _types_text(reg: RegistryState) -> str:
 def list_registries(repo: Repo) -> list[dict[str, Any]]:
     """Every registry (core ones included) with its settings and number of collections."""
     counts: dict[str, int] = {}
-    for reg, _ in collection_names(repo):
+    for reg, _ in repo.collection_names():
         counts[reg] = counts.get(reg, 0) + 1
     out = []
-    for name in registry_names(repo):
-        st = registry_state(repo, name, must_exist=False)
+    for name in repo.registry_names():
+        st = repo.registry_state(name, must_exist=False)
         if st.exists:
             out.append({**st.to_json(), "collections": counts.get(name, 0)})
     return out
 
 
-def show_registry(repo: Repo, name: str) -> dict[str, Any]:
+def show_registry(repo: Repo, name: str) -> Report:
     """A registry's settings and each of its collections (live versions, latest, aliases)."""
     check_name(name, "registry")
-    reg = registry_state(repo, name)
+    reg = repo.registry_state(name)
     rows = []
-    for _, coll in collection_names(repo, name):
-        cs = collection_state(repo, name, coll, must_exist=False)
+    for _, coll in repo.collection_names(name):
+        cs = repo.collection_state(name, coll, must_exist=False)
         rows.append(collection_summary(cs))
-    return {**reg.to_json(), "collections": rows, "warnings": reg.warnings}
+    return Report({**reg.to_json(), "collections": rows}, warnings=list(reg.warnings))
 
 
 def collection_summary(cs: CollectionState) -> dict[str, Any]:
@@ -111,7 +99,7 @@ def collection_summary(cs: CollectionState) -> dict[str, Any]:
 
 # -- link / unlink ---------------------------------------------------------------------------------
 @dataclass
-class LinkResult:
+class LinkResult(Result):
     registry: str
     collection: str
     link: Link
@@ -152,7 +140,7 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     registry, coll = target.registry, target.name
     wanted = [check_alias(a) for a in dict.fromkeys(aliases or [])]
     st, vs = repo.resolve(source)
-    reg = registry_state(repo, registry)
+    reg = repo.registry_state(registry)
     if not reg.accepts(st.type):
         raise ConflictError(
             f"registry {registry!r} accepts {_types_text(reg)}; {st.project}/{st.name} is of type {st.type!r}",
@@ -161,7 +149,7 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
     mdigest = vs.manifest
     repo.check_format(for_write=True)
-    log = collection_log(repo, registry, coll)
+    log = repo.collection_log(registry, coll)
     src = {"project": st.project, "name": st.name, "version": vs.version, "digest": vs.digest,
            "manifest": mdigest, "artifact_type": st.type}
 
@@ -174,10 +162,8 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     ev = log.append(build)
     # a linked version never expires: clear its TTL after the link (ops/ttl.py closes the race
     # with a concurrent `ttl set` from its side); also after a no-op link, to heal an interrupted one
-    from artcli.ops.ttl import clear_ttl_for_link
-
     cleared = clear_ttl_for_link(repo, st.project, st.name, vs.version)
-    cs = collection_state(repo, registry, coll)
+    cs = repo.collection_state(registry, coll)
     if ev is not None:
         lk = cs.links[int(ev["version"])]
         return LinkResult(registry, coll, lk, True, cs.aliases_of(lk.version), cleared)
@@ -185,12 +171,12 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     assert found is not None
     if wanted:
         set_collection_aliases(repo, registry, coll, found.version, wanted)
-        cs = collection_state(repo, registry, coll)
+        cs = repo.collection_state(registry, coll)
     return LinkResult(registry, coll, found, False, cs.aliases_of(found.version), cleared)
 
 
 @dataclass
-class UnlinkResult:
+class UnlinkResult(Result):
     ref: str
     link: Link
     removed: bool
@@ -209,52 +195,11 @@ def unlink(repo: Repo, target: Ref) -> UnlinkResult:
     _collection_target(target, tagged=True)
     assert target.registry is not None and target.version is not None
     registry, coll, n = target.registry, target.name, target.version
-    cs = collection_state(repo, registry, coll)
+    cs = repo.collection_state(registry, coll)
     if n not in cs.links:
         have = ", ".join(f"v{x.version}" for x in cs.live_links()[-5:]) or "none"
         raise NotFoundError(f"{cs.ref} has no version v{n}", hint=f"versions: {have}")
     repo.check_format(for_write=True)
-    dropped: list[str] = []
-
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = fold_collection(registry, coll, events)
-        if not cur.links[n].live:
-            return None
-        dropped[:] = sorted(a for a, v in cur.aliases.items() if v == n)
-        return {"type": "unlinked", "version": n}
-
-    ev = collection_log(repo, registry, coll).append(build)
-    cs = collection_state(repo, registry, coll, must_exist=False)
-    return UnlinkResult(f"{cs.ref}:v{n}", cs.links[n], ev is not None, dropped if ev else [])
-
-
-# -- what other features ask -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class LiveLink:
-    registry: str
-    collection: str
-    version: int
-    project: str
-    name: str
-    source_version: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ref": f"{display_ref(self.registry, self.collection)}:v{self.version}",
-                "registry": self.registry, "collection": self.collection, "version": f"v{self.version}",
-                "source": f"{self.project}/{self.name}:v{self.source_version}"}
-
-
-def list_links(repo: Repo) -> list[LiveLink]:
-    """Every live link across all registries (one LIST of ``registries/`` + one per collection)."""
-    out = []
-    for registry, coll in collection_names(repo):
-        cs = collection_state(repo, registry, coll, must_exist=False)
-        out.extend(LiveLink(registry, coll, lk.version, lk.project, lk.name, lk.source_version)
-                   for lk in cs.live_links())
-    return out
-
-
-def linked_versions(repo: Repo) -> set[tuple[str, str, int]]:
-    """(project, name, version) of every artifact version some registry collection links to:
-    GC and TTL expiry must keep these."""
-    return {(lk.project, lk.name, lk.source_version) for lk in list_links(repo)}
+    written, dropped = unlink_version(repo, registry, coll, n)
+    cs = repo.collection_state(registry, coll, must_exist=False)
+    return UnlinkResult(f"{cs.ref}:v{n}", cs.links[n], written, dropped)

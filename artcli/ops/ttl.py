@@ -5,62 +5,36 @@ it); an expired version stops resolving at once and ``gc`` later marks it delete
 its bytes. A project's default TTL is a small event log of its own
 (``projects/<project>/settings/events/``) read by ``log`` when a version gets no ``--ttl``.
 
-A version linked into a registry does not expire while it is linked (as on W&B): linking
-clears its TTL (:func:`clear_ttl_for_link`), setting one on it is refused, and gc never
-expires or collects it.
+A version linked into a registry does not expire while it is linked (the rule lives in
+``artcli/links.py``): setting a TTL on it is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from artcli import clock
 from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
 from artcli.errors import ConflictError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.eventlog import Events
+from artcli.lineagewalk import walk_lineage
+from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
-from artcli.state import fold
-
-LINKED_REASON = "linked"
-
-
-# -- registry links ------------------------------------------------------------------------------
-def links_by_version(repo: Repo) -> dict[tuple[str, str, int], list[str]]:
-    """(project, name, version) -> the registry references that link it (live links only)."""
-    from artcli.ops.registry import list_links
-
-    out: dict[tuple[str, str, int], list[str]] = {}
-    for lk in list_links(repo):
-        out.setdefault((lk.project, lk.name, lk.source_version), []).append(lk.to_json()["ref"])
-    return out
-
-
-def clear_ttl_for_link(repo: Repo, project: str, name: str, version: int) -> bool:
-    """Linking a version into a registry clears its TTL: call right after the ``linked`` event.
-
-    Writes ``ttl_set {expires: null, reason: "linked"}`` only when the version has a TTL, so
-    linking an untimed version writes nothing more. True when it wrote.
-    """
-    def build(events: Events) -> dict[str, Any] | None:
-        vs = fold(project, name, events).versions.get(version)
-        if vs is None or vs.deleted or vs.expires is None:
-            return None
-        return {"type": "ttl_set", "version": version, "expires": None, "reason": LINKED_REASON}
-
-    return repo.artifact_log(project, name).append(build) is not None
+from artcli.results import Result
+from artcli.state.artifact import fold
+from artcli.state.settings import default_ttl_was_set, fold_default_ttl
 
 
 # -- per-version TTL -----------------------------------------------------------------------------
 @dataclass
-class TtlResult:
+class TtlResult(Result):
     expires: str | None
     changed: list[dict[str, Any]] = field(default_factory=list)  # {ref, expires, previous}
     unchanged: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {ref, reason}
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def refs(self) -> list[str]:
@@ -77,14 +51,13 @@ def _vref(project: str, name: str, version: int) -> str:
 
 
 def _related(repo: Repo, ref: Ref, upstream: bool, downstream: bool, res: TtlResult) -> list[tuple[str, str, int]]:
-    """The other versions reachable through lineage (the lineage module's walk)."""
-    from artcli.ops.lineage import lineage
-
+    """The other versions reachable through lineage."""
+    repo.check_format()
     found: dict[tuple[str, str, int], None] = {}
     for direction, wanted in (("up", upstream), ("down", downstream)):
         if not wanted:
             continue
-        g = lineage(repo, ref, direction=direction)
+        g = walk_lineage(repo, ref, direction=direction)
         res.warnings.extend(w for w in g.warnings if w not in res.warnings)
         for node in g.ordered_nodes():
             if node["kind"] == "version" and node["id"] != g.root and node.get("state") != "missing":
@@ -180,45 +153,15 @@ def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
     st, vs = repo.resolve(ref)
     left = remaining(vs.expires)
     links = links_by_version(repo).get((st.project, st.name, vs.version), [])
-    default = default_ttl(repo, st.project)
+    default = repo.default_ttl(st.project)
     return {"ref": _vref(st.project, st.name, vs.version), "expires": vs.expires,
             "remaining_seconds": left, "remaining": None if left is None else format_duration(left),
             "linked": links, "project_default": None if default is None else format_duration(default)}
 
 
 # -- project default TTL -------------------------------------------------------------------------
-def settings_prefix(project: str) -> str:
-    return f"projects/{project}/settings/"
-
-
-def settings_log(repo: Repo, project: str) -> EventLog:
-    return EventLog(repo.store, repo.db, settings_prefix(project), repo.run_id)
-
-
-def fold_default_ttl(events: Events) -> int | None:
-    """The last valid ``default_ttl_set`` wins; other event types are ignored."""
-    seconds: int | None = None
-    for _, ev in events:
-        if ev and ev.get("type") == "default_ttl_set":
-            value = ev.get("seconds")
-            if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-                seconds = value
-    return seconds
-
-
-def default_ttl(repo: Repo, project: str) -> int | None:
-    """The project's default TTL in seconds (None: versions do not expire by default)."""
-    return fold_default_ttl(settings_log(repo, project).read())
-
-
-def default_expires(repo: Repo, project: str) -> str | None:
-    """The ``expires`` a version logged now gets when ``log`` is given no ``--ttl``."""
-    seconds = default_ttl(repo, project)
-    return None if seconds is None else clock.iso(clock.now() + timedelta(seconds=seconds))
-
-
 @dataclass
-class DefaultResult:
+class DefaultResult(Result):
     project: str
     seconds: int | None
     changed: bool
@@ -241,11 +184,11 @@ def set_default_ttl(repo: Repo, project: str, value: str) -> DefaultResult:
     repo.check_format(for_write=True)
 
     def build(events: Events) -> dict[str, Any] | None:
-        if fold_default_ttl(events) == seconds and any(ev and ev.get("type") == "default_ttl_set" for _, ev in events):
+        if fold_default_ttl(events) == seconds and default_ttl_was_set(events):
             return None
         return {"type": "default_ttl_set", "seconds": seconds}
 
-    ev = settings_log(repo, project).append(build)
+    ev = repo.settings_log(project).append(build)
     return DefaultResult(project, seconds, ev is not None)
 
 

@@ -29,7 +29,7 @@ from artcli.errors import UsageError
 from artcli.store.base import ObjectInfo, Store
 from artcli.store.options import OptionReader
 
-__all__ = ["SCHEMES", "ObjectInfo", "Store", "open_store"]
+__all__ = ["SCHEMES", "ObjectInfo", "Store", "check_options", "open_store"]
 
 #: schemes with a dedicated backend (and a real exclusive create)
 SCHEMES = ("file", "memory", "s3", "gs")
@@ -108,6 +108,24 @@ def open_store(url: str, options: Mapping[str, str] | None = None) -> Store:
         return open_gcs(bucket, prefix, canonical, options)
 
     return _open_generic(url, scheme, options)
+
+
+def check_options(url: str, options: Mapping[str, str] | None) -> None:
+    """Raise UsageError for an option the backend of ``url`` does not take, or a bad value,
+    without opening anything (``remote add`` checks before it saves)."""
+    m = _SCHEME.match(url)
+    scheme = m.group(1).lower() if m else ""
+    if scheme in ("", "file", "memory"):
+        OptionReader(options, scheme=scheme or "file").done()
+    elif scheme in ("s3", "s3a"):
+        from artcli.store.s3 import read_s3_options
+
+        read_s3_options(options)
+    elif scheme in ("gs", "gcs"):
+        from artcli.store.gcs import read_gcs_options
+
+        read_gcs_options(options)
+    # other fsspec protocols take their own options (see _open_generic)
 
 
 def _missing(package: str, exc: ImportError) -> Exception:

@@ -2,12 +2,12 @@
 
 Cloud libraries are never imported here: exceptions are recognised by the names of the classes
 in their MRO, so this module costs nothing at start-up and works whichever backends are installed.
-Messages are one line and never carry credentials, signed-URL query strings or URL user-info.
+Messages are one line and never carry credentials, signed-URL query strings or URL user-info
+(:func:`artcli.redact.one_line`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -18,8 +18,9 @@ from artcli.errors import (
     NotFoundError,
     RemoteError,
 )
+from artcli.redact import one_line
 
-__all__ = ["has_code", "sanitize", "to_artcli_error", "translate"]
+__all__ = ["has_code", "to_artcli_error", "translate"]
 
 # Errors that mean a bug in our code, not a remote problem: let them surface with a traceback.
 _PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, RecursionError)
@@ -82,22 +83,6 @@ _UNREACHABLE = {
 }
 _REMOTE_GENERIC = {"ClientError", "BotoCoreError", "HttpError", "ClientResponseError", "GoogleAuthError"}
 
-_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@\"'<>]*@")
-_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>?#]*)[?#][^\s\"'<>]*")
-_SECRETS = re.compile(
-    r"(?i)\b(x-amz-signature|x-amz-credential|x-amz-security-token|signature|access_token|"
-    r"token|secret|password|key|credential|authorization)(\s*[=:]\s*)([^\s&\"',;]+)"
-)
-
-
-def sanitize(text: str) -> str:
-    """One line, with URL user-info, query strings and ``secret=value`` pairs removed."""
-    text = " ".join(str(text).split())
-    text = _USERINFO.sub(r"\1", text)
-    text = _QUERY.sub(r"\1", text)
-    return _SECRETS.sub(r"\1\2***", text)
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, then its causes/contexts (s3fs keeps the botocore error as ``__cause__``)."""
     seen: set[int] = set()
@@ -140,8 +125,7 @@ def _reason(exc: BaseException) -> str:
     # OSError(errno, strerror, filename): keep the strerror, the filename is ours to name
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     text = text.strip()
-    first = sanitize(text.splitlines()[0] if text else type(exc).__name__)
-    return first if len(first) <= 200 else first[:197] + "..."
+    return one_line(text.splitlines()[0] if text else type(exc).__name__, limit=200)
 
 
 def _bucket_of(url: str) -> str | None:
@@ -184,7 +168,7 @@ def to_artcli_error(exc: BaseException, url_or_key: str) -> ArtcliError | None:
         return exc
     if not isinstance(exc, Exception) or isinstance(exc, _PROGRAMMING):
         return None
-    where = sanitize(url_or_key)
+    where = one_line(url_or_key)
     chain = list(_chain(exc))
     for e in chain:  # a missing bucket hides behind FileNotFoundError: look at the whole chain
         if "NoSuchBucket" in _codes(e):

@@ -14,6 +14,7 @@ import logging
 import os
 import types
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -195,10 +196,20 @@ class GcsStore(FsspecStore):
                 raise
 
 
-def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> GcsStore:
-    """Build the gcsfs filesystem for one store.
+@dataclass(frozen=True)
+class GcsSettings:
+    """A ``gs://`` remote's options, read strictly (see :func:`read_gcs_options`)."""
 
-    Options:
+    endpoint_url: str | None = None
+    project: str | None = None
+    token: str | None = None
+    max_attempts: int | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+
+def read_gcs_options(options: Mapping[str, str] | None) -> GcsSettings:
+    """Options; an unknown one is a UsageError:
 
     ``endpoint_url``     e.g. an emulator; STORAGE_EMULATOR_HOST is honoured too
     ``project``          GCP project (only needed to create/list buckets)
@@ -210,32 +221,45 @@ def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> 
     ``connect_timeout``  seconds to connect, ``read_timeout`` seconds between bytes
     """
     opts = OptionReader(options, scheme="gs")
-    endpoint_url = opts.get_str("endpoint_url")
-    project = opts.get_str("project")
-    token = opts.get_str("token")
-    max_attempts = opts.get_int("max_attempts", minimum=1)
-    connect_timeout = opts.get_float("connect_timeout", minimum=0.01)
-    read_timeout = opts.get_float("read_timeout", minimum=0.01)
+    settings = GcsSettings(
+        endpoint_url=opts.get_str("endpoint_url"),
+        project=opts.get_str("project"),
+        token=opts.get_str("token"),
+        max_attempts=opts.get_int("max_attempts", minimum=1),
+        connect_timeout=opts.get_float("connect_timeout", minimum=0.01),
+        read_timeout=opts.get_float("read_timeout", minimum=0.01),
+    )
     opts.done()
+    return settings
 
-    if token is None and (endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST", "") not in ("", "default")):
+
+def make_gcs_filesystem(options: Mapping[str, str] | None, url: str) -> Any:
+    """The gcsfs filesystem every GCS client of artcli uses (store and sources): fail-fast
+    connection retries, timeouts, no instance or listing cache, anonymous against an emulator."""
+    s = read_gcs_options(options)
+    token = s.token
+    if token is None and (s.endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST", "") not in ("", "default")):
         token = "anon"
     cls = _gcs_class()
     kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url.rstrip("/")
-    if project:
-        kwargs["project"] = project
+    if s.endpoint_url:
+        kwargs["endpoint_url"] = s.endpoint_url.rstrip("/")
+    if s.project:
+        kwargs["project"] = s.project
     if token is not None:
         kwargs["token"] = token
-    if max_attempts is not None:
-        kwargs["max_attempts"] = max_attempts
-    if connect_timeout is not None or read_timeout is not None:
+    if s.max_attempts is not None:
+        kwargs["max_attempts"] = s.max_attempts
+    if s.connect_timeout is not None or s.read_timeout is not None:
         import aiohttp
 
         kwargs["requests_timeout"] = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+            total=None, sock_connect=s.connect_timeout, sock_read=s.read_timeout
         )
     with translate(url):
-        fs = cls(**kwargs)
-    return GcsStore(fs, bucket, prefix, url)
+        return cls(**kwargs)
+
+
+def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> GcsStore:
+    """Build the gcsfs filesystem for one store (options: :func:`read_gcs_options`)."""
+    return GcsStore(make_gcs_filesystem(options, url), bucket, prefix, url)

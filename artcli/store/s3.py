@@ -13,6 +13,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -206,10 +207,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S3Store:
-    """Build the s3fs filesystem for one store.
+@dataclass(frozen=True)
+class S3Settings:
+    """An ``s3://`` remote's options, read strictly (see :func:`read_s3_options`)."""
 
-    Options (all strings, from config or ``--remote-option``):
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    anon: bool = False
+    addressing_style: str | None = None
+    max_attempts: int | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    sign_payload: bool = False
+
+
+def read_s3_options(options: Mapping[str, str] | None) -> S3Settings:
+    """Options (all strings, from config or ``--remote-option``); an unknown one is a UsageError.
 
     ``endpoint_url``     S3-compatible endpoint (MinIO, moto, R2...); AWS_ENDPOINT_URL also works
     ``region``           bucket region (default: the botocore configuration)
@@ -224,15 +238,42 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
     """
     opts = OptionReader(options, scheme="s3")
     endpoint_url = opts.get_str("endpoint_url")
-    region = opts.get_str("region")
-    profile = opts.get_str("profile")
-    anon = opts.get_bool("anon", False)
-    addressing = opts.get_choice("addressing_style", ("path", "virtual", "auto"))
-    max_attempts = opts.get_int("max_attempts", minimum=1)
-    connect_timeout = opts.get_float("connect_timeout", minimum=0.01)
-    read_timeout = opts.get_float("read_timeout", minimum=0.01)
-    sign_payload = opts.get_bool("sign_payload", _signs_payload(endpoint_url))
+    settings = S3Settings(
+        endpoint_url=endpoint_url,
+        region=opts.get_str("region"),
+        profile=opts.get_str("profile"),
+        anon=opts.get_bool("anon", False),
+        addressing_style=opts.get_choice("addressing_style", ("path", "virtual", "auto")),
+        max_attempts=opts.get_int("max_attempts", minimum=1),
+        connect_timeout=opts.get_float("connect_timeout", minimum=0.01),
+        read_timeout=opts.get_float("read_timeout", minimum=0.01),
+        sign_payload=opts.get_bool("sign_payload", _signs_payload(endpoint_url)),
+    )
     opts.done()
+    return settings
+
+
+def botocore_config(s: S3Settings) -> dict[str, Any]:
+    """The botocore ``Config`` arguments every S3 client of artcli gets (store and sources):
+    fail-fast retries, timeouts, checksums only when required, payload signing as decided."""
+    config: dict[str, Any] = {}
+    if s.addressing_style:
+        config["s3"] = {"addressing_style": s.addressing_style}
+    config["retries"] = {"total_max_attempts": s.max_attempts or DEFAULT_MAX_ATTEMPTS, "mode": "standard"}
+    config["connect_timeout"] = s.connect_timeout if s.connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
+    config["read_timeout"] = s.read_timeout if s.read_timeout is not None else DEFAULT_READ_TIMEOUT
+    # artcli verifies every byte with BLAKE3 itself; botocore's default CRC32 on every request
+    # body costs CPU and is refused by some S3-compatible servers, so only send it when required
+    config["request_checksum_calculation"] = "when_required"
+    config["response_checksum_validation"] = "when_required"
+    # botocore's own default signs every body over plain HTTP, even to 127.0.0.1
+    config.setdefault("s3", {})["payload_signing_enabled"] = s.sign_payload
+    return config
+
+
+def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S3Store:
+    """Build the s3fs filesystem for one store (options: :func:`read_s3_options`)."""
+    s = read_s3_options(options)
 
     import s3fs
 
@@ -242,27 +283,15 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
         set_handler(_server_side_transient)
 
     client_kwargs: dict[str, Any] = {}
-    if region:
-        client_kwargs["region_name"] = region
-    config_kwargs: dict[str, Any] = {}
-    if addressing:
-        config_kwargs["s3"] = {"addressing_style": addressing}
-    config_kwargs["retries"] = {"total_max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS, "mode": "standard"}
-    config_kwargs["connect_timeout"] = connect_timeout if connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
-    config_kwargs["read_timeout"] = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
-    # artcli verifies every byte with BLAKE3 itself; botocore's default CRC32 on every request
-    # body costs CPU and is refused by some S3-compatible servers, so only send it when required
-    config_kwargs["request_checksum_calculation"] = "when_required"
-    config_kwargs["response_checksum_validation"] = "when_required"
-    # botocore's own default signs every body over plain HTTP, even to 127.0.0.1
-    config_kwargs.setdefault("s3", {})["payload_signing_enabled"] = sign_payload
-    extra: dict[str, Any] = {"profile": profile} if profile else {}
+    if s.region:
+        client_kwargs["region_name"] = s.region
+    extra: dict[str, Any] = {"profile": s.profile} if s.profile else {}
     with translate(url):
         fs = s3fs.S3FileSystem(
-            anon=anon,
-            endpoint_url=endpoint_url,
+            anon=s.anon,
+            endpoint_url=s.endpoint_url,
             client_kwargs=client_kwargs,
-            config_kwargs=config_kwargs,
+            config_kwargs=botocore_config(s),
             # a fresh instance per store: fsspec's instance cache keys on arguments only, so two
             # stores with the same options but different environments (endpoint, credentials)
             # would otherwise share one client
@@ -270,6 +299,6 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
             use_listings_cache=False,
             **extra,
         )
-    if max_attempts is not None:
-        fs.retries = max_attempts
+    if s.max_attempts is not None:
+        fs.retries = s.max_attempts
     return S3Store(fs, bucket, prefix, url)

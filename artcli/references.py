@@ -1,10 +1,10 @@
-"""References: versions whose files stay at their source, and their verified download.
+"""Reference entries (files that stay at their source) below the ops that use them.
 
 ``add-ref`` (and ``log --ref``) turn source URIs into manifest entries with a ``ref`` — the
-source URI plus what pins it — and log them through :func:`artcli.ops.log.log_artifact`, so
+source URI plus what pins it — with :func:`spill_references`, and log them like any file, so
 naming, dedup (the content digest includes the pins), aliases and output are those of ``log``.
 
-``download`` hands the reference entries to :func:`download_refs`: each is fetched from its
+``download`` hands the reference entries to :func:`fetch_references`: each is fetched from its
 source (by version id / generation when recorded), verified, kept in the local cache under its
 BLAKE3 digest, and a small pointer file maps the entry's pin to that digest, so a second
 download of the same pinned entry reads nothing from the source.
@@ -13,21 +13,20 @@ download of the same pinned entry reads nothing from the source.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from artcli import canonical
 from artcli.errors import UsageError
 from artcli.hashing import digest_bytes
 from artcli.localdb import stat_key
 from artcli.manifest_stream import EntrySpill
+from artcli.materialise import check_layout, copy_into_place, final_path, out_of_date
 from artcli.model import DIGEST_RE, Entry, normalise_relpath
-from artcli.ops.log import LogResult, log_artifact
-from artcli.progress import NullReporter, Reporter
-from artcli.repo import Repo
+from artcli.progress import NoProgress, ProgressReporter
 from artcli.sources import (
     DEFAULT_MAX_OBJECTS,
     SourceContext,
@@ -39,25 +38,10 @@ from artcli.sources import (
     scan,
 )
 
+if TYPE_CHECKING:
+    from artcli.repo import Repo
+
 FETCH_WORKERS = 8
-
-
-@dataclass
-class AddRefResult:
-    """What ``add-ref`` / ``log --ref`` did: the log result plus how many entries are references."""
-
-    log: LogResult
-    references: int
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ref(self) -> str:
-        return self.log.ref
-
-    def to_json(self) -> dict[str, Any]:
-        out = self.log.to_json()
-        out["references"] = self.references
-        return out
 
 
 @dataclass
@@ -66,6 +50,7 @@ class RefDownloadStats:
     fetched_files: int = 0
     fetched_bytes: int = 0
     materialised: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def source_context(repo: Repo) -> SourceContext:
@@ -75,7 +60,7 @@ def source_context(repo: Repo) -> SourceContext:
 # -- logging ------------------------------------------------------------------------------------
 def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum: bool = True,
                      max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
-                     reporter: Reporter | None = None) -> list[str]:
+                     reporter: ProgressReporter | None = None) -> list[str]:
     """Add the manifest entries for ``uris`` to ``spill`` as the sources are listed, page by
     page (never a list of them in memory); returns the warnings to show (e.g. dropped URL secrets).
 
@@ -83,7 +68,7 @@ def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum
     ``max_objects`` objects in all. Two URIs mapping to one path, or a path that is also a
     folder, is found when the spill is merged (``EntrySpill.records``), still before any write.
     """
-    rep = reporter or NullReporter()
+    rep = reporter or NoProgress()
     if not uris:
         raise UsageError("no source URI given")
     prefix = "/".join(p for p in (name_as or "").replace("\\", "/").split("/") if p)
@@ -113,41 +98,6 @@ def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum
     return warnings
 
 
-def add_ref(
-    repo: Repo,
-    name: str,
-    uris: list[str],
-    *,
-    paths: list[str] | None = None,
-    checksum: bool = True,
-    max_objects: int = DEFAULT_MAX_OBJECTS,
-    name_as: str | None = None,
-    artifact_type: str | None = None,
-    description: str | None = None,
-    aliases: list[str] | None = None,
-    metadata: dict[str, Any] | None = None,
-    event_fields: dict[str, Any] | None = None,
-    reporter: Reporter | None = None,
-    run_size: int | None = None,
-) -> AddRefResult:
-    """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
-    as a version of ``name``; identical content and pins reuse the existing version.
-
-    The entries go to an :class:`EntrySpill` (sorted runs of ``run_size`` entries, default
-    ``manifest_stream.RUN_SIZE``, in the cache's tmp dir) as they are listed, and the manifest
-    is written streaming from it: memory does not grow with the number of objects
-    (docs/references.md, "Memory").
-    """
-    with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
-        warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
-                                    name_as=name_as, reporter=reporter)
-        references = spill.count
-        res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
-                           aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
-                           event_fields=event_fields, reporter=reporter)
-    return AddRefResult(res, references, warnings)
-
-
 # -- downloading --------------------------------------------------------------------------------
 def pin_key(e: Entry) -> str:
     """The cache key of a pinned reference: BLAKE3 of its canonical pin (ref + size + digest)."""
@@ -175,20 +125,14 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
     os.replace(tmp, final)
 
 
-def _warner(rep: Reporter) -> Callable[[str], None]:
-    return rep.warn
-
-
-def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
-                  reporter: Reporter | None = None) -> RefDownloadStats:
+def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
+                     reporter: ProgressReporter | None = None) -> RefDownloadStats:
     """Write each reference entry to its path under ``target`` (paths already checked by
     ``download``), fetching from the source only what neither the target nor the cache holds."""
-    from artcli.ops.download import _check_layout, _final_path, _materialise, _out_of_date
-
-    rep = reporter or NullReporter()
-    warn = _warner(rep)
-    ctx = source_context(repo)
+    rep = reporter or NoProgress()
     stats = RefDownloadStats()
+    warn = stats.warnings.append
+    ctx = source_context(repo)
     checked: set[str] = set()
     made: set[str] = set()
     try:
@@ -199,8 +143,8 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
                 warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
                      "downloading what is there now, which may differ from when it was logged")
                 expanded = _expand(ctx, e, rep)
-                _check_layout(expanded)
-                plans.extend((x, _final_path(target, x.path, checked)) for x in expanded)
+                check_layout(expanded)
+                plans.extend((x, final_path(target, x.path, checked)) for x in expanded)
             else:
                 if not is_pinned(e):
                     warn(f"{e.path}: {ref.get('uri')} is a location-only reference (--no-checksum): "
@@ -212,7 +156,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
         for i, (e, _p) in enumerate(plans):
             digests[i] = (e.digest or _read_pointer(repo, e)) if is_pinned(e) else None
         known = [(Entry(e.path, e.size, digests[i]), p) for i, (e, p) in enumerate(plans) if digests[i]]
-        stale = {p for _e, p in _out_of_date(repo, known)}
+        stale = {p for _e, p in out_of_date(repo.db, known)}
         todo = [i for i, (_e, p) in enumerate(plans) if digests[i] is None or p in stale]
 
         need: dict[str, list[int]] = {}  # one fetch per distinct pin
@@ -249,7 +193,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
             e, p = plans[i]
             d = digests[i]
             assert d is not None
-            _materialise(str(repo.cache.path(d)), p, made)
+            copy_into_place(str(repo.cache.path(d)), p, made)
             rows.append((p, *stat_key(os.stat(p)), d))
         repo.db.stat_store(rows)
         stats.materialised = len(todo)
@@ -258,7 +202,7 @@ def download_refs(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
     return stats
 
 
-def _expand(ctx: SourceContext, e: Entry, rep: Reporter) -> list[Entry]:
+def _expand(ctx: SourceContext, e: Entry, rep: ProgressReporter) -> list[Entry]:
     """A location-only entry as the pinned entries its location holds now."""
     loc = parse_location(str((e.ref or {}).get("uri", "")))
     rep.phase(f"listing {loc.scheme}", None, unit="objects")

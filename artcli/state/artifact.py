@@ -1,4 +1,4 @@
-"""Fold an artifact's event log into its current state.
+"""Fold an artifact's event log into its current state, and resolve references against it.
 
 The log is the truth; this is the only interpretation of it. Unknown event types are
 ignored (a newer artcli may write them); malformed events are skipped with a warning naming
@@ -13,6 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from artcli import clock
+from artcli.errors import NotFoundError
+from artcli.model import Ref
+from artcli.state.alias_book import AliasBook
+from artcli.state.fold import Events, fold_into
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -35,6 +39,8 @@ class VersionState:
     delete_reason: str | None = None
     used_by: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
+    #: runs whose ``log`` of identical content reused it: {"run", "seq", "time"}, in log order
+    relogged_by: list[dict[str, Any]] = field(default_factory=list)
 
     def expired(self, now: datetime | None = None) -> bool:
         if not self.expires:
@@ -44,22 +50,32 @@ class VersionState:
     def live(self, now: datetime | None = None) -> bool:
         return self.deleted is None and not self.expired(now)
 
+    def logged_by(self, run_id: str) -> int | None:
+        """The seq of the first event by which ``run_id`` logged this version (created it, or
+        re-logged identical content so that latest moved to it); None if it never did."""
+        if self.run == run_id:
+            return self.seq
+        return next((r["seq"] for r in self.relogged_by if r["run"] == run_id), None)
+
 
 @dataclass
-class ArtifactState:
+class ArtifactState(AliasBook[VersionState]):
     project: str
     name: str
     type: str | None = None
     versions: dict[int, VersionState] = field(default_factory=dict)
-    aliases: dict[str, int] = field(default_factory=dict)  # custom aliases only
-    latest: int | None = None
-    alias_history: list[dict[str, Any]] = field(default_factory=list)
-    last_seq: int = -1
-    warnings: list[str] = field(default_factory=list)
-    default_ttl: str | None = None
+
+    def _numbered(self) -> dict[int, VersionState]:
+        return self.versions
+
+    def _is_live(self, item: VersionState, now: datetime | None) -> bool:
+        return item.live(now)
 
     def live_versions(self, now: datetime | None = None) -> list[VersionState]:
-        return [v for _, v in sorted(self.versions.items()) if v.live(now)]
+        return self._live(now)
+
+    def latest_live(self, now: datetime | None = None) -> VersionState | None:
+        return self._latest_live(now)
 
     def by_digest(self, digest: str, now: datetime | None = None) -> VersionState | None:
         for v in self.live_versions(now):
@@ -67,37 +83,8 @@ class ArtifactState:
                 return v
         return None
 
-    def latest_live(self, now: datetime | None = None) -> VersionState | None:
-        if self.latest is not None and self.latest in self.versions and self.versions[self.latest].live(now):
-            return self.versions[self.latest]
-        live = self.live_versions(now)
-        return live[-1] if live else None
-
-    def aliases_of(self, version: int) -> list[str]:
-        out = sorted(a for a, v in self.aliases.items() if v == version)
-        latest = self.latest_live()
-        if latest is not None and latest.version == version:
-            out.insert(0, "latest")
-        return out
-
     def next_version(self) -> int:
         return max(self.versions, default=-1) + 1
-
-
-def _set_alias(st: ArtifactState, alias: str, version: int, ev: dict[str, Any]) -> None:
-    previous = st.aliases.get(alias)
-    if previous == version:
-        return
-    st.aliases[alias] = version
-    st.alias_history.append({"alias": alias, "from": previous, "to": version, "time": ev.get("time"),
-                             "seq": ev.get("seq"), "actor": ev.get("actor")})
-
-
-def _remove_alias(st: ArtifactState, alias: str, ev: dict[str, Any]) -> None:
-    previous = st.aliases.pop(alias, None)
-    if previous is not None:
-        st.alias_history.append({"alias": alias, "from": previous, "to": None, "time": ev.get("time"),
-                                 "seq": ev.get("seq"), "actor": ev.get("actor")})
 
 
 def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, Any]) -> None:
@@ -165,6 +152,7 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
     kind = ev["type"]
     if kind in KNOWN_TYPES:
         check_event(ev)
+    run = (ev.get("actor") or {}).get("run")
     if kind == "version_created":
         n = int(ev["version"])
         if n in st.versions:
@@ -173,31 +161,32 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
             st.type = ev.get("artifact_type")
         vs = VersionState(
             version=n, digest=str(ev["digest"]), size=int(ev["size"]), files=int(ev["files"]),
-            created=str(ev["time"]), seq=int(ev["seq"]), manifest=ev.get("manifest"),
-            run=(ev.get("actor") or {}).get("run"),
+            created=str(ev["time"]), seq=int(ev["seq"]), manifest=ev.get("manifest"), run=run,
             description=ev.get("description"), expires=ev.get("expires"),
             inputs=list(ev.get("inputs") or []),
         )
         st.versions[n] = vs
         _record_metadata(vs, ev.get("metadata") or {}, ev)
-        st.latest = n
+        st.set_latest(n, ev)
         for alias in ev.get("aliases") or []:
-            _set_alias(st, alias, n, ev)
+            st.set_alias(alias, n, ev)
     elif kind == "version_reused":
         n = int(ev["version"])
         if n not in st.versions or st.versions[n].deleted:
             raise ValueError(f"reuse of unknown or deleted version v{n}")
-        st.latest = n
+        st.set_latest(n, ev)
         for alias in ev.get("aliases") or []:
-            _set_alias(st, alias, n, ev)
+            st.set_alias(alias, n, ev)
         _record_metadata(st.versions[n], ev.get("metadata") or {}, ev)
+        if run:
+            st.versions[n].relogged_by.append({"run": run, "seq": int(ev.get("seq") or 0), "time": ev.get("time")})
     elif kind == "alias_set":
         n = int(ev["version"])
         if n not in st.versions or st.versions[n].deleted:
             raise ValueError(f"alias on unknown or deleted version v{n}")
-        _set_alias(st, str(ev["alias"]), n, ev)
+        st.set_alias(str(ev["alias"]), n, ev)
     elif kind == "alias_removed":
-        _remove_alias(st, str(ev["alias"]), ev)
+        st.remove_alias(str(ev["alias"]), ev)
     elif kind == "metadata_set":
         _record_metadata(st.versions[int(ev["version"])], dict(ev["entries"]), ev)
     elif kind == "ttl_set":
@@ -206,34 +195,60 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
         vs = st.versions[int(ev["version"])]
         vs.deleted = str(ev["time"])
         vs.delete_reason = ev.get("reason")
-        for alias in [a for a, v in st.aliases.items() if v == vs.version]:
-            _remove_alias(st, alias, ev)
+        st.remove_aliases_of(vs.version, ev)
     elif kind == "used":
         st.versions[int(ev["version"])].used_by.append(
-            {"run": ev.get("run") or (ev.get("actor") or {}).get("run"), "time": ev.get("time")})
+            {"run": ev.get("run") or run, "time": ev.get("time")})
     # unknown types: written by a newer artcli; ignored on purpose
 
 
-_INVALID = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
-
-
-def fold_into(st: Any, events: list[tuple[str, dict[str, Any] | None]], apply_one: Any) -> Any:
-    """The one fold loop, shared by artifact and collection logs: apply events in order, skip
-    (with a warning naming the object) what cannot be parsed or applied, track the last seq.
-    ``st`` needs ``warnings`` and ``last_seq`` attributes."""
-    for key, ev in events:
-        if ev is None:
-            st.warnings.append(f"skipped corrupt event {key}")
-            continue
-        try:
-            apply_one(st, ev)
-        except _INVALID as exc:  # e.g. a field of the wrong type in a hand-edited log
-            st.warnings.append(f"skipped invalid event {key}: {exc}")
-        if isinstance(ev.get("seq"), int):
-            st.last_seq = max(st.last_seq, ev["seq"])
-    return st
-
-
-def fold(project: str, name: str, events: list[tuple[str, dict[str, Any] | None]]) -> ArtifactState:
+def fold(project: str, name: str, events: Events) -> ArtifactState:
     """Fold ``(object key, parsed event or None if unparsable)`` pairs in sequence order."""
     return fold_into(ArtifactState(project, name), events, apply)
+
+
+# -- references ----------------------------------------------------------------------------------
+def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
+    """The live version ``ref``'s tag names (vN, alias or latest), or a NotFoundError saying why."""
+    where = f"{st.project}/{st.name}"
+    if ref.version is not None:
+        vs = st.versions.get(ref.version)
+        if vs is None:
+            have = ", ".join(f"v{v.version}" for v in st.live_versions()[-5:]) or "none live"
+            raise NotFoundError(f"{where} has no version v{ref.version}", hint=f"versions: {have}")
+        _check_live(where, vs)
+        return vs
+    if ref.alias in (None, "latest"):
+        vs2 = st.latest_live()
+        if vs2 is None:
+            last = max(st.versions.values(), key=lambda v: v.version)
+            why = f"deleted at {last.deleted}" if last.deleted else f"expired at {last.expires}"
+            raise NotFoundError(f"{where} has no live version (all deleted or expired; "
+                                f"the newest, v{last.version}, was {why})")
+        return vs2
+    assert ref.alias is not None
+    n = st.aliases.get(ref.alias)
+    if n is None:
+        known = ", ".join(sorted(st.aliases)) or "none"
+        raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
+    vs3 = st.versions[n]
+    _check_live(where, vs3)
+    return vs3
+
+
+def _check_live(where: str, vs: VersionState) -> None:
+    if vs.deleted:
+        raise NotFoundError(f"{where}:v{vs.version} was deleted at {vs.deleted}")
+    if vs.expired():
+        raise NotFoundError(f"{where}:v{vs.version} expired at {vs.expires}")
+
+
+def version_summary(st: ArtifactState, vs: VersionState) -> dict[str, Any]:
+    """The JSON shape of one version, shared by show/ls/log."""
+    return {
+        "project": st.project, "name": st.name, "type": st.type, "version": f"v{vs.version}",
+        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "size": vs.size,
+        "files": vs.files, "created": vs.created, "aliases": st.aliases_of(vs.version),
+        "description": vs.description, "run": vs.run, "expires": vs.expires,
+        "metadata": {k: v.get("value") for k, v in vs.metadata.items()},
+    }

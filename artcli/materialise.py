@@ -1,0 +1,243 @@
+"""Putting verified bytes in place under a target directory: shared by stored files and
+references (``download``).
+
+Every path is checked before anything is written (relative, inside the target, no symlinked
+folder on the way, no file that is also a folder), every write goes to a temp name beside its
+final name and is renamed into place (a reader never sees a half-written file), and the
+cache is copied from (reflink when the filesystem can), never linked into the target.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import stat as statmod
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from artcli.errors import IntegrityError
+from artcli.hashing import digest_file
+from artcli.localdb import stat_key
+from artcli.model import Entry
+
+if TYPE_CHECKING:
+    from artcli.cache import Cache
+    from artcli.localdb import LocalDB
+
+FICLONE = 0x40049409
+
+
+# -- planning ------------------------------------------------------------------------------------
+def check_layout(entries: list[Entry]) -> None:
+    """A path may not be both a file and a folder of another entry."""
+    paths = {e.path for e in entries}
+    for p in paths:
+        parts = p.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in paths:
+                raise IntegrityError(f"manifest names {'/'.join(parts[:i])!r} as both a file and a folder")
+
+
+def final_path(root: Path, rel: str, checked: set[str]) -> str:
+    """The target path for an entry; refuses anything that would land outside ``root``,
+    including through a symlink planted in the target directory. ``checked`` remembers
+    directories already verified (thousands of files share a few folders)."""
+    parts = rel.split("/")
+    cur = str(root)
+    for part in parts[:-1]:
+        cur = f"{cur}/{part}"
+        if cur in checked:
+            continue
+        try:
+            mode = os.lstat(cur).st_mode
+        except FileNotFoundError:
+            checked.add(cur)  # created by us, as a real directory
+            continue
+        if statmod.S_ISLNK(mode) or not statmod.S_ISDIR(mode):
+            raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink or not a directory")
+        checked.add(cur)
+    final = f"{root}/{rel}"
+    if os.path.commonpath([str(root), os.path.abspath(final)]) != str(root):
+        raise IntegrityError(f"refusing to write {rel!r} outside {root}")
+    return final
+
+
+def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
+    """Entries whose target file is missing or differs (stat cache first, then hash)."""
+    known = db.stat_lookup([p for _, p in plans])
+    todo = []
+    for e, p in plans:
+        try:
+            lst = os.lstat(p)
+        except FileNotFoundError:
+            todo.append((e, p))
+            continue
+        if not statmod.S_ISREG(lst.st_mode) or lst.st_size != e.size:
+            todo.append((e, p))
+            continue
+        row = known.get(p)
+        if row is not None and row[:3] == stat_key(lst):
+            if row[3] != e.digest:
+                todo.append((e, p))
+            continue
+        if digest_file(p) != e.digest:
+            todo.append((e, p))
+    return todo
+
+
+# -- leftovers of killed runs --------------------------------------------------------------------
+# Temp files written beside their final names, each naming the writing process:
+# ``.<name>.artcli-<pid>.part`` (copy_into_place, write_bytes), ``.<hint>.artcli-<pid>-<uuid>.part``
+# (--skip-cache; fsspec stores add ``.artcli-part-<tag>``) and the local store's copy of the latter.
+_TEMP_NAMES = re.compile(r"^\.(?:.+\.artcli-(\d+)\.part"
+                         r"|[0-9a-f]{0,16}\.artcli-(\d+)-[0-9a-f]{12}\.part(?:\.artcli-part-[0-9a-f]{8}(?:-\d+)?)?"
+                         r"|artcli-tmp-[0-9a-f]{12}-\.[0-9a-f]{0,16}\.artcli-(\d+)-.*)$")
+
+
+def sweep_temps(dirs: set[str]) -> None:
+    """Remove temp files a killed artcli left where this download writes (their process is
+    gone), so that re-running a killed download leaves exactly the version's files."""
+    for d in dirs:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for entry in entries:
+            m = _TEMP_NAMES.match(entry.name)
+            if m and not _alive(int(next(g for g in m.groups() if g))) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, as someone else's
+        return True
+    return True
+
+
+# -- writing -------------------------------------------------------------------------------------
+def _parent(dst: str, made: set[str]) -> str:
+    parent = os.path.dirname(dst)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    return parent
+
+
+def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
+    """Write verified bytes to ``dst`` through a temp name beside it."""
+    parent = _parent(dst, made)
+    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, dst)
+    except IsADirectoryError:
+        os.unlink(tmp)
+        raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+
+
+def copy_into_place(src: str, dst: str, made: set[str]) -> None:
+    """Copy (reflink when the filesystem can) to a temp name beside ``dst``, then rename:
+    a reader never sees a half-written file, and the cache is never linked into the target.
+    ``rename`` replaces a symlink at ``dst`` itself, never what it points to."""
+    parent = _parent(dst, made)
+    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
+    try:
+        with open(src, "rb") as fi:
+            size = os.fstat(fi.fileno()).st_size
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                if size < (1 << 16):
+                    os.write(fd, fi.read())
+                else:
+                    try:
+                        fcntl.ioctl(fd, FICLONE, fi.fileno())
+                    except OSError as exc:
+                        if exc.errno not in _NO_CLONE:
+                            raise
+                        _copy_range(fi.fileno(), fd)
+            finally:
+                os.close(fd)
+        try:
+            os.replace(tmp, dst)
+        except IsADirectoryError:
+            raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+_NO_CLONE = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF, errno.ENOSYS, errno.EPERM}
+
+
+def _copy_range(fin: int, fout: int) -> None:
+    size = os.fstat(fin).st_size
+    sent = 0
+    try:
+        while sent < size:
+            n = os.copy_file_range(fin, fout, size - sent)
+            if n == 0:
+                break
+            sent += n
+    except OSError:
+        os.lseek(fin, sent, 0)
+        os.lseek(fout, sent, 0)
+        while chunk := os.read(fin, 1 << 20):
+            os.write(fout, chunk)
+
+
+class TargetWriter:
+    """Where :func:`artcli.transfer.fetch_stored` hands verified bytes during a download: every
+    target path wanting a digest gets them.
+
+    With a ``cache``, loose blobs are adopted into it (and copied into place later) and packed
+    files are also written to the cache's copy of their pack; without one (``--skip-cache``)
+    everything goes straight to the target."""
+
+    def __init__(self, target: Path, todo: list[tuple[Entry, str]], made: set[str],
+                 cache: Cache | None = None) -> None:
+        self.tmpdir = target
+        self.made = made
+        self.cache = cache
+        self.paths: dict[str, list[str]] = {}
+        for e, p in todo:
+            self.paths.setdefault(e.digest or "", []).append(p)
+
+    def temp_path(self, hint: str = "") -> Path:
+        if self.cache is not None:
+            return self.cache.temp_path(hint)
+        return self.tmpdir / f".{hint[:16]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+
+    def adopt(self, tmp: Path, digest: str) -> None:
+        if self.cache is not None:
+            self.cache.adopt(tmp, digest)
+            return
+        for p in self.paths.get(digest, []):
+            copy_into_place(str(tmp), p, self.made)
+        tmp.unlink(missing_ok=True)
+
+    def put_packed(self, entry: Entry, data: bytes | memoryview) -> None:
+        if self.cache is not None:
+            self.cache.put_packed(entry, data)
+        self.write_targets(entry.digest or "", data)
+
+    def write_targets(self, digest: str, data: bytes | memoryview) -> None:
+        for p in self.paths.get(digest, []):
+            write_bytes(p, data, self.made)

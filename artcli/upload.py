@@ -1,0 +1,266 @@
+"""Putting a version's objects on the remote for ``log``: blobs the remote lacks (small files
+packed, large ones loose), then the manifest; every object complete before anything names it.
+
+Large files go up while the rest of a ``log`` still hashes (eager uploads). Keys are content addresses, so a file cannot be uploaded before it is hashed; without this, a
+push does all its hashing and then all its uploading. Here each large file that had to be
+hashed is offered as soon as its digest is known:
+
+* a read (:class:`~artcli.remoteindex.LooseProbe`: one LIST for a small remote, else a HEAD)
+  asks whether its blob is stored; a stored blob is only remembered, and is confirmed inside
+  the writer lease later like any other (docs/format.md §7.1), so content that is already on
+  the remote (a re-log from a fresh clone) causes no write at all;
+* an absent blob takes the writer lease (created once, on first need, after the format marker
+  is checked) and is uploaded at once.
+
+Files the stat cache knew are never offered: they were seen before, are most likely stored,
+and an unchanged re-log must stay free of remote requests.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from artcli import layout, manifest
+from artcli.errors import UsageError
+from artcli.hashing import digest_bytes
+from artcli.inputs import InputFile
+from artcli.leases import LazyWriteSession
+from artcli.manifest_stream import EntrySpill, write_manifest
+from artcli.model import Entry, Manifest
+from artcli.packs import PACK_THRESHOLD, PackBuilder
+from artcli.progress import ProgressReporter
+from artcli.remoteindex import LooseProbe, find_loose, find_packed, live_packs
+
+if TYPE_CHECKING:
+    from artcli.repo import Repo
+
+UPLOAD_WORKERS = 4
+PACKS_IN_FLIGHT = 2  # sealed packs waiting or uploading: bounds memory to ~3 x PACK_TARGET
+#: eager uploads at once. A file under two upload chunks is read whole by s3fs/gcsfs, a bigger
+#: one keeps at most 4 parts in flight, so memory stays under WORKERS x 32 MiB.
+WORKERS = 4
+
+
+def put_checked(repo: Repo, files: list[InputFile]) -> None:
+    """Upload files as loose blobs; a file that changed meanwhile has its blob removed and fails."""
+    repo.store.put_files([(f.abspath, layout.blob_key(f.digest)) for f in files])
+    for f in files:
+        st = os.stat(f.abspath)
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != f.st:
+            repo.store.delete(layout.blob_key(f.digest))
+            raise UsageError(f"{f.abspath} changed while it was being uploaded; try again")
+
+
+class EagerUploads:
+    """Probe and upload large files as they are hashed (see the module docstring)."""
+
+    def __init__(self, repo: Repo, session: LazyWriteSession, min_size: int, workers: int = WORKERS) -> None:
+        self._repo = repo
+        self._session = session
+        self._min_size = min_size
+        self._probe = LooseProbe(repo)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="artcli-eager")
+        self._lock = threading.Lock()
+        self._offered: set[str] = set()
+        self._futures: list[Future[None]] = []
+        self._stopped = threading.Event()
+        #: digest -> size of blobs this object uploaded (inside the lease)
+        self.uploaded: dict[str, int] = {}
+        #: digests the pre-lease probe found stored: a hint, to be confirmed inside the lease
+        self.seen: set[str] = set()
+        self._advance: Callable[[int], None] | None = None
+
+    @property
+    def offered(self) -> frozenset[str]:
+        """Digests handed to this object (final once hashing has ended)."""
+        with self._lock:
+            return frozenset(self._offered)
+
+    def report_to(self, advance: Callable[[int], None]) -> int:
+        """Bytes uploaded so far; uploads that finish from now on are reported to ``advance``."""
+        with self._lock:
+            self._advance = advance
+            return sum(self.uploaded.values())
+
+    def offer(self, f: InputFile) -> None:
+        """Called by the hashing threads for every file they hashed."""
+        if f.size < self._min_size or self._stopped.is_set():
+            return
+        with self._lock:
+            if f.digest in self._offered:
+                return
+            self._offered.add(f.digest)
+            self._futures.append(self._pool.submit(self._one, f))
+
+    def _one(self, f: InputFile) -> None:
+        if self._stopped.is_set():
+            return
+        try:
+            if self._probe.stored(f.digest):
+                with self._lock:
+                    self.seen.add(f.digest)
+                return
+            self._session.get()
+            put_checked(self._repo, [f])
+            with self._lock:
+                self.uploaded[f.digest] = f.size
+                advance = self._advance
+            if advance is not None:
+                advance(f.size)
+        except BaseException:
+            self._stopped.set()  # the rest is not started: the command is failing anyway
+            raise
+
+    def finish(self) -> None:
+        """Wait for every offered file; raise the first failure."""
+        try:
+            for fut in list(self._futures):
+                fut.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop: files not started are dropped, running uploads are waited for."""
+        self._stopped.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter,
+            eager: EagerUploads) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
+    """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
+    writer lease; large files ``eager`` took while hashing are settled here.
+
+    Returns (files uploaded, bytes uploaded, digest -> (pack or None, offset)) for every
+    file of the version. Every object is complete before the manifest that names it.
+    """
+    uniq: dict[str, InputFile] = {}
+    for f in files:
+        uniq.setdefault(f.digest, f)
+    small = [d for d, f in uniq.items() if f.size < PACK_THRESHOLD]
+    large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
+    where: dict[str, tuple[str | None, int]] = {}
+    if small:
+        packs = live_packs(repo)
+        for d, (p, o) in find_packed(repo, small, packs).items():
+            where[d] = (p, o)
+    offered = eager.offered
+    known = [d for d in large if d not in offered]  # digests from the stat cache
+    for d in find_loose(repo, known) if known else ():
+        where[d] = (None, 0)
+    need_small = [uniq[d] for d in small if d not in where]
+    need_known = [uniq[d] for d in known if d not in where]
+    eager_done = eager.report_to(rep.advance)
+    eager_left = sum(uniq[d].size for d in offered) - eager_done
+    rep.phase("uploading", sum(f.size for f in need_small) + sum(f.size for f in need_known) + eager_left)
+
+    with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
+        futures = []
+        if need_known:
+            futures.append(pool.submit(_put_large, repo, need_known, rep))
+        settling = pool.submit(_settle_eager, repo, eager, uniq, rep)
+        futures.append(settling)
+        builder = PackBuilder()
+
+        def ship(b: PackBuilder) -> None:
+            pdigest, data, index = b.seal()
+            repo.store.put(layout.pack_key(pdigest), data)
+            repo.store.put(layout.pack_index_key(pdigest), index)
+            repo.db.add_pack(repo.store.url, pdigest, b.members)
+            for d, off, _ in b.members:
+                where[d] = (pdigest, off)
+            rep.advance(len(data))
+
+        for f in need_small:
+            with open(f.abspath, "rb") as fh:
+                data = fh.read()
+            if digest_bytes(data) != f.digest:
+                raise UsageError(f"{f.abspath} changed while it was being logged; try again")
+            builder.add(f.digest, data)
+            if builder.full:
+                futures.append(pool.submit(ship, builder))
+                builder = PackBuilder()
+                _drain(futures, keep=PACKS_IN_FLIGHT)
+        if builder.members:
+            futures.append(pool.submit(ship, builder))
+        for fut in futures:
+            fut.result()
+    for d in large:
+        where[d] = (None, 0)
+    again = settling.result()
+    up = need_small + need_known + again + [uniq[d] for d in eager.uploaded]
+    return len(up), sum(f.size for f in up), where
+
+
+def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: ProgressReporter) -> list[InputFile]:
+    """Wait for the eager uploads, then confirm with a listing made inside the lease the blobs
+    their probes found (one may have been garbage a gc was deleting); upload any that is gone.
+    Returns those."""
+    eager.finish()
+    hinted = sorted(eager.seen)
+    there = find_loose(repo, hinted) if hinted else set()
+    for d in there:
+        rep.advance(uniq[d].size)
+    gone = [uniq[d] for d in hinted if d not in there]
+    if gone:
+        _put_large(repo, gone, rep)
+    return gone
+
+
+def _drain(futures: list, keep: int) -> None:
+    """Bound memory: wait until at most ``keep`` packs are in flight."""
+    while sum(1 for f in futures if not f.done()) > keep:
+        next(f for f in futures if not f.done()).result()
+
+
+def _put_large(repo: Repo, files: list[InputFile], rep: ProgressReporter) -> None:
+    put_checked(repo, files)
+    for f in files:
+        rep.advance(f.size)
+
+
+def store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
+                    stored: dict[str, tuple[str | None, int]]) -> str:
+    """Write the manifest of ``entries`` (files where :func:`upload_files` stored them) in memory; its digest."""
+    by_path = {f.path: f for f in files}
+    located = []
+    for e in entries:
+        if e.path in by_path and e.digest in stored:
+            pack, off = stored[e.digest]
+            located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
+        else:
+            located.append(e)
+    mdigest, mbytes = manifest.encode(Manifest(located))
+    mkey = layout.manifest_key(mdigest)
+    if not repo.store.exists(mkey):
+        repo.store.put(mkey, manifest.compress(mbytes))
+    repo.cache.put_manifest(mdigest, mbytes)
+    return mdigest
+
+
+def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
+                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter) -> str:
+    """Write the manifest of a spill (files where :func:`upload_files` stored them) streaming: into temp
+    files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
+    into the local manifest cache; both temp files are gone on every outcome. Its digest."""
+    located: dict[bytes, bytes] = {}  # packed files: their line with pack and offset
+    for f in files:
+        pack, off = stored.get(f.digest, (None, 0))
+        if pack:
+            located[f.path.encode()] = manifest.entry_line(Entry(f.path, f.size, f.digest, pack, off))
+    gz = repo.cache.temp_path("manifest.gz")
+    raw = repo.cache.temp_path("manifest")
+    try:
+        rep.phase("writing the manifest", None, unit="entries")
+        mdigest, _size = write_manifest(spill.lines(located), gz, raw)
+        mkey = layout.manifest_key(mdigest)
+        if not repo.store.exists(mkey):
+            repo.store.put_files([(str(gz), mkey)])
+        os.replace(raw, repo.cache.manifest_path(mdigest))
+    finally:
+        gz.unlink(missing_ok=True)
+        raw.unlink(missing_ok=True)
+    return mdigest
