@@ -32,8 +32,6 @@ LONG_TAIL = 64
 SNAPSHOT_MIN = 16
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
-#: what applying a malformed event raises (a field of the wrong type in a hand-edited log)
-INVALID = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 Events = list[tuple[str, dict[str, Any] | None]]
 S = TypeVar("S")
 
@@ -77,7 +75,7 @@ class Fold(Protocol[S]):
 
     def new(self) -> S: ...
 
-    def apply(self, state: S, ev: dict[str, Any]) -> None: ...
+    def fold(self, state: S, events: Iterable[tuple[str, dict[str, Any] | None]]) -> None: ...
 
     def dump(self, state: S) -> bytes: ...
 
@@ -97,8 +95,13 @@ class EventLog:
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> Events:
         """Every event in sequence order, as (key, parsed-or-None)."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[Events, int]:
+        """The events, and the highest seq among them (-1: none)."""
         self.sync()
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in self.db.events(self._log_id)]
+        rows = self.db.events(self._log_id)
+        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
 
     def folded(self, fold: Fold[S]) -> S:
         """The log folded by ``fold``: the state cached locally plus the events after it.
@@ -106,14 +109,23 @@ class EventLog:
         A warm read is one LIST and folds only the events it had not folded before; the state
         is cached again when that was more than a few events.
         """
+        return self._folded(fold)[0]
+
+    def _folded(self, fold: Fold[S]) -> tuple[S, int]:
+        """The folded state, and the highest seq folded into it (-1: none)."""
         self.sync()
         snap = self.db.snapshot(self._log_id, fold.kind)
         state, after = (fold.new(), -1) if snap is None else (fold.load(snap[1]), snap[0])
         rows = self.db.events(self._log_id, after=after)
-        fold_rows(state, self.prefix, rows, fold.apply)
+        fold.fold(state, self._parsed(rows))
         if len(rows) >= SNAPSHOT_MIN:
             self.db.put_snapshot(self._log_id, fold.kind, rows[-1][0], fold.dump(state))
-        return state
+        return state, rows[-1][0] if rows else after
+
+    def _parsed(self, rows: list[tuple[int, bytes]]) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Events parsed one at a time, as the fold takes them (no list of them all)."""
+        for seq, body in rows:
+            yield layout.event_key(self.prefix, seq), _parse(body)
 
     def sync(self) -> None:
         """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
@@ -221,12 +233,31 @@ class EventLog:
     # -- writing ---------------------------------------------------------------------------
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""
+
+        def decide() -> tuple[dict[str, Any] | None, int]:
+            events, last = self._read()
+            return build(events), last
+
+        return self._append(decide)
+
+    def append_folded(self, fold: Fold[S], build: Callable[[S], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """:meth:`append`, with ``build`` given the folded state rather than every event: a
+        writer on a long log folds only what it had not folded before."""
+
+        def decide() -> tuple[dict[str, Any] | None, int]:
+            state, last = self._folded(fold)
+            return build(state), last
+
+        return self._append(decide)
+
+    def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
         for attempt in range(MAX_ATTEMPTS):
-            events = self.read()
-            body = build(events)
+            # the next seq follows the last event the decision saw, never one cached since
+            # (by another process sharing this cache): that one may change the decision
+            body, last = decide()
             if body is None:
                 return None
-            seq = max((s for k, _ in events if (s := _seq_of(k)) is not None), default=-1) + 1
+            seq = last + 1
             ev, data = encode(body, seq, self.run_id)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                 self.db.add_events(self._log_id, [(seq, data)])
@@ -236,19 +267,3 @@ class EventLog:
             time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
         raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
                             "(too many concurrent writers)")
-
-
-def fold_rows(state: Any, prefix: str, rows: Iterable[tuple[int, bytes]], apply: Callable[[Any, dict[str, Any]], None]) -> None:
-    """Fold stored events into ``state`` one at a time (no list of parsed events is built):
-    skip what cannot be parsed or applied with a warning naming the object, track the last seq."""
-    for seq, body in rows:
-        ev = _parse(body)
-        if ev is None:
-            state.warnings.append(f"skipped corrupt event {layout.event_key(prefix, seq)}")
-            continue
-        try:
-            apply(state, ev)
-        except INVALID as exc:
-            state.warnings.append(f"skipped invalid event {layout.event_key(prefix, seq)}: {exc}")
-        if isinstance(ev.get("seq"), int):
-            state.last_seq = max(state.last_seq, ev["seq"])

@@ -18,7 +18,7 @@ from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog
 from artcli.model import DIGEST_RE, Manifest, Ref
 from artcli.runinfo import check_run_id, current_run_id
-from artcli.state.artifact import ArtifactState, VersionState, fold, resolve_in
+from artcli.state.artifact import ArtifactState, VersionState, resolve_in
 from artcli.state.collection import (
     CORE_REGISTRIES,
     CollectionState,
@@ -27,6 +27,7 @@ from artcli.state.collection import (
     fold_registry,
     link_in,
 )
+from artcli.state.folds import ArtifactFold
 from artcli.state.run import RunState, fold_run
 from artcli.state.settings import fold_default_ttl
 
@@ -94,8 +95,11 @@ class Repo:
     def artifact_log(self, project: str, name: str) -> EventLog:
         return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
 
-    def artifact_state(self, project: str, name: str, *, must_exist: bool = True) -> ArtifactState:
-        st = fold(project, name, self.artifact_log(project, name).read())
+    def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
+                       history: bool = True) -> ArtifactState:
+        """An artifact's folded log. ``history=False`` folds (and caches) a summary without alias,
+        metadata and use histories, which is all that show, download, ls and log need."""
+        st = self.artifact_log(project, name).folded(ArtifactFold(project, name, history))
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)
@@ -123,7 +127,7 @@ class Repo:
         found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.PROJECTS_ROOT))
         return sorted({a for a in found if a is not None})
 
-    def resolve(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+    def resolve(self, ref: Ref, *, history: bool = True) -> tuple[ArtifactState, VersionState]:
         """The live version a reference names, with a message that says why when it cannot.
 
         A registry reference resolves to the artifact version its collection links to, so
@@ -131,17 +135,17 @@ class Repo:
         on it unchanged.
         """
         if ref.registry is not None:
-            return self._resolve_link(ref)
-        st = self.artifact_state(ref.project, ref.name)
+            return self._resolve_link(ref, history)
+        st = self.artifact_state(ref.project, ref.name, history=history)
         return st, resolve_in(st, ref)
 
-    def _resolve_link(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+    def _resolve_link(self, ref: Ref, history: bool) -> tuple[ArtifactState, VersionState]:
         assert ref.registry is not None
         coll = self.collection_state(ref.registry, ref.name)
         lk = link_in(coll, ref)
         where = f"{coll.ref}:v{lk.version}"
         try:
-            st = self.artifact_state(lk.project, lk.name)
+            st = self.artifact_state(lk.project, lk.name, history=history)
             vs = resolve_in(st, Ref(lk.project, lk.name, lk.source_version))
         except NotFoundError as exc:
             raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",

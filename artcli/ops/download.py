@@ -48,7 +48,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     run when there is one (lineage: docs/lineage.md)."""
     rep = reporter or NoProgress()
     repo.check_format()
-    st, vs = repo.resolve(ref)
+    st, vs = repo.resolve(ref, history=False)
     man = repo.version_manifest(st, vs)
     entries = [e for e in man.entries if not path_prefix or e.path == path_prefix
                or e.path.startswith(path_prefix.rstrip("/") + "/")]

@@ -15,7 +15,7 @@ def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
     """Every artifact of the project with its type, version count and latest version."""
     out = []
     for name in repo.artifact_names(repo.project):
-        st = repo.artifact_state(repo.project, name, must_exist=False)
+        st = repo.artifact_state(repo.project, name, must_exist=False, history=False)
         latest = st.latest_live()
         out.append({"project": repo.project, "name": name, "type": st.type,
                     "versions": len(st.live_versions()),
@@ -26,20 +26,20 @@ def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
 
 def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
     check_name(name)
-    st = repo.artifact_state(repo.project, name)
+    st = repo.artifact_state(repo.project, name, history=False)
     return [version_summary(st, v) for v in st.live_versions()]
 
 
 def show(repo: Repo, ref: Ref) -> Report:
     """One version's summary (``show``); the artifact log's skipped events are its warnings."""
-    st, vs = repo.resolve(ref)
+    st, vs = repo.resolve(ref, history=False)
     return Report(version_summary(st, vs), warnings=list(st.warnings))
 
 
 def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
     """Each file of a version: path, size, digest and where its bytes live."""
 
-    st, vs = repo.resolve(ref)
+    st, vs = repo.resolve(ref, history=False)
     man = repo.version_manifest(st, vs)
     out = []
     for e in man.entries:
