@@ -230,6 +230,32 @@ class EventLog:
         if self._segments is not None:
             self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
 
+    def check_checkpoints(self) -> list[str]:
+        """What is wrong with this log's checkpoints (``debug fsck``): each one must decode and
+        hold exactly the bytes of the event objects, which are fetched one by one to compare."""
+        problems = []
+        for info in self.store.list(checkpoints.prefix(self.prefix)):
+            seg = checkpoints.parse_key(self.prefix, info.key, info.size)
+            if seg is None:
+                continue
+            try:
+                rows = checkpoints.decode(self.prefix, seg, self.store.get(seg.key))
+            except ArtcliError as exc:
+                problems.append(f"{exc} (readers pass over it; delete it)")
+                continue
+            listed: dict[int, ObjectInfo] = {}
+            for s, i in self._list_after(seg.start - 1):
+                if s >= seg.end:
+                    break
+                listed[s] = i
+            held = self.store.get_ranges([(i.key, 0, i.size) for i in listed.values()])
+            actual = dict(zip(listed, held, strict=True))
+            bad = [s for s, body in rows if actual.get(s) != body]
+            if bad:
+                problems.append(f"checkpoint {seg.key} differs from the event objects at seq {bad[0]}"
+                                f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}: the remote is damaged")
+        return problems
+
     # -- writing ---------------------------------------------------------------------------
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""

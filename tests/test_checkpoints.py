@@ -218,3 +218,20 @@ def test_plan_and_ranges() -> None:
     assert checkpoints.parse_key(PREFIX, checkpoints.key(PREFIX, BLOCK, 2 * BLOCK, D)) == Segment(
         BLOCK, 2 * BLOCK, D, checkpoints.key(PREFIX, BLOCK, 2 * BLOCK, D))
     assert checkpoints.parse_key(PREFIX, checkpoints.key(PREFIX, 1, BLOCK + 1, D)) is None
+
+
+def test_fsck_finds_a_checkpoint_that_differs_from_the_log(tmp_path: Path) -> None:
+    root = tmp_path / "remote"
+    rows = _write_log(root, random.Random(3), BLOCK + 10)
+    log = EventLog(LocalStore(str(root)), LocalDB(tmp_path / "a.db"), PREFIX)
+    log.read()  # a reader that fetched them one by one leaves the checkpoint of [0, 256)
+    assert log.check_checkpoints() == []
+    forged = [(s, b.replace(b'"from_the_future"', b'"from_the_past__"')) for s, b in rows[:BLOCK]]
+    assert forged != rows[:BLOCK]
+    digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, forged)
+    _put(root, checkpoints.key(PREFIX, 0, BLOCK, digest), blob)
+    _put(root, f"{PREFIX}checkpoints/000000000000-000000000256.{D}.gz", b"junk")
+    problems = log.check_checkpoints()
+    assert len(problems) == 2
+    assert any("differs from the event objects" in p for p in problems)
+    assert any("not valid gzip" in p for p in problems)

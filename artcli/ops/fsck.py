@@ -34,6 +34,7 @@ def fsck(repo: Repo, *, read_data: bool = False) -> FsckReport:
     for name in repo.artifact_names(repo.project):
         st = repo.artifact_state(repo.project, name, must_exist=False)
         rep.problems += [f"{repo.project}/{name}: {w}" for w in st.warnings]
+        rep.problems += [f"{repo.project}/{name}: {p}" for p in repo.artifact_log(repo.project, name).check_checkpoints()]
         for vs in st.live_versions():
             rep.versions += 1
             where = f"{repo.project}/{name}:v{vs.version}"
