@@ -96,10 +96,6 @@ class LocalDB:
             self._conn.execute("COMMIT")
 
     # -- pack indexes --------------------------------------------------------------------
-    def loaded_packs(self, store: str) -> set[str]:
-        with self._lock:
-            return {r[0] for r in self._conn.execute("SELECT pack FROM packs_loaded WHERE store=?", (store,))}
-
     def add_pack(self, store: str, pack: str, items: Iterable[tuple[str, int, int]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN")
@@ -108,17 +104,16 @@ class LocalDB:
             self._conn.execute("INSERT OR IGNORE INTO packs_loaded VALUES (?,?)", (store, pack))
             self._conn.execute("COMMIT")
 
-    def find_packed(self, store: str, digests: list[str], live_packs: set[str]) -> dict[str, tuple[str, int]]:
-        """digest -> (pack, offset) for digests stored in a pack that is still on the remote."""
-        out: dict[str, tuple[str, int]] = {}
+    def packed_candidates(self, store: str, digests: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """digest -> every (pack, offset) this cache knows holds it (the packs may be gone since)."""
+        out: dict[str, list[tuple[str, int]]] = {}
         with self._lock:
             for i in range(0, len(digests), 500):
                 chunk = digests[i : i + 500]
                 q = (f"SELECT digest, pack, off FROM packidx WHERE store=? AND digest IN "
                      f"({','.join('?' * len(chunk))})")
                 for d, p, o in self._conn.execute(q, [store, *chunk]):
-                    if p in live_packs and d not in out:
-                        out[d] = (p, o)
+                    out.setdefault(d, []).append((p, o))
         return out
 
     def close(self) -> None:

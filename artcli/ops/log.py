@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from artcli import clock, manifest
-from artcli.errors import ConflictError, UsageError
+from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
 from artcli.inputs import hash_files, scan
 from artcli.leases import LazyWriteSession
@@ -208,7 +208,7 @@ def _log_artifact(
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
-    up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
+    up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
         mdigest = store_streamed(repo, spill, files, stored, rep)
     else:
@@ -263,6 +263,23 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
 
     threading.Thread(target=work, name="artcli-read-log", daemon=True).start()
     return done
+
+
+#: the previous version's manifest is read for deduplication only up to this many files
+HINT_MAX_FILES = 100_000
+
+
+def _packed_in_latest(repo: Repo, st: ArtifactState) -> dict[str, tuple[str, int]]:
+    """Where the latest version's small files are packed: what a new version most likely
+    shares with it (deduplication without reading every pack index of the remote)."""
+    vs = st.latest_live()
+    if vs is None or not vs.manifest or (vs.files > HINT_MAX_FILES and not repo.cache.manifest_path(vs.manifest).exists()):
+        return {}
+    try:
+        man = repo.version_manifest(st, vs)
+    except ArtcliError:  # only a hint: a damaged or missing manifest costs deduplication
+        return {}
+    return {e.digest: (e.pack, e.offset or 0) for e in man.entries if e.pack and e.digest}
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:
