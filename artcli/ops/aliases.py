@@ -20,6 +20,7 @@ from artcli.repo import Repo
 from artcli.results import Result
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
+from artcli.state.folds import ArtifactFold
 
 
 @dataclass
@@ -40,10 +41,10 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
         lk = link_in(repo.collection_state(ref.registry, ref.name), ref)
         changes = set_collection_aliases(repo, ref.registry, ref.name, lk.version, wanted)
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
-    st, vs = repo.resolve(ref)
+    st, vs = repo.resolve(ref, history=False)
     repo.check_format(for_write=True)
     changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(st.project, st.name),
-                   f"{st.project}/{st.name}", vs.version, wanted)
+                           f"{st.project}/{st.name}", vs.version, wanted, ArtifactFold(st.project, st.name, False))
     return AliasResult(f"{st.project}/{st.name}:v{vs.version}", changes)
 
 
