@@ -22,12 +22,13 @@ from artcli import canonical
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
 
-#: events in the smallest checkpoint; a writer that creates event ``k * BLOCK - 1`` writes it
-BLOCK = 256
+#: events in the smallest checkpoint; a writer that creates event ``k * BLOCK - 1`` writes it.
+#: A cold reader fetches at most BLOCK - 1 events one by one after the checkpoints.
+BLOCK = 64
 #: checkpoints of one level that make one of the next
 FANOUT = 16
-#: 256 * 16**5 = 268,435,456 events: beyond any log's sequence numbers we expect
-MAX_LEVEL = 5
+#: 64 * 16**6 = 1,073,741,824 events: beyond any log's sequence numbers we expect
+MAX_LEVEL = 6
 #: a checkpoint that decompresses to more than this is refused (a gzip bomb costs nothing more)
 MAX_BYTES = 1 << 30
 DIR = "checkpoints/"

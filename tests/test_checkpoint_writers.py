@@ -92,11 +92,11 @@ def test_sixteen_processes_twenty_versions_each_on_s3(s3_cli: Cli, tmp_path: Pat
     cli = s3_cli
     assert cli.remote is not None
     _prefill(open_store(cli.remote), PREFILL)
-    script = ("import subprocess, sys\n"
+    script = ("import json, subprocess, sys\n"
               "for j in range(20):\n"
               "    r = subprocess.run([sys.executable, '-m', 'artcli', 'log', 'ds', sys.argv[1] + f'/v{j}', '--json'],"
               " capture_output=True, text=True)\n"
-              "    print(r.stdout.strip() if r.returncode == 0 else 'ERROR ' + r.stderr.strip(), flush=True)\n")
+              "    print(json.dumps(json.loads(r.stdout)) if r.returncode == 0 else 'ERROR ' + r.stderr.strip(), flush=True)\n")
     procs = []
     for i in range(16):
         base = tmp_path / f"w{i}"

@@ -23,7 +23,7 @@ from artcli.errors import IntegrityError
 from artcli.eventlog import EventLog, encode
 from artcli.hashing import digest_bytes
 from artcli.localdb import LocalDB
-from artcli.state import fold
+from artcli.state.artifact import fold
 from artcli.store.local import LocalStore
 
 PREFIX = layout.artifact_prefix("p", "a")
@@ -110,6 +110,7 @@ def _write_checkpoints(root: Path, rng: random.Random, rows: list[tuple[int, byt
                 digest, blob = checkpoints.encode(layout.artifact_prefix("p", "other"), start, start + size, other)
             _put(root, checkpoints.key(PREFIX, start, start + size, digest), blob)
     _put(root, f"{PREFIX}checkpoints/000000000000-000000000100.{D}.gz", b"unaligned")  # ignored
+    _put(root, f"{PREFIX}checkpoints/000000000003-{3 + BLOCK:012d}.{D}.gz", b"unaligned")
     _put(root, f"{PREFIX}checkpoints/README", b"stray")
 
 
@@ -147,7 +148,8 @@ def test_folding_through_checkpoints_is_folding_every_event(seed: int, n: int, c
 
 def test_cold_read_of_a_long_log_costs_checkpoints_plus_the_tail(tmp_path: Path) -> None:
     rng = random.Random(1)
-    n = 16 * BLOCK + 3 * BLOCK + 100  # one level-1 checkpoint, three level-0, a tail of 100
+    tail = BLOCK - 20
+    n = 16 * BLOCK + 3 * BLOCK + tail  # one level-1 checkpoint, three level-0, then the tail
     _write_log(tmp_path / "remote", rng, n)
     first = CountingStore(str(tmp_path / "remote"))
     db = LocalDB(tmp_path / "a.db")
@@ -155,14 +157,15 @@ def test_cold_read_of_a_long_log_costs_checkpoints_plus_the_tail(tmp_path: Path)
     EventLog(first, db, PREFIX).read()  # no checkpoints yet: every event, and it leaves the prefix covered
     assert first.gets == n
     names = sorted(p.name.split(".")[0] for p in (tmp_path / "remote" / PREFIX / "checkpoints").iterdir())
-    assert names == ["000000000000-000000004096", "000000004096-000000004352", "000000004352-000000004608",
-                     "000000004608-000000004864"]
+    b = BLOCK
+    assert names == [f"{0:012d}-{16 * b:012d}", f"{16 * b:012d}-{17 * b:012d}", f"{17 * b:012d}-{18 * b:012d}",
+                     f"{18 * b:012d}-{19 * b:012d}"]
     second = CountingStore(str(tmp_path / "remote"))
     db2 = LocalDB(tmp_path / "b.db")
     got = EventLog(second, db2, PREFIX).read()
     assert [s for s, _ in db2.events(f"{second.url}|{PREFIX}")] == list(range(n))
     assert len(got) == n
-    assert second.gets == 4 + 100  # four checkpoints, then the tail one by one
+    assert second.gets == 4 + tail  # four checkpoints, then the tail one by one
     assert second.lists == 3  # the first page of events, the checkpoints, the tail after them
 
 
@@ -211,7 +214,8 @@ def test_plan_and_ranges() -> None:
     # most of the big one is known already: the small ones waste less
     assert checkpoints.plan([big, *smalls], 12 * BLOCK) == smalls[12:]
     assert checkpoints.plan(smalls[1:], 0) == []  # nothing holds event 0
-    assert checkpoints.greedy_ranges(0, 16 * BLOCK + 2 * BLOCK + 7) == [(0, 4096), (4096, 4352), (4352, 4608)]
+    b = BLOCK
+    assert checkpoints.greedy_ranges(0, 18 * b + 7) == [(0, 16 * b), (16 * b, 17 * b), (17 * b, 18 * b)]
     assert checkpoints.completed_by(BLOCK - 1) == [(0, BLOCK)]
     assert checkpoints.completed_by(16 * BLOCK - 1) == [(15 * BLOCK, 16 * BLOCK), (0, 16 * BLOCK)]
     assert checkpoints.completed_by(BLOCK) == []
@@ -230,7 +234,7 @@ def test_fsck_finds_a_checkpoint_that_differs_from_the_log(tmp_path: Path) -> No
     assert forged != rows[:BLOCK]
     digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, forged)
     _put(root, checkpoints.key(PREFIX, 0, BLOCK, digest), blob)
-    _put(root, f"{PREFIX}checkpoints/000000000000-000000000256.{D}.gz", b"junk")
+    _put(root, f"{PREFIX}checkpoints/000000000000-{BLOCK:012d}.{D}.gz", b"junk")
     problems = log.check_checkpoints()
     assert len(problems) == 2
     assert any("differs from the event objects" in p for p in problems)
