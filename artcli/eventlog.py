@@ -82,12 +82,26 @@ class Fold(Protocol[S]):
     def load(self, data: bytes) -> S: ...
 
 
+class Notes(Protocol):
+    """Someone to tell when this log changes (the project catalogue, for an artifact's log):
+    ``before`` the first attempt to write an event it ``wants``, ``after`` the append ends,
+    however it ends. Both must be best effort: they never fail the append."""
+
+    def wants(self, body: dict[str, Any]) -> bool: ...
+
+    def before(self) -> None: ...
+
+    def after(self, log: EventLog) -> None: ...
+
+
 class EventLog:
-    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None) -> None:
+    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
+                 notes: Notes | None = None) -> None:
         self.store = store
         self.db = db
         self.prefix = prefix
         self.run_id = run_id
+        self.notes = notes
         self._log_id = f"{store.url}|{prefix}"
         #: checkpoints seen by the last listing (None: not listed in this process)
         self._segments: list[checkpoints.Segment] | None = None
@@ -102,6 +116,10 @@ class EventLog:
         self.sync()
         rows = self.db.events(self._log_id)
         return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
+
+    def folded_at(self, fold: Fold[S]) -> tuple[S, int]:
+        """:meth:`folded`, and the seq of the last event folded into it (-1: none)."""
+        return self._folded(fold)
 
     def folded(self, fold: Fold[S]) -> S:
         """The log folded by ``fold``: the state cached locally plus the events after it.
@@ -277,19 +295,28 @@ class EventLog:
         return self._append(decide)
 
     def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
-        for attempt in range(MAX_ATTEMPTS):
-            # the next seq follows the last event the decision saw, never one cached since
-            # (by another process sharing this cache): that one may change the decision
-            body, last = decide()
-            if body is None:
-                return None
-            seq = last + 1
-            ev, data = encode(body, seq, self.run_id)
-            if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
-                self.db.add_events(self._log_id, [(seq, data)])
-                for start, end in checkpoints.completed_by(seq):
-                    self._write_checkpoint(start, end)
-                return ev
-            time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
-        raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
-                            "(too many concurrent writers)")
+        noted = False
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                # the next seq follows the last event the decision saw, never one cached since
+                # (by another process sharing this cache): that one may change the decision
+                body, last = decide()
+                if body is None:
+                    return None
+                if self.notes is not None and not noted and self.notes.wants(body):
+                    self.notes.before()
+                    noted = True
+                seq = last + 1
+                ev, data = encode(body, seq, self.run_id)
+                if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
+                    self.db.add_events(self._log_id, [(seq, data)])
+                    for start, end in checkpoints.completed_by(seq):
+                        self._write_checkpoint(start, end)
+                    return ev
+                time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
+            raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
+                                "(too many concurrent writers)")
+        finally:
+            if noted:
+                assert self.notes is not None
+                self.notes.after(self)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from artcli import canonical, layout, manifest
 from artcli.cache import Cache
+from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog
@@ -93,7 +94,9 @@ class Repo:
 
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
+        """An artifact's log; writes that change what ``ls`` shows are noted in the catalogue."""
+        notes = CatalogueNotes(self.store, self.db, project, name, self.run_id)
+        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, notes)
 
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
                        history: bool = True) -> ArtifactState:
@@ -118,9 +121,8 @@ class Repo:
         return f"did you mean: {', '.join(close)}?" if close else f"artifacts in {project}: {', '.join(names[:10])}"
 
     def artifact_names(self, project: str) -> list[str]:
-        """Every artifact of ``project`` with a log: one LIST."""
-        found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.artifacts_root(project)))
-        return sorted({a[1] for a in found if a is not None and a[0] == project})
+        """Every artifact of ``project``: one LIST with a delimiter per 1,000 names."""
+        return sorted(self.store.list_dirs(layout.artifacts_root(project)))
 
     def all_artifacts(self) -> list[tuple[str, str]]:
         """(project, name) of every artifact with a log, in every project: one LIST of ``projects/``."""

@@ -255,6 +255,17 @@ class StoreContract:
         assert list(store.list("zzz/")) == []
         assert list(store.list("nothing/here/")) == []
 
+    def test_list_dirs(self, store: Store) -> None:
+        for k in ["p/arts/a/events/0", "p/arts/a/events/1", "p/arts/b.c/x", "p/arts/b/y/z", "p/arts/file",
+                  "p/arts/c-d/1", "p/other/e/1", "p/arts0/f/1"]:
+            store.put(k, b"x")
+        if hasattr(store, "list_page_size"):
+            store.list_page_size = 2  # pagination of folders on cloud backends
+        assert list(store.list_dirs("p/arts/")) == ["a", "b.c", "b", "c-d"]  # key order: "b.c/" < "b/"
+        assert list(store.list_dirs("p/")) == ["arts", "arts0", "other"]
+        assert list(store.list_dirs("p/arts/a/events/")) == []
+        assert list(store.list_dirs("nothing/")) == []
+
     def test_list_is_lazy(self, store: Store) -> None:
         for i in range(5):
             store.put(f"lazy/{i}", b"x")

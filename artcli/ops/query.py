@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from artcli import layout
+from artcli import catalogue, layout
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
 from artcli.results import Report
 from artcli.state.artifact import version_summary
+from artcli.state.folds import ArtifactFold
 
 
-def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
-    """Every artifact of the project with its type, version count and latest version."""
-    out = []
-    for name in repo.artifact_names(repo.project):
-        st = repo.artifact_state(repo.project, name, must_exist=False, history=False)
-        latest = st.latest_live()
-        out.append({"project": repo.project, "name": name, "type": st.type,
-                    "versions": len(st.live_versions()),
-                    "latest": f"v{latest.version}" if latest else None,
-                    "updated": max((v.created for v in st.versions.values()), default=None)})
-    return out
+def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[dict[str, Any]]:
+    """Every artifact of the project (of one type) with its type, version count and latest
+    version: from the project catalogue, plus the own log of each artifact it cannot vouch for."""
+    project = repo.project
+    cat = catalogue.read(repo.store, repo.db, project)
+    rows: dict[str, dict[str, Any]] = {}
+    folded = []
+    for name in repo.artifact_names(project):
+        row = catalogue.vouched(cat.artifacts.get(name), project)
+        if row is None:
+            st, seq = repo.artifact_log(project, name).folded_at(ArtifactFold(project, name, history=False))
+            if seq < 0:  # a folder without events
+                continue
+            folded.append((st, seq))
+            row = catalogue.summary_row(st, project)
+        rows[name] = row
+    if folded:
+        catalogue.write_back(repo.store, repo.db, project, folded, cat, repo.run_id)
+    return [r for _, r in sorted(rows.items()) if artifact_type is None or r["type"] == artifact_type]
 
 
 def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from artcli.hashing import digest_bytes
-from artcli.state import codec
+from artcli.state import catalogue, codec
 from artcli.state.artifact import ArtifactState, apply
 from artcli.state.fold import fold_into
 
@@ -90,3 +90,24 @@ class ArtifactFold:
         if not self.history:
             _strip(st)
         return st
+
+
+@dataclass(frozen=True)
+class CatalogueFold:
+    project: str
+
+    @property
+    def kind(self) -> str:
+        return f"catalogue/{code_version()}"
+
+    def new(self) -> catalogue.CatalogueState:
+        return catalogue.CatalogueState(project=self.project)
+
+    def fold(self, st: catalogue.CatalogueState, events: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
+        fold_into(st, events, catalogue.apply)  # type: ignore[arg-type]
+
+    def dump(self, st: catalogue.CatalogueState) -> bytes:
+        return codec.dumps(st)
+
+    def load(self, data: bytes) -> catalogue.CatalogueState:
+        return codec.loads(catalogue.CatalogueState, data)
