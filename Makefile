@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow lint bench bench-smoke bench-scale docs completions clean
+.PHONY: demo test test-slow lint bench bench-smoke bench-scale docs completions clean browser screenshot
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
 
 ## test: install the test dependencies and run the whole suite (S3/GCS servers start inside pytest)
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check artcli tests benchmarks
 	$(PY) -m pytest -n 2 -q
 
@@ -27,6 +27,14 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
+
+## browser: Debian's chromium for the site's browser tests, installed when missing and run as root
+## (apt-get); anywhere else those tests skip and say why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } ; } || \
+	  echo "chromium is not installed and could not be: the browser tests will be skipped"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check artcli tests benchmarks
@@ -42,9 +50,14 @@ bench-scale: $(STAMP)
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --size smoke
 
+## screenshot: the example catalogue (examples/catalogue.sh) and docs/site-version.png from it
+screenshot: $(STAMP) browser
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/catalogue.sh
+	$(PY) tests/browser.py .catalogue/site/p/default/a/sentiment/v0.html docs/site-version.png 1100 1000
+
 ## docs: regenerate docs/cli.md and completions/ from the Typer app
 docs: $(STAMP)
-	$(PY) -m artcli.devtools all
+	$(PY) -m artcli.cli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts

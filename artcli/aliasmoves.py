@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from artcli.errors import NotFoundError
 from artcli.eventlog import EventLog, Events
-from artcli.state.artifact import fold
 from artcli.state.collection import display_ref, fold_collection
 from artcli.state.folds import ArtifactFold
 
@@ -24,10 +23,10 @@ def vtag(n: int | None) -> str | None:
     return None if n is None else f"v{n}"
 
 
-def artifact_folder(project: str, name: str) -> Folder:
+def artifact_folder(repo: Repo, project: str, name: str) -> Folder:
     def f(events: Events) -> tuple[dict[str, int], Callable[[int], bool]]:
-        st = fold(project, name, events)
-        return st.aliases, lambda n: n in st.versions and st.versions[n].live()
+        st = repo.fold_artifact(project, name, events)
+        return st.aliases, lambda n: n in st.versions and st.is_live(st.versions[n])
     return f
 
 
@@ -57,7 +56,7 @@ def move_aliases(log: EventLog, folder: Folder, where: str, version: int, aliase
 
         if fold is not None:
             done = log.append_folded(fold, lambda st, decide=decide: decide(
-                st.aliases, lambda n, st=st: n in st.versions and st.versions[n].live()))
+                st.aliases, lambda n, st=st: n in st.versions and st.is_live(st.versions[n])))
         else:
             done = log.append(lambda events, decide=decide: decide(*folder(events)))
         if done is not None:

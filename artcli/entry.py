@@ -15,6 +15,6 @@ def main() -> None:
 
     # artcli allocates many small, acyclic objects (one per file): collect far less often
     gc.set_threshold(50_000, 20, 20)
-    from artcli.cli import main as cli_main
+    from artcli.cli.app import main as cli_main
 
     cli_main()

@@ -26,9 +26,16 @@ class NotFoundError(ArtcliError):
 
 
 class IntegrityError(ArtcliError):
-    """Bytes that do not match their digest, a changed reference source, a corrupt object."""
+    """Bytes that do not match their digest, a changed reference source, a corrupt object.
+
+    ``kind`` names a format rule that was broken (a consistency finding of docs/format.md §8,
+    e.g. ``manifest-not-canonical``) when the raiser knows it."""
 
     exit_code = 4
+
+    def __init__(self, message: str, *, hint: str | None = None, kind: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
 
 
 class ConflictError(ArtcliError):

@@ -32,6 +32,7 @@ LONG_TAIL = 64
 SNAPSHOT_MIN = 16
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
+MAX_SEQ = 10**12 - 1  # the 12-digit keys
 Events = list[tuple[str, dict[str, Any] | None]]
 S = TypeVar("S")
 
@@ -248,9 +249,10 @@ class EventLog:
         if self._segments is not None:
             self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
 
-    def check_checkpoints(self) -> list[str]:
-        """What is wrong with this log's checkpoints (``debug fsck``): each one must decode and
-        hold exactly the bytes of the event objects, which are fetched one by one to compare."""
+    def check_checkpoints(self) -> list[tuple[str, str, str]]:
+        """What is wrong with this log's checkpoints (``debug fsck``), as (kind, key, message):
+        each one must decode and hold exactly the bytes of the event objects, which are fetched
+        one by one to compare."""
         problems = []
         for info in self.store.list(checkpoints.prefix(self.prefix)):
             seg = checkpoints.parse_key(self.prefix, info.key, info.size)
@@ -259,7 +261,7 @@ class EventLog:
             try:
                 rows = checkpoints.decode(self.prefix, seg, self.store.get(seg.key))
             except ArtcliError as exc:
-                problems.append(f"{exc} (readers pass over it; delete it)")
+                problems.append(("checkpoint-corrupt", seg.key, f"{exc} (readers pass over it; delete it)"))
                 continue
             listed: dict[int, ObjectInfo] = {}
             for s, i in self._list_after(seg.start - 1):
@@ -270,8 +272,9 @@ class EventLog:
             actual = dict(zip(listed, held, strict=True))
             bad = [s for s, body in rows if actual.get(s) != body]
             if bad:
-                problems.append(f"checkpoint {seg.key} differs from the event objects at seq {bad[0]}"
-                                f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}: the remote is damaged")
+                problems.append(("checkpoint-mismatch", seg.key,
+                                 f"differs from the event objects at seq {bad[0]}"
+                                 f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}: the remote is damaged"))
         return problems
 
     # -- writing ---------------------------------------------------------------------------
@@ -307,6 +310,9 @@ class EventLog:
                     self.notes.before()
                     noted = True
                 seq = last + 1
+                if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
+                    raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} "
+                                         "holds the highest sequence number there is", kind="seq-gap")
                 ev, data = encode(body, seq, self.run_id)
                 if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                     self.db.add_events(self._log_id, [(seq, data)])

@@ -23,6 +23,11 @@ def new_hasher(size_hint: int = 0) -> blake3.blake3:
     return blake3.blake3()
 
 
+def hasher() -> blake3.blake3:
+    """A streaming hasher (``update``, ``hexdigest``) for bytes that arrive in pieces."""
+    return blake3.blake3()
+
+
 def digest_bytes(data: bytes | bytearray | memoryview) -> str:
     """Hex digest of bytes in memory."""
     return new_hasher(len(data)).update(data).hexdigest()

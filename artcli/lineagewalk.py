@@ -20,7 +20,7 @@ from artcli.model import Ref, parse_ref
 from artcli.results import Result
 from artcli.runinfo import valid_run_id
 from artcli.state.artifact import ArtifactState, VersionState, resolve_in
-from artcli.state.collection import link_in
+from artcli.state.collection import CollectionState, link_in
 from artcli.state.run import RunState
 
 if TYPE_CHECKING:
@@ -93,13 +93,16 @@ class _Link:
     live: bool
 
 
-class _Source:
+class Source:
+    """Each log read once and folded once, however many walks ask (``site`` walks thousands)."""
+
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self._artifacts: dict[tuple[str, str], ArtifactState] = {}
         self._runs: dict[str, RunState] = {}
         self._links: dict[tuple[str, str, int], list[_Link]] | None = None
         self._by_id: dict[str, _Link] = {}
+        self._collections: list[CollectionState] | None = None
 
     def artifact(self, project: str, name: str) -> ArtifactState:
         key = (project, name)
@@ -115,11 +118,17 @@ class _Source:
             self._runs[run_id] = self.repo.run_state(run_id, must_exist=False)
         return self._runs[run_id]
 
+    def collections(self) -> list[CollectionState]:
+        """Every collection's folded state: one LIST of ``registries/`` + one log per collection."""
+        if self._collections is None:
+            self._collections = self.repo.collections()
+        return self._collections
+
     def links(self) -> dict[tuple[str, str, int], list[_Link]]:
-        """Every registry link by source version: one LIST of ``registries/`` + one log per collection."""
+        """Every registry link by source version (read once, only when a downstream walk needs them)."""
         if self._links is None:
             self._links = {}
-            for cs in self.repo.collections():
+            for cs in self.collections():
                 for lk in cs.links.values():
                     item = _Link(cs.registry, cs.name, lk.version, lk.source, cs.aliases_of(lk.version),
                                  lk.created, lk.live)
@@ -136,8 +145,8 @@ class _Source:
 
 # -- the walk ------------------------------------------------------------------------------------
 class _Walker:
-    def __init__(self, repo: Repo, graph: Graph, max_nodes: int) -> None:
-        self.src = _Source(repo)
+    def __init__(self, repo: Repo, graph: Graph, max_nodes: int, source: Source | None = None) -> None:
+        self.src = source or Source(repo)
         self.g = graph
         self.max_nodes = max_nodes
         self.keys: dict[str, tuple[str, Any]] = {}  # node id -> (kind, key)
@@ -169,7 +178,7 @@ class _Walker:
         if vs is None:
             self.g.warn(f"{version_id(project, name, version)} is named in a log but does not exist")
             return out
-        state = "deleted" if vs.deleted else "expired" if vs.expired() else "live"
+        state = "deleted" if vs.deleted else "expired" if st.has_expired(vs) else "live"
         out.update(digest=vs.digest, created=vs.created, run=vs.run, description=vs.description,
                    aliases=st.aliases_of(vs.version) if state == "live" else [], state=state)
         return out
@@ -318,6 +327,22 @@ def walk_lineage(repo: Repo, ref: Ref, *, direction: str = "both", depth: int | 
         vs = st.versions[ref.version] if explicit else resolve_in(st, ref)  # type: ignore[index]
         root = w.add_version(st.project, st.name, vs.version, 0)
     assert root is not None
+    return _finish(w, root, direction, depth, max_nodes)
+
+
+def version_lineage(source: Source, project: str, name: str, version: int, *, direction: str = "both",
+                    depth: int | None = None, max_nodes: int = MAX_NODES) -> Graph:
+    """The graph around one version, from logs ``source`` has read (or reads once): many
+    graphs from one read of the remote."""
+    g = Graph("", direction, depth)
+    w = _Walker(source.repo, g, max(1, max_nodes), source)
+    root = w.add_version(project, name, version, 0)
+    assert root is not None
+    return _finish(w, root, direction, depth, max_nodes)
+
+
+def _finish(w: _Walker, root: str, direction: str, depth: int | None, max_nodes: int) -> Graph:
+    g = w.g
     g.root = root
     for d in (("up", "down") if direction == "both" else (direction,)):
         w.walk(root, d, depth)

@@ -83,4 +83,5 @@ def unlink_version(repo: Repo, registry: str, collection: str, version: int) -> 
         return {"type": "unlinked", "version": version}
 
     written = repo.collection_log(registry, collection).append(build) is not None
+    repo.forget_links()
     return written, dropped if written else []

@@ -6,7 +6,6 @@ digest is always of the uncompressed canonical form, so compression settings nev
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -14,7 +13,7 @@ from typing import Any
 
 from artcli import canonical
 from artcli.errors import IntegrityError
-from artcli.hashing import digest_bytes
+from artcli.hashing import digest_bytes, new_hasher
 from artcli.model import Entry, Manifest
 
 HEADER = {"artcli": "manifest", "version": 1}
@@ -83,37 +82,64 @@ def decompress(blob: bytes, what: str) -> bytes:
         d = zlib.decompressobj(wbits=31)
         out = d.decompress(blob, MAX_MANIFEST_BYTES + 1)
         if len(out) > MAX_MANIFEST_BYTES or d.unconsumed_tail:
-            raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes")
+            raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes", kind=CORRUPT)
         return out
     except (zlib.error, EOFError) as exc:
-        raise IntegrityError(f"manifest {what} is not valid gzip: {exc}") from None
+        raise IntegrityError(f"manifest {what} is not valid gzip: {exc}", kind=CORRUPT) from None
+
+
+CORRUPT, INVALID, NOT_CANONICAL = "manifest-corrupt", "manifest-invalid", "manifest-not-canonical"
+#: entry fields this revision knows; others are ignored by readers and kept in the content form
+ENTRY_FIELDS = frozenset({"path", "size", "digest", "pack", "offset", "ref"})
+_LOCATION = ("pack", "offset")
 
 
 def decode(data: bytes, expected_digest: str) -> Manifest:
-    """Verify and parse canonical manifest bytes; any flaw is an IntegrityError naming the digest."""
+    """Verify and parse manifest bytes (docs/format.md §3.3); any flaw is an IntegrityError
+    naming the digest, with ``kind`` the consistency finding. The content digest (§3.1) is
+    computed in the same pass (``Manifest.content_digest``)."""
+    def fail(kind: str, why: str) -> IntegrityError:
+        return IntegrityError(f"manifest {expected_digest} {why}", kind=kind)
+
     if digest_bytes(data) != expected_digest:
-        raise IntegrityError(f"manifest {expected_digest} does not match its digest (corrupt object)")
-    lines = io.BytesIO(data).read().split(b"\n")
-    if not lines or lines[-1] != b"":
-        raise IntegrityError(f"manifest {expected_digest} is truncated")
+        raise fail(CORRUPT, "does not match its digest (corrupt object)")
+    lines = data.split(b"\n")
+    if lines[-1] != b"":
+        raise fail(NOT_CANONICAL, "does not end with a newline (not canonical)")
     try:
         head = canonical.loads(lines[0])
     except ValueError:
-        raise IntegrityError(f"manifest {expected_digest} has no valid header") from None
+        raise fail(INVALID, "has no valid header") from None
     if not isinstance(head, dict) or head.get("artcli") != "manifest":
-        raise IntegrityError(f"manifest {expected_digest} has no valid header")
-    if head.get("version") != 1:
-        raise IntegrityError(f"manifest {expected_digest} has unsupported version {head.get('version')!r}")
+        raise fail(INVALID, "has no valid header")
+    version = head.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != 1:
+        raise fail(INVALID, f"has unsupported version {str(version)[:20]!r}")
+    if canonical.dumps(head) != lines[0]:
+        raise fail(NOT_CANONICAL, "has a header that is not canonical JSON")
+    content = new_hasher()
+    content.update(lines[0] + b"\n")
     entries: list[Entry] = []
     prev = ""
     for raw in lines[1:-1]:
         try:
             obj = canonical.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise IntegrityError(f"manifest {expected_digest} has a line that is not JSON") from None
-        entry = Entry.from_json(obj)
+            entry = Entry.from_json(obj)
+        except ValueError:  # not JSON (UnicodeDecodeError included)
+            raise fail(INVALID, "has a line that is not JSON") from None
+        except IntegrityError as exc:
+            raise fail(INVALID, f"has an invalid entry: {exc}") from None
         if entries and entry.path <= prev:
-            raise IntegrityError(f"manifest {expected_digest} is not sorted at {entry.path!r}")
+            raise fail(INVALID, f"is not sorted at {entry.path!r}")
+        if entry.ref is None and obj.keys() <= ENTRY_FIELDS:  # the common shapes: the fast, formatted path
+            line = entry_line(entry)
+            plain = line if entry.pack is None else entry_line(Entry(entry.path, entry.size, entry.digest))
+        else:
+            line = canonical.dumps(obj) + b"\n"
+            plain = canonical.dumps({k: v for k, v in obj.items() if k not in _LOCATION}) + b"\n"
+        if line[:-1] != raw:
+            raise fail(NOT_CANONICAL, f"has a line that is not canonical JSON at {entry.path!r}")
+        content.update(plain)
         prev = entry.path
         entries.append(entry)
-    return Manifest(entries)
+    return Manifest(entries, content_digest=content.hexdigest())

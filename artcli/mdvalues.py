@@ -226,7 +226,7 @@ def typed_entry(key: str, type_name: str | None, raw: Any, *, from_text: bool) -
         raise UsageError(f"unknown metadata type {type_name!r} for {key!r}",
                          hint="types: " + ", ".join(TYPES + CASTS))
     check_value_size(key, value)
-    check_no_secret(f"metadata {key!r}", value, name=key,
+    check_no_secret(f"metadata {key!r}", value, name=key, bare_key=False,
                     hint="metadata is readable by everyone with access to the remote; credentials come "
                          "from the environment, a profile or a token file")
     return {"value": value, "type": type_name if type_name in TYPES else None}

@@ -177,6 +177,8 @@ class Entry:
                 raise IntegrityError(f"manifest entry {path!r} has an invalid pack offset")
             if digest is None:
                 raise IntegrityError(f"manifest entry {path!r} is packed but has no digest")
+        elif offset is not None:
+            raise IntegrityError(f"manifest entry {path!r} has an offset but no pack")
         ref = obj.get("ref")
         if ref is not None and (not isinstance(ref, dict) or not isinstance(ref.get("uri"), str)):
             raise IntegrityError(f"manifest entry {path!r} has an invalid reference")
@@ -190,6 +192,8 @@ class Manifest:
     """A version's entries, sorted by path, with no duplicates."""
 
     entries: list[Entry] = field(default_factory=list)
+    #: the content digest (docs/format.md §3.1), set when the manifest was read from its bytes
+    content_digest: str | None = None
 
     @property
     def size(self) -> int:

@@ -75,6 +75,8 @@ def decode_index(pack: str, data: bytes) -> list[tuple[str, int, int]]:
         head = canonical.loads(lines[0]) if lines else None
         if not isinstance(head, dict) or head.get("artcli") != "pack-index" or head.get("pack") != pack:
             raise bad
+        if type(head.get("version")) is not int or head["version"] != 1:  # not understood: not used
+            raise bad
         out = []
         for line in lines[1:]:
             obj = canonical.loads(line)

@@ -39,13 +39,13 @@ _KEY_QUALIFIERS = frozenset({
     "api", "access", "secret", "private", "account", "client", "customer", "master", "encryption", "signing",
     "auth", "subscription", "shared", "storage", "session", "sas", "service", "app", "consumer", "license",
 })
-#: whole names that are secret on their own (Google's ``?key=``, AWS's key id)
-_SECRET_NAMES = frozenset({"key", "aws_access_key_id", "access_key_id", "googleaccessid"})
+#: a bare ``key`` is Google's ``?key=`` and s3fs's access key option, but also an ordinary
+#: word (a metadata key named ``key``): see ``bare_key``
 #: query parameters of signed URLs (S3/GCS pre-signed, Azure SAS, CloudFront): recorded URLs
 #: drop them; shown URLs hide their values
 _SIGNED_PARAMS = frozenset({
     "sig", "se", "sp", "sv", "sr", "st", "spr", "srt", "ss", "skoid", "sktid", "skt", "ske", "sks", "skv", "sdd",
-    "expires", "googleaccessid", "key-pair-id", "policy", "signature", "id_token", "auth", "session",
+    "expires", "googleaccessid", "key-pair-id", "policy", "signature", "id_token", "auth", "session", "key",
 })
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
@@ -54,9 +54,10 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
-def secret_name(name: str) -> bool:
-    """True when a name (option, query parameter, metadata key) says its value is a secret."""
-    if name.strip().strip("-").lower() in _SECRET_NAMES:
+def secret_name(name: str, *, bare_key: bool = True) -> bool:
+    """True when a name (option, query parameter, metadata key) says its value is a secret;
+    ``bare_key``: the name ``key`` alone counts (not for metadata, where it is a plain word)."""
+    if bare_key and name.strip().strip("-").lower() == "key":
         return True
     words = _words(name)
     for i, w in enumerate(words):
@@ -116,13 +117,13 @@ def _tokenish(token: str) -> bool:
     return bool(re.search(r"[0-9+/=_~.\-]", token) or re.search(r"[a-z].*[A-Z]|[A-Z].+[A-Z]", token[1:]))
 
 
-def find_secret(value: str, name: str | None = None) -> str | None:
+def find_secret(value: str, name: str | None = None, *, bare_key: bool = True) -> str | None:
     """Why ``value`` (stored under ``name``) looks like a credential, in words, or None.
 
     The answer never quotes the value, so it is safe in an error message.
     """
     text = str(value)
-    if name is not None and secret_name(name) and text.strip().lower() not in SAFE_VALUES:
+    if name is not None and secret_name(name, bare_key=bare_key) and text.strip().lower() not in SAFE_VALUES:
         return f"its name {name!r} says it is a secret"
     found = shape_of(text)
     if found:
@@ -134,7 +135,7 @@ def find_secret(value: str, name: str | None = None) -> str | None:
             if signed_param(param) and value not in ("", REDACTED):
                 return f"a signed or secret query parameter {param!r} in a URL"
     for m in _PAIR.finditer(_URL.sub(" ", text)):
-        if secret_name(m.group(1)) and m.group(3).strip("\"'").lower() not in SAFE_VALUES:
+        if secret_name(m.group(1), bare_key=bare_key) and m.group(3).strip("\"'").lower() not in SAFE_VALUES:
             return f"a {m.group(1)!r} value"
     return None
 
@@ -145,9 +146,9 @@ def _userinfo_secret(userinfo: str) -> bool:
     return ":" in userinfo or len(userinfo) >= 16 or shape_of(userinfo) is not None
 
 
-def looks_secret(name: str | None, value: Any) -> bool:
+def looks_secret(name: str | None, value: Any, *, bare_key: bool = True) -> bool:
     """True when ``value`` (any JSON-like value, under ``name``) holds something credential-like."""
-    return any(find_secret(v, n) for n, v in _strings(name, value))
+    return any(find_secret(v, n, bare_key=bare_key) for n, v in _strings(name, value))
 
 
 def _strings(name: str | None, value: Any) -> Iterable[tuple[str | None, str]]:
@@ -163,7 +164,8 @@ def _strings(name: str | None, value: Any) -> Iterable[tuple[str | None, str]]:
             yield from _strings(name, v)
 
 
-def check_no_secret(what: str, value: Any, *, name: str | None = None, hint: str | None = None) -> None:
+def check_no_secret(what: str, value: Any, *, name: str | None = None, hint: str | None = None,
+                    bare_key: bool = True) -> None:
     """Refuse (UsageError, exit 2) to store ``value`` when it holds a credential.
 
     ``what`` names the thing in the message (``"metadata 'src'"``, ``"remote option 'x'"``).
@@ -171,7 +173,7 @@ def check_no_secret(what: str, value: Any, *, name: str | None = None, hint: str
     from artcli.errors import UsageError
 
     for n, v in _strings(name, value):
-        why = find_secret(v, n)
+        why = find_secret(v, n, bare_key=bare_key)
         if why:
             raise UsageError(
                 f"{what} holds credentials ({why}); artcli never stores credentials",

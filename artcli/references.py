@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artcli import canonical
-from artcli.errors import UsageError
+from artcli.errors import IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_bytes
 from artcli.localdb import stat_key
 from artcli.manifest_stream import EntrySpill
@@ -203,10 +203,29 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
 
 
 def _expand(ctx: SourceContext, e: Entry, rep: ProgressReporter) -> list[Entry]:
-    """A location-only entry as the pinned entries its location holds now."""
-    loc = parse_location(str((e.ref or {}).get("uri", "")))
+    """A location-only entry as the pinned entries its location holds now (docs/format.md §3.2):
+    a location that is gone or holds no file is not found; one holding a name a version cannot
+    hold (or two names equal once in NFC) is an integrity error naming it."""
+    uri = str((e.ref or {}).get("uri", ""))
+    try:
+        loc = parse_location(uri)
+    except UsageError as exc:
+        raise IntegrityError(f"{e.path}: invalid location {uri!r}: {exc}") from None
     rep.phase(f"listing {loc.scheme}", None, unit="objects")
-    single, found = scan(ctx, loc, DEFAULT_MAX_OBJECTS, rep.advance)
+    try:
+        single, found = scan(ctx, loc, DEFAULT_MAX_OBJECTS, rep.advance)
+    except UsageError as exc:
+        if loc.scheme == "file" and _holds_no_file(loc.key):
+            raise NotFoundError(f"{e.path}: the location {uri} holds no file") from None
+        raise IntegrityError(f"{e.path}: the location {uri} holds what a version cannot: {exc}") from None
     if single:
         return [Entry(e.path, x.size, x.digest, ref=x.ref) for x in found]
     return [Entry(f"{e.path}/{x.path}", x.size, x.digest, ref=x.ref) for x in found]
+
+
+def _holds_no_file(path: str) -> bool:
+    """No regular file under ``path`` as the expansion walks it (symlinked folders not entered)."""
+    for root, _dirs, files in os.walk(path):
+        if any(os.path.isfile(os.path.join(root, f)) for f in files):
+            return False
+    return not os.path.isfile(path)

@@ -8,18 +8,18 @@ their collections, runs, project settings; references resolve here too.
 from __future__ import annotations
 
 import threading
-from functools import cached_property
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from artcli import canonical, layout, manifest
+from artcli import layout, manifest, marker
 from artcli.cache import Cache
 from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
-from artcli.eventlog import EventLog
+from artcli.eventlog import EventLog, Events
 from artcli.model import DIGEST_RE, Manifest, Ref
 from artcli.runinfo import check_run_id, current_run_id
-from artcli.state.artifact import ArtifactState, VersionState, resolve_in
+from artcli.state.artifact import ArtifactState, VersionState, fold, resolve_in
 from artcli.state.collection import (
     CORE_REGISTRIES,
     CollectionState,
@@ -42,55 +42,63 @@ class Repo:
         self.project = settings.project
         self.run_id = run_id
         self.cache = Cache(cache_dir())
-        self._format_checked = False
-        self._lock = threading.Lock()
+        self.check_marker = True
+        self._marker: marker.Marker | None = None
+        self._links: set[tuple[str, str, int]] | None = None
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, remote: str | None = None, project: str | None = None, run: str | None = None) -> Repo:
         return cls(resolve(remote, project), current_run_id(run))
 
-    @cached_property
+    @property
     def store(self) -> Store:
-        from artcli.store import open_store
+        """The remote, opened on first use after its format marker passed the one check every
+        command makes (docs/format.md §2.1; ``check_marker=False`` only for debug tools that
+        must look at a damaged remote)."""
+        store = self.__dict__.get("_store")
+        if store is not None:
+            return store
+        with self._lock:  # log's threads ask at once: one opens (and reads the marker), the rest wait
+            if "_store" not in self.__dict__:
+                from artcli.store import open_store
 
-        return open_store(self.settings.remote_url, self.settings.options)
+                opened = open_store(self.settings.remote_url, self.settings.options)
+                if self.check_marker:
+                    try:
+                        self._marker = marker.require(opened)
+                    except BaseException:
+                        opened.close()
+                        raise
+                self.__dict__["_store"] = opened
+            return self.__dict__["_store"]
 
     @property
     def db(self):
         return self.cache.db
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        if "_store" in self.__dict__:
+            self.__dict__.pop("_store").close()
         self.cache.close()
 
     # -- format marker -------------------------------------------------------------------
     def check_format(self, for_write: bool = False) -> None:
-        """Refuse remotes written by a newer format; stamp empty remotes on first write."""
-        with self._lock:  # log's threads ask at once: one of them reads (and stamps), the rest wait
-            if self._format_checked:
+        """Before a write: stamp an empty remote with the marker (reads were checked when the
+        store opened). Refuses a store that cannot create objects exclusively."""
+        store = self.store
+        if not for_write:
+            return
+        with self._lock:
+            if self._marker is None or self._marker.state != marker.EMPTY:
                 return
-            try:
-                marker = canonical.loads(self.store.get(layout.MARKER_KEY))
-            except NotFoundError:
-                marker = None
-            except ValueError:
-                raise IntegrityError(f"{layout.MARKER_KEY} on {self.store.url} is not valid JSON") from None
-            if marker is None:
-                if for_write:
-                    if not self.store.atomic_create:
-                        raise RemoteError(f"{self.store.url} cannot create objects exclusively; "
-                                          "concurrent writers would be unsafe")
-                    self.store.put_if_absent(layout.MARKER_KEY, canonical.dumps(
-                        {"format": layout.FORMAT, "hash": layout.HASH}))
-                else:
-                    return
-            elif not isinstance(marker, dict) or marker.get("hash") != layout.HASH:
-                raise IntegrityError(f"{self.store.url} is not an artcli store with hash {layout.HASH}")
-            elif int(marker.get("format", 0)) > layout.FORMAT:
-                raise RemoteError(f"{self.store.url} uses store format {marker.get('format')}; this artcli "
-                                  f"reads up to format {layout.FORMAT}: upgrade artcli")
-            self._format_checked = True
+            if not store.atomic_create:
+                raise RemoteError(f"{store.url} cannot create objects exclusively; "
+                                  "concurrent writers would be unsafe")
+            if not store.put_if_absent(marker.KEY, marker.body()):  # another writer stamped it first
+                self._marker = marker.require(store)
+            else:
+                self._marker = marker.Marker(marker.OK, format=layout.FORMAT)
 
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
@@ -98,11 +106,25 @@ class Repo:
         notes = CatalogueNotes(self.store, self.db, project, name, self.run_id)
         return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, notes)
 
+    def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:
+        """Fold an artifact's events, knowing which of its versions live links keep from
+        expiring (looked up only if a TTL has passed): what every reader and writer folds."""
+        st = fold(project, name, events)
+        st.linked = self._linked_of(project, name)
+        return st
+
+    def _linked_of(self, project: str, name: str) -> Callable[[], set[int]]:
+        return lambda: {v for p, n, v in self.linked_versions() if (p, n) == (project, name)}
+
+    def artifact_fold(self, project: str, name: str, *, history: bool = True) -> ArtifactFold:
+        """How :meth:`EventLog.folded` folds (and caches) this artifact's log, links known."""
+        return ArtifactFold(project, name, history, self._linked_of(project, name))
+
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
                        history: bool = True) -> ArtifactState:
         """An artifact's folded log. ``history=False`` folds (and caches) a summary without alias,
         metadata and use histories, which is all that show, download, ls and log need."""
-        st = self.artifact_log(project, name).folded(ArtifactFold(project, name, history))
+        st = self.artifact_log(project, name).folded(self.artifact_fold(project, name, history=history))
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)
@@ -152,9 +174,11 @@ class Repo:
         except NotFoundError as exc:
             raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",
                                 hint=f"unlink it: artcli unlink {where}") from None
-        if vs.digest != lk.digest:  # versions are immutable: only a damaged log gets here
-            raise IntegrityError(f"{where} links {lk.source_ref} with digest {lk.digest[:12]}…, "
-                                 f"but that version holds {vs.digest[:12]}…")
+        for what, recorded, actual in (("content digest", lk.digest, vs.digest),
+                                       ("manifest digest", lk.manifest, vs.manifest)):
+            if recorded != actual:  # versions are immutable: only a damaged log gets here
+                raise IntegrityError(f"{where} links {lk.source_ref} with {what} {recorded[:12]}…, "
+                                     f"but that version has {str(actual)[:12]}…", kind="link-mismatch")
         return st, vs
 
     # -- registries and collections ------------------------------------------------------
@@ -172,9 +196,12 @@ class Repo:
         return st
 
     def collection_state(self, registry: str, collection: str, *, must_exist: bool = True) -> CollectionState:
+        """A collection's folded log. With ``must_exist``, its registry must exist too: a
+        collection under a registry nobody created is ignored by readers (docs/format.md §5.3)."""
         st = fold_collection(registry, collection, self.collection_log(registry, collection).read())
+        if must_exist:
+            self.registry_state(registry)
         if must_exist and not st.links:
-            self.registry_state(registry)  # an unknown registry is the better message
             raise NotFoundError(f"collection {st.ref} not found on {self.store.url}",
                                 hint=f"link a version into it: artcli link <ref> {st.ref}")
         return st
@@ -188,8 +215,28 @@ class Repo:
         return sorted({(r, c) for r, c in self._scan_registries(registry) if c is not None})
 
     def collections(self) -> list[CollectionState]:
-        """Every collection of every registry, folded (one LIST of ``registries/`` + one per log)."""
-        return [self.collection_state(r, c, must_exist=False) for r, c in self.collection_names()]
+        """Every collection of every registry that exists, folded (one LIST of ``registries/``,
+        one read per custom registry and per collection log); collections under a registry that
+        does not exist are left out (docs/format.md §5.3)."""
+        exists: dict[str, bool] = {}
+        out = []
+        for r, c in self.collection_names():
+            if r not in exists:
+                exists[r] = self.registry_state(r, must_exist=False).exists
+            if exists[r]:
+                out.append(self.collection_state(r, c, must_exist=False))
+        return out
+
+    def linked_versions(self) -> set[tuple[str, str, int]]:
+        """(project, name, version) of every artifact version a live link names; kept for the
+        rest of the command (:meth:`forget_links` after writing a link)."""
+        with self._lock:
+            if self._links is None:
+                self._links = {lk.source for cs in self.collections() for lk in cs.live_links()}
+            return self._links
+
+    def forget_links(self) -> None:
+        self._links = None
 
     def _scan_registries(self, registry: str | None = None) -> set[tuple[str, str | None]]:
         """One LIST of ``registries/`` (or one registry): which logs exist."""
@@ -218,10 +265,13 @@ class Repo:
 
     # -- manifests -----------------------------------------------------------------------
     def version_manifest(self, st: ArtifactState, vs: VersionState) -> Manifest:
-        """The files of a version (its manifest digest comes from the fold, no second log read)."""
+        """The files of a version, checked against what its event says (docs/format.md §5.8:
+        content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        return self.load_manifest(vs.manifest)
+        man = self.load_manifest(vs.manifest)
+        check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
+        return man
 
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
@@ -233,9 +283,19 @@ class Repo:
             try:
                 raw = self.store.get(key)
             except NotFoundError:
-                raise IntegrityError(f"manifest {key} is missing from {self.store.url}") from None
+                raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
+                                     kind="manifest-missing") from None
             data = manifest.decompress(raw, key)
             result = manifest.decode(data, digest)
             self.cache.put_manifest(digest, data)
             return result
         return manifest.decode(data, digest)
+
+
+def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:
+    """§5.8: the manifest must hold what the version's event claims."""
+    for what, claimed, actual in (("content digest", vs.digest, man.content_digest),
+                                  ("size", vs.size, man.size), ("file count", vs.files, len(man.entries))):
+        if claimed != actual:
+            raise IntegrityError(f"{where}: its event claims {what} {claimed}, but its manifest {vs.manifest} "
+                                 f"holds {actual}", kind="event-manifest-mismatch")

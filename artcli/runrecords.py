@@ -171,7 +171,7 @@ def ensure_run(repo: Repo) -> bool:
 
 
 def records_output(fn: Callable[P, R]) -> Callable[P, R]:
-    """Decorates ``log_artifact``: the new version names its run (a fresh one for this command
+    """Decorates ``log``'s inner step: the new version names its run (a fresh one for this command
     when none is set) and the run's log records it, with the ``event_fields["inputs"]``."""
 
     @functools.wraps(fn)
@@ -189,3 +189,15 @@ def records_output(fn: Callable[P, R]) -> Callable[P, R]:
                 repo.run_id = None
 
     return wrapper
+
+
+def pinned_inputs(repo: Repo, refs: list[str] | None) -> list[str]:
+    """``log --input`` references resolved to ``project/name:vN`` now, so lineage never
+    follows an alias that moved later. Unknown references fail before anything is hashed."""
+    out: list[str] = []
+    for text in refs or []:
+        st, vs = repo.resolve(parse_ref(text, repo.project))
+        pinned = f"{st.project}/{st.name}:v{vs.version}"
+        if pinned not in out:
+            out.append(pinned)
+    return out

@@ -26,5 +26,6 @@ artcli show mnist:raw
 artcli download mnist --root "$here/out"             # latest = v1
 diff -r "$here/out" "$here/mnist"                    # byte-identical to what was logged
 artcli download mnist --root "$here/out" --json      # up to date: nothing transferred
+artcli site --out "$here/site"                      # a static catalogue of the store (docs/site.md)
 set +x
 echo "demo OK: the store is in $here/data/store"

@@ -44,7 +44,7 @@ class Cli:
 
     def __call__(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
         """In-process: the same entry point as the console script."""
-        from artcli.cli import main
+        from artcli.cli.app import main
 
         out, err = io.StringIO(), io.StringIO()
         saved = {k: os.environ.get(k) for k in {**self.env, **(env or {})}}

@@ -67,7 +67,7 @@ def test_offline_and_fast(seeded: Cli, tmp_path: Path) -> None:
     assert complete(seeded, "artcli download mn") == ["mnist"]
     import os
 
-    from artcli import completion
+    from artcli.cli import completion
 
     saved = {k: os.environ.get(k) for k in seeded.env}
     os.environ.update(seeded.env)

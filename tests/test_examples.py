@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from clihelp import Cli
+from sitecheck import check_site
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pipeline"
 
@@ -36,3 +37,6 @@ def test_makefile_pipeline(cli: Cli, tmp_path: Path) -> None:
     again = subprocess.run(["make", "-s"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert [v["version"] for v in cli.ok("ls", "model", "--json").json()] == ["v0"]
+    site = subprocess.run(["make", "-s", "site"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert site.returncode == 0, site.stderr
+    assert (work / "out/site/p/default/a/evaluation/v0.html").is_file() and check_site(work / "out/site") == []

@@ -246,7 +246,7 @@ def test_gc_keeps_what_a_link_to_a_deleted_version_reaches(cli: Cli, tmp_path: P
     cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.bin": os.urandom(BIG)})), "--type", "model", env=at(T0))
     cli.ok("link", "m:v0", "registry/models/churn", env=at(T0))
     before = remote_keys(cli)
-    deleted = canonical.dumps({"type": "version_deleted", "version": 0, "reason": "deleted", "time": T0,
+    deleted = canonical.dumps({"type": "version_deleted", "version": 0, "reason": "deleted", "seq": 1, "time": T0,
                                "actor": {"user": "u", "host": "h", "run": None}})
     put_raw(cli, layout.event_key(layout.artifact_prefix("default", "m"), 1), deleted)
     assert cli("show", "m:v0").code == 3  # the version is gone

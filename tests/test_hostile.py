@@ -452,8 +452,17 @@ def plant(cli: Cli, lines: list[dict[str, Any]] | bytes, name: str = "evil", eve
     data = lines if isinstance(lines, bytes) else manifest.header_line() + b"".join(_line(o) for o in lines)
     digest = digest_bytes(data)
     store.put(layout.manifest_key(digest), manifest.compress(data))
-    ev = {"type": "version_created", "version": 0, "digest": digest, "manifest": digest, "size": 1, "files": 1,
-          "artifact_type": "dataset", "seq": 0, "time": "2026-01-01T00:00:00.000000Z",
+    sizes = [o.get("size") for o in lines] if not isinstance(lines, bytes) else [1]
+    total = sum(x for x in sizes if isinstance(x, int))  # what the manifest holds, as a writer would claim
+    content = digest  # §3.1: the content digest drops pack locations
+    if not isinstance(lines, bytes):
+        try:
+            content = digest_bytes(manifest.header_line() + b"".join(
+                canonical.dumps({k: v for k, v in o.items() if k not in ("pack", "offset")}) + b"\n" for o in lines))
+        except (UnicodeEncodeError, ValueError, TypeError):  # lines no reader gets past anyway
+            pass
+    ev = {"type": "version_created", "version": 0, "digest": content, "manifest": digest, "size": total,
+          "files": len(sizes), "artifact_type": "dataset", "seq": 0, "time": "2026-01-01T00:00:00.000000Z",
           "actor": {"user": "x", "host": "y", "run": None}, **(event or {})}
     store.put(layout.event_key(layout.artifact_prefix("default", name), 0), canonical.dumps(ev))
     if not store.exists(layout.MARKER_KEY):

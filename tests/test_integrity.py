@@ -76,10 +76,11 @@ def _plant_version(cli: Cli, entries: list[Entry], name: str = "evil") -> None:
     store = _store(cli)
     digest, data = manifest.encode(Manifest(entries))
     store.put(layout.manifest_key(digest), manifest.compress(data))
-    ev = {"type": "version_created", "version": 0, "digest": digest, "manifest": digest, "size": 1,
-          "files": len(entries), "artifact_type": "dataset", "seq": 0, "time": "2026-01-01T00:00:00.000000Z",
-          "actor": {"user": "x", "host": "y", "run": None}}
+    ev = {"type": "version_created", "version": 0, "digest": digest, "manifest": digest,  # no packs: the same
+          "size": sum(e.size for e in entries), "files": len(entries), "artifact_type": "dataset", "seq": 0,
+          "time": "2026-01-01T00:00:00.000000Z", "actor": {"user": "x", "host": "y", "run": None}}
     store.put(layout.event_key(layout.artifact_prefix("default", name), 0), canonical.dumps(ev))
+    store.put_if_absent(layout.MARKER_KEY, canonical.dumps({"format": layout.FORMAT, "hash": layout.HASH}))
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "/abs/escape.txt", "a/../../escape.txt", "C:/x.txt",

@@ -27,7 +27,7 @@ def schema_name(path: tuple[str, ...]) -> str:
 
 
 def json_commands() -> list[str]:
-    from artcli.devtools import command_tree, walk
+    from artcli.cli.devtools import command_tree, walk
 
     return [schema_name(path) for path, cmd in walk(command_tree())
             if path and any("--json" in getattr(p, "opts", ()) for p in getattr(cmd, "params", ()))]
@@ -100,6 +100,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("cache-prune", "cache", "prune", "--max-size", "1", "--dry-run")
     j("remote-ls", "remote", "ls")
     j("debug-fsck", "debug", "fsck", "--read-data")
+    j("site", "site", "--out", str(tmp / "site"))
+    j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
     j("delete", "delete", "mixed:v0")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})

@@ -177,17 +177,18 @@ def test_dot_parses_with_graphviz(pipeline: Pipeline, tmp_path: Path) -> None:
     parsed = json.loads(res.stdout)
     assert {o["name"] for o in parsed["objects"]} == {n["id"] for n in g["nodes"]}
     assert len(parsed["edges"]) == len(g["edges"])
-    svg = tmp_path / "lineage.svg"
-    assert pipeline.cli.ok("lineage", "clean", "--output", str(svg)).out.strip() == str(svg)
-    assert "<svg" in svg.read_text()
+    png = tmp_path / "lineage.png"
+    assert pipeline.cli.ok("lineage", "clean", "--output", str(png)).out.strip() == str(png)
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
-def test_svg_without_graphviz_is_a_clear_error(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_png_without_graphviz_is_a_clear_error(pipeline: Pipeline, tmp_path: Path) -> None:
+    """.png and .pdf need Graphviz (an .svg does not: the built-in layout draws it, test_site.py)."""
     empty = tmp_path / "bin"
     empty.mkdir()
-    r = pipeline.cli("lineage", "clean", "--output", str(tmp_path / "x.svg"), env={"PATH": str(empty)})
+    r = pipeline.cli("lineage", "clean", "--output", str(tmp_path / "x.png"), env={"PATH": str(empty)})
     assert r.code == 1 and "Graphviz 'dot' is not installed" in r.err and "--format dot" in r.err
-    assert not (tmp_path / "x.svg").exists()
+    assert not (tmp_path / "x.png").exists()
     out = tmp_path / "g.mmd"
     assert pipeline.cli.ok("lineage", "clean", "--format", "mermaid", "-o", str(out)).out.strip() == str(out)
     assert out.read_text().startswith("flowchart LR")
@@ -217,6 +218,8 @@ def cyclic(cli: Cli) -> Cli:
     plus garbage: an unsafe run id, a missing version, an unparsable input, a corrupt event."""
     assert cli.remote is not None
     root = Path(urlparse(cli.remote).path)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "artcli-store.json").write_bytes(b'{"format":2,"hash":"blake3"}')  # an artcli remote (format.md §2.1)
     a, b = "projects/default/artifacts/a/", "projects/default/artifacts/b/"
     _event(root, a, 0, _created(0, ["default/b:v0", "default/ghost:v3", "not a ref", "default/a:v0"]), "run-a")
     _event(root, a, 1, {"type": "used", "version": 0, "run": "run-b"})
@@ -269,3 +272,16 @@ def test_node_cap_truncates(cyclic: Cli, monkeypatch: pytest.MonkeyPatch) -> Non
     finally:
         repo.close()
     assert g.truncated and len(g.nodes) == 3 and any("stopped at 3 nodes" in w for w in g.warnings)
+
+
+def test_tree_on_a_terminal_prints_labels_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run names are free text: the rich tree must not read them as markup."""
+    from artcli.cli import output
+
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri(), env=NO_CI)
+    rid = cli.ok("run", "start", "--job-type", "train", "--name", "[red]first [bold]try").out.strip()
+    cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})), env={"ARTCLI_RUN_ID": rid})
+    monkeypatch.setattr(output, "stdout_tty", lambda: True)
+    tree = cli.ok("lineage", "ds", env={"COLUMNS": "200"}).out
+    assert tree.startswith("default/ds:v0") and "├── upstream" in tree
+    assert f"← produced: run {rid} — train · [red]first [bold]try" in tree

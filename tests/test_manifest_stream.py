@@ -254,7 +254,7 @@ def tiny_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     Gives the number of runs each closed spill had written."""
     monkeypatch.setattr(manifest_stream, "RUN_SIZE", 3)
     monkeypatch.setattr(manifest_stream, "FAN_IN", 2)
-    monkeypatch.setattr(sources, "PAGE_SIZE", 4)
+    monkeypatch.setattr(sources.base, "PAGE_SIZE", 4)
     written: list[int] = []
     close = EntrySpill.close
 

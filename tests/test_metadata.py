@@ -336,14 +336,19 @@ def test_assignment_round_trip(key: str, text: str) -> None:
         with pytest.raises(UsageError):
             mdvalues.parse_assignment(f"{key}:str={text}")
         return
-    if redact.looks_secret(key, text):  # credentials are refused whatever the form (test_secrets.py)
-        with pytest.raises(UsageError):
+    if redact.looks_secret(key, text, bare_key=False):  # credentials are refused (docs/metadata.md)
+        with pytest.raises(UsageError, match="credentials"):
             mdvalues.parse_assignment(f"{key}:str={text}")
+    else:
+        k, entry = mdvalues.parse_assignment(f" {key}:str={text}")
+        assert (k, entry) == (key, {"value": text, "type": None})
+    value = mdvalues.parse_value(text)
+    if redact.looks_secret(key, value, bare_key=False):
+        with pytest.raises(UsageError, match="credentials"):
+            mdvalues.parse_assignment(f"{key}={text}")
         return
-    k, entry = mdvalues.parse_assignment(f" {key}:str={text}")
-    assert (k, entry) == (key, {"value": text, "type": None})
     k, entry = mdvalues.parse_assignment(f"{key}={text}")
-    assert k == key and canonical.dumps(entry["value"]) == canonical.dumps(mdvalues.parse_value(text))
+    assert k == key and canonical.dumps(entry["value"]) == canonical.dumps(value)
 
 
 UNITS = sorted(mdvalues.SIZE_UNITS.items())
@@ -398,7 +403,7 @@ def test_dtypes(text: str, name: str | None) -> None:
 
 
 def test_ls_shows_cards_on_a_tty(cli: Cli, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from artcli import output
+    from artcli.cli import output
 
     cli.ok("log", "model", str(data), "-m", "model_metrics.accuracy=0.95", "-m", "weights:size=1.5GiB",
            "-m", "[red]card.x=[bold]y")
@@ -409,3 +414,5 @@ def test_ls_shows_cards_on_a_tty(cli: Cli, data: Path, monkeypatch: pytest.Monke
     assert any(ln.startswith("╭─ metadata ") for ln in lines) and any(ln.startswith("╭─ model_metrics ") for ln in lines)
     assert any("weights" in ln and "1.5 GiB  (size)" in ln for ln in lines)
     assert any("╭─ [red]card " in ln for ln in lines) and any("[bold]y" in ln for ln in lines)  # no markup injection
+    history = cli.ok("metadata", "ls", "model", "--history", env={"COLUMNS": "200"}).out
+    assert any("[red]card.x" in ln and "[bold]y" in ln for ln in history.splitlines())  # a table is text too

@@ -200,7 +200,7 @@ def test_metadata_refuses_credentials(cli: Cli, tmp_path: Path, assignment: str)
     assert GOOGLE_KEY not in r.err and "tok-planted-1" not in r.err
     raw = _remote_bytes(cli)
     assert GOOGLE_KEY.encode() not in raw and b"tok-planted-1" not in raw
-    cli.ok("metadata", "set", "ds", "src:uri=https://maps.example.com/x?z=3", "tokenizer=bert")  # still fine
+    cli.ok("metadata", "set", "ds", "src:uri=https://maps.example.com/x?z=3", "tokenizer=bert", "key=id")  # fine
 
 
 @pytest.mark.parametrize("option", [

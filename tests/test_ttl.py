@@ -212,7 +212,9 @@ def test_linking_clears_a_ttl_and_gc_heals_one_left_on_a_link(cli: Cli, tmp_path
     with repo_of(cli) as repo:  # a writer that ignores the rule (an older artcli) puts a TTL back
         repo.artifact_log("default", "model").append(
             lambda _: {"type": "ttl_set", "version": 0, "expires": "2030-01-02T00:00:00.000000Z"})
-    assert cli("show", "model:v0", env=later).code == 3
+    # still live for every reader while linked (docs/format.md §5.1), before gc clears the TTL
+    assert cli.ok("show", "model:v0", "--json", env=later).json()["expires"] == "2030-01-02T00:00:00.000000Z"
+    cli.ok("download", "model:v0", "--root", str(tmp_path / "before"), env=later)
     dry = cli.ok("gc", "--dry-run", "--json", env=later).json()
     res = cli.ok("gc", "--json", env=later).json()
     assert res["ttl_cleared"] == dry["ttl_cleared"] == [

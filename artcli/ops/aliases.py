@@ -20,7 +20,6 @@ from artcli.repo import Repo
 from artcli.results import Result
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
-from artcli.state.folds import ArtifactFold
 
 
 @dataclass
@@ -43,8 +42,9 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
     st, vs = repo.resolve(ref, history=False)
     repo.check_format(for_write=True)
-    changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(st.project, st.name),
-                           f"{st.project}/{st.name}", vs.version, wanted, ArtifactFold(st.project, st.name, False))
+    changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(repo, st.project, st.name),
+                           f"{st.project}/{st.name}", vs.version, wanted,
+                           repo.artifact_fold(st.project, st.name, history=False))
     return AliasResult(f"{st.project}/{st.name}:v{vs.version}", changes)
 
 
@@ -91,7 +91,7 @@ def remove_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> list[AliasResult
 def _log_of(repo: Repo, ref: Ref) -> tuple[EventLog, Folder]:
     if ref.registry is not None:
         return repo.collection_log(ref.registry, ref.name), collection_folder(ref.registry, ref.name)
-    return repo.artifact_log(ref.project, ref.name), artifact_folder(ref.project, ref.name)
+    return repo.artifact_log(ref.project, ref.name), artifact_folder(repo, ref.project, ref.name)
 
 
 def _state_or_raise(repo: Repo, ref: Ref) -> None:

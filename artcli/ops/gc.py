@@ -99,7 +99,7 @@ def _mark(repo: Repo, now: datetime, links: set[tuple[str, str, int]]) -> _Reach
     for project, name in repo.all_artifacts():
         st = _read(repo, project, name)
         for v, vs in st.versions.items():
-            if not (vs.live(now) or (project, name, v) in links):
+            if not (st.is_live(vs, now) or (project, name, v) in links):
                 continue
             digest = vs.manifest or ""
             if not DIGEST_RE.fullmatch(digest):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from artcli import clock, manifest
+from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
 from artcli.inputs import hash_files, scan
@@ -22,10 +23,9 @@ from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
-from artcli.runrecords import records_output
+from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
 from artcli.state.artifact import ArtifactState
-from artcli.state.folds import ArtifactFold
 from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
@@ -75,7 +75,6 @@ class AddRefResult(Result):
         return out
 
 
-@records_output  # lineage: the version's run records it as an output (docs/lineage.md)
 def log_artifact(
     repo: Repo,
     name: str,
@@ -87,20 +86,31 @@ def log_artifact(
     metadata: dict[str, Any] | None = None,
     name_as: str | None = None,
     extra_entries: list[Entry] | EntrySpill | None = None,
+    inputs: list[str] | None = None,
+    ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
+
+    ``inputs``: versions it was made from (``--input``), pinned to their vN now; ``ttl``: when it
+    expires (``--ttl``: a duration, a date or ``never``; default: the project's default TTL).
 
     Extra entries in an :class:`EntrySpill` (add-ref, any number of them), or more than
     STREAM_MIN_ENTRIES entries in all, take the streaming path: the local files join the spill,
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
     """
+    return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
+                         metadata=metadata, name_as=name_as, extra_entries=extra_entries,
+                         event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
+
+
+@records_output  # lineage: the version's run records it as an output, with event_fields["inputs"] (docs/lineage.md)
+def _log_recorded(repo: Repo, name: str, paths: list[str], *, event_fields: dict[str, Any] | None,
+                  **options: Any) -> LogResult:
     with ExitStack() as cleanup:  # a spill made here is closed (its runs deleted) on every outcome
-        return _log_artifact(repo, name, paths, cleanup, artifact_type=artifact_type, description=description,
-                             aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=extra_entries,
-                             event_fields=event_fields, reporter=reporter)
+        return _log_artifact(repo, name, paths, cleanup, event_fields=event_fields, **options)
 
 
 def add_ref(
@@ -116,6 +126,8 @@ def add_ref(
     description: str | None = None,
     aliases: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    inputs: list[str] | None = None,
+    ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
@@ -128,6 +140,7 @@ def add_ref(
     is written streaming from it: memory does not grow with the number of objects
     (docs/references.md, "Memory").
     """
+    event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
                                     name_as=name_as, reporter=reporter)
@@ -136,6 +149,21 @@ def add_ref(
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
                            event_fields=event_fields, reporter=reporter)
     return AddRefResult(res, references, warnings=warnings)
+
+
+def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
+                  fields: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``version_created`` fields for ``--input`` (pinned now, so lineage never follows an alias
+    that moved later; an unknown reference fails before anything is hashed) and ``--ttl``
+    (``never``: no expiry, even with a project default; docs/retention.md)."""
+    out = dict(fields or {})
+    pinned = pinned_inputs(repo, inputs)
+    if pinned:
+        out["inputs"] = pinned
+    if ttl is not None:
+        when = parse_expiry(ttl)
+        out["expires"] = None if when is None else clock.iso(when)
+    return out or None
 
 
 def _log_artifact(
@@ -233,7 +261,7 @@ def _log_artifact(
         ev.update(fields)
         return ev
 
-    ev = log.append_folded(ArtifactFold(project, name, history=False), build)
+    ev = log.append_folded(repo.artifact_fold(project, name, history=False), build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
@@ -257,7 +285,7 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
         try:
             log = repo.artifact_log(project, name)  # opens the store
             repo.check_format()
-            done.set_result((log, log.folded(ArtifactFold(project, name, history=False))))
+            done.set_result((log, log.folded(repo.artifact_fold(project, name, history=False))))
         except BaseException as exc:  # raised where the result is used
             done.set_exception(exc)
 
@@ -300,7 +328,7 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
             return None
         return {"type": "version_reused", "version": version, "aliases": need, "metadata": metadata or {}}
 
-    log.append_folded(ArtifactFold(project, name, history=False), build)
+    log.append_folded(repo.artifact_fold(project, name, history=False), build)
     st = repo.artifact_state(project, name, history=False)
     vs = st.versions[version]
     rep.done(f"unchanged: {project}/{name}:v{version} already holds this content")

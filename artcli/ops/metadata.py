@@ -21,7 +21,7 @@ from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
 from artcli.results import Report, Result
-from artcli.state.artifact import ArtifactState, VersionState, fold, version_summary
+from artcli.state.artifact import ArtifactState, VersionState, version_summary
 from artcli.state.metadata import latest_rows, metadata_row
 
 
@@ -57,8 +57,9 @@ def set_metadata(repo: Repo, ref: Ref | None, entries: dict[str, mdvalues.Entry]
     where = f"{project}/{name}:v{version}"
 
     def build(events: Events) -> dict[str, Any] | None:
-        vs = fold(project, name, events).versions.get(version)
-        if vs is None or not vs.live():  # deleted or expired since we resolved it
+        cur = repo.fold_artifact(project, name, events)
+        vs = cur.versions.get(version)
+        if vs is None or not cur.is_live(vs):  # deleted or expired since we resolved it
             raise NotFoundError(f"{where} is no longer live; metadata not set")
         return {"type": "metadata_set", "version": version, "entries": entries}
 
@@ -108,8 +109,9 @@ def versions_logged_by(repo: Repo, run_id: str, only: tuple[str, str] | None = N
         out = []
         for project, name, n in outputs:
             if only in (None, (project, name)) and (project, name, n) not in out:
-                vs = repo.artifact_state(project, name, must_exist=False).versions.get(n)
-                if vs is not None and vs.live():
+                st = repo.artifact_state(project, name, must_exist=False)
+                vs = st.versions.get(n)
+                if vs is not None and st.is_live(vs):
                     out.append((project, name, n))
         return out
     names = [only] if only else [(repo.project, n) for n in repo.artifact_names(repo.project)]

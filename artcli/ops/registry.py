@@ -160,6 +160,7 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
         return {"type": "linked", "version": cur.next_version(), "source": src, "aliases": wanted}
 
     ev = log.append(build)
+    repo.forget_links()
     # a linked version never expires: clear its TTL after the link (ops/ttl.py closes the race
     # with a concurrent `ttl set` from its side); also after a no-op link, to heal an interrupted one
     cleared = clear_ttl_for_link(repo, st.project, st.name, vs.version)

@@ -11,7 +11,7 @@ from typing import Any
 
 from artcli.errors import UsageError
 from artcli.eventlog import Events
-from artcli.model import Ref, check_name, parse_ref
+from artcli.model import Ref, check_name
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runinfo import check_run_id, fresh_run_id, run_attributes
@@ -21,9 +21,9 @@ from artcli.state.run import RunState, fold_run
 START_HINT = "start one: export ARTCLI_RUN_ID=$(artcli run start --job-type <type>)"
 
 
-def run_state(repo: Repo, run_id: str, *, must_exist: bool = True) -> RunState:
-    """``run show``: the run's folded log."""
-    return repo.run_state(run_id, must_exist=must_exist)
+def show_run(repo: Repo, run_id: str | None = None) -> RunState:
+    """``run show``: the folded log of ``run_id``, else of the current run (flag, env, CI)."""
+    return repo.run_state(require_run(repo, run_id))
 
 
 def require_run(repo: Repo, run: str | None = None) -> str:
@@ -115,17 +115,5 @@ def use(repo: Repo, ref: Ref) -> UseResult:
     st, vs = repo.resolve(ref)
     recorded = record_input(repo, st, vs, via="use", requested=str(ref))
     return UseResult(f"{st.project}/{st.name}:v{vs.version}", str(ref), rid, recorded)
-
-
-def pinned_inputs(repo: Repo, refs: list[str] | None) -> list[str]:
-    """``log --input`` references resolved to ``project/name:vN`` now, so lineage never
-    follows an alias that moved later. Unknown references fail before anything is hashed."""
-    out: list[str] = []
-    for text in refs or []:
-        st, vs = repo.resolve(parse_ref(text, repo.project))
-        pinned = f"{st.project}/{st.name}:v{vs.version}"
-        if pinned not in out:
-            out.append(pinned)
-    return out
 
 

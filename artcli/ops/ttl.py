@@ -190,9 +190,3 @@ def set_default_ttl(repo: Repo, project: str, value: str) -> DefaultResult:
 
     ev = repo.settings_log(project).append(build)
     return DefaultResult(project, seconds, ev is not None)
-
-
-def expires_for_log(ttl: str) -> dict[str, Any]:
-    """``event_fields`` for ``log --ttl`` (``never``: no expiry, even with a project default)."""
-    when = parse_expiry(ttl)
-    return {"expires": None if when is None else clock.iso(when)}

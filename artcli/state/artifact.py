@@ -7,7 +7,7 @@ the object, so one bad file never makes the rest of an artifact unreadable.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,9 +16,7 @@ from artcli import clock
 from artcli.errors import NotFoundError
 from artcli.model import Ref
 from artcli.state.alias_book import AliasBook
-from artcli.state.fold import Events, fold_into
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+from artcli.state.fold import Events, Skip, fold_into
 
 
 @dataclass
@@ -43,12 +41,11 @@ class VersionState:
     relogged_by: list[dict[str, Any]] = field(default_factory=list)
 
     def expired(self, now: datetime | None = None) -> bool:
+        """Its TTL has passed (``expires`` ≤ now). Whether it counts — a linked version does not
+        expire — is :meth:`ArtifactState.has_expired`."""
         if not self.expires:
             return False
         return clock.parse_iso(self.expires) <= (now or clock.now())
-
-    def live(self, now: datetime | None = None) -> bool:
-        return self.deleted is None and not self.expired(now)
 
     def logged_by(self, run_id: str) -> int | None:
         """The seq of the first event by which ``run_id`` logged this version (created it, or
@@ -65,11 +62,31 @@ class ArtifactState(AliasBook[VersionState]):
     type: str | None = None
     versions: dict[int, VersionState] = field(default_factory=dict)
 
+    #: the versions of this artifact live registry links name, asked only when a TTL has passed
+    #: (a linked version does not expire, docs/format.md §5.1); None: no link is known
+    linked: Callable[[], set[int]] | None = field(default=None, repr=False, compare=False)
+    _linked: set[int] | None = field(default=None, repr=False, compare=False)
+
     def _numbered(self) -> dict[int, VersionState]:
         return self.versions
 
     def _is_live(self, item: VersionState, now: datetime | None) -> bool:
-        return item.live(now)
+        return item.deleted is None and not self.has_expired(item, now)
+
+    def is_linked(self, version: int) -> bool:
+        if self.linked is None:
+            return False
+        if self._linked is None:
+            self._linked = self.linked()
+        return version in self._linked
+
+    def has_expired(self, vs: VersionState, now: datetime | None = None) -> bool:
+        """Its TTL has passed and no live registry link keeps it (§5.1)."""
+        return vs.expired(now) and not self.is_linked(vs.version)
+
+    def is_live(self, vs: VersionState, now: datetime | None = None) -> bool:
+        """Not deleted, and not expired unless linked (§5.1)."""
+        return self._is_live(vs, now)
 
     def live_versions(self, now: datetime | None = None) -> list[VersionState]:
         return self._live(now)
@@ -84,7 +101,8 @@ class ArtifactState(AliasBook[VersionState]):
         return None
 
     def next_version(self) -> int:
-        return max(self.versions, default=-1) + 1
+        """The number of the next version a writer creates (refuses when that is unsafe, §5.7)."""
+        return self.next_number(f"version of {self.project}/{self.name}")
 
 
 def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, Any]) -> None:
@@ -96,115 +114,84 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
                                     "run": (ev.get("actor") or {}).get("run")})
 
 
-#: the event types this fold interprets; their fields are type-checked before anything is applied
+#: the event types this fold interprets (docs/format.md §5.1); their fields are checked first (§5.6)
 KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
                          "ttl_set", "version_deleted", "used"})
 
 
-#: integer fields and their largest value: versions must stay nameable as ``vN`` (model.VERSION_RE),
-#: sequence numbers fit the 12-digit keys
-_LIMITS = {"version": 999_999_999, "seq": 10**12 - 1, "size": 2**63 - 1, "files": 2**63 - 1}
+def _target(st: ArtifactState, ev: dict[str, Any], *, not_deleted: bool) -> VersionState:
+    """The version an event names, or a Skip saying why it cannot be applied (§5.7)."""
+    n = ev["version"]
+    vs = st.versions.get(n)
+    if vs is None:
+        raise Skip("unknown-version", f"{ev['type']} names v{n}, which the log has not created")
+    if not_deleted and vs.deleted:
+        raise Skip("deleted-version", f"{ev['type']} names v{n}, deleted at {vs.deleted}")
+    return vs
 
 
-def _is_time(value: Any) -> bool:
-    try:
-        clock.parse_iso(value)
-    except (ValueError, TypeError, OverflowError):
-        return False
-    return True
-
-
-def check_event(ev: dict[str, Any]) -> None:
-    """Raise ValueError when a field a known event carries has the wrong type.
-
-    Checked before anything is applied, so a crafted event is skipped whole and the folded
-    state only ever holds well-typed values: the commands that read it can rely on
-    ``version``/``size`` being integers, times parsing, aliases being strings.
-    """
-    for key, limit in _LIMITS.items():
-        v = ev.get(key)
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= limit):
-            raise ValueError(f"{key} {str(v)[:40]} is not an integer from 0 to {limit}")
-    if "time" in ev and not _is_time(ev["time"]):
-        raise ValueError(f"time {ev['time']!r} is not an ISO 8601 time")
-    if ev.get("expires") is not None and not _is_time(ev["expires"]):
-        raise ValueError(f"expires {ev['expires']!r} is not an ISO 8601 time")
-    for key in ("digest", "manifest"):
-        if key in ev and not (isinstance(ev[key], str) and _HEX64.fullmatch(ev[key])):
-            raise ValueError(f"{key} is not a 64-hex digest")
-    for key in ("alias", "artifact_type", "description", "reason", "run"):
-        if ev.get(key) is not None and not isinstance(ev[key], str):
-            raise ValueError(f"{key} is not a string")
-    for key in ("aliases", "inputs"):
-        v = ev.get(key)
-        if v is not None and not (isinstance(v, list) and all(isinstance(a, str) for a in v)):
-            raise ValueError(f"{key} is not a list of strings")
-    for key in ("metadata", "entries"):
-        if ev.get(key) is not None and not isinstance(ev[key], dict):
-            raise ValueError(f"{key} is not an object")
-    actor = ev.get("actor")
-    if actor is not None and (not isinstance(actor, dict) or not isinstance(actor.get("run"), str | None)):
-        raise ValueError("actor is not an object with a string run")
+def _created(st: ArtifactState, ev: dict[str, Any]) -> None:
+    n = ev["version"]
+    top = max(st.versions, default=-1)
+    if n in st.versions:
+        raise Skip("version-duplicate", f"v{n} was created by an earlier event")
+    if n < top:
+        raise Skip("version-out-of-order", f"v{n} is created after v{top}: numbers must increase")
+    if n > top + 1:
+        st.note("version-gap", f"v{n} follows v{top}: v{top + 1}" + (f" to v{n - 1}" if n - 1 > top + 1 else "")
+                + " do not exist")
+    if st.type is None:
+        st.type = ev["artifact_type"]
+    expires = ev.get("expires")
+    vs = VersionState(
+        version=n, digest=ev["digest"], size=ev["size"], files=ev["files"], created=clock.normal(ev["time"]),
+        seq=ev["seq"], manifest=ev["manifest"], run=(ev.get("actor") or {}).get("run"),
+        description=ev.get("description"), expires=None if expires is None else clock.normal(expires),
+        inputs=list(ev.get("inputs") or []),
+    )
+    st.versions[n] = vs
+    _record_metadata(vs, ev.get("metadata") or {}, ev)
+    st.set_latest(n, ev)
+    for alias in ev.get("aliases") or []:
+        st.set_alias(alias, n, ev)
 
 
 def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
-    """Apply one event to the state (raises KeyError/TypeError/ValueError on malformed events)."""
+    """Apply one event whose fields passed §5.6 (raises :class:`Skip` for §5.7's cases)."""
     kind = ev["type"]
-    if kind in KNOWN_TYPES:
-        check_event(ev)
     run = (ev.get("actor") or {}).get("run")
     if kind == "version_created":
-        n = int(ev["version"])
-        if n in st.versions:
-            raise ValueError(f"version v{n} created twice")
-        if st.type is None:
-            st.type = ev.get("artifact_type")
-        vs = VersionState(
-            version=n, digest=str(ev["digest"]), size=int(ev["size"]), files=int(ev["files"]),
-            created=str(ev["time"]), seq=int(ev["seq"]), manifest=ev.get("manifest"), run=run,
-            description=ev.get("description"), expires=ev.get("expires"),
-            inputs=list(ev.get("inputs") or []),
-        )
-        st.versions[n] = vs
-        _record_metadata(vs, ev.get("metadata") or {}, ev)
-        st.set_latest(n, ev)
-        for alias in ev.get("aliases") or []:
-            st.set_alias(alias, n, ev)
+        _created(st, ev)
     elif kind == "version_reused":
-        n = int(ev["version"])
-        if n not in st.versions or st.versions[n].deleted:
-            raise ValueError(f"reuse of unknown or deleted version v{n}")
-        st.set_latest(n, ev)
+        vs = _target(st, ev, not_deleted=True)
+        st.set_latest(vs.version, ev)
         for alias in ev.get("aliases") or []:
-            st.set_alias(alias, n, ev)
-        _record_metadata(st.versions[n], ev.get("metadata") or {}, ev)
+            st.set_alias(alias, vs.version, ev)
+        _record_metadata(vs, ev.get("metadata") or {}, ev)
         if run:
-            st.versions[n].relogged_by.append({"run": run, "seq": int(ev.get("seq") or 0), "time": ev.get("time")})
+            vs.relogged_by.append({"run": run, "seq": ev["seq"], "time": ev.get("time")})
     elif kind == "alias_set":
-        n = int(ev["version"])
-        if n not in st.versions or st.versions[n].deleted:
-            raise ValueError(f"alias on unknown or deleted version v{n}")
-        st.set_alias(str(ev["alias"]), n, ev)
+        st.set_alias(ev["alias"], _target(st, ev, not_deleted=True).version, ev)
     elif kind == "alias_removed":
-        st.remove_alias(str(ev["alias"]), ev)
+        st.remove_alias(ev["alias"], ev)
     elif kind == "metadata_set":
-        _record_metadata(st.versions[int(ev["version"])], dict(ev["entries"]), ev)
+        _record_metadata(_target(st, ev, not_deleted=False), dict(ev["entries"]), ev)
     elif kind == "ttl_set":
-        st.versions[int(ev["version"])].expires = ev.get("expires")
+        expires = ev["expires"]
+        _target(st, ev, not_deleted=False).expires = None if expires is None else clock.normal(expires)
     elif kind == "version_deleted":
-        vs = st.versions[int(ev["version"])]
-        vs.deleted = str(ev["time"])
+        vs = _target(st, ev, not_deleted=True)
+        vs.deleted = clock.normal(ev["time"])
         vs.delete_reason = ev.get("reason")
         st.remove_aliases_of(vs.version, ev)
     elif kind == "used":
-        st.versions[int(ev["version"])].used_by.append(
-            {"run": ev.get("run") or run, "time": ev.get("time")})
+        _target(st, ev, not_deleted=False).used_by.append({"run": ev.get("run") or run, "time": ev.get("time")})
     # unknown types: written by a newer artcli; ignored on purpose
 
 
 def fold(project: str, name: str, events: Events) -> ArtifactState:
     """Fold ``(object key, parsed event or None if unparsable)`` pairs in sequence order."""
-    return fold_into(ArtifactState(project, name), events, apply)
+    return fold_into(ArtifactState(project, name), events, apply, KNOWN_TYPES)
 
 
 # -- references ----------------------------------------------------------------------------------
@@ -216,7 +203,7 @@ def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
         if vs is None:
             have = ", ".join(f"v{v.version}" for v in st.live_versions()[-5:]) or "none live"
             raise NotFoundError(f"{where} has no version v{ref.version}", hint=f"versions: {have}")
-        _check_live(where, vs)
+        _check_live(st, where, vs)
         return vs
     if ref.alias in (None, "latest"):
         vs2 = st.latest_live()
@@ -232,14 +219,14 @@ def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
         known = ", ".join(sorted(st.aliases)) or "none"
         raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
     vs3 = st.versions[n]
-    _check_live(where, vs3)
+    _check_live(st, where, vs3)
     return vs3
 
 
-def _check_live(where: str, vs: VersionState) -> None:
+def _check_live(st: ArtifactState, where: str, vs: VersionState) -> None:
     if vs.deleted:
         raise NotFoundError(f"{where}:v{vs.version} was deleted at {vs.deleted}")
-    if vs.expired():
+    if st.has_expired(vs):
         raise NotFoundError(f"{where}:v{vs.version} expired at {vs.expires}")
 
 
@@ -247,7 +234,8 @@ def version_summary(st: ArtifactState, vs: VersionState) -> dict[str, Any]:
     """The JSON shape of one version, shared by show/ls/log."""
     return {
         "project": st.project, "name": st.name, "type": st.type, "version": f"v{vs.version}",
-        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "size": vs.size,
+        "ref": f"{st.project}/{st.name}:v{vs.version}", "digest": vs.digest, "manifest": vs.manifest,
+        "size": vs.size,
         "files": vs.files, "created": vs.created, "aliases": st.aliases_of(vs.version),
         "description": vs.description, "run": vs.run, "expires": vs.expires,
         "metadata": {k: v.get("value") for k, v in vs.metadata.items()},

@@ -34,13 +34,12 @@ class Summary:
     pending: list[list[str]] = field(default_factory=list)  # [touch id, time] not yet summarised
 
     def row(self, project: str, now: datetime | None = None) -> dict[str, Any] | None:
-        """What ``ls`` shows, as of ``now``; None when a TTL has passed on the latest version
-        since (the reader then folds the artifact's own log to find the new latest)."""
+        """What ``ls`` shows, as of ``now``; None when a TTL has passed on a version since: whether
+        it is gone depends on registry links too, so the reader folds the artifact's own log."""
         now = now or clock.now()
-        gone = {v for v, exp in self.expiring if clock.parse_iso(exp) <= now}
-        if self.latest in gone:
+        if any(clock.parse_iso(exp) <= now for _v, exp in self.expiring):
             return None
-        return {"project": project, "name": self.name, "type": self.type, "versions": self.live - len(gone),
+        return {"project": project, "name": self.name, "type": self.type, "versions": self.live,
                 "latest": None if self.latest is None else f"v{self.latest}", "updated": self.updated}
 
 
@@ -94,4 +93,4 @@ def apply(st: CatalogueState, ev: dict[str, Any]) -> None:
 
 
 def fold_catalogue(project: str, events: Events) -> CatalogueState:
-    return fold_into(CatalogueState(project=project), events, apply)
+    return fold_into(CatalogueState(project=project), events, apply, KNOWN_TYPES)

@@ -65,14 +65,20 @@ def _codecs(hint: Any) -> tuple[Conv, Conv]:
 
 
 def _dataclass_codecs(cls: type) -> tuple[Conv, Conv]:
+    """Fields with ``compare=False`` are runtime helpers (callbacks, memos), not state: they are
+    left out and come back with their defaults."""
     hints = typing.get_type_hints(cls)
-    fields = [(f.name, *_codecs(hints[f.name])) for f in dataclasses.fields(cls)]
-    convert = [(n, e, d) for n, e, d in fields if e or d]
+    kept = [f for f in dataclasses.fields(cls) if f.compare]
+    skipped = [f for f in dataclasses.fields(cls) if not f.compare]
+    convert = [(f.name, *_codecs(hints[f.name])) for f in kept]
+    convert = [(n, e, d) for n, e, d in convert if e or d]
+    names = [f.name for f in kept]
 
     def enc(obj: Any) -> dict[str, Any]:
-        out = dict(obj.__dict__)
+        out = {n: obj.__dict__[n] for n in names}
         for name, e, _d in convert:
-            out[name] = e(out[name]) if e else out[name]
+            if e:
+                out[name] = e(out[name])
         return out
 
     def dec(data: dict[str, Any]) -> Any:
@@ -80,6 +86,8 @@ def _dataclass_codecs(cls: type) -> tuple[Conv, Conv]:
         for name, _e, d in convert:
             if d:
                 data[name] = d(data[name])
+        for f in skipped:
+            data[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         obj.__dict__.update(data)
         return obj
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from artcli import clock
 from artcli.errors import NotFoundError
 from artcli.model import Ref
 from artcli.state.alias_book import AliasBook
-from artcli.state.fold import Events, fold_into
+from artcli.state.fold import Events, LogState, Skip, fold_into, usable
 
 #: registries that exist on every remote without any object: name -> accepted artifact types
 CORE_REGISTRIES: dict[str, list[str]] = {"models": ["model"], "datasets": ["dataset"]}
@@ -28,14 +29,13 @@ def display_ref(registry: str, collection: str | None = None) -> str:
 
 
 @dataclass
-class RegistryState:
+class RegistryState(LogState):
     name: str
     accept_types: list[str] | None = None  # None: any type
     description: str | None = None
     core: bool = False
     created: str | None = None
     actor: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -112,59 +112,71 @@ class CollectionState(AliasBook[Link]):
         return None
 
     def next_version(self) -> int:
-        return max(self.links, default=-1) + 1
+        """The number of the next link a writer creates (refuses when that is unsafe, §5.7)."""
+        return self.next_number(f"collection version of {self.ref}")
+
+
+#: the event types the collection fold interprets (docs/format.md §5.3)
+COLLECTION_TYPES = frozenset({"linked", "unlinked", "alias_set", "alias_removed"})
+
+
+def _link(st: CollectionState, ev: dict[str, Any], *, live: bool) -> Link:
+    n = ev["version"]
+    lk = st.links.get(n)
+    if lk is None:
+        raise Skip("unknown-version", f"{ev['type']} names collection version v{n}, which the log has not linked")
+    if live and not lk.live:
+        raise Skip("deleted-version", f"{ev['type']} names collection version v{n}, unlinked at {lk.unlinked}")
+    return lk
 
 
 def apply_collection(st: CollectionState, ev: dict[str, Any]) -> None:
-    """Apply one collection event (raises KeyError/TypeError/ValueError on malformed ones)."""
+    """Apply one collection event whose fields passed §5.6 (raises Skip for §5.7's cases)."""
     kind = ev["type"]
     if kind == "linked":
-        n = int(ev["version"])
+        n = ev["version"]
+        top = max(st.links, default=-1)
         if n in st.links:
-            raise ValueError(f"collection version v{n} linked twice")
+            raise Skip("version-duplicate", f"collection version v{n} was linked by an earlier event")
+        if n < top:
+            raise Skip("version-out-of-order", f"collection version v{n} is linked after v{top}")
+        if n > top + 1:
+            st.note("version-gap", f"collection version v{n} follows v{top}")
         src = ev["source"]
-        st.links[n] = Link(n, str(src["project"]), str(src["name"]), int(src["version"]), str(src["digest"]),
-                           str(src["manifest"]), src.get("artifact_type"), str(ev["time"]), int(ev["seq"]),
+        st.links[n] = Link(n, src["project"], src["name"], src["version"], src["digest"], src["manifest"],
+                           src.get("artifact_type"), clock.normal(ev["time"]), ev["seq"],
                            (ev.get("actor") or {}).get("run"))
         st.set_latest(n, ev)
         for alias in ev.get("aliases") or []:
-            st.set_alias(str(alias), n, ev)
+            st.set_alias(alias, n, ev)
     elif kind == "unlinked":
-        lk = st.links[int(ev["version"])]
-        lk.unlinked = str(ev["time"])
+        lk = _link(st, ev, live=True)
+        lk.unlinked = clock.normal(ev["time"])
         st.remove_aliases_of(lk.version, ev)
     elif kind == "alias_set":
-        n = int(ev["version"])
-        if n not in st.links or not st.links[n].live:
-            raise ValueError(f"alias on unknown or unlinked collection version v{n}")
-        st.set_alias(str(ev["alias"]), n, ev)
+        st.set_alias(ev["alias"], _link(st, ev, live=True).version, ev)
     elif kind == "alias_removed":
-        st.remove_alias(str(ev["alias"]), ev)
+        st.remove_alias(ev["alias"], ev)
     # unknown types: written by a newer artcli; ignored on purpose
 
 
 def fold_collection(registry: str, name: str, events: Events) -> CollectionState:
-    return fold_into(CollectionState(registry, name), events, apply_collection)
+    return fold_into(CollectionState(registry, name), events, apply_collection, COLLECTION_TYPES)
 
 
 def fold_registry(name: str, events: Events) -> RegistryState:
-    """A registry's settings: core registries are fixed; a custom one is its first ``registry_created``."""
+    """A registry's settings: core registries are fixed; a custom one is its first valid
+    ``registry_created`` (later ones are ignored)."""
     if name in CORE_REGISTRIES:
         return RegistryState(name, list(CORE_REGISTRIES[name]), CORE_DESCRIPTIONS[name], core=True)
     st = RegistryState(name)
-    for key, ev in events:
-        if ev is None:
-            st.warnings.append(f"skipped corrupt event {key}")
-            continue
-        if ev.get("type") != "registry_created" or st.created is not None:
+    for _key, ev in usable(st, events, frozenset({"registry_created"})):
+        if ev["type"] != "registry_created" or st.created is not None:
             continue
         types = ev.get("accept_types")
-        if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
-            st.warnings.append(f"skipped invalid event {key}: accept_types is not a list of names")
-            continue
         st.accept_types = None if types is None else list(types)
         st.description = ev.get("description")
-        st.created = ev.get("time")
+        st.created = clock.normal(ev["time"])
         st.actor = ev.get("actor")
     return st
 

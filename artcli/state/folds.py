@@ -11,15 +11,15 @@ empty list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
 from artcli.hashing import digest_bytes
 from artcli.state import catalogue, codec
-from artcli.state.artifact import ArtifactState, apply
+from artcli.state.artifact import KNOWN_TYPES, ArtifactState, apply
 from artcli.state.fold import fold_into
 
 
@@ -60,6 +60,8 @@ class ArtifactFold:
     project: str
     name: str
     history: bool = True
+    #: which versions live links keep (:meth:`artcli.repo.Repo.artifact_fold` provides it)
+    linked: Callable[[], set[int]] | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:
@@ -67,12 +69,13 @@ class ArtifactFold:
 
     def new(self) -> ArtifactState:
         st = ArtifactState(self.project, self.name)
+        st.linked = self.linked
         if not self.history:
             _strip(st)
         return st
 
     def fold(self, st: ArtifactState, events: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
-        fold_into(st, events, apply)  # type: ignore[arg-type]
+        fold_into(st, events, apply, KNOWN_TYPES)  # type: ignore[arg-type]
         if not self.history:
             _strip(st)  # versions created just now got real lists
 
@@ -87,6 +90,7 @@ class ArtifactFold:
 
     def load(self, data: bytes) -> ArtifactState:
         st = codec.loads(ArtifactState, data)
+        st.linked = self.linked
         if not self.history:
             _strip(st)
         return st
@@ -104,7 +108,7 @@ class CatalogueFold:
         return catalogue.CatalogueState(project=self.project)
 
     def fold(self, st: catalogue.CatalogueState, events: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
-        fold_into(st, events, catalogue.apply)  # type: ignore[arg-type]
+        fold_into(st, events, catalogue.apply, catalogue.KNOWN_TYPES)  # type: ignore[arg-type]
 
     def dump(self, st: catalogue.CatalogueState) -> bytes:
         return codec.dumps(st)

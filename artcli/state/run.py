@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli.errors import UsageError
-from artcli.model import check_name
-from artcli.state.fold import Events
+from artcli import clock
+from artcli.state.fold import Events, LogState, usable
 
 
 @dataclass
@@ -46,7 +45,7 @@ class RunRecord:
 
 
 @dataclass
-class RunState:
+class RunState(LogState):
     id: str
     attributes: dict[str, Any] | None = None
     started: str | None = None
@@ -57,7 +56,6 @@ class RunState:
     inputs: list[RunRecord] = field(default_factory=list)
     outputs: list[RunRecord] = field(default_factory=list)
     events: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -83,17 +81,17 @@ class RunState:
         }
 
 
+#: the event types the run fold interprets (docs/format.md §5.4)
+RUN_TYPES = frozenset({"run_started", "input", "output", "run_finished"})
+
+
 def _record(ev: dict[str, Any], output: bool) -> RunRecord:
-    version = ev["version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ValueError(f"invalid version {version!r}")
     cmd = ev.get("command")
     return RunRecord(
-        check_name(str(ev["project"]), "project"), check_name(str(ev["name"])), version,
-        ev.get("digest") if isinstance(ev.get("digest"), str) else None, ev.get("time"),
+        ev["project"], ev["name"], ev["version"], ev.get("digest"), clock.normal(ev["time"]),
         via=None if output else ev.get("via"), requested=None if output else ev.get("requested"),
         created=bool(ev.get("created", True)) if output else None,
-        command=[str(c) for c in cmd] if isinstance(cmd, list) else None)
+        command=list(cmd) if cmd is not None else None)
 
 
 def fold_run(run_id: str, events: Events) -> RunState:
@@ -103,31 +101,25 @@ def fold_run(run_id: str, events: Events) -> RunState:
     seen_in: set[tuple[str, str, int]] = set()
     seen_out: set[tuple[str, str, int]] = set()
     started_attrs = False
-    for key, ev in events:
-        if ev is None:
-            st.warnings.append(f"skipped corrupt event {key}")
-            continue
+    for _key, ev in usable(st, events, RUN_TYPES):
         st.events += 1
-        t = ev.get("time") if isinstance(ev.get("time"), str) else None
+        t = clock.normal(ev["time"])
         if st.started is None:
-            st.started, st.actor = t, ev.get("actor") if isinstance(ev.get("actor"), dict) else None
-        st.last_event = t or st.last_event
+            st.started, st.actor = t, ev.get("actor")
+        st.last_event = t
         if isinstance(ev.get("attributes"), dict) and not started_attrs:
-            if ev.get("type") == "run_started":  # an explicit start wins over an implicit first record
+            if ev["type"] == "run_started":  # an explicit start wins over an implicit first record
                 st.attributes, started_attrs = ev["attributes"], True
             elif st.attributes is None:
                 st.attributes = ev["attributes"]
-        try:
-            kind = ev["type"]
-            if kind in ("input", "output"):
-                rec = _record(ev, kind == "output")
-                seen, into = (seen_out, st.outputs) if kind == "output" else (seen_in, st.inputs)
-                if rec.key not in seen:
-                    seen.add(rec.key)
-                    into.append(rec)
-            elif kind == "run_finished":
-                st.finished = t
-                st.status = ev.get("status") if isinstance(ev.get("status"), str) else None
-        except (KeyError, TypeError, ValueError, UsageError) as exc:
-            st.warnings.append(f"skipped invalid event {key}: {exc}")
+        kind = ev["type"]
+        if kind in ("input", "output"):
+            rec = _record(ev, kind == "output")
+            seen, into = (seen_out, st.outputs) if kind == "output" else (seen_in, st.inputs)
+            if rec.key not in seen:
+                seen.add(rec.key)
+                into.append(rec)
+        elif kind == "run_finished" and st.finished is None:  # only the first counts
+            st.finished = t
+            st.status = ev.get("status")
     return st

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from artcli.state.fold import Events
+from dataclasses import dataclass
+
+from artcli.state.fold import Events, LogState, usable
+
+SETTINGS_TYPES = frozenset({"default_ttl_set"})
+
+
+@dataclass
+class SettingsState(LogState):
+    default_ttl: int | None = None  # seconds; None: versions do not expire by default
+    default_ttl_set: bool = False  # has any default_ttl_set been written (even one that cleared it)?
+
+
+def fold_settings(events: Events) -> SettingsState:
+    """The last valid ``default_ttl_set`` wins; other event types are ignored."""
+    st = SettingsState()
+    for _key, ev in usable(st, events, SETTINGS_TYPES):
+        if ev["type"] == "default_ttl_set":
+            st.default_ttl, st.default_ttl_set = ev["seconds"], True
+    return st
 
 
 def fold_default_ttl(events: Events) -> int | None:
-    """The project's default TTL in seconds: the last valid ``default_ttl_set`` wins; other
-    event types are ignored."""
-    seconds: int | None = None
-    for _, ev in events:
-        if ev and ev.get("type") == "default_ttl_set":
-            value = ev.get("seconds")
-            if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-                seconds = value
-    return seconds
+    """The project's default TTL in seconds."""
+    return fold_settings(events).default_ttl
 
 
 def default_ttl_was_set(events: Events) -> bool:
     """Has any ``default_ttl_set`` been written (even one that cleared it)?"""
-    return any(ev and ev.get("type") == "default_ttl_set" for _, ev in events)
+    return fold_settings(events).default_ttl_set

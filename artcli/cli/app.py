@@ -1,0 +1,106 @@
+"""The artcli command line: the Typer app and the one error-to-exit-code handler."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from artcli import __version__
+from artcli.cli import output
+
+app = typer.Typer(
+    name="artcli",
+    help="Version datasets, models and results on any object store, from the shell. No server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        output.data(f"artcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but data.")] = False,
+) -> None:
+    """artcli: version datasets, models and results on S3, GCS or a folder."""
+    output.DEBUG = output.DEBUG or debug
+    output.QUIET = quiet
+
+
+def _register() -> None:
+    """Every module in artcli.cli.commands with a ``register(app)`` adds its commands (in name order).
+
+    Command modules import only typer and artcli.cli.commands.common at import time, so this
+    stays cheap; the work is imported inside each command's body.
+    """
+    import importlib
+    import pkgutil
+
+    import artcli.cli.commands as pkg
+
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
+    for mod in sorted(names, key=lambda n: (n != "core", n)):  # log/download/ls/show/files first
+        module = importlib.import_module(f"artcli.cli.commands.{mod}")
+        if hasattr(module, "register"):
+            module.register(app)
+    _plain_help(app)
+
+
+def _plain_help(t: typer.Typer) -> None:
+    """Plain click help everywhere: '[project/]' is not rich markup, and --help needs no rich."""
+    t.rich_markup_mode = None
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn artcli errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # the start-up path Makefiles hit most: answer before any import
+        sys.stdout.write(f"artcli {__version__}\n")
+        return
+    import os
+
+    output.DEBUG = "--debug" in args or os.environ.get("ARTCLI_DEBUG") == "1"
+    from artcli import runinfo
+
+    runinfo.ARGV = list(args)  # what a run records as its command line, also when called in-process
+    from artcli.errors import ArtcliError
+
+    try:
+        app(args=args, prog_name="artcli")
+    except ArtcliError as exc:
+        if output.DEBUG:
+            import traceback
+
+            traceback.print_exc()
+        output.error(str(exc), exc.hint)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:
+        if output.DEBUG:
+            raise
+        output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback")
+        sys.exit(1)
+    finally:
+        from artcli.cli.commands.common import close_repos
+
+        close_repos()

@@ -1,0 +1,62 @@
+"""Options every store-touching command shares, and the Repo they open."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from artcli.model import Ref
+    from artcli.repo import Repo
+
+RemoteOpt = Annotated[str | None, typer.Option(
+    "--remote", "-r", help="Remote name or URL (s3://, gs://, file://). Default: ARTCLI_REMOTE, "
+    "then artcli.toml, then user config, then the embedded local store.", show_default=False)]
+ProjectOpt = Annotated[str | None, typer.Option(
+    "--project", "-p", help="Project namespace. Default: ARTCLI_PROJECT, config, 'default'.", show_default=False)]
+RunOpt = Annotated[str | None, typer.Option(
+    "--run", help="Run id to record. Default: ARTCLI_RUN_ID, then the CI job, then none.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", "-f", help="text, json or markdown (a CI summary: >> $GITHUB_STEP_SUMMARY). Default: text.",
+    show_default=False)]
+
+
+OPEN_REPOS: list[Repo] = []
+
+
+def open_repo(remote: str | None, project: str | None, run: str | None = None) -> Repo:
+    from artcli.repo import Repo
+
+    repo = Repo.open(remote, project, run)
+    OPEN_REPOS.append(repo)
+    return repo
+
+
+def close_repos() -> None:
+    while OPEN_REPOS:
+        OPEN_REPOS.pop().close()
+
+
+def parse(ref: str, repo: Repo) -> Ref:
+    from artcli.model import parse_ref
+
+    return parse_ref(ref, repo.project)
+
+
+def pick_format(fmt: str | None, as_json: bool, allowed: tuple[str, ...] = ("text", "json", "markdown")) -> str:
+    """The output format from ``--format`` and ``--json`` (the same as ``--format json``)."""
+    from artcli.errors import UsageError
+
+    if fmt is not None and fmt not in allowed:
+        raise UsageError(f"invalid --format {fmt!r}: use {', '.join(allowed)}")
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt} disagree: give one")
+    return "json" if as_json else fmt or allowed[0]
+
+
+def example(*lines: str) -> str:
+    """An epilog that renders as a literal example block."""
+    body = "\n".join(f"  $ {ln}" for ln in lines)
+    return f"Examples:\n\n\b\n{body}"

@@ -1,0 +1,203 @@
+"""log, download, ls, show, files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from artcli.cli import completion, output
+from artcli.cli.commands.common import (
+    FormatOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    pick_format,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("log", epilog=example("artcli log mnist data/mnist/ --type dataset --alias raw",
+                                      "artcli log model ckpt/model.pt --type model --json"))(log)
+    app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
+                                           "artcli download model:production --json"))(download)
+    app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json",
+                                     "artcli ls model --where 'model_metrics.accuracy>=0.9' --sort -model_metrics.accuracy",
+                                     "artcli ls mnist --format markdown >> $GITHUB_STEP_SUMMARY"))(ls)
+    app.command("show", epilog=example("artcli show mnist:latest", "artcli show mnist:v2 --json",
+                                       "artcli show model:candidate --format markdown >> $GITHUB_STEP_SUMMARY"))(show)
+    app.command("files", epilog=example("artcli files mnist:v2", "artcli files mnist --json | jq -r '.[].url'"))(files)
+
+
+def log(
+    name: Annotated[str, typer.Argument(help="Artifact name.")],
+    paths: Annotated[list[str], typer.Argument(help="Files and directories; a directory contributes its contents.")],
+    artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Artifact type (dataset, model, ...). Default: the artifact's type, or 'dataset'.")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d", help="Description of this version.")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to put on the version (repeatable).")] = None,
+    metadata: Annotated[list[str] | None, typer.Option("--metadata", "-m", help="KEY=VALUE or KEY:TYPE=VALUE metadata (TYPE: size, uri, path, dtype, str, json); VALUE is JSON when it parses (repeatable).")] = None,
+    metadata_file: Annotated[str | None, typer.Option("--metadata-file", help="Metadata from a JSON object file ('-': stdin); --metadata wins on the same key.")] = None,
+    name_as: Annotated[str | None, typer.Option("--name-as", help="Place the inputs under this folder inside the version.")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("--input", help="A version this one was made from, for lineage (repeatable); pinned to its vN now.")] = None,
+    refs: Annotated[list[str] | None, typer.Option("--ref", help="Also reference this s3://, gs://, http(s):// or file:// URI without uploading it, as add-ref does (repeatable).")] = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="Expire the new version after this (30d, 12h, 2w), at an ISO date, or 'never'. Default: the project's default TTL (artcli ttl default).")] = None,
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    run: RunOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log files as a new version; identical content reuses the existing version.
+
+    Prints the version reference (project/name:vN) on stdout.
+    """
+    from artcli.mdvalues import collect
+    from artcli.ops.log import add_ref, log_artifact
+
+    md = collect(metadata, metadata_file)
+    repo = open_repo(remote, project, run)
+    rep = output.Progress()
+    try:
+        if refs:  # mixed version: uploaded files plus references (docs/references.md)
+            res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
+                          aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+        else:
+            res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
+                               aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+    finally:
+        rep.close()
+    for w in res.warnings:
+        output.warn(w)
+    completion.remember_ref(repo, res.ref, res.to_json().get("aliases", []))
+    output.emit_json(res.to_json()) if as_json else output.data(res.ref)
+
+
+def download(
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
+                                       autocompletion=completion.complete_ref)],
+    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
+    path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
+    skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    run: RunOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download a version into a directory, verifying every file.
+
+    Prints the directory on stdout. Files already up to date are not fetched or rewritten.
+    """
+    from artcli.ops.download import download as do_download
+
+    repo = open_repo(remote, project, run)
+    rep = output.Progress()
+    try:
+        res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
+                          track=not no_track)
+    finally:
+        rep.close()
+    for w in res.warnings:
+        output.warn(w)
+    completion.remember_ref(repo, res.ref)
+    output.emit_json(res.to_json()) if as_json else output.data(res.root)
+
+
+def ls(
+    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.",
+                                               autocompletion=completion.complete_name)] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
+    sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List artifacts, or the versions of one artifact."""
+    from artcli.ops import query
+
+    fmt = pick_format(fmt, as_json)
+    repo = open_repo(remote, project)
+    if name is None and not (where or sort):
+        rows = query.list_artifacts(repo)
+        completion.remember(repo, all_names=[r["name"] for r in rows])
+        if fmt == "json":
+            output.emit_json(rows)
+        elif fmt == "markdown":
+            from artcli.cli.render import markdown
+
+            output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
+        else:
+            output.table(["name", "type", "versions", "latest", "updated"],
+                         [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
+        return
+    if where or sort:
+        from artcli.ops.metadata import select_versions
+
+        vrows = select_versions(repo, name, where, sort)
+    else:
+        vrows = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
+    if fmt == "json":
+        output.emit_json(vrows)
+    elif fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.ls_versions(vrows, name or "(all artifacts)").rstrip("\n"))
+    else:
+        output.table(["version", "aliases", "files", "size", "created", "digest"],
+                     [[r["version"], r["aliases"], r["files"], output.human_size(r["size"]), r["created"],
+                       r["digest"][:12]] for r in vrows])
+
+
+def show(
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one version: digest, size, files, aliases, created time, metadata."""
+    from artcli.ops import query
+
+    fmt = pick_format(fmt, as_json)
+    repo = open_repo(remote, project)
+    res = query.show(repo, parse(ref, repo))
+    info = res.to_json()
+    completion.remember_ref(repo, info["ref"], info["aliases"])
+    for w in res.warnings:
+        output.warn(w)
+    if fmt == "json":
+        output.emit_json(info)
+        return
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.show(info).rstrip("\n"))
+        return
+    output.fields([("ref", info["ref"]), ("type", info["type"]), ("digest", info["digest"]),
+                   ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),
+                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
+                   ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
+                   ("metadata", info["metadata"] or None)])
+
+
+def files(
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a version's files: path, size, digest and the URL of the bytes."""
+    from artcli.ops import query
+
+    repo = open_repo(remote, project)
+    rows = query.files(repo, parse(ref, repo))
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(["path", "size", "digest", "url"],
+                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
