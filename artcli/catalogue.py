@@ -79,9 +79,11 @@ def _record(cat: EventLog, project: str, items: list[dict[str, Any]], resolves: 
 class CatalogueNotes:
     """The catalogue's hooks on one artifact log (see :class:`artcli.eventlog.Notes`)."""
 
-    def __init__(self, store: Store, db: LocalDB, project: str, name: str, run_id: str | None) -> None:
+    def __init__(self, store: Store, db: LocalDB, project: str, name: str, run_id: str | None,
+                 fold: ArtifactFold) -> None:
         self._cat = catalogue_log(store, db, project, run_id)
         self._project, self._name = project, name
+        self._fold = fold  # the artifact's summary fold, links known
         self._touch: str | None = None
 
     def wants(self, body: dict[str, Any]) -> bool:
@@ -97,7 +99,7 @@ class CatalogueNotes:
 
     def after(self, log: EventLog) -> None:
         try:
-            st, seq = log.folded_at(ArtifactFold(self._project, self._name, history=False))
+            st, seq = log.folded_at(self._fold)
             _record(self._cat, self._project, [summarise(st, seq)],
                     {self._name: [self._touch]} if self._touch else {})
         except ArtcliError:

@@ -103,7 +103,8 @@ class Repo:
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
         """An artifact's log; writes that change what ``ls`` shows are noted in the catalogue."""
-        notes = CatalogueNotes(self.store, self.db, project, name, self.run_id)
+        notes = CatalogueNotes(self.store, self.db, project, name, self.run_id,
+                               self.artifact_fold(project, name, history=False))
         return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, notes)
 
     def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:

@@ -9,7 +9,6 @@ from artcli.model import Ref, check_name
 from artcli.repo import Repo
 from artcli.results import Report
 from artcli.state.artifact import version_summary
-from artcli.state.folds import ArtifactFold
 
 
 def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[dict[str, Any]]:
@@ -22,7 +21,7 @@ def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[dict[st
     for name in repo.artifact_names(project):
         row = catalogue.vouched(cat.artifacts.get(name), project)
         if row is None:
-            st, seq = repo.artifact_log(project, name).folded_at(ArtifactFold(project, name, history=False))
+            st, seq = repo.artifact_log(project, name).folded_at(repo.artifact_fold(project, name, history=False))
             if seq < 0:  # a folder without events
                 continue
             folded.append((st, seq))

@@ -111,6 +111,7 @@ def ls(
                                                autocompletion=completion.complete_name)] = None,
     where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
+    artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Only artifacts of this type (when listing artifacts).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = None,
@@ -121,9 +122,14 @@ def ls(
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
+    if artifact_type is not None and (name is not None or where or sort):
+        from artcli.errors import UsageError
+
+        raise UsageError("--type filters the list of artifacts: use it without NAME, --where or --sort")
     if name is None and not (where or sort):
-        rows = query.list_artifacts(repo)
-        completion.remember(repo, all_names=[r["name"] for r in rows])
+        rows = query.list_artifacts(repo, artifact_type)
+        if artifact_type is None:
+            completion.remember(repo, all_names=[r["name"] for r in rows])
         if fmt == "json":
             output.emit_json(rows)
         elif fmt == "markdown":
