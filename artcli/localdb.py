@@ -96,6 +96,11 @@ class LocalDB:
             self._conn.execute("COMMIT")
 
     # -- pack indexes --------------------------------------------------------------------
+    def loaded_packs(self, store: str) -> set[str]:
+        """Packs whose whole index is in this cache."""
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT pack FROM packs_loaded WHERE store=?", (store,))}
+
     def add_pack(self, store: str, pack: str, items: Iterable[tuple[str, int, int]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN")

@@ -19,7 +19,7 @@ from artcli.store.local import LocalStore
 
 from clihelp import Cli, make_tree
 
-FOREIGN_PACKS = 40
+FOREIGN_PACKS = 40  # more than remoteindex.FEW_PACKS: a big remote, whose indexes are not all read
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_log_reads_no_pack_it_has_no_reason_to(cli: Cli, tmp_path: Path, seen: l
     seen.clear()
     res = fresh.ok("log", "ds", str(v1), "--json").json()
     assert res["version"] == "v1" and res["uploaded_files"] == 1
-    assert ("LIST", layout.PACKS_PREFIX) not in seen
+    assert seen.count(("LIST", layout.PACKS_PREFIX)) <= 1  # one page, to learn the remote is not small
     assert not [k for op, k in seen if op == "GET" and k.endswith(".idx")]
 
     # a warm log of new small files: no listing of packs/, no index read, a handful of requests
@@ -78,6 +78,6 @@ def test_log_reads_no_pack_it_has_no_reason_to(cli: Cli, tmp_path: Path, seen: l
     seen.clear()
     res = fresh.ok("log", "ds", str(v2), "--json").json()
     assert res["version"] == "v2" and res["uploaded_files"] == 1
-    assert ("LIST", layout.PACKS_PREFIX) not in seen
+    assert seen.count(("LIST", layout.PACKS_PREFIX)) <= 1
     assert not [k for op, k in seen if op == "GET" and k.endswith(".idx")]
     assert len(seen) <= 12, seen
