@@ -142,7 +142,7 @@ class Suite:
         real = scalegen.log_real_versions(self.variants["after"], env, remote, PROJECT, "big", self.work / "src", 3)
         scalegen.grow_log(remote, PROJECT, "big", n)
         scalegen.many_packs(remote, max(1, n // 10))
-        extra = scalegen.finish(remote, PROJECT)
+        extra = scalegen.finish(remote, PROJECT, self.work)
         self.log(f"generated {n} events ({max(1, n // 10)} packs) in {time.perf_counter() - t0:.1f} s {extra}")
         version = real[1]["version"]
         for variant in self.variants:
@@ -185,7 +185,7 @@ class Suite:
         env = self.env("after", self.state())
         real = scalegen.log_real_versions(self.variants["after"], env, remote, PROJECT, "seed", self.work / "src", 1)
         scalegen.many_artifacts(remote, PROJECT, real[0], n)
-        scalegen.finish(remote, PROJECT)
+        scalegen.finish(remote, PROJECT, self.work)
         self.log(f"generated {n} artifacts in {time.perf_counter() - t0:.1f} s")
         for variant in self.variants:
             bucket = f"ls{n}-{variant}"

@@ -19,8 +19,8 @@ process and appends one event), so the suite generates its remotes as folders:
   each) with their indexes.
 
 What current artcli writes beside a log to keep reads short (checkpoints, the project
-catalogue) is written by artcli's own functions for that, through a ``LocalStore`` on the
-folder (see :func:`finish`), as a real writer would have left it. Older artcli versions ignore
+catalogue) is written by artcli's own code for that (see :func:`finish`), as real writers and
+readers would have left it. Older artcli versions ignore
 those objects, so the baseline reads the very same remote.
 
 The folder is then loaded into the counting S3 server as it is (``countserver.load_dir``).
@@ -28,6 +28,7 @@ The folder is then loaded into the counting S3 server as it is (``countserver.lo
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -49,8 +50,7 @@ def _write(remote: Path, key: str, data: bytes) -> None:
 
 
 def read_events(remote: Path, project: str, name: str) -> list[dict[str, Any]]:
-    folder = remote / layout.events_prefix(layout.artifact_prefix(project, name))
-    return [canonical.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return read_log(remote, layout.artifact_prefix(project, name))
 
 
 def log_real_versions(artcli: list[str], env: dict[str, str], remote: Path, project: str, name: str,
@@ -147,9 +147,44 @@ def small_files(root: Path, n: int, size: int = 1024, seed: int = 0) -> Path:
     return root
 
 
-def finish(remote: Path, project: str) -> dict[str, Any]:
-    """Write what current artcli keeps beside the logs (checkpoints, catalogue) with its own
-    functions, as a writer would have; returns what was written. Nothing yet."""
-    del remote, project
-    return {}
+def finish(remote: Path, project: str, scratch: Path) -> dict[str, Any]:
+    """Leave what current artcli keeps beside the logs, with its own code, as writers and
+    readers would have: checkpoints of every long artifact log (written by artcli's reader,
+    :meth:`EventLog.read`, which checkpoints what it had to fetch one by one), and the project
+    catalogue a writer notes per change (a touch and a summary per artifact, in artcli's own
+    event encoding and summary), with its checkpoints. Returns what was written."""
+    from artcli.catalogue import summarise
+    from artcli.eventlog import EventLog
+    from artcli.localdb import LocalDB
+    from artcli.state.artifact import fold
+    from artcli.store.local import LocalStore
 
+    store = LocalStore(str(remote))
+    db = LocalDB(scratch / f"finish-{os.getpid()}.sqlite")
+    root = remote / layout.artifacts_root(project)
+    names = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+    cat = layout.catalogue_prefix(project)
+    seq = len(read_log(remote, cat))
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    checkpointed = 0
+    for name in names:
+        prefix = layout.artifact_prefix(project, name)
+        events = [(layout.event_key(prefix, e["seq"]), e) for e in read_log(remote, prefix)]
+        if len(events) >= 64:
+            EventLog(store, db, prefix).read()
+            checkpointed += 1
+        st = fold(project, name, events)
+        when = clock.iso(start)
+        for body in ({"type": "artifact_touched", "name": name, "touch": f"gen{seq:08d}"},
+                     {"type": "artifacts_summarised", "artifacts": [summarise(st, len(events) - 1)],
+                      "resolves": {name: [f"gen{seq:08d}"]}}):
+            _write(remote, layout.event_key(cat, seq), encode(body, seq, None, when)[1])
+            seq += 1
+    EventLog(store, db, cat).read()  # the catalogue's own checkpoints
+    db.close()
+    return {"checkpointed_logs": checkpointed, "catalogue_events": seq}
+
+
+def read_log(remote: Path, prefix: str) -> list[dict[str, Any]]:
+    folder = remote / layout.events_prefix(prefix)
+    return [canonical.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []

@@ -100,7 +100,7 @@ def dumps(state: Any) -> bytes:
     return json.dumps(enc(state), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def loads(cls: type, data: bytes) -> Any:
+def loads(cls: type, data: bytes | str) -> Any:
     _, dec = _codecs(cls)
     assert dec is not None
     return dec(json.loads(data))
