@@ -60,8 +60,8 @@ def _manifest(repo: Repo, st: ArtifactState, vs: VersionState) -> dict[str, Entr
 
 def diff_versions(repo: Repo, ref_a: Ref, ref_b: Ref) -> DiffResult:
     """Files added / removed / changed from A to B, and metadata keys that differ."""
-    st_a, vs_a = repo.resolve(ref_a, history=False)
-    st_b, vs_b = repo.resolve(ref_b, history=False)
+    st_a, vs_a = repo.resolve(ref_a)
+    st_b, vs_b = repo.resolve(ref_b)
     res = DiffResult(f"{st_a.project}/{st_a.name}:v{vs_a.version}", f"{st_b.project}/{st_b.name}:v{vs_b.version}",
                      vs_a.digest == vs_b.digest)
     if not res.same_content:  # equal content digests mean equal files: skip the manifests
