@@ -7,6 +7,7 @@ their collections, runs, project settings; references resolve here too.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -274,6 +275,31 @@ class Repo:
         check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
+    def manifest_file(self, digest: str) -> manifest.Streamed:
+        """A manifest read from the local cache one entry at a time (fetched and decompressed
+        into it streaming when missing): memory does not grow with its entries."""
+        if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+            raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
+        path = self.cache.manifest_path(digest)
+        if not path.exists():
+            key = layout.manifest_key(digest)
+            gz, raw = self.cache.temp_path("manifest.gz"), self.cache.temp_path("manifest")
+            try:
+                try:
+                    self.store.get_files([(key, str(gz))])
+                except NotFoundError:
+                    raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
+                                         kind="manifest-missing") from None
+                manifest.decompress_file(gz, raw, key)
+                streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
+                os.replace(raw, path)
+                streamed.path = str(path)
+                return streamed
+            finally:
+                gz.unlink(missing_ok=True)
+                raw.unlink(missing_ok=True)
+        return manifest.Streamed(path, digest)
+
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/
@@ -293,10 +319,10 @@ class Repo:
         return manifest.decode(data, digest)
 
 
-def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:
+def check_against_event(where: str, vs: VersionState, man: Manifest | manifest.Streamed) -> None:
     """§5.8: the manifest must hold what the version's event claims."""
     for what, claimed, actual in (("content digest", vs.digest, man.content_digest),
-                                  ("size", vs.size, man.size), ("file count", vs.files, len(man.entries))):
+                                  ("size", vs.size, man.size), ("file count", vs.files, man.count)):
         if claimed != actual:
             raise IntegrityError(f"{where}: its event claims {what} {claimed}, but its manifest {vs.manifest} "
                                  f"holds {actual}", kind="event-manifest-mismatch")

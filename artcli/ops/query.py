@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from artcli import catalogue, layout
-from artcli.model import Ref, check_name
-from artcli.repo import Repo
+from artcli.errors import IntegrityError
+from artcli.model import Entry, Ref, check_name
+from artcli.repo import Repo, check_against_event
 from artcli.results import Report
 from artcli.state.artifact import version_summary
 
@@ -44,21 +46,32 @@ def show(repo: Repo, ref: Ref) -> Report:
     return Report(version_summary(st, vs), warnings=list(st.warnings))
 
 
+def iter_files(repo: Repo, ref: Ref) -> Iterator[dict[str, Any]]:
+    """:func:`files`, one row at a time from the manifest file: memory does not grow with the
+    number of files. The manifest is checked against its event (docs/format.md §5.8) when the
+    last row has been given; a mismatch raises then, so consumers must not trust rows before."""
+    st, vs = repo.resolve(ref, history=False)
+    if not vs.manifest:
+        raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+    streamed = repo.manifest_file(vs.manifest)
+    for e in streamed:
+        yield _file_row(repo, e)
+    check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, streamed)
+
+
+def _file_row(repo: Repo, e: Entry) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
+    if e.ref is not None:
+        row["url"] = e.ref.get("uri")
+        row["ref"] = e.ref
+    elif e.pack:
+        row["url"] = repo.store.public_url(layout.pack_key(e.pack))
+        row["range"] = [e.offset, (e.offset or 0) + e.size]
+    else:
+        row["url"] = repo.store.public_url(layout.blob_key(e.digest or ""))
+    return row
+
+
 def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
     """Each file of a version: path, size, digest and where its bytes live."""
-
-    st, vs = repo.resolve(ref, history=False)
-    man = repo.version_manifest(st, vs)
-    out = []
-    for e in man.entries:
-        row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
-        if e.ref is not None:
-            row["url"] = e.ref.get("uri")
-            row["ref"] = e.ref
-        elif e.pack:
-            row["url"] = repo.store.public_url(layout.pack_key(e.pack))
-            row["range"] = [e.offset, (e.offset or 0) + e.size]
-        else:
-            row["url"] = repo.store.public_url(layout.blob_key(e.digest or ""))
-        out.append(row)
-    return out
+    return list(iter_files(repo, ref))

@@ -201,9 +201,9 @@ def files(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
+    if as_json:  # streamed: a version of a million files is never a list in memory
+        output.emit_json_rows(query.iter_files(repo, parse(ref, repo)))
+        return
     rows = query.files(repo, parse(ref, repo))
-    if as_json:
-        output.emit_json(rows)
-    else:
-        output.table(["path", "size", "digest", "url"],
-                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
+    output.table(["path", "size", "digest", "url"],
+                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
