@@ -220,6 +220,16 @@ class Suite:
                                                         "--no-track"], self.env(variant, self.state()))
             shutil.rmtree(out, ignore_errors=True)
             self.measure("files_files", n, variant, ["files", "many:v0", "--json", "--remote", remote], env)
+            # a second version that differs in one file, then diff: memory is the two manifests' merge
+            first = data / "d0000" / "f0000000.bin"
+            kept = first.read_bytes()
+            try:
+                first.write_bytes(b"changed " + kept)
+                self.untimed(variant, ["log", "many", str(data), "--remote", remote], env)
+            finally:
+                first.write_bytes(kept)
+            self.measure("files_diff", n, variant, ["diff", "many:v0", "many:v1", "--json", "--remote", remote],
+                         self.env(variant, self.state()))
 
 
 def export_baseline(rev: str, work: Path) -> Path:

@@ -15,6 +15,7 @@ TITLES = {
     "files_log": "`log` of N × 1 KiB files, folder remote",
     "files_download": "`download` of N × 1 KiB files, empty cache, folder remote",
     "files_files": "`files --json` of a version of N files, folder remote",
+    "files_diff": "`diff` of two versions of N files (one differs), empty cache, folder remote",
 }
 
 
