@@ -281,24 +281,27 @@ class Repo:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
         path = self.cache.manifest_path(digest)
-        if not path.exists():
-            key = layout.manifest_key(digest)
-            gz, raw = self.cache.temp_path("manifest.gz"), self.cache.temp_path("manifest")
+        if path.exists():
             try:
-                try:
-                    self.store.get_files([(key, str(gz))])
-                except NotFoundError:
-                    raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
-                                         kind="manifest-missing") from None
-                manifest.decompress_file(gz, raw, key)
-                streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
-                os.replace(raw, path)
-                streamed.path = str(path)
-                return streamed
-            finally:
-                gz.unlink(missing_ok=True)
-                raw.unlink(missing_ok=True)
-        return manifest.Streamed(path, digest)
+                return manifest.Streamed(path, digest)
+            except IntegrityError:  # a damaged cache file: fetched again
+                path.unlink(missing_ok=True)
+        key = layout.manifest_key(digest)
+        gz, raw = self.cache.temp_path("manifest.gz"), self.cache.temp_path("manifest")
+        try:
+            try:
+                self.store.get_files([(key, str(gz))])
+            except NotFoundError:
+                raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
+                                     kind="manifest-missing") from None
+            manifest.decompress_file(gz, raw, key)
+            streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
+            os.replace(raw, path)
+            streamed.path = str(path)
+            return streamed
+        finally:
+            gz.unlink(missing_ok=True)
+            raw.unlink(missing_ok=True)
 
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):

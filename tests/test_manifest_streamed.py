@@ -15,6 +15,8 @@ from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
 from artcli.model import Entry, Manifest
 
+from clihelp import Cli
+
 CORPUS = Path(__file__).resolve().parent / "format_corpus"
 
 
@@ -75,3 +77,38 @@ def test_a_damaged_file_is_refused_before_any_entry(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError) as err:
         manifest.Streamed(path, digest)
     assert err.value.kind == "manifest-corrupt"
+
+
+def test_download_in_chunks_is_download_in_one(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Materialising a few entries at a time (as for a million files) writes the same tree,
+    and a re-run into it writes nothing."""
+    from artcli.ops import download
+
+    from clihelp import make_tree, tree_bytes
+
+    files = {f"d{i % 3}/f{i:03d}.bin": bytes([i]) * (i * 37 % 900) for i in range(50)}
+    files["big.bin"] = b"x" * (2 << 20)  # a loose blob among packed files
+    src = make_tree(tmp_path / "src", files)
+    cli.ok("log", "ds", str(src))
+    monkeypatch.setattr(download, "CHUNK", 7)
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    res = fresh.ok("download", "ds", "--root", str(tmp_path / "out"), "--json").json()
+    assert tree_bytes(tmp_path / "out") == files
+    assert (res["files"], res["materialised"]) == (51, 51)
+    again = fresh.ok("download", "ds", "--root", str(tmp_path / "out"), "--json").json()
+    assert again["materialised"] == 0 and again["fetched_files"] == 0
+    part = fresh.ok("download", "ds", "--root", str(tmp_path / "part"), "--path-prefix", "d1", "--json").json()
+    assert part["files"] == len([p for p in files if p.startswith("d1/")])
+
+
+def test_layout_check_in_manifest_order() -> None:
+    from artcli.materialise import LayoutCheck
+
+    ok = LayoutCheck()
+    for p in ["a", "a.txt", "a0/b", "b/c", "b/c.d", "b/cd/e"]:
+        ok.add(p)
+    for bad in (["a", "a.txt", "a/b"], ["x/y", "x/y/z"]):
+        check = LayoutCheck()
+        with pytest.raises(IntegrityError):
+            for p in bad:
+                check.add(p)
