@@ -11,7 +11,8 @@ with a counting, write-serialising wrapper); wall, CPU and peak RSS per command 
 loaded into a fresh bucket per variant, so the two never share state.
 
 Cases (``--only``): ``show_cold``, ``download_cold``, ``show_warm``, ``log_warm`` (N events),
-``ulimit`` (cold ``show`` on the folder remote under ``ulimit -n 256``), ``ls_cold``,
+``ulimit`` (cold ``show`` on the folder remote under ``ulimit -n 256``), ``show_warm_folder``
+(warm ``show`` on the folder remote: no cloud client in the figures), ``ls_cold``,
 ``ls_warm`` (N artifacts), ``files`` (``log``, cold ``download`` and ``files`` of N × 1 KiB
 files on a folder remote: peak RSS). The old code is slow at scale (a cold ``show`` of 100,000
 events took 812 s), so ``--before-max-*`` caps the sizes it runs at; rows above the cap say so.
@@ -42,7 +43,8 @@ REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 #: main just before issue 24's work began: the "before" of every row unless --baseline says otherwise
 BASELINE = "920fb2a"
-CASES = ("show_cold", "download_cold", "show_warm", "log_warm", "ulimit", "ls_cold", "ls_warm", "files")
+CASES = ("show_cold", "download_cold", "show_warm", "log_warm", "ulimit", "show_warm_folder", "ls_cold", "ls_warm",
+         "files")
 PROJECT = "bench"
 NOFILE = 256
 
@@ -133,7 +135,7 @@ class Suite:
 
     # -- event-log cases -------------------------------------------------------------------
     def events_cases(self, n: int) -> None:
-        want = self.only & {"show_cold", "download_cold", "show_warm", "log_warm", "ulimit"}
+        want = self.only & {"show_cold", "download_cold", "show_warm", "log_warm", "ulimit", "show_warm_folder"}
         if not want:
             return
         remote = self.work / "remotes" / f"events-{n}"
@@ -165,6 +167,11 @@ class Suite:
                 self.measure("ulimit", n, variant, ["show", "big:latest", "--json", "--remote", remote.as_uri()],
                              self.env(variant, self.state()),
                              prefix=["sh", "-c", f'ulimit -n {NOFILE} && exec "$0" "$@"'])
+            if "show_warm_folder" in want:  # no cloud client to import: what the fold itself costs
+                env = self.env(variant, self.state())
+                argv = ["show", "big:latest", "--json", "--remote", remote.as_uri()]
+                self.untimed(variant, argv, env)
+                self.measure("show_warm_folder", n, variant, argv, env)
             if want & {"show_warm", "log_warm"}:
                 env = self.env(variant, self.state())
                 self.untimed(variant, ["show", "big:latest", "--remote", url], env)  # warms the cache
