@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow lint bench bench-smoke bench-scale docs completions clean browser screenshot
+.PHONY: demo test test-slow mutate lint bench bench-smoke bench-scale docs completions clean browser screenshot
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -13,20 +13,32 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -e '.[test]' -c constraints.txt
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
+# Azurite (the Azure Storage emulator the tests run) from the npm registry, pinned by its lock
+# file; without node/npm this prints how to get them and the Azure tests skip
+AZURITE := tests/azurite/node_modules/.artcli-installed
+$(AZURITE): tests/azurite/package.json tests/azurite/package-lock.json
+	$(PYTHON) tests/azure_emulator.py
+
 ## demo: install, then log and download a small dataset on the embedded local store
 demo: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
 
-## test: install the test dependencies and run the whole suite (S3/GCS servers start inside pytest)
-test: $(STAMP) browser
+## test: install the test dependencies and run the whole suite (S3/GCS/Azure servers start inside pytest)
+test: $(STAMP) $(AZURITE) browser
 	$(VENV)/bin/ruff check artcli tests benchmarks
 	$(PY) -m pytest -n 2 -q
 
 ## test-slow: the heavier variants (more writers, more kills, bigger fuzz budgets); installs
 ## atheris for the fuzz test when a wheel exists for this platform (the test skips otherwise)
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(AZURITE)
 	$(PY) -m pip install -q 'atheris>=2.3' || echo "atheris did not install: its fuzz test will be skipped"
 	$(PY) -m pytest -n 2 -q -m slow
+
+## mutate: mutation testing (mutmut) of the critical modules, each mutant against a few test files;
+## report in .mutants/report.md, survivors' diffs in .mutants/survivors.txt (GROUPS=... for some)
+mutate: $(STAMP)
+	$(PY) -m pip install -q 'mutmut==3.8.1' 'pytest-timeout==2.4.0'
+	$(PY) tests/mutation.py $(GROUPS)
 
 ## browser: Debian's chromium for the site's browser tests, installed when missing and run as root
 ## (apt-get); anywhere else those tests skip and say why
@@ -60,4 +72,4 @@ docs: $(STAMP)
 	$(PY) -m artcli.cli.devtools all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo .catalogue artifacts .mutants tests/azurite/node_modules

@@ -20,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+from artcli.errors import ArtcliError
 from artcli.hashing import digest_bytes, digest_file
 from artcli.localdb import LocalDB
 from artcli.model import DIGEST_RE, Entry
@@ -32,8 +33,12 @@ class Cache:
         self.tmp = root / "tmp"
         self.manifests = root / "manifests"
         self.packs = root / "packs"
-        for d in (self.files, self.tmp, self.manifests, self.packs):
-            d.mkdir(parents=True, exist_ok=True)
+        try:
+            for d in (self.files, self.tmp, self.manifests, self.packs):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # ARTCLI_CACHE_DIR in a place one cannot write: one line, not a traceback
+            raise ArtcliError(f"cannot create the cache directory {root}: {exc.strerror or exc}",
+                              hint="set ARTCLI_CACHE_DIR to a writable directory") from None
         self._db: LocalDB | None = None
         self._files = str(self.files)
         self._dirs: set[str] = set()

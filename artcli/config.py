@@ -75,13 +75,16 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "az", "abfs", "abfss")
+
+
 def check_remote_url(url: str) -> str:
-    """Accept file/memory/s3/gs URLs or local paths; refuse URLs that carry credentials."""
+    """Accept file/memory/s3/gs/az URLs or local paths; refuse URLs that carry credentials."""
     parts = urlsplit(url)
     if parts.username or parts.password or find_secret(url):
         raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
-    if parts.scheme and parts.scheme not in ("file", "memory", "s3", "gs", "gcs") and len(parts.scheme) > 1:
-        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs:// or memory://")
+    if parts.scheme and parts.scheme not in _SCHEMES and len(parts.scheme) > 1:
+        raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs://, az:// or memory://")
     return url
 
 
@@ -95,7 +98,8 @@ def check_options(url: str, options: dict[str, str]) -> dict[str, str]:
         if why:
             raise UsageError(
                 f"remote option {key!r} holds credentials ({why}); artcli never stores credentials",
-                hint="use AWS_PROFILE / AWS environment variables or Google application-default credentials")
+                hint="use AWS_PROFILE / AWS environment variables, Google application-default credentials "
+                     "or the Azure environment (AZURE_STORAGE_CONNECTION_STRING, az login)")
     backend_check(url, options)
     return options
 
@@ -134,10 +138,14 @@ def resolve(remote: str | None = None, project: str | None = None) -> Settings:
     if not chosen:
         return Settings(default_store_url(), None, {}, proj)
     if chosen in remotes:
+        if not isinstance(remotes[chosen], dict):
+            raise UsageError(f"remote {chosen!r} in the configuration is not a table ([remote.{chosen}])")
         spec = dict(remotes[chosen])
         url = spec.pop("url", None)
         if not url:
             raise UsageError(f"remote {chosen!r} has no url in its configuration")
+        if not isinstance(url, str):
+            raise UsageError(f"remote {chosen!r} has a url that is not a string in its configuration: {url!r}"[:200])
         return Settings(check_remote_url(url), chosen, {k: str(v) for k, v in spec.items()}, proj)
     if "://" in chosen or chosen.startswith(("/", ".", "~")):
         url = chosen

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from artcli.errors import IntegrityError, NotFoundError, UsageError
+from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_file
 from artcli.localdb import LocalDB, stat_key
 from artcli.model import safe_relpath
@@ -116,7 +116,7 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
         f.digest = digest_file(f.abspath)
         after = stat_key(os.stat(f.abspath))
         if after != f.st:
-            raise UsageError(f"{f.abspath} changed while it was being hashed; try again")
+            raise ConflictError(f"{f.abspath} changed while it was being hashed; try again")
         if progress:
             progress(f.size)
         if on_hashed:

@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)  # debug only: heartbeat failures surface a
 
 LEASE_SECONDS = 120.0
 LEASE_MAX = 3600.0  # the longest lease anyone else's lease object is believed
+FUTURE_MAX = LEASE_SECONDS / 2  # clocks agree within this (format §7.1); a heartbeat further ahead is not live
 HEARTBEAT_SECONDS = 15.0
 WRITER_MAX_WAIT = 3600.0
 
@@ -113,8 +114,9 @@ class Lease:
 
 
 def lease_live(body: bytes, mtime: float | None) -> bool:
-    """A heartbeat younger than its lease (at most an hour: a hostile or broken lease object
-    must not block gc or writers for longer), and not from the future beyond the lease."""
+    """A heartbeat younger than its lease (at most an hour) and at most a minute ahead of our
+    clock: a hostile or broken lease object blocks gc or writers for an hour and a minute of
+    real time at most (a heartbeat an hour ahead was believed for two)."""
     try:
         obj = canonical.loads(body)
         beat = clock.parse_iso(str(obj["heartbeat"]))
@@ -124,7 +126,7 @@ def lease_live(body: bytes, mtime: float | None) -> bool:
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):  # live only while young
         return mtime is None or time.time() - mtime < LEASE_SECONDS
     age = (_wall() - beat).total_seconds()
-    return -LEASE_MAX <= age < min(max(lease, 1.0), LEASE_MAX)
+    return -FUTURE_MAX <= age < min(max(lease, 1.0), LEASE_MAX)
 
 
 def live_leases(store: Store, prefix: str) -> dict[str, bool]:

@@ -82,6 +82,10 @@ def inspect(store: Store) -> Marker:
         first = holds_objects(store)
         if first is None:
             return Marker(EMPTY)
+        try:  # a first writer may have stamped the marker between our GET and LIST: look again
+            return parse(store.get(KEY), store.url)
+        except NotFoundError:
+            pass
         return Marker(MISSING, f"{KEY} is missing from {store.url}, which holds artcli objects ({first}): "
                                "the marker was deleted")
     return parse(data, store.url)

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artcli.errors import IntegrityError
+from artcli.errors import ArtcliError, ConflictError, IntegrityError
 from artcli.hashing import digest_file
 from artcli.localdb import stat_key
 from artcli.model import Entry
@@ -76,13 +76,28 @@ def final_path(root: Path, rel: str, checked: set[str]) -> str:
         except FileNotFoundError:
             checked.add(cur)  # created by us, as a real directory
             continue
-        if statmod.S_ISLNK(mode) or not statmod.S_ISDIR(mode):
-            raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink or not a directory")
+        if statmod.S_ISLNK(mode):  # planted to redirect writes: refused as unsafe
+            raise IntegrityError(f"refusing to write {rel!r}: {cur} is a symlink")
+        if not statmod.S_ISDIR(mode):  # the target holds something else there: a conflict
+            raise ConflictError(f"refusing to write {rel!r}: {cur} is not a directory")
         checked.add(cur)
     final = f"{root}/{rel}"
     if os.path.commonpath([str(root), os.path.abspath(final)]) != str(root):
         raise IntegrityError(f"refusing to write {rel!r} outside {root}")
     return final
+
+
+def make_target(target: Path) -> Path:
+    """Create the download directory; a file in the way is a conflict, an unwritable place a
+    plain error, each one line naming the path (not a traceback)."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConflictError(f"download target {target} is not a directory",
+                            hint="choose another --root") from None
+    except OSError as exc:
+        raise ArtcliError(f"cannot create download target {target}: {exc.strerror or exc}") from None
+    return target.resolve()
 
 
 def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
@@ -110,9 +125,10 @@ def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry
 
 # -- leftovers of killed runs --------------------------------------------------------------------
 # Temp files written beside their final names, each naming the writing process:
-# ``.<name>.artcli-<pid>.part`` (copy_into_place, write_bytes), ``.<hint>.artcli-<pid>-<uuid>.part``
+# ``.<name>.artcli-<pid>-<random>.part`` (copy_into_place, write_bytes; ``.<name>.artcli-<pid>.part``
+# before), ``.<hint>.artcli-<pid>-<uuid>.part``
 # (--skip-cache; fsspec stores add ``.artcli-part-<tag>``) and the local store's copy of the latter.
-_TEMP_NAMES = re.compile(r"^\.(?:.+\.artcli-(\d+)\.part"
+_TEMP_NAMES = re.compile(r"^\.(?:.+\.artcli-(\d+)(?:-[0-9a-f]{12})?\.part"
                          r"|[0-9a-f]{0,16}\.artcli-(\d+)-[0-9a-f]{12}\.part(?:\.artcli-part-[0-9a-f]{8}(?:-\d+)?)?"
                          r"|artcli-tmp-[0-9a-f]{12}-\.[0-9a-f]{0,16}\.artcli-(\d+)-.*)$")
 
@@ -155,34 +171,44 @@ def _parent(dst: str, made: set[str]) -> str:
     return parent
 
 
+def _open_temp(dst: str) -> tuple[str, int]:
+    """A new temp file beside ``dst`` for one write: the pid (for the sweep) and a random part,
+    created with O_EXCL, so no two writers, threads or processes in other PID namespaces, ever
+    share one (names are cut at 80 characters, so long names with a common prefix would)."""
+    parent, name = os.path.split(dst)
+    tmp = f"{parent}/.{name[:80]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+
 def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
     """Write verified bytes to ``dst`` through a temp name beside it."""
-    parent = _parent(dst, made)
-    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    _parent(dst, made)
+    tmp, fd = _open_temp(dst)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, dst)
     except IsADirectoryError:
-        os.unlink(tmp)
-        raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+        raise ConflictError(f"refusing to replace directory {dst} with a file") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def copy_into_place(src: str, dst: str, made: set[str]) -> None:
     """Copy (reflink when the filesystem can) to a temp name beside ``dst``, then rename:
     a reader never sees a half-written file, and the cache is never linked into the target.
     ``rename`` replaces a symlink at ``dst`` itself, never what it points to."""
-    parent = _parent(dst, made)
-    tmp = f"{parent}/.{os.path.basename(dst)[:80]}.artcli-{os.getpid()}.part"
+    _parent(dst, made)
+    tmp = ""
     try:
         with open(src, "rb") as fi:
             size = os.fstat(fi.fileno()).st_size
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            tmp, fd = _open_temp(dst)
             try:
                 if size < (1 << 16):
                     os.write(fd, fi.read())
@@ -198,9 +224,9 @@ def copy_into_place(src: str, dst: str, made: set[str]) -> None:
         try:
             os.replace(tmp, dst)
         except IsADirectoryError:
-            raise IntegrityError(f"refusing to replace directory {dst} with a file") from None
+            raise ConflictError(f"refusing to replace directory {dst} with a file") from None
     finally:
-        if os.path.lexists(tmp):
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
 
 

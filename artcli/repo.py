@@ -44,6 +44,9 @@ class Repo:
         self.run_id = run_id
         self.cache = Cache(cache_dir())
         self.check_marker = True
+        #: set by ops that may be the first write to a remote (log, add-ref, registry create,
+        #: run start, default TTL): only they may use a local remote whose directory is missing
+        self.may_create = False
         self._marker: marker.Marker | None = None
         self._links: set[tuple[str, str, int]] | None = None
         self._lock = threading.RLock()
@@ -65,6 +68,7 @@ class Repo:
                 from artcli.store import open_store
 
                 opened = open_store(self.settings.remote_url, self.settings.options)
+                self._refuse_absent(opened)
                 if self.check_marker:
                     try:
                         self._marker = marker.require(opened)
@@ -73,6 +77,21 @@ class Repo:
                         raise
                 self.__dict__["_store"] = opened
             return self.__dict__["_store"]
+
+    def _refuse_absent(self, store: Store) -> None:
+        """A read of a local remote whose directory does not exist is a mistyped path, not an
+        empty store: stop with exit 3 rather than listing nothing (or creating it). The
+        embedded default store is exempt: it is made on first use."""
+        if not getattr(store, "absent", False) or self.may_create:
+            return
+        from artcli.config import default_store_url
+
+        if self.settings.remote_url == default_store_url():
+            return
+        store.close()
+        raise NotFoundError(f"no artcli store at {store.url}",
+                            hint="check the path; the first write (log, add-ref, registry create, run start) "
+                                 "creates a store")
 
     @property
     def db(self):

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from artcli import layout, manifest
-from artcli.errors import UsageError
+from artcli.errors import ConflictError
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile
 from artcli.leases import LazyWriteSession
@@ -52,7 +52,7 @@ def put_checked(repo: Repo, files: list[InputFile]) -> None:
         st = os.stat(f.abspath)
         if (st.st_ino, st.st_size, st.st_mtime_ns) != f.st:
             repo.store.delete(layout.blob_key(f.digest))
-            raise UsageError(f"{f.abspath} changed while it was being uploaded; try again")
+            raise ConflictError(f"{f.abspath} changed while it was being uploaded; try again")
 
 
 class EagerUploads:
@@ -181,7 +181,7 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
             with open(f.abspath, "rb") as fh:
                 data = fh.read()
             if digest_bytes(data) != f.digest:
-                raise UsageError(f"{f.abspath} changed while it was being logged; try again")
+                raise ConflictError(f"{f.abspath} changed while it was being logged; try again")
             builder.add(f.digest, data)
             if builder.full:
                 futures.append(pool.submit(ship, builder))

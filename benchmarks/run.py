@@ -3,7 +3,7 @@
     python benchmarks/run.py [--size smoke|small|full] [--only STEP,...] [--reps N]
 
 Steps (names or numbers for --only): 1 ingest, 2 relog, 3 push, 4 download,
-5 large, 6 startup, 7 floor.  Results go to benchmarks/results/<size>-<UTC
+5 large, 6 startup, 7 floor, 8 azure.  Results go to benchmarks/results/<size>-<UTC
 timestamp>.json and .md, plus benchmarks/results/latest-<size>.md; the Markdown
 table is printed to stdout at the end (progress goes to stderr).
 """
@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Benchmark artcli against dvc, s5cmd and wandb (offline).",
     )
     ap.add_argument("--size", choices=datasets.SIZES, default="smoke", help="data set scale (default: smoke)")
-    ap.add_argument("--only", default="", help="comma-separated steps: " + ",".join(STEP_ORDER) + " (or numbers 1-7)")
+    ap.add_argument("--only", default="", help="comma-separated steps: " + ",".join(STEP_ORDER)
+                    + f" (or numbers 1-{len(STEP_ORDER)})")
     ap.add_argument("--reps", type=int, default=3, help="repetitions per step (default 3)")
     ap.add_argument("--startup-reps", type=int, default=10, help="repetitions of the start-up step (default 10)")
     ap.add_argument(
@@ -60,6 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--no-peers", action="store_true", help="measure artcli only (no dvc/s5cmd/wandb)")
     ap.add_argument("--no-s3", action="store_true", help="do not start the S3 server (skips S3 steps)")
+    ap.add_argument("--no-azure", action="store_true", help="do not start Azurite (skips the Azure rows)")
     ap.add_argument("--skip-setup", action="store_true", help="do not check/install the peers venv (use what is there)")
     ap.add_argument(
         "--drop-caches",
@@ -156,9 +158,24 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"S3 server failed to start: {exc}")
                 extra["s3_server_error"] = str(exc)
                 server = None
+    azurite = None
+    if not args.no_azure and "azure" in steps:
+        from benchmarks.azure_step import AzuriteForBench
+
+        try:
+            azurite = AzuriteForBench(workdir / "azurite")
+            azurite.start()
+            ctx.azure = azurite
+            log(f"== Azurite at {azurite.server.endpoint} (pid {azurite.pid})")
+        except Exception as exc:  # node/npm missing or install failed: the Azure rows say so
+            log(f"Azurite not available: {exc}")
+            extra["azure_error"] = str(exc).splitlines()[0]
+            azurite = None
     try:
         results = run_steps(ctx, steps)
     finally:
+        if azurite is not None:
+            azurite.stop()
         if server is not None:
             extra["s3_server"] = {
                 "exe": str(server.exe),

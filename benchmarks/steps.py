@@ -45,7 +45,7 @@ SCHEMA = "artcli-bench/1"
 BUCKET = "bench"
 RSS_TARGET_MIB = 200
 
-STEP_ORDER: tuple[str, ...] = ("ingest", "relog", "push", "download", "large", "startup", "floor")
+STEP_ORDER: tuple[str, ...] = ("ingest", "relog", "push", "download", "large", "startup", "floor", "azure")
 STEP_TITLES: dict[str, str] = {
     "ingest": "Ingest A and B to a local-folder remote",
     "relog": "Unchanged re-log of B",
@@ -54,6 +54,7 @@ STEP_TITLES: dict[str, str] = {
     "large": "C: one large file up and down (peak RSS)",
     "startup": "Start-up",
     "floor": "The floor: read + BLAKE3 once (and + one copy)",
+    "azure": "B pushed and pulled by artcli on Azure (Azurite) beside S3 (moto)",
 }
 SMOKE_STEPS: tuple[str, ...] = ("ingest", "relog", "download", "floor")
 DEFAULT_TIMEOUTS: dict[str, float] = {"smoke": 300.0, "small": 1200.0, "full": 3600.0}
@@ -146,6 +147,7 @@ class Ctx:
     data: dict[str, Path]
     tools: Tools
     s3: MotoServer | None = None
+    azure: Any = None  # benchmarks.azure_step.AzuriteForBench when Azurite runs
     reps: int = 3
     startup_reps: int = 10
     timeout: float = 600.0
@@ -179,7 +181,7 @@ class Ctx:
 
     def env(self, **extra: str | Path) -> dict[str, str]:
         """A clean child environment: dummy AWS credentials, no stray ARTCLI_/WANDB_/DVC_ settings."""
-        drop = ("ARTCLI_", "AWS_", "WANDB_", "DVC_", "S3_")
+        drop = ("ARTCLI_", "AWS_", "WANDB_", "DVC_", "S3_", "AZURE_")
         env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         env.update(
             AWS_ACCESS_KEY_ID="artcli-bench",
@@ -194,6 +196,8 @@ class Ctx:
         )
         if self.s3 is not None:
             env["AWS_ENDPOINT_URL"] = self.s3.endpoint
+        if self.azure is not None:
+            env["AZURE_STORAGE_CONNECTION_STRING"] = self.azure.connection_string
         env.update({k: str(v) for k, v in extra.items()})
         return env
 
@@ -209,6 +213,8 @@ class Ctx:
                 return f"wandb not available ({t.notes.get('wandb', 'peers disabled')})"
             if need == "s3" and self.s3 is None:
                 return "no S3 server"
+            if need == "azure" and self.azure is None:
+                return "no Azurite (needs node and npm; see tests/azure_emulator.py)"
             if need == "blake3" and not t.blake3:
                 return f"blake3 not importable by {t.python} ({t.notes.get('blake3', '')})"
         return None
@@ -953,6 +959,12 @@ def step_floor(ctx: Ctx) -> dict[str, Any]:
     return col.result()
 
 
+def step_azure(ctx: Ctx) -> dict[str, Any]:
+    from benchmarks.azure_step import step_azure as run
+
+    return run(ctx)
+
+
 STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "ingest": step_ingest,
     "relog": step_relog,
@@ -961,6 +973,7 @@ STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "large": step_large,
     "startup": step_startup,
     "floor": step_floor,
+    "azure": step_azure,
 }
 STEP_DATASETS: dict[str, tuple[str, ...]] = {
     "ingest": ("A", "B"),
@@ -970,8 +983,9 @@ STEP_DATASETS: dict[str, tuple[str, ...]] = {
     "large": ("C",),
     "startup": (),
     "floor": ("A", "B", "C"),
+    "azure": ("B",),
 }
-S3_STEPS = frozenset({"push", "download", "large"})
+S3_STEPS = frozenset({"push", "download", "large", "azure"})
 
 
 def parse_only(only: str | None) -> list[str]:
@@ -988,7 +1002,7 @@ def parse_only(only: str | None) -> list[str]:
         elif item in STEPS:
             chosen.add(item)
         else:
-            raise ValueError(f"unknown step {item!r}; steps are {', '.join(STEP_ORDER)} (or 1-7)")
+            raise ValueError(f"unknown step {item!r}; steps are {', '.join(STEP_ORDER)} (or 1-{len(STEP_ORDER)})")
     return [s for s in STEP_ORDER if s in chosen]
 
 

@@ -1,12 +1,14 @@
-"""Shared fixtures: real S3 (moto) and GCS (fake-gcs-server) servers on 127.0.0.1, isolation.
+"""Shared fixtures: real S3 (moto), GCS (fake-gcs-server) and Azure (Azurite) servers on 127.0.0.1.
 
 * Every test session runs with dummy AWS credentials, no AWS config files, gcsfs's gRPC probing
   off and ARTCLI_* directories in a temp dir, so nothing ever touches the real home or cloud.
-* ``s3_server`` / ``gcs_server`` start once per session (per xdist worker) and also export
-  ``AWS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST``, so a plain ``s3://bucket`` or ``gs://bucket``
-  remote — in-process or in a subprocess inheriting os.environ — talks to them.
-* ``s3_bucket`` / ``gcs_bucket`` give each test its own fresh bucket.
-* ``remote`` is parametrised over file, memory, s3 and gcs and yields ``(url, options)``.
+* ``s3_server`` / ``gcs_server`` / ``azure_server`` start once per session (per xdist worker)
+  and also export ``AWS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST`` /
+  ``AZURE_STORAGE_CONNECTION_STRING``, so a plain ``s3://bucket``, ``gs://bucket`` or
+  ``az://container`` remote — in-process or in a subprocess inheriting os.environ — talks to them.
+  Azurite needs Node.js: without ``node``/``npm`` the Azure tests skip and say why.
+* ``s3_bucket`` / ``gcs_bucket`` / ``azure_container`` give each test its own fresh bucket.
+* ``remote`` is parametrised over file, memory, s3, gcs and azure and yields ``(url, options)``.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 Remote = tuple[str, dict[str, str]]
+TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
 _SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -59,7 +63,25 @@ _SESSION_UNSET = (
     "CIRCLECI",
     "BUILDKITE",
     "TF_BUILD",
+    # Azure credentials and accounts: only the suite's Azurite, never a real account
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_ACCOUNT",
+    "AZURE_STORAGE_ACCOUNT_NAME",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
 )
+
+
+# Property tests draw their examples from a fixed seed (the same inputs on every run, so a
+# failure reproduces) and have no per-example deadline (a loaded machine is slow, not wrong).
+# ``HYPOTHESIS_PROFILE=explore`` draws new examples on each run, to look for new bugs by hand.
+settings.register_profile("artcli", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "artcli"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,8 +89,23 @@ def pytest_configure(config: pytest.Config) -> None:
         "slow: heavier variants (run with: make test-slow)",
         "s3: needs the moto S3 server (started on demand)",
         "gcs: needs the fake-gcs-server (started on demand)",
+        "azure: needs Azurite (installed with npm ci and started on demand; skipped without node)",
     ):
         config.addinivalue_line("markers", line)
+
+
+_SERVER_FIXTURES = {"s3": ("s3_server", "s3_bucket", "_s3_admin", "s3_cli"),
+                    "gcs": ("gcs_server", "gcs_bucket", "gcs_cli")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server's fixtures carries its marker, so ``-m "not s3 and not gcs"``
+    (what ``make mutate`` runs, forking pytest per mutant) never starts a server."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in _SERVER_FIXTURES.items():
+            if names.intersection(fixtures):
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 def _free_port() -> int:
@@ -102,6 +139,9 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "ARTCLI_CACHE_DIR": str(home / "cache"),
         "ARTCLI_CONFIG_DIR": str(home / "config"),
         "ARTCLI_DATA_DIR": str(home / "data"),
+        # every subprocess (python -m artcli, python -c, make running a shim) imports this tree's
+        # artcli, wherever it runs and whatever else is installed
+        "PYTHONPATH": os.pathsep.join(p for p in (str(TREE), os.environ.get("PYTHONPATH")) if p),
     }
     unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
     saved = _set_env(values)
@@ -130,7 +170,8 @@ def _serialize_conditional_writes(app: Callable[..., Any]) -> Callable[..., Any]
     return wrapped
 
 
-def _start_moto() -> Any:
+def start_moto(wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = _serialize_conditional_writes) -> Any:
+    """A threaded moto server on 127.0.0.1 whose WSGI app is ``wrap(moto's app)``."""
     from moto.server import ThreadedMotoServer
 
     class Server(ThreadedMotoServer):
@@ -142,7 +183,7 @@ def _start_moto() -> Any:
             )
             from werkzeug.serving import make_server
 
-            app = _serialize_conditional_writes(DomainDispatcherApplication(create_backend_app))
+            app = wrap(DomainDispatcherApplication(create_backend_app))
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
@@ -156,7 +197,7 @@ def _start_moto() -> Any:
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    server = _start_moto()
+    server = start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     saved = _set_env({"AWS_ENDPOINT_URL": url})
@@ -247,12 +288,46 @@ def gcs_bucket(gcs_server: str) -> str:
     return _new_gcs_bucket(gcs_server)
 
 
+# -- Azure: Azurite from the npm registry (tests/azure_emulator.py) -------------------------------
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running Azurite (exported as AZURE_STORAGE_CONNECTION_STRING); skips without node/npm."""
+    from azure_emulator import Azurite, AzuriteUnavailable
+
+    server = Azurite(tmp_path_factory.mktemp("azurite") / "data")
+    try:
+        server.start()
+    except AzuriteUnavailable as exc:
+        pytest.skip(str(exc))
+    saved = _set_env({"AZURE_STORAGE_CONNECTION_STRING": server.connection_string})
+    try:
+        yield server
+    finally:
+        _restore_env(saved)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_server(azurite: Any) -> str:
+    """Blob endpoint of Azurite (``http://127.0.0.1:PORT/devstoreaccount1``)."""
+    return azurite.endpoint
+
+
+@pytest.fixture
+def azure_container(azurite: Any) -> str:
+    """A fresh, empty container on Azurite."""
+    name = f"t-{uuid.uuid4().hex[:20]}"
+    azurite.create_container(name)
+    return name
+
+
 # -- remotes -----------------------------------------------------------------------------------
 REMOTE_KINDS = [
     "file",
     "memory",
     pytest.param("s3", marks=pytest.mark.s3),
     pytest.param("gcs", marks=pytest.mark.gcs),
+    pytest.param("azure", marks=pytest.mark.azure),
 ]
 
 
@@ -279,6 +354,8 @@ def make_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str
             endpoint = request.getfixturevalue("gcs_server")
             bucket = _new_gcs_bucket(endpoint)
             return f"gs://{bucket}/root", {"endpoint_url": endpoint}
+        if kind == "azure":
+            return f"az://{request.getfixturevalue('azure_container')}/root", {}
         raise ValueError(f"unknown remote kind {kind!r}")
 
     return make

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -416,8 +415,10 @@ def test_gcs_versioned_bucket_old_generation(cli: Cli, gcs_memory_server: str, t
     fs = _gcs_fs(url)
     fs.pipe_file(f"{bucket}/w.bin", A1)
     cli.ok("add-ref", "gv", f"gs://{bucket}/w.bin", env=env)
-    time.sleep(0.002)  # generations are microsecond timestamps
+    first = fs.info(f"{bucket}/w.bin")["generation"]
     fs.pipe_file(f"{bucket}/w.bin", A2)
+    fs.invalidate_cache()
+    assert fs.info(f"{bucket}/w.bin")["generation"] != first  # the old bytes live on as their own generation
     assert cli.ok("add-ref", "gv", f"gs://{bucket}/w.bin", "--json", env=env).json()["version"] == "v1"
     cli.ok("download", "gv:v0", "--root", str(tmp_path / "v0"), env={**env, **fresh_cache(tmp_path)})
     assert (tmp_path / "v0" / "w.bin").read_bytes() == A1  # by generation: the old bytes

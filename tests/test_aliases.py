@@ -108,6 +108,12 @@ def test_history_records_who_when_and_which_run(rules_cli: Cli, tmp_path: Path) 
         ("latest", None, "v0"), ("latest", "v0", "v1"), ("production", None, "v0"), ("production", "v0", "v1")}
     table = cli.ok("history", "ds").out
     assert "deploy-2" in table and "production" in table
+    # a removal is a move to nothing, with its own who, when and run
+    cli.ok("alias", "rm", "ds", "production", env={"ARTCLI_RUN_ID": "retire-3", "ARTCLI_NOW": "2030-01-04T00:00:00Z"})
+    last = cli.ok("history", "ds", "--json").json()[-1]
+    assert (last["alias"], last["from"], last["to"], last["run"], last["time"]) == (
+        "production", "v1", None, "retire-3", "2030-01-04T00:00:00.000000Z")
+    assert last["user"] and last["host"]
 
 
 def _concurrent_moves(cli: Cli, tmp_path: Path) -> None:

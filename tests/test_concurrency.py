@@ -9,8 +9,8 @@ from clihelp import Cli, make_tree
 WRITERS = 8
 
 
-def test_parallel_logs_get_distinct_versions(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_parallel_logs_get_distinct_versions(writers_cli: Cli, tmp_path: Path) -> None:
+    cli = writers_cli
     dirs = [make_tree(tmp_path / f"in{i}", {"data.txt": f"writer {i}\n".encode(), "shared.bin": b"same" * 100})
             for i in range(WRITERS)]
     procs = [cli.spawn("log", "ds", str(d), "--json") for d in dirs]
@@ -33,8 +33,8 @@ def test_parallel_logs_get_distinct_versions(shared_cli: Cli, tmp_path: Path) ->
         assert (out / "data.txt").read_bytes() == (dirs[i] / "data.txt").read_bytes()
 
 
-def test_parallel_identical_logs_make_one_version(shared_cli: Cli, tmp_path: Path) -> None:
-    cli = shared_cli
+def test_parallel_identical_logs_make_one_version(writers_cli: Cli, tmp_path: Path) -> None:
+    cli = writers_cli
     d = make_tree(tmp_path / "same", {"a.txt": b"identical\n"})
     procs = [cli.spawn("log", "ds", str(d), "--json") for _ in range(6)]
     outs = []

@@ -13,6 +13,7 @@ for the random kill times to land in hashing, packing, uploading, and the final 
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -67,6 +68,8 @@ class Killer:
         self.focus = focus
         self.scale = 1.0
         self.stats = {"kills": 0, "finished_first": 0}
+        #: TCP connections the last killed process held (each carries at most one request)
+        self.connections = 0
 
     def delay(self) -> float:
         lo, hi = self.focus if self.focus and self.rng.random() < 0.5 else (self.startup, self.full)
@@ -83,6 +86,8 @@ class Killer:
                 self.scale *= 0.9 * (time.monotonic() - start) / delay
                 return False
             time.sleep(0.005)
+        proc.send_signal(signal.SIGSTOP)  # frozen: its set of connections cannot change any more
+        self.connections = len(client_ports(proc.pid))
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         self.stats["kills"] += 1
@@ -90,6 +95,41 @@ class Killer:
 
     def need_more(self, kills: int) -> bool:
         return self.stats["kills"] < kills and sum(self.stats.values()) < 3 * kills
+
+
+_TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+
+
+def _tcp_rows() -> list[list[str]]:
+    rows = []
+    for table in _TCP_TABLES:
+        try:
+            with open(table) as f:
+                rows += [line.split() for line in f.read().splitlines()[1:]]
+        except OSError:
+            continue
+    return rows
+
+
+def _port(address: str) -> int:
+    return int(address.rsplit(":", 1)[1], 16)
+
+
+def client_ports(pid: int) -> set[int]:
+    """The local ports of the TCP connections process ``pid`` holds (Linux /proc)."""
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return {_port(row[1]) for row in _tcp_rows() if len(row) > 9 and row[9] in inodes}
 
 
 def calibrate_log(cli: Cli, name: str, data: Path) -> tuple[float, tuple[float, float]]:
@@ -170,20 +210,30 @@ def log_kills(cli: Cli, tmp_path: Path, kills: int, seed: int) -> dict[str, int]
     while kill.need_more(kills):
         files = fill(data, rng)
         digests = {digest_bytes(b) for b in files.values()}
-        kill(cli.spawn("log", "ds", str(data), "--json"))
+        killed = kill(cli.spawn("log", "ds", str(data), "--json"))
         before = check_visible_versions(store)
         loose, packed = stored(store)
         missing = {d for d in digests if d not in loose and d not in packed}
         partial += 0 < len(missing) < len(digests)  # killed mid-upload
+        # A request the killed process had sent in full is still carried out by the server after
+        # its death (Azurite stored up to 4 more blobs in the seconds after a kill, with 5
+        # connections open): the remote may gain at most one object per connection it held.
+        late = kill.connections if killed else 0
 
         again = cli.run("log", "ds", str(data), "--json", timeout=300)
         assert again.code == 0, again.err
         res = again.json()
-        assert res["uploaded_files"] == len(missing), (res, len(missing))
-        assert res["uploaded_bytes"] == sum(len(b) for b in files.values() if digest_bytes(b) in missing)
+        assert len(missing) - late <= res["uploaded_files"] <= len(missing), (res, len(missing), late)
+        missing_bytes = sum(len(b) for b in files.values() if digest_bytes(b) in missing)
+        if res["uploaded_files"] == len(missing):
+            assert res["uploaded_bytes"] == missing_bytes
+        else:
+            assert res["uploaded_bytes"] < missing_bytes
         after = check_visible_versions(store)
         created_by_rerun += res["created"]
-        assert after == before + ([len(before)] if res["created"] else []), (before, after, res)
+        # ...the killed log's own last request (its version_created event) included
+        late_version = len(after) - len(before) - int(res["created"])
+        assert after[: len(before)] == before and late_version in ((0, 1) if late else (0,)), (before, after, res)
 
         out = tmp_path / f"check-{res['version']}"
         Cli(tmp_path / "checker", cli.remote).ok("download", res["ref"], "--root", str(out))
@@ -199,8 +249,8 @@ def test_log_killed_at_random_points_file(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
-def test_log_killed_at_random_points_many(shared_cli: Cli, tmp_path: Path, seed: int) -> None:
-    stats = log_kills(shared_cli, tmp_path, kills=10, seed=100 + seed)
+def test_log_killed_at_random_points_many(writers_cli: Cli, tmp_path: Path, seed: int) -> None:
+    stats = log_kills(writers_cli, tmp_path, kills=10, seed=100 + seed)
     assert stats["kills"] == 10, stats
 
 
@@ -254,8 +304,8 @@ def test_download_killed_at_random_points(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("skip_cache", [False, True], ids=["cache", "skip-cache"])
-def test_download_killed_at_random_points_many(shared_cli: Cli, tmp_path: Path, skip_cache: bool) -> None:
-    stats = download_kills(shared_cli, tmp_path, 10, 7, *(["--skip-cache"] if skip_cache else []))
+def test_download_killed_at_random_points_many(writers_cli: Cli, tmp_path: Path, skip_cache: bool) -> None:
+    stats = download_kills(writers_cli, tmp_path, 10, 7, *(["--skip-cache"] if skip_cache else []))
     assert stats["kills"] == 10, stats
 
 
@@ -282,16 +332,21 @@ def test_rerun_removes_temp_files_of_dead_processes_only(cli: Cli, tmp_path: Pat
     dead.wait()
     target = tmp_path / "o"
     (target / "big").mkdir(parents=True)
-    stale = target / "big" / f".000.bin.artcli-{dead.pid}.part"
-    stale.write_bytes(b"half")
+    stale = [target / "big" / f".000.bin.artcli-{dead.pid}.part",  # the names of earlier versions
+             target / "big" / f".000.bin.artcli-{dead.pid}-0123456789ab.part"]  # and of this one
+    for p in stale:
+        p.write_bytes(b"half")
     running = subprocess.Popen(["sleep", "60"])
     try:
-        live = target / "big" / f".001.bin.artcli-{running.pid}.part"  # its writer is still running
-        live.write_bytes(b"in flight")
+        live = [target / "big" / f".001.bin.artcli-{running.pid}.part",  # its writer is still running
+                target / "big" / f".001.bin.artcli-{running.pid}-ba9876543210.part"]
+        for p in live:
+            p.write_bytes(b"in flight")
         cli.ok("download", "ds", "--root", str(target))
-        assert not stale.exists() and live.exists()
+        assert not any(p.exists() for p in stale) and all(p.exists() for p in live)
     finally:
         running.kill()
         running.wait()
-    live.unlink()
+    for p in live:
+        p.unlink()
     assert tree_bytes(target) == files

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from artcli import layout
-from artcli.errors import UsageError
+from artcli.errors import ConflictError
 from artcli.inputs import scan
 from artcli.packs import PACK_THRESHOLD
 from artcli.remoteindex import LooseProbe
@@ -114,7 +114,7 @@ def test_a_file_changed_during_upload_leaves_no_blob(cli: Cli, tmp_path: Path) -
     f.digest = "ab" * 32
     (src / "f.bin").write_bytes(os.urandom(PACK_THRESHOLD + 1))  # after the scan took its stat
     store = open_store(cli.remote or "", {})
-    with pytest.raises(UsageError, match="changed while it was being uploaded"):
+    with pytest.raises(ConflictError, match="changed while it was being uploaded"):
         put_checked(SimpleNamespace(store=store), [f])  # type: ignore[arg-type]
     assert not store.exists(layout.blob_key(f.digest))
 

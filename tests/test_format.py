@@ -105,3 +105,38 @@ def test_plan_ranges() -> None:
 def test_entry_fast_path_is_canonical(path: str, size: int, offset: int | None) -> None:
     e = Entry(path, size, D1, D2 if offset is not None else None, offset)
     assert manifest.entry_line(e) == canonical.dumps(e.to_json()) + b"\n"
+
+
+def test_pack_index_edges() -> None:
+    """The final newline is optional; a blank line inside is a flaw; errors name the index."""
+    data = encode_index(D1, [(D2, 0, 5), ("e" * 64, 5, 7)])
+    assert decode_index(D1, data.rstrip(b"\n")) == [(D2, 0, 5), ("e" * 64, 5, 7)]
+    head, first, second = data.rstrip(b"\n").split(b"\n")
+    for bad in (head + b"\n\n" + first + b"\n" + second + b"\n", data + b"\n"):
+        with pytest.raises(IntegrityError) as info:
+            decode_index(D1, bad)
+        assert layout.pack_index_key(D1) in str(info.value)
+
+
+def test_plan_ranges_boundaries() -> None:
+    """Exactly half of a pack wanted reads the whole pack; a hole of exactly ``gap`` bytes is
+    read through (one request)."""
+    assert plan_ranges([(0, 50)], 100) == [(0, 100)]
+    assert plan_ranges([(0, 49)], 100) == [(0, 49)]
+    assert plan_ranges([(0, 10), (30, 5)], None, gap=20) == [(0, 35)]
+    assert plan_ranges([(0, 10), (31, 5)], None, gap=20) == [(0, 10), (31, 36)]
+
+
+def test_pack_builder_stores_a_digest_once_and_seals_a_readable_index() -> None:
+    from artcli.model import MAX_ENTRY_SIZE
+    from artcli.packs import PackBuilder
+
+    b = PackBuilder()
+    assert b.add(D1, b"first") == 0 and b.add(D2, b"second") == 5
+    assert b.add(D1, b"first") == 0  # the same content again: its first offset, not a copy
+    digest, data, index = b.seal()
+    assert data == b"firstsecond" and decode_index(digest, index) == [(D1, 0, 5), (D2, 5, 6)]
+    edge = encode_index(D1, [(D2, 0, MAX_ENTRY_SIZE)])
+    assert decode_index(D1, edge) == [(D2, 0, MAX_ENTRY_SIZE)]
+    with pytest.raises(IntegrityError):
+        decode_index(D1, encode_index(D1, [(D2, 0, MAX_ENTRY_SIZE + 1)]))

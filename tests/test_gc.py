@@ -306,6 +306,37 @@ def test_lease_liveness_rules() -> None:
     assert _lease_live(b"not json", time.time()) and not _lease_live(b"not json", time.time() - 600)
 
 
+def test_a_heartbeat_from_the_future_is_believed_for_a_minute_at_most() -> None:
+    """Clocks agree within a minute (format §7.1); a heartbeat further ahead is a broken clock
+    or a planted object, and is not live: no lease blocks anyone for more than an hour and a
+    minute of real time, whatever it claims."""
+    from artcli.leases import lease_live as _lease_live
+
+    assert _lease_live(_lease("gc", -30), None)  # 30 s ahead: skew within the bound
+    assert not _lease_live(_lease("gc", -90), None)
+    ahead = json.loads(_lease("gc", -50 * 60))
+    assert not _lease_live(canonical.dumps({**ahead, "lease": 3600}), None)  # was live for 1 h 50 min
+
+
+def test_a_planted_gc_lease_from_the_future_blocks_no_writer(cli: Cli, tmp_path: Path) -> None:
+    ahead = json.loads(_lease("gc", -50 * 60))
+    put_raw(cli, "gc/running/planted.json", canonical.dumps({**ahead, "lease": 3600}))
+    proc = cli.spawn("log", "ds", str(make_tree(tmp_path / "a", {"a.txt": b"a"})))
+    lines, reader = _stderr_lines(proc)
+    deadline = time.monotonic() + 120  # a hang guard: the writer must not wait at all
+    while proc.poll() is None and not any("waiting for a garbage collection" in ln for ln in lines):
+        assert time.monotonic() < deadline, f"log neither finished nor waited: {lines}"
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"log waits for a gc lease from the future: {lines}")
+    reader.join(timeout=60)
+    assert proc.returncode == 0, lines
+    assert cli.ok("gc", "--json").json()["stale_leases"] == 1
+    assert not (tmp_path / "remote" / "gc" / "running" / "planted.json").exists()
+
+
 def test_gc_waits_for_a_live_writer_and_ignores_a_stale_one(cli: Cli, tmp_path: Path) -> None:
     cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.bin": os.urandom(BIG)})), env=at(T0))
     cli.ok("delete", "ds", env=at(T0))

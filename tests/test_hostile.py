@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from artcli import canonical, clock, layout, manifest, packs
+from artcli import canonical, clock, durations, layout, manifest, packs
 from artcli.errors import IntegrityError, UsageError
 from artcli.eventlog import _parse
 from artcli.hashing import digest_bytes
@@ -94,7 +94,6 @@ def test_parse_ref_only_raises_usage_error(examples: int) -> None:
 
 # -- durations (artcli/durations.py) -------------------------------------------------------
 def _check_duration(text: str) -> None:
-    durations = pytest.importorskip("artcli.durations", reason="artcli/durations.py is not there yet")
     try:
         seconds = durations.parse_duration(text)
     except UsageError:
@@ -116,17 +115,32 @@ DURATIONISH = st.one_of(st.text(max_size=30), st.text("0123456789wdhms", max_siz
 
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_durations_only_raise_usage_error(examples: int) -> None:
-    pytest.importorskip("artcli.durations", reason="artcli/durations.py is not there yet")
     run_property(DURATIONISH, _check_duration, examples)
 
 
-def test_duration_edge_cases() -> None:
-    durations = pytest.importorskip("artcli.durations", reason="artcli/durations.py is not there yet")
-    for text in ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "999999999w999999999d", "", "1.5d"]:
-        try:
-            durations.parse_expiry(text)
-        except UsageError:
-            pass
+@pytest.mark.parametrize(("text", "message"), [
+    ("0001-01-01T00:00:00+01:00", "invalid date"),  # year 0 in UTC
+    ("9999-12-31T23:59:59-05:00", "invalid date"),  # year 10000 in UTC
+    ("999999999w999999999d", "too far in the future"),
+    ("", "invalid TTL"),
+    ("1.5d", "invalid TTL"),
+    ("3 days", "invalid TTL"),
+    ("none", "invalid TTL"),
+    ("0s", "not in the future"),
+    ("2000-01-01", "not in the future"),
+])
+def test_duration_edge_cases_are_usage_errors(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        durations.parse_expiry(text, datetime(2026, 1, 1, tzinfo=clock.UTC))
+    assert message in str(info.value) and repr(text) in str(info.value)
+
+
+def test_duration_edge_cases_that_parse() -> None:
+    now = datetime(2026, 1, 1, tzinfo=clock.UTC)
+    assert durations.parse_expiry("never", now) is None
+    assert durations.parse_expiry("999999999s", now) == datetime(2057, 9, 9, 1, 46, 39, tzinfo=clock.UTC)
+    assert durations.parse_expiry("2030-01-01T00:00:00-05:00", now) == datetime(2030, 1, 1, 5, tzinfo=clock.UTC)
+    assert durations.parse_duration("999999999w") == 999999999 * 604800
 
 
 # -- metadata values (artcli/mdvalues.py) --------------------------------------------------

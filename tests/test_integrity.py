@@ -155,3 +155,37 @@ def test_missing_remote_blob_is_integrity_error(logged: Cli, tmp_path: Path) -> 
     _store(logged).delete(layout.blob_key(digest_bytes(BIG)))
     r = logged("download", "ds", "--root", str(tmp_path / "o"))
     assert r.code == 4 and "missing" in r.err
+
+
+@pytest.mark.parametrize("marker", [b'{"format":"two","hash":"blake3"}', b"[2]", b"null", b'"x"', b"{}",
+                                    b'{"format":null,"hash":"blake3"}', b'{"format":"2","hash":"blake3"}',
+                                    b'{"format":true,"hash":"blake3"}', b'{"format":1.5,"hash":"blake3"}',
+                                    b'{"format":0,"hash":"blake3"}', b'{"hash":"blake3"}', b'{"format":2}',
+                                    b'{"format":2,"hash":"sha256"}', b"{not json"])
+def test_a_malformed_format_marker_is_exit_4(cli: Cli, tmp_path: Path, marker: bytes) -> None:
+    """A marker that is not ``{"format": <int >= 1>, "hash": "blake3"}`` is an integrity error
+    naming it, for writers and readers alike; nothing is written next to it."""
+    root = tmp_path / "remote"
+    root.mkdir(exist_ok=True)
+    (root / layout.MARKER_KEY).write_bytes(marker)
+    make_tree(tmp_path / "d", {"a.txt": b"a"})
+    for args in (("log", "ds", str(tmp_path / "d")), ("download", "ds", "--root", str(tmp_path / "o")),
+                 ("gc", "--dry-run")):
+        r = cli(*args)
+        assert r.code == 4, (args, r.err)
+        assert (layout.MARKER_KEY in r.err or "sha256" in r.err) and "internal error" not in r.err, r.err
+    assert sorted(p.name for p in root.iterdir()) == [layout.MARKER_KEY]
+    assert (root / layout.MARKER_KEY).read_bytes() == marker
+
+
+@pytest.mark.parametrize("fmt", [1, layout.FORMAT])
+def test_a_valid_format_marker_is_accepted(cli: Cli, tmp_path: Path, fmt: int) -> None:
+    (tmp_path / "remote").mkdir(exist_ok=True)
+    (tmp_path / "remote" / layout.MARKER_KEY).write_bytes(canonical.dumps({"format": fmt, "hash": layout.HASH}))
+    cli.ok("log", "ds", str(make_tree(tmp_path / "d", {"a.txt": b"a"})))
+    cli.ok("download", "ds", "--root", str(tmp_path / "o"))
+    newer = canonical.dumps({"format": layout.FORMAT + 1, "hash": layout.HASH})
+    (tmp_path / "remote" / layout.MARKER_KEY).write_bytes(newer)
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    r = fresh("log", "ds", str(tmp_path / "d"))
+    assert r.code == 4 and "upgrade artcli" in r.err  # a newer format is refused (format §2.1)

@@ -141,3 +141,17 @@ def test_skip_cache_writes_straight_to_target(any_cli: Cli, data: Path, tmp_path
     assert tree_bytes(tmp_path / "o") == FILES
     cached = [p for p in (cli.home / "cache" / "files").rglob("*") if p.is_file()]
     assert cached == []
+
+
+@pytest.mark.parametrize("skip_cache", [False, True], ids=["cache", "skip-cache"])
+def test_names_sharing_a_long_prefix_download_intact(cli: Cli, tmp_path: Path, skip_cache: bool) -> None:
+    """400 files whose names share their first 80 characters (temp names are cut there): each
+    write has its own temp file, so no file ends up with another's bytes or goes missing."""
+    prefix = "shared-prefix-" + "x" * 80
+    files = {f"d/{prefix}-{i:03d}.txt": f"file {i}\n".encode() * (1 + i % 7) for i in range(400)}
+    files |= {f"big/{prefix}-{i}.bin": bytes([i]) * ((1 << 20) + i) for i in range(4)}  # loose blobs too
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", files)))
+    fresh = Cli(tmp_path / "fresh", cli.remote)  # a cold cache: every file is fetched and written
+    res = fresh("download", "ds", "--root", str(tmp_path / "o"), *(["--skip-cache"] if skip_cache else []))
+    assert res.code == 0, res.err
+    assert tree_bytes(tmp_path / "o") == files

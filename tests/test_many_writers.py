@@ -1,4 +1,4 @@
-"""Many writers at once, as real processes, on a file:// and an S3 remote: nothing is lost.
+"""Many writers at once, as real processes, on a file://, an S3 and an Azure remote: nothing is lost.
 
 One round starts WRITERS processes together — logs of new content, logs of one identical
 content, ``alias add`` of one alias, ``metadata set`` of distinct keys and ``link`` into one
@@ -148,13 +148,13 @@ def _seed(cli: Cli, tmp: Path) -> dict[int, dict[str, bytes]]:
     return inputs
 
 
-def test_sixteen_writers(shared_cli: Cli, tmp_path: Path) -> None:
-    inputs = _seed(shared_cli, tmp_path)
-    _round(shared_cli, tmp_path, 16, "r0", inputs)
+def test_sixteen_writers(writers_cli: Cli, tmp_path: Path) -> None:
+    inputs = _seed(writers_cli, tmp_path)
+    _round(writers_cli, tmp_path, 16, "r0", inputs)
 
 
 @pytest.mark.slow
-def test_many_writers_heavy(shared_cli: Cli, tmp_path: Path) -> None:
-    inputs = _seed(shared_cli, tmp_path)
+def test_many_writers_heavy(writers_cli: Cli, tmp_path: Path) -> None:
+    inputs = _seed(writers_cli, tmp_path)
     for r, n in enumerate([32, 32, 24]):
-        _round(shared_cli, tmp_path, n, f"r{r}", inputs)
+        _round(writers_cli, tmp_path, n, f"r{r}", inputs)

@@ -93,3 +93,19 @@ def test_entry_validation() -> None:
                 {**good, "size": True}, [], "x"]:
         with pytest.raises(IntegrityError):
             Entry.from_json(bad)
+
+
+def test_paths_are_stored_in_nfc() -> None:
+    """A name typed as 'e' + combining accent and one typed as 'é' are the same path."""
+    from artcli.model import normalise_relpath
+
+    assert normalise_relpath("d/cafe\u0301.txt") == "d/caf\u00e9.txt"
+    assert normalise_relpath("d/caf\u00e9.txt") == "d/caf\u00e9.txt"
+    with pytest.raises(IntegrityError):
+        normalise_relpath("../x")
+
+
+def test_a_bad_alias_is_called_an_alias() -> None:
+    with pytest.raises(UsageError) as info:
+        check_alias("not ok!")
+    assert "invalid alias 'not ok!'" in str(info.value)

@@ -224,3 +224,46 @@ def test_remote_add_refuses_endpoint_with_credentials(tmp_path: Path, endpoint: 
     assert not (tmp_path / "home" / "config").exists()
     cli.ok("remote", "add", "x", "s3://bucket", "--option", "endpoint_url=http://minio.example:9000")
     cli.ok("remote", "add", "y", "gs://bucket", "--option", "token=anon")
+
+
+def test_bearer_tokens_with_one_capital_and_signed_parameters_after_others() -> None:
+    """Kills the redaction mutants a looser test let live: a token whose only sign of being one
+    is a capital after lower case (``xaBcdefg``), and a signature that is not the first
+    parameter of its query."""
+    assert "xaBcdefg" not in redact.redact_text("Authorization: Bearer xaBcdefg")
+    assert "abcdef123" not in redact.redact_text("see https://h.example/p?a=1&sig=abcdef123 now")
+    assert redact.redact_text("see https://h.example/p?a=1&b=2 now") == "see https://h.example/p?a=1&b=2 now"
+    # only the secret parameter's value goes; its neighbours stay as they were
+    assert (redact.redact_text("https://h.example/p?a=1&id=AKIAIOSFODNN7EXAMPLE&b=2")
+            == "https://h.example/p?a=1&id=***&b=2")
+    assert redact.redact_text("Basic authentication is enabled") == "Basic authentication is enabled"
+
+
+def test_looks_secret_walks_names_and_values() -> None:
+    assert redact.looks_secret("api_token", "abc")
+    assert redact.looks_secret(None, {"nested": ["ok", "https://u:pw@host/x"]})
+    assert not redact.looks_secret("tokenizer", "bpe") and not redact.looks_secret(None, {"a": [1, "plain"]})
+
+
+def test_one_line_and_its_limit() -> None:
+    assert redact.one_line("a\n b  c") == "a b c"
+    assert redact.one_line("x" * 20, limit=10) == "xxxxxxx..."
+    assert redact.one_line("x" * 10, limit=10) == "x" * 10  # exactly at the limit: kept whole
+
+
+def test_url_user_info_and_queries_precisely() -> None:
+    assert redact.redact_url("https://h/p?a=1") == "https://h/p?a=1"  # queries are kept unless dropped
+    assert redact.redact_url("https://h/p?a=1", drop_query=True) == "https://h/p"
+    assert redact.redact_url("https://user:pw@h/p") == "https://***@h/p"
+    assert redact.redact_url("https://abcdefghijklmnop@h/p") == "https://***@h/p"  # 16 characters: a token
+    assert redact.redact_url("https://abcdefghijklmno@h/p") == "https://abcdefghijklmno@h/p"  # 15: a user name
+    assert redact.find_secret("https://abcdefghijklmnop@h") == "user-info (user:password@) in a URL"
+    assert redact.find_secret("https://h/p?sig=") is None  # an empty signature signs nothing
+
+
+def test_names_that_say_secret_and_values_that_say_nothing() -> None:
+    assert redact.find_secret("abc", "key") == "its name 'key' says it is a secret"
+    assert redact.find_secret("abc", "key", bare_key=False) is None
+    assert redact.find_secret("key=abc") == "a 'key' value" and redact.find_secret("key=abc", bare_key=False) is None
+    assert redact.find_secret("password=none") is None and redact.find_secret('password="none"') is None
+    assert redact.find_secret("password=hunter2") == "a 'password' value"

@@ -131,8 +131,14 @@ def test_collection_aliases_live_in_the_collection(rules_cli: Cli, tmp_path: Pat
     assert [(r["from"], r["to"]) for r in hist] == [(None, "v1"), ("v1", "v2")]
     # the artifact's own aliases are untouched
     assert [r["alias"] for r in cli.ok("alias", "ls", "churn-model", "--json").json()] == ["latest"]
-    cli.ok("alias", "rm", "registry/models/churn", "production")
+    cli.ok("alias", "rm", "registry/models/churn", "production", env={"ARTCLI_RUN_ID": "retire-1",
+                                                                     "ARTCLI_NOW": "2030-01-05T00:00:00Z"})
     assert cli("show", "registry/models/churn:production").code == 3
+    gone = cli.ok("history", "registry/models/churn", "--json").json()[-1]  # the removal is a move to nothing
+    assert (gone["alias"], gone["from"], gone["to"], gone["run"], gone["time"]) == (
+        "production", "v2", None, "retire-1", "2030-01-05T00:00:00.000000Z")
+    assert gone["user"] and gone["host"]
+    assert cli("alias", "rm", "registry/models/churn", "production").code == 3  # nothing left to remove
 
 
 def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
@@ -143,6 +149,7 @@ def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
     res = cli.ok("unlink", "registry/models/churn:v1", "--json").json()
     assert res["ref"] == "registry/models/churn:v1" and res["unlinked_now"] is True
     assert res["removed_aliases"] == ["production"] and res["source"]["ref"] == "default/churn-model:v1"
+    assert res["source"]["type"] == "model" and res["source"]["version"] == "v1"
     assert cli("show", "registry/models/churn:v1").code == 3
     assert cli("show", "registry/models/churn:production").code == 3
     assert cli.ok("show", "registry/models/churn", "--json").json()["version"] == "v0"  # latest falls back
@@ -153,6 +160,16 @@ def test_unlink(rules_cli: Cli, tmp_path: Path) -> None:
     assert cli("unlink", "registry/models/churn:v5").code == 3
     # linking the source again makes a new collection version
     assert cli.ok("link", "churn-model:v1", "registry/models/churn").out.strip() == "registry/models/churn:v2"
+
+
+def test_a_link_records_when_it_was_made(rules_cli: Cli, tmp_path: Path) -> None:
+    cli = rules_cli
+    log_versions(cli, tmp_path, 1)
+    cli.ok("link", "churn-model:v0", "registry/models/churn", env={"ARTCLI_NOW": "2030-02-03T04:05:06Z"})
+    coll = collection(cli, "models", "churn")
+    assert [(lk["version"], lk["source"], lk["linked"]) for lk in coll["links"]] == [
+        ("v0", "default/churn-model:v0", "2030-02-03T04:05:06.000000Z")]
+    assert coll["updated"] == "2030-02-03T04:05:06.000000Z"
 
 
 def test_linking_clears_a_ttl(cli: Cli, tmp_path: Path) -> None:

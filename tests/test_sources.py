@@ -12,9 +12,9 @@ import pytest
 
 from artcli import sources
 from artcli.errors import UsageError
-from conftest import _free_port
 
 from clihelp import Cli
+from conftest import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD = ("boto3", "botocore", "gcsfs", "s3fs", "aiohttp", "aiobotocore", "adlfs", "azure", "google")
@@ -68,9 +68,10 @@ def test_registry_dispatch() -> None:
     assert len(schemes) == len(set(schemes))
     for text, scheme in [("s3://bkt/k", "s3"), ("s3a://bkt/k", "s3"), ("gs://bkt/k", "gs"), ("gcs://bkt/k", "gs"),
                          ("https://h/x", "http"), ("HTTP://h/x", "http"), (str(ROOT), "file"),
-                         (ROOT.as_uri(), "file")]:
+                         (ROOT.as_uri(), "file"), ("az://cont/k", "az"), ("abfs://cont/k", "az"),
+                         ("abfss://cont/k", "az")]:
         assert sources.parse_location(text).scheme == scheme, text
-    with pytest.raises(UsageError, match=r"unsupported source scheme 'ftp'.*s3://, gs://, http\(s\)://, file://"):
+    with pytest.raises(UsageError, match=r"unsupported source scheme 'ftp'.*s3://, gs://, az://, http\(s\)://, file://"):
         sources.parse_location("ftp://h/x")
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic"]
+from clihelp import Cli
+
+HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic", "adlfs", "azure"]
 
 
 def _loaded(code: str) -> list[str]:
@@ -32,3 +36,19 @@ def test_local_command_imports_no_cloud_library(tmp_path) -> None:
             f"sys.argv=['artcli','ls','--remote',{(tmp_path / 'r').as_uri()!r}]\n"
             "from artcli.entry import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
     assert _loaded(code) == []
+
+
+def test_subprocesses_import_this_tree(tmp_path: Path) -> None:
+    """Tests that start ``python -m artcli`` (test_secrets, test_examples, every ``cli.spawn``)
+    test this tree, not an artcli installed elsewhere: here a decoy package stands for that
+    other install, found after whatever the suite's environment puts first."""
+    decoy = tmp_path / "elsewhere"
+    (decoy / "artcli").mkdir(parents=True)
+    (decoy / "artcli" / "__init__.py").write_text("")
+    probe = "import artcli; print(artcli.__file__)"
+    tree = Path(__file__).resolve().parents[1] / "artcli" / "__init__.py"
+    for env in (dict(os.environ), Cli(tmp_path / "home", None).proc_env()):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(decoy)) if p)
+        out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True,
+                             text=True, check=True).stdout
+        assert Path(out.strip()) == tree

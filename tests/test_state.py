@@ -48,6 +48,8 @@ def test_metadata_latest_wins_history_kept() -> None:
                         ev(1, "metadata_set", version=0, entries={"acc": {"value": 0.9, "type": None}})])
     assert s.versions[0].metadata["acc"]["value"] == 0.9
     assert [h["value"] for h in s.versions[0].metadata_history] == [0.5, 0.9]
+    assert [(h["key"], h["seq"], h["time"]) for h in s.versions[0].metadata_history] == [
+        ("acc", 0, "2026-01-01T00:00:00.000000Z"), ("acc", 1, "2026-01-01T00:00:01.000000Z")]
 
 
 def test_ttl_and_expiry() -> None:
@@ -85,3 +87,14 @@ def test_fold_never_crashes_and_aliases_are_unique(ops: list[tuple[str, int, str
         assert v in s.versions and s.versions[v].deleted is None, alias
     # folding is deterministic
     assert fold("p", "n", events).aliases == s.aliases
+
+
+def test_a_second_removal_of_an_alias_is_a_quiet_no_op() -> None:
+    """Two `alias rm` racing both write ``alias_removed``: the second finds nothing to remove,
+    which is neither an error nor a move in the history."""
+    s = fold("p", "n", [created(0, 0, aliases=["best"]), ev(1, "alias_removed", alias="best"),
+                        ev(2, "alias_removed", alias="best")])
+    assert s.aliases == {} and s.warnings == []
+    assert [(h["alias"], h["from"], h["to"], h["seq"]) for h in s.alias_history] == [
+        ("best", None, 0, 0), ("best", 0, None, 1)]
+    assert s.alias_history[-1]["actor"]["run"] == "run1" and s.alias_history[-1]["time"].endswith(":01.000000Z")

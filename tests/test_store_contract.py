@@ -384,6 +384,17 @@ class TestGcsStore(StoreContract):
         return make_remote("gcs")
 
 
+@pytest.mark.azure
+class TestAzureStore(StoreContract):
+    race_keys = 30
+    race_threads = 8
+    race_switch_interval = None
+
+    @pytest.fixture
+    def remote(self, make_remote: Callable[[str], Remote]) -> Remote:
+        return make_remote("azure")
+
+
 # -- local exclusive create, harder ------------------------------------------------------------
 def test_local_put_if_absent_race_is_exact(tmp_path: Path, subprocess_env: Callable[..., dict[str, str]]) -> None:
     """fsspec's local pipe_file(mode="create") lets several writers win; ours must not (12 x 300)."""
@@ -394,6 +405,119 @@ def test_local_put_if_absent_race_is_exact(tmp_path: Path, subprocess_env: Calla
     store = open_store(*remote)
     assert all(store.get(k) == f"{winners[k]}:{k}".encode() * 3 for k in keys)
     assert not [p for p in (tmp_path / "remote").rglob("*") if p.name.startswith(".artcli-tmp-")]
+
+
+def _tmp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.startswith(".artcli-tmp-")]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name an fsync's file")
+def test_local_writes_publish_a_synced_temp_file_from_beside_the_object(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``put`` and ``put_if_absent`` write a temp file in the object's own folder (so the rename
+    or link cannot cross filesystems), fsync it, and only then make it appear under its name."""
+    seen: list[tuple[str, ...]] = []
+    real = {name: getattr(os, name) for name in ("fsync", "link", "replace")}
+
+    def fsync(fd: int) -> None:
+        seen.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real["fsync"](fd)
+
+    def moved(name: str) -> Callable[..., None]:
+        def call(src: str, dst: str, *a: object, **kw: object) -> None:
+            seen.append((name, str(src), str(dst)))
+            real[name](src, dst, *a, **kw)
+        return call
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", moved("link"))
+    monkeypatch.setattr(os, "replace", moved("replace"))
+    store = open_store(str(tmp_path / "r"))
+    for how, write in (("replace", lambda: store.put("a/b/put", b"1")),
+                       ("link", lambda: store.put_if_absent("a/b/excl", b"2"))):
+        seen.clear()
+        write()
+        (_, src, dst), = [e for e in seen if e[0] == how]
+        assert os.path.dirname(src) == os.path.dirname(dst) and src != dst, seen
+        assert seen.index(("fsync", src)) < seen.index((how, src, dst)), seen
+    assert store.get("a/b/put") == b"1" and store.get("a/b/excl") == b"2"
+    assert not _tmp_files(tmp_path / "r")
+
+
+def test_local_put_if_absent_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem that cannot hard-link (EPERM, as on some SMB/FUSE mounts): O_EXCL instead,
+    still one winner per key, identical bytes still a win, no temp file left."""
+    import errno
+
+    def no_link(src: str, dst: str, *a: object, **kw: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    store = open_store(str(tmp_path / "r"))
+    assert store.put_if_absent("ev/0", b"first") is True
+    assert store.put_if_absent("ev/0", b"second") is False
+    assert store.put_if_absent("ev/0", b"first") is True
+    assert store.get("ev/0") == b"first"
+    keys = [f"race/{i:03d}" for i in range(100)]
+    won: dict[str, list[int]] = {k: [] for k in keys}
+    barrier = threading.Barrier(8)
+
+    def writer(ident: int) -> None:
+        barrier.wait()
+        for k in keys:
+            if store.put_if_absent(k, f"{ident}:{k}".encode()):
+                won[k].append(ident)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(len(w) == 1 and store.get(k) == f"{w[0]}:{k}".encode() for k, w in won.items()), won
+    assert not _tmp_files(tmp_path / "r")
+
+
+def test_local_put_if_absent_other_link_errors_are_not_a_fallback(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only "cannot hard-link here" falls back to O_EXCL; any other failure is an error."""
+    import errno
+
+    def broken(src: str, dst: str, *a: object, **kw: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "link", broken)
+    store = open_store(str(tmp_path / "r"))
+    with pytest.raises(RemoteError):
+        store.put_if_absent("ev/0", b"x")
+    assert not store.exists("ev/0") and not _tmp_files(tmp_path / "r")
+
+
+def test_local_failed_writes_leave_no_temp_file(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "r"))
+    store.put("d/inside", b"x")
+    with pytest.raises(ArtcliError):
+        store.put("d", b"a folder is in the way of the rename")
+    with pytest.raises(TypeError):
+        store.put("e", "not bytes")  # type: ignore[arg-type]
+    assert store.put_if_absent("d", b"a folder holds the name") is False
+    assert not _tmp_files(tmp_path / "r") and not store.exists("e")
+
+
+def test_local_errors_name_the_object(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "r"))
+    key = "k" * 300  # over NAME_MAX: every call fails in the OS
+    for call in (lambda: store.put(key, b"x"), lambda: store.put_if_absent(key, b"x"),
+                 lambda: store.get(key), lambda: store.delete(key)):
+        with pytest.raises(RemoteError) as info:
+            call()
+        assert f"{store.url}/{key}" in str(info.value)
+
+
+def test_local_same_bytes_of_a_vanished_object_is_a_loss(tmp_path: Path) -> None:
+    """put_if_absent lost the race, then the winner's object vanished (a gc): still a loss."""
+    from artcli.store.local import LocalStore
+
+    assert LocalStore._same_bytes(str(tmp_path / "gone"), b"x") is False
 
 
 # -- open_store --------------------------------------------------------------------------------
@@ -412,6 +536,16 @@ def test_open_store_local_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert (tmp_path / "rel" / "store" / "k").read_bytes() == b"v"
     assert (tmp_path / "uri store" / "k").read_bytes() == b"v"
     assert (tmp_path / "host-uri" / "k").read_bytes() == b"v"
+
+
+def test_open_store_memory_urls_round_trip() -> None:
+    """A memory store's URL is ``memory://<name>`` (it names objects in messages and keys the
+    local caches), and opening that URL again reaches the same objects."""
+    store = open_store("memory://round-trip/")
+    assert store.url == "memory://round-trip"
+    store.put("k", b"v")
+    assert open_store(store.url).get("k") == b"v"
+    assert store.public_url("a/b") == "memory://round-trip/a/b"
 
 
 def test_open_store_refuses_bad_urls_and_options(tmp_path: Path) -> None:
@@ -599,12 +733,27 @@ def test_sanitize_strips_credentials() -> None:
     assert "https://host/b/k" in clean
 
 
+def test_sanitize_strips_every_query_string() -> None:
+    """A URL's whole query goes, whatever its parameters are called: an Azure SAS (``sig=``,
+    ``se=``, ``skoid=``), a presigned GCS URL, an OAuth ``code=``. No name list could cover them."""
+    sas = "sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00:00:00Z&skoid=9f1c&sig=Zm9v%2BYmFy%3D"
+    text = (f"error: GET https://acct.blob.core.windows.net/c/b.bin?{sas} failed; "
+            "see https://storage.googleapis.com/b/o?X-Goog-Date=20300101&X-Goog-Signature=ab12cd; "
+            "callback http://127.0.0.1:8080/cb?code=4%2F0Adeu5BX&state=s7#frag-secret")
+    clean = sanitize(text)
+    for secret in ("Zm9v%2BYmFy%3D", "skoid=9f1c", "ab12cd", "4%2F0Adeu5BX", "state=s7", "frag-secret", "?"):
+        assert secret not in clean, (secret, clean)
+    for kept in ("https://acct.blob.core.windows.net/c/b.bin", "https://storage.googleapis.com/b/o",
+                 "http://127.0.0.1:8080/cb", "failed;"):
+        assert kept in clean, (kept, clean)
+
+
 # -- start-up cost ----------------------------------------------------------------------------------
 def test_import_store_does_not_import_cloud_libraries(tmp_path: Path) -> None:
     code = (
         "import sys, artcli.store as s\n"
         f"st = s.open_store({str(tmp_path / 'r')!r}); st.put('k', b'v'); assert st.get('k') == b'v'\n"
-        "heavy = ('fsspec', 'boto3', 'botocore', 's3fs', 'gcsfs', 'aiohttp', 'aiobotocore')\n"
+        "heavy = ('fsspec', 'boto3', 'botocore', 's3fs', 'gcsfs', 'aiohttp', 'aiobotocore', 'adlfs', 'azure')\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -152,7 +152,7 @@ def fields(pairs: Sequence[tuple[str, Any]]) -> None:
         data(f"{k + ':':<{width + 1}} {_cell(v)}")
 
 
-class Progress:
+class TerminalProgress:
     """The terminal's :class:`artcli.progress.ProgressReporter`: a rich bar on a TTY, one summary line otherwise."""
 
     def __init__(self) -> None:

@@ -12,7 +12,15 @@ from typing import Any
 
 from artcli.errors import IntegrityError, UsageError
 from artcli.localdb import stat_key
-from artcli.materialise import LayoutCheck, TargetWriter, copy_into_place, final_path, out_of_date, sweep_temps
+from artcli.materialise import (
+    LayoutCheck,
+    TargetWriter,
+    copy_into_place,
+    final_path,
+    make_target,
+    out_of_date,
+    sweep_temps,
+)
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
@@ -75,8 +83,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     if path_prefix and not files:
         raise UsageError(f"no file of {where} is under {path_prefix!r}")
     target = Path(root) if root else default_root(st.name, vs.version)
-    target.mkdir(parents=True, exist_ok=True)
-    target = target.resolve()
+    target = make_target(target)
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
     many = files > CHUNK

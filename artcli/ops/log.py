@@ -186,6 +186,7 @@ def _log_artifact(
     if artifact_type is not None:
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
+    repo.may_create = True  # the first write to a new local remote creates it
     project = repo.project
     reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command

@@ -36,6 +36,7 @@ def create_registry(repo: Repo, name: str, accept_types: list[str] | None = None
     """Create a custom registry; re-creating one with the same accepted types is a no-op."""
     check_name(name, "registry")
     types = sorted({check_name(t, "type") for t in accept_types}) if accept_types else None
+    repo.may_create = True  # the first write to a new local remote creates it
     existing = repo.registry_state(name, must_exist=False)
     if not existing.core:
         repo.check_format(for_write=True)

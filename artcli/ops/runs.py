@@ -61,6 +61,7 @@ def start_run(repo: Repo, job_type: str | None = None, name: str | None = None,
     _check_label(name, "run name")
     if run_id is not None:
         check_run_id(run_id)
+    repo.may_create = True  # the first write to a new local remote creates it
     repo.check_format(for_write=True)
     attrs = run_attributes(job_type, name)
     for _ in range(20):

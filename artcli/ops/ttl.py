@@ -181,6 +181,7 @@ def set_default_ttl(repo: Repo, project: str, value: str) -> DefaultResult:
         seconds = parse_duration(value)
         if seconds <= 0:
             raise UsageError(f"default TTL {value!r} must be longer than zero", hint="use 'never' for no default")
+    repo.may_create = True  # the first write to a new local remote creates it
     repo.check_format(for_write=True)
 
     def build(events: Events) -> dict[str, Any] | None:

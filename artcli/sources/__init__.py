@@ -1,6 +1,6 @@
 """Reference sources: list, pin and fetch files that stay where they are.
 
-``add-ref`` and ``log --ref`` record objects at ``s3://``, ``gs://``, ``http(s)://`` and
+``add-ref`` and ``log --ref`` record objects at ``s3://``, ``gs://``, ``az://``, ``http(s)://`` and
 ``file://`` locations (a plain path is a ``file://`` location) without copying their bytes;
 ``download`` fetches them back. A source is anybody's bucket or web server, not the artifact
 remote, but its client is built by ``artcli/store/`` with the same options, retries and error
@@ -22,6 +22,7 @@ from pathlib import Path
 from artcli.errors import UsageError
 from artcli.model import Entry
 from artcli.redact import one_line
+from artcli.sources.az import AzureSource
 from artcli.sources.base import (
     DEFAULT_MAX_OBJECTS,
     Changed,
@@ -40,8 +41,8 @@ from artcli.sources.s3 import S3Source
 __all__ = ["DEFAULT_MAX_OBJECTS", "SOURCES", "Changed", "Location", "Source", "SourceContext", "fetch",
            "is_pinned", "iter_scan", "location_entry", "parse_location", "scan"]
 
-#: every source, once; a new scheme (e.g. ``az``) is one more entry here
-SOURCES: tuple[Source, ...] = (S3Source(), GcsSource(), HttpSource(), FileSource())
+#: every source, once; a new scheme is one more entry here
+SOURCES: tuple[Source, ...] = (S3Source(), GcsSource(), AzureSource(), HttpSource(), FileSource())
 #: URI scheme (``s3``, ``s3a``, ``https``, ``""`` for a plain path) -> its source
 _BY_URL_SCHEME: dict[str, Source] = {s: src for src in SOURCES for s in src.url_schemes}
 #: recorded scheme (``Location.scheme``) -> its source

@@ -1,7 +1,7 @@
 """What every reference source shares: the :class:`Source` protocol, parsed locations, the
 per-command :class:`SourceContext`, and the errors and helpers of scanning and fetching.
 
-A source module (``s3.py``, ``gs.py``, ``http.py``, ``file.py``; ``az.py`` later) implements
+A source module (``s3.py``, ``gs.py``, ``az.py``, ``http.py``, ``file.py``) implements
 the protocol and is registered in ``artcli/sources/__init__.py``; nothing dispatches on a
 scheme anywhere else. Cloud clients come from ``artcli/store/`` (same options, retries and
 error translation as a remote of that scheme), so no source imports a cloud library.

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
+import artcli.sources.base as base
 from artcli.errors import IntegrityError, NotFoundError, RemoteError, UsageError
 from artcli.model import Entry
 from artcli.redact import one_line
-from artcli.sources import base
 from artcli.sources.base import Location, Progress, SourceContext, gone, too_many
 from artcli.sources.sink import Sink
 

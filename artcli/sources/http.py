@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+import artcli.sources.base as base
 from artcli.errors import ArtcliError, NotFoundError, RemoteError, UsageError
 from artcli.model import Entry
 from artcli.redact import one_line, split_signed_url
-from artcli.sources import base
 from artcli.sources.base import Location, Progress, SourceContext, drop_none, gone, relpath, too_many
 from artcli.sources.sink import Sink
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import artcli.sources.base as base
 from artcli.errors import NotFoundError
 from artcli.model import Entry
-from artcli.sources import base
 from artcli.sources.base import (
     Changed,
     Location,

@@ -6,16 +6,18 @@ most commands touch one remote at most.
 
 Supported URLs:
 
-* ``/path``, ``./path``, ``~/path``, ``file:///path`` — a local or NFS directory (created if
-  missing), exclusive create via temp file + ``os.link``.
+* ``/path``, ``./path``, ``~/path``, ``file:///path`` — a local or NFS directory (created by
+  the first write, never by a read), exclusive create via temp file + ``os.link``.
 * ``memory://name`` — process-local, for tests and dry runs.
 * ``s3://bucket[/prefix]`` — options: see :func:`artcli.store.s3.open_s3`.
 * ``gs://bucket[/prefix]`` — options: see :func:`artcli.store.gcs.open_gcs`.
-* any other protocol fsspec knows (``az://``, ``sftp://``...) — read-only in effect: it cannot
+* ``az://container[/prefix]`` (also ``abfs://``, ``abfss://``) — Azure Blob Storage; options:
+  see :func:`artcli.store.azure_client.read_settings`.
+* any other protocol fsspec knows (``sftp://``, ``hdfs://``...) — read-only in effect: it cannot
   create objects exclusively, so ``put_if_absent`` raises UnsafeRemoteError unless the option
   ``unsafe_writes=true`` is given; other options are passed to the fsspec filesystem.
 
-Common options for s3/gs: ``max_attempts`` (1 = fail fast), ``connect_timeout``, ``read_timeout``.
+Common options for s3/gs/az: ``max_attempts`` (1 = fail fast), ``connect_timeout``, ``read_timeout``.
 Credentials never go in the URL: use the environment, a profile or a token file.
 """
 
@@ -32,7 +34,7 @@ from artcli.store.options import OptionReader
 __all__ = ["SCHEMES", "ObjectInfo", "Store", "check_options", "open_store"]
 
 #: schemes with a dedicated backend (and a real exclusive create)
-SCHEMES = ("file", "memory", "s3", "gs")
+SCHEMES = ("file", "memory", "s3", "gs", "az")
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
@@ -107,6 +109,17 @@ def open_store(url: str, options: Mapping[str, str] | None = None) -> Store:
             raise _missing("gcsfs", exc) from exc
         return open_gcs(bucket, prefix, canonical, options)
 
+    if scheme in ("az", "abfs", "abfss"):
+        from artcli.store.azure import split_container
+
+        container, prefix, canonical = split_container(url)
+        try:
+            from artcli.store.azure import open_azure
+
+            return open_azure(container, prefix, canonical, options)
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise _missing("adlfs", exc) from exc
+
     return _open_generic(url, scheme, options)
 
 
@@ -125,6 +138,10 @@ def check_options(url: str, options: Mapping[str, str] | None) -> None:
         from artcli.store.gcs import read_gcs_options
 
         read_gcs_options(options)
+    elif scheme in ("az", "abfs", "abfss"):
+        from artcli.store.azure_client import read_azure_options
+
+        read_azure_options(options)
     # other fsspec protocols take their own options (see _open_generic)
 
 
@@ -151,7 +168,7 @@ def _open_generic(url: str, scheme: str, options: dict[str, str]) -> Store:
     from fsspec.registry import get_filesystem_class, known_implementations, registry
 
     if scheme not in known_implementations and scheme not in registry:
-        raise UsageError(f"unknown remote scheme {scheme!r} in {url!r}: use a path, file://, memory://, s3:// or gs://")
+        raise UsageError(f"unknown remote scheme {scheme!r} in {url!r}: use a path, file://, memory://, s3://, gs:// or az://")
     parts = urlsplit(url)
     if "@" in parts.netloc or parts.query:
         raise UsageError(f"credentials or query strings in a remote URL are not supported: {scheme}://…")

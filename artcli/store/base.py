@@ -32,6 +32,8 @@ class Store(abc.ABC):
     #: True when every call is a network request (S3, GCS): callers then prefer one LIST to
     #: many HEADs; a local folder answers a stat faster than a listing
     networked: bool = False
+    #: True when :meth:`delete_if_unchanged` is a real conditional delete on this backend
+    conditional_delete: bool = False
 
     # -- reads ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -107,6 +109,25 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove an object; absent objects are not an error."""
+
+    def version_tag(self, key: str) -> str:
+        """An opaque token for the object's current content (ETag, generation); NotFoundError when absent.
+
+        Only backends with :attr:`conditional_delete` have one.
+        """
+        from artcli.errors import UnsafeRemoteError
+
+        raise UnsafeRemoteError(f"{self.url} has no conditional delete")
+
+    def delete_if_unchanged(self, key: str, tag: str) -> bool:
+        """Delete ``key`` only while it still has ``tag``: True if deleted, False if it changed or is gone.
+
+        The store checks the condition itself, in the same request (S3 ``If-Match``, GCS
+        ``ifGenerationMatch``, Azure ``If-Match``), so no writer's newer object is ever removed.
+        """
+        from artcli.errors import UnsafeRemoteError
+
+        raise UnsafeRemoteError(f"{self.url} has no conditional delete")
 
     def public_url(self, key: str) -> str:
         """The full URL of ``key`` (for ``artcli files``)."""

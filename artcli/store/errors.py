@@ -1,4 +1,4 @@
-"""Turn backend exceptions (OS, botocore, aiohttp, gcsfs, google-auth) into :mod:`artcli.errors`.
+"""Turn backend exceptions (OS, botocore, aiohttp, gcsfs, google-auth, Azure SDK) into :mod:`artcli.errors`.
 
 Cloud libraries are never imported here: exceptions are recognised by the names of the classes
 in their MRO, so this module costs nothing at start-up and works whichever backends are installed.
@@ -25,7 +25,9 @@ __all__ = ["has_code", "to_artcli_error", "translate"]
 # Errors that mean a bug in our code, not a remote problem: let them surface with a traceback.
 _PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, RecursionError)
 
-_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion", "BlobNotFound", "ResourceNotFound"}
+#: a missing bucket / container hides behind a "not found" for the object: reported as such
+_NO_BUCKET_CODES = {"NoSuchBucket", "ContainerNotFound"}
 _DENIED_CODES = {
     "AccessDenied",
     "403",
@@ -40,6 +42,17 @@ _DENIED_CODES = {
     "InvalidSecurity",
     "Forbidden",
     "Unauthorized",
+    # Azure
+    "AuthenticationFailed",
+    "AuthorizationFailure",
+    "AuthorizationPermissionMismatch",
+    "AuthorizationSourceIPMismatch",
+    "AuthorizationProtocolMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "AuthorizationServiceMismatch",
+    "InsufficientAccountPermissions",
+    "NoAuthenticationInformation",
+    "PublicAccessNotPermitted",
 }
 _NO_CREDENTIALS = {
     "NoCredentialsError",
@@ -49,6 +62,8 @@ _NO_CREDENTIALS = {
     "RefreshError",
     "ProfileNotFound",
     "TransportError",
+    # azure-identity
+    "CredentialUnavailableError",
 }
 _UNREACHABLE = {
     # botocore
@@ -80,8 +95,21 @@ _UNREACHABLE = {
     "ConnectTimeout",
     "ReadTimeout",
     "ProxyError",
+    # azure-core
+    "ServiceRequestError",
+    "ServiceResponseError",
+    "ServiceRequestTimeoutError",
+    "ServiceResponseTimeoutError",
+    "IncompleteReadError",
 }
-_REMOTE_GENERIC = {"ClientError", "BotoCoreError", "HttpError", "ClientResponseError", "GoogleAuthError"}
+_REMOTE_GENERIC = {
+    "ClientError",
+    "BotoCoreError",
+    "HttpError",
+    "ClientResponseError",
+    "GoogleAuthError",
+    "AzureError",
+}
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, then its causes/contexts (s3fs keeps the botocore error as ``__cause__``)."""
@@ -108,7 +136,7 @@ def _codes(exc: BaseException) -> set[str]:
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         if status:
             out.add(str(status))
-    for attr in ("code", "status"):
+    for attr in ("code", "status", "status_code", "error_code"):  # aiohttp, gcsfs, Azure SDK
         value = getattr(exc, attr, None)
         if isinstance(value, int | str) and not isinstance(value, bool) and value:
             out.add(str(value))
@@ -133,7 +161,7 @@ def _bucket_of(url: str) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme not in ("s3", "s3a", "gs", "gcs"):
+    if parts.scheme not in ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"):
         return None
     return parts.netloc.rsplit("@", 1)[-1] or None
 
@@ -141,7 +169,10 @@ def _bucket_of(url: str) -> str | None:
 def _classify(exc: BaseException, where: str) -> ArtcliError | None:
     names, codes = _names(exc), _codes(exc)
     reason = _reason(exc)
-    if names & _NO_CREDENTIALS:
+    # azure-identity raises ClientAuthenticationError with no HTTP status when no credential in
+    # DefaultAzureCredential's chain works; the service's own 401/403 carry a status
+    no_azure_token = "ClientAuthenticationError" in names and not codes & _DENIED_CODES
+    if names & _NO_CREDENTIALS or no_azure_token:
         return RemoteError(
             f"no usable credentials for {where}: {reason}",
             hint="configure credentials for this remote (environment, profile) or set the 'anon' option",
@@ -152,7 +183,7 @@ def _classify(exc: BaseException, where: str) -> ArtcliError | None:
         return RemoteError(f"cannot reach {where}: {reason}")
     if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError) or codes & _NOT_FOUND_CODES:
         return NotFoundError(f"not found: {where}")
-    if isinstance(exc, FileExistsError) or "PreconditionFailed" in codes or "412" in codes:
+    if isinstance(exc, FileExistsError) or codes & {"PreconditionFailed", "412", "BlobAlreadyExists", "ConditionNotMet"}:
         return ConflictError(f"already exists: {where}")
     if isinstance(exc, OSError) or names & _REMOTE_GENERIC:
         return RemoteError(f"remote error on {where}: {reason}")
@@ -171,9 +202,12 @@ def to_artcli_error(exc: BaseException, url_or_key: str) -> ArtcliError | None:
     where = one_line(url_or_key)
     chain = list(_chain(exc))
     for e in chain:  # a missing bucket hides behind FileNotFoundError: look at the whole chain
-        if "NoSuchBucket" in _codes(e):
-            bucket = _bucket_of(url_or_key) or getattr(e, "response", {}).get("Error", {}).get("BucketName")
-            return RemoteError(f"bucket {bucket!r} does not exist ({where})")
+        if _NO_BUCKET_CODES & _codes(e):
+            response = getattr(e, "response", None)
+            named = response.get("Error", {}).get("BucketName") if isinstance(response, dict) else None
+            bucket = _bucket_of(url_or_key) or named
+            what = "container" if "ContainerNotFound" in _codes(e) else "bucket"
+            return RemoteError(f"{what} {bucket!r} does not exist ({where})")
     for e in chain:
         found = _classify(e, where)
         if found is not None:

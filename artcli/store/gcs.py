@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from artcli.errors import RemoteError, UnsafeRemoteError
+from artcli.errors import ConflictError, NotFoundError, RemoteError, UnsafeRemoteError
 from artcli.store.base import ObjectInfo
 from artcli.store.errors import translate
 from artcli.store.fsspec_store import FsspecStore
@@ -193,6 +193,24 @@ class GcsStore(FsspecStore):
             if not token:
                 return
             params["pageToken"] = token
+
+    conditional_delete = True
+
+    def version_tag(self, key: str) -> str:
+        path = self._path(key)
+        with self._guard(key):
+            meta = self.fs.call("GET", "b/{}/o/{}", self.bucket, self._gcskey(path), json_out=True)
+        return str(meta["generation"])
+
+    def delete_if_unchanged(self, key: str, tag: str) -> bool:
+        """Delete with ``ifGenerationMatch=<generation>``: 412 (changed) or 404 (gone) → False."""
+        path = self._path(key)
+        try:
+            with self._guard(key):
+                self.fs.call("DELETE", "b/{}/o/{}", self.bucket, self._gcskey(path), ifGenerationMatch=tag)
+        except (NotFoundError, ConflictError):
+            return False
+        return True
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """A simple upload with ``ifGenerationMatch=0``; 412 → False (unless the bytes are ours)."""

@@ -93,10 +93,16 @@ class LocalStore(Store):
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(os.path.expanduser(root))
         self.url = Path(self.root).as_uri()  # percent-encoded, so open_store(url) round-trips
+        # not created here: a read of a mistyped path must not leave a directory behind; the
+        # first write creates it (every write makes its parent directories)
         with translate(self.url):
-            os.makedirs(self.root, exist_ok=True)
-            if not os.path.isdir(self.root):
+            if os.path.exists(self.root) and not os.path.isdir(self.root):
                 raise NotADirectoryError(self.root)
+
+    @property
+    def absent(self) -> bool:
+        """The directory does not exist (yet): nothing was ever written here."""
+        return not os.path.isdir(self.root)
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *check_key(key).split("/"))

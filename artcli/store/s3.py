@@ -188,6 +188,25 @@ class S3Store(FsspecStore):
             delay = min(delay * 2, 1.0)
         raise RemoteError(f"write race on {self.public_url(key)} did not settle (409 ConditionalRequestConflict)")
 
+    conditional_delete = True
+
+    def version_tag(self, key: str) -> str:
+        path = self._path(key)
+        with self._guard(key):
+            return str(self.fs.call_s3("head_object", Bucket=self.bucket, Key=self._s3key(path))["ETag"])
+
+    def delete_if_unchanged(self, key: str, tag: str) -> bool:
+        """``DeleteObject`` with ``If-Match: <ETag>``: 412 (changed) or 404 (gone) → False."""
+        path = self._path(key)
+        try:
+            self.fs.call_s3("delete_object", Bucket=self.bucket, Key=self._s3key(path), IfMatch=tag)
+        except Exception as exc:  # s3fs turns the 412 into a bare OSError: look at its cause
+            if has_code(exc, "PreconditionFailed", "412", "NoSuchKey", "404"):
+                return False
+            with self._guard(key):
+                raise
+        return True
+
     def close(self) -> None:
         client = getattr(self.fs, "_s3", None)
         if client is not None:

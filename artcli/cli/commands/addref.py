@@ -55,7 +55,7 @@ def add_ref(
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
-    rep = output.Progress()
+    rep = output.TerminalProgress()
     try:
         res = do_add_ref(repo, name, uris, checksum=checksum, max_objects=max_objects, name_as=name_as,
                          artifact_type=artifact_type, description=description, aliases=alias, metadata=md,

@@ -59,7 +59,7 @@ def log(
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
-    rep = output.Progress()
+    rep = output.TerminalProgress()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
             res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
@@ -94,7 +94,7 @@ def download(
     from artcli.ops.download import download as do_download
 
     repo = open_repo(remote, project, run)
-    rep = output.Progress()
+    rep = output.TerminalProgress()
     try:
         res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
                           track=not no_track)

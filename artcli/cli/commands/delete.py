@@ -61,7 +61,7 @@ def gc(
 
     grace_s, wait_s = parse_duration(grace), parse_duration(wait)
     repo = open_repo(remote, None, run)
-    rep = output.Progress()
+    rep = output.TerminalProgress()
     try:
         res = do_gc(repo, dry_run=dry_run, grace=grace_s, wait=float(wait_s), reporter=rep)
     finally:

@@ -1,0 +1,326 @@
+"""``make mutate``: mutation testing (mutmut 3) of the modules whose bugs lose or leak data.
+
+Run: ``python tests/mutation.py [GROUP ...]`` (all groups by default; ``--jobs N``, ``--list``).
+
+The one table to maintain is :data:`GROUPS` below: for each group, the functions to mutate (by
+module, so a module that moves is re-pointed here and only here) and the few test files or node
+ids that may kill them. Each group runs as its own mutmut session in ``.mutants/<group>/`` (a
+scratch copy of ``artcli/``, ``tests/`` and ``pyproject.toml`` with the group's mutmut settings),
+so each mutant runs only the tests of its group that call the mutated function (mutmut's
+per-function selection), fastest first, stopping at the first failure.
+
+Results: ``.mutants/report.md`` (per module: killed, survived, no tests, equivalent, score) and
+``.mutants/survivors.txt`` (the diff of every survivor, to triage). A survivor a test could
+reasonably kill gets a test; one no test can tell from the original goes into
+:data:`EQUIVALENT` with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutants"
+MUTMUT = "mutmut==3.8.1"  # and pytest-timeout==2.4.0; both installed by `make mutate`
+#: the suite's servers run in pytest's process; mutmut forks it per mutant, so cloud-server
+#: tests stay out (the store contract still runs on file:// and memory://)
+PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist",
+               # mutmut's own limit counts CPU time; a mutant that makes a test wait (a lease, a
+               # lock) uses none, so a wall-clock limit per test ends it (pytest-timeout)
+               "--timeout", "300"]
+#: lines not mutated: what an error or a log line says is for people, not a guarantee (the error's
+#: class, which sets the exit code, is; the condition that raises it is still mutated)
+SKIP_LINES = [r"^\s*raise \w+\(", r"^\s*logger\.\w+\(", r"^\s*(res|rep|st|self)\.warnings\.append\("]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Functions to mutate, as ``{module: (function, ...)}`` — ``"*"`` for every function of the
+    module, ``"name"`` for a function, ``"Class.method"`` or ``"Class.*"`` for methods — and the
+    tests (files or node ids, relative to the repository) that may kill them."""
+
+    functions: dict[str, tuple[str, ...]]
+    tests: tuple[str, ...]
+
+
+GROUPS: dict[str, Group] = {
+    # exclusive create: the one concurrency primitive
+    "store": Group({
+        "artcli.store.memory": ("*",),
+        "artcli.store.local": ("_tmp_name", "_write_tmp", "LocalStore.put", "LocalStore.put_if_absent",
+                               "LocalStore._create_excl", "LocalStore._same_bytes", "LocalStore.get",
+                               "LocalStore.delete"),
+    }, ("tests/test_store_contract.py",)),
+    # folds: state = fold(events)
+    "folds": Group({
+        "artcli.state.fold": ("*",),
+        "artcli.state.alias_book": ("_move", "AliasBook.*"),
+        "artcli.state.artifact": ("*",),
+        "artcli.state.collection": ("Link.live", "Link.source_json", "CollectionState.*", "apply_collection",
+                                    "fold_collection"),
+    }, ("tests/test_state.py", "tests/test_registry.py", "tests/test_aliases.py",
+        "tests/test_hostile.py::test_fold_regressions",
+        "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed")),
+    # manifest and path rules: nothing is written outside the target
+    "paths": Group({
+        "artcli.model": ("check_name", "check_alias", "parse_ref", "safe_relpath", "normalise_relpath",
+                         "Entry.from_json"),
+        "artcli.manifest": ("entry_line", "iter_lines", "content_digest", "encode", "decompress", "decode"),
+    }, ("tests/test_model.py", "tests/test_format.py", "tests/test_integrity.py",
+        "tests/test_hostile.py::test_manifest_round_trip_and_hostile_shapes",
+        "tests/test_hostile.py::test_hostile_path_refused_before_any_write",
+        "tests/test_hostile.py::test_hostile_entry_fields_refused")),
+    # every byte verified before use; the target only ever sees complete files
+    "download": Group({
+        "artcli.ops.download": ("download", "_from_cache"),
+        "artcli.materialise": ("check_layout", "final_path", "out_of_date", "sweep_temps", "_alive", "_open_temp",
+                               "write_bytes", "copy_into_place", "TargetWriter.*"),
+        "artcli.transfer": ("fetch_stored", "_fetch_loose", "_verify_file", "_fetch_packs", "_verified"),
+        "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
+    }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
+        "tests/test_cache_packs.py", "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only")),
+    # the stat cache: a changed file is always re-read
+    "statcache": Group({
+        "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
+        "artcli.inputs": ("hash_files",),
+    }, ("tests/test_stat_cache.py",)),
+    # leases and gc liveness: gc deletes only what nothing can reach
+    "gc": Group({
+        "artcli.leases": ("Lease.*", "lease_live", "live_leases", "write_session", "wait_for_writers",
+                          "drop_stale_leases"),
+        "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
+    }, ("tests/test_gc.py",)),
+    # TTL: when a version expires, and that a linked one never does
+    "ttl": Group({
+        "artcli.ops.ttl": ("set_ttl", "_write", "_undo_if_linked", "expires_for_log"),
+        "artcli.links": ("links_by_version", "clear_ttl_for_link"),
+        "artcli.state.settings": ("fold_default_ttl",),
+    }, ("tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
+        "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl",
+        "tests/test_gc.py::test_gc_itself_keeps_a_linked_version_past_its_ttl")),
+    "packs": Group({
+        "artcli.packs": ("*",),
+    }, ("tests/test_format.py", "tests/test_cache_packs.py", "tests/test_hostile.py::test_pack_index_decode")),
+    # no credential in an error, a run record, a config file or a log line
+    "redaction": Group({
+        "artcli.redact": ("*",),
+    }, ("tests/test_redact.py", "tests/test_store_contract.py::test_sanitize_strips_credentials",
+        "tests/test_store_contract.py::test_sanitize_strips_every_query_string",
+        "tests/test_metadata.py::test_assignment_round_trip")),
+}
+
+#: mutants no test can tell from the original (same behaviour), with the reason. Names follow
+#: mutmut's numbering inside a function: when a function changes, check its entries again.
+_MEM = "artcli.store.memory.xǁMemoryStoreǁ"
+EQUIVALENT: dict[str, str] = {
+    **dict.fromkeys([f"{_MEM}__init____mutmut_2", f"{_MEM}__init____mutmut_3"],
+                    "skip_instance_cache: fsspec's MemoryFileSystem keeps its objects in a class-level dict"),
+    **dict.fromkeys([f"{_MEM}__init____mutmut_7", f"{_MEM}__init____mutmut_8"],
+                    "open_store strips '/' from the name, and it is the only caller"),
+    f"{_MEM}put_if_absent__mutmut_3": "the key only names an error, and a memory store raises none there",
+    **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
+                    "a temp name one character longer is as unique and as valid"),
+    **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
+                    "overlapping lookup chunks give the same answers, with more queries"),
+    "artcli.packs.xǁPackBuilderǁseal__mutmut_4": "a sealed builder is never used again; the reset only frees memory",
+    **dict.fromkeys([f"artcli.localdb.xǁLocalDBǁstat_store__mutmut_{n}" for n in (6, 12, 13, 16)],
+                    "SQL keywords and table names are case-insensitive"),
+    **dict.fromkeys([f"artcli.inputs.x_hash_files__mutmut_{n}" for n in (22, 27, 28)],
+                    "the number of hashing threads changes speed, not results"),
+    "artcli.inputs.x_hash_files__mutmut_40": "< or <= against a cutoff in nanoseconds: a file exactly on it is one "
+                                             "nanosecond from either side",
+}
+
+_STATUS = re.compile(r"^\s+(\S+): (.+)$")
+
+
+def mutant_globs(module: str, spec: str) -> str:
+    """mutmut's name for the mutants of one function spec (see :class:`Group`)."""
+    if spec == "*":
+        return f"{module}.*"
+    if "." in spec:
+        cls, meth = spec.split(".", 1)
+        return f"{module}.xǁ{cls}ǁ{'*' if meth == '*' else meth + '__mutmut_*'}"
+    return f"{module}.x_{spec}__mutmut_*"
+
+
+def module_file(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def settings(group: Group) -> str:
+    """The ``[tool.mutmut]`` table of one group's scratch pyproject.toml."""
+    files = sorted({module_file(m) for m in group.functions})
+    return ("\n[tool.mutmut]\n"
+            'source_paths = ["artcli"]\n'
+            f"only_mutate = {json.dumps(files)}\n"
+            f"do_not_mutate_patterns = {json.dumps(SKIP_LINES)}\n"
+            f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}\n"
+            f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}\n")
+
+
+def prepare(name: str, group: Group) -> Path:
+    """A fresh scratch copy for one group (mutmut writes its ``mutants/`` inside it)."""
+    for module in group.functions:
+        if not (ROOT / module_file(module)).is_file():
+            sys.exit(f"mutation.py: {module} is not in the tree any more: re-point GROUPS[{name!r}]")
+    for test in group.tests:
+        if not (ROOT / test.split("::")[0]).is_file():
+            sys.exit(f"mutation.py: {test} is not in the tree any more: re-point GROUPS[{name!r}]")
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis")
+    shutil.copytree(ROOT / "artcli", work / "artcli", ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + settings(group))
+    return work
+
+
+def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
+    """Run mutmut for one group; returns mutant name -> status for the group's functions."""
+    work = prepare(name, group)
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    log = work / "mutmut.log"
+    started, cpu0 = time.monotonic(), _children_cpu()
+    with open(log, "w") as out:
+        code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *group_globs(group)], cwd=work,
+                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, stdout=out,
+                               stderr=subprocess.STDOUT)
+    took, cpu = time.monotonic() - started, _children_cpu() - cpu0
+    if code != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        sys.exit(f"mutation.py: mutmut failed for group {name} (exit {code}); see {log}\n{tail}")
+    return collect(name, group, took, cpu)
+
+
+def group_globs(group: Group) -> list[str]:
+    return [mutant_globs(m, f) for m, fs in group.functions.items() for f in fs]
+
+
+def collect(name: str, group: Group, took: float | None = None, cpu: float | None = None) -> dict[str, str]:
+    """Read a finished mutmut session of one group: statuses, survivors' diffs, statuses.json."""
+    work = WORK / name
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    globs = group_globs(group)
+    listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, capture_output=True,
+                             text=True, check=True).stdout
+    statuses = {}
+    for line in listing.splitlines():
+        m = _STATUS.match(line)
+        if m and any(fnmatch.fnmatchcase(m.group(1), g) for g in globs):
+            statuses[m.group(1)] = m.group(2).strip()
+    survivors = [k for k, s in statuses.items() if s in ("survived", "no tests") and k not in EQUIVALENT]
+    with open(work / "survivors.txt", "w") as f:
+        for k in survivors:
+            shown = subprocess.run([mutmut, "show", k], cwd=work, capture_output=True, text=True).stdout
+            f.write(f"## {name}: {k} ({statuses[k]})\n{shown}\n")
+    if took is None:  # collected after the fact: keep what an earlier collection measured
+        old = saved(name) or {}
+        took, cpu = 60 * old.get("minutes", 0.0), 60 * old.get("cpu_minutes", 0.0)
+    (work / "statuses.json").write_text(json.dumps(
+        {"minutes": round(took / 60, 1), "cpu_minutes": round((cpu or 0) / 60, 1), "statuses": statuses}, indent=1))
+    print(f"{name}: {len(statuses)} mutants, {len(survivors)} to look at, {took / 60:.1f} min "
+          f"({(cpu or 0) / 60:.1f} CPU min)", flush=True)
+    return statuses
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and its waited-for children:
+    what a run costs whatever else the machine is doing."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def saved(name: str) -> dict[str, Any] | None:
+    """A group's last run (``minutes``, ``statuses``), if it has one."""
+    path = WORK / name / "statuses.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def module_of(mutant: str) -> str:
+    return mutant.split(".x", 1)[0]
+
+
+def report(results: dict[str, dict[str, str]], minutes: dict[str, float], cpu: dict[str, float]) -> str:
+    """A markdown table: per group and module, what happened to its mutants."""
+    rows = ["| group | module | mutants | killed | timeout | survived | no tests | equivalent | not run | score |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    total = {"n": 0, "killed": 0, "timeout": 0, "survived": 0, "no tests": 0, "equivalent": 0, "not checked": 0}
+    for group, statuses in results.items():
+        for module in sorted({module_of(k) for k in statuses}):
+            mine = {k: s for k, s in statuses.items() if module_of(k) == module}
+            c = {"n": len(mine), "equivalent": sum(k in EQUIVALENT for k in mine)}
+            for s in ("killed", "timeout", "survived", "no tests", "not checked"):
+                c[s] = sum(v == s and k not in EQUIVALENT for k, v in mine.items())
+            c["timeout"] += sum(v == "segfault" and k not in EQUIVALENT for k, v in mine.items())  # killed by a signal
+            for k in total:
+                total[k] += c[k]
+            rows.append(f"| {group} | `{module}` | {c['n']} | {c['killed']} | {c['timeout']} | {c['survived']} | "
+                        f"{c['no tests']} | {c['equivalent']} | {c['not checked']} | {score(c)} |")
+    rows.append(f"| all | | {total['n']} | {total['killed']} | {total['timeout']} | {total['survived']} | "
+                f"{total['no tests']} | {total['equivalent']} | {total['not checked']} | {score(total)} |")
+    took = ", ".join(f"{g} {m:.1f} ({cpu.get(g, 0):.1f})" for g, m in minutes.items())
+    return ("\n".join(rows) + f"\n\nMinutes per group, wall (CPU): {took}; total {sum(minutes.values()):.1f} "
+            f"({sum(cpu.values()):.1f} CPU minutes).\n")
+
+
+def score(c: dict[str, int]) -> str:
+    """Killed (a timeout counts: the mutant hung a test) over every mutant run that is not equivalent."""
+    judged = c["n"] - c["equivalent"] - c.get("not checked", 0)
+    return f"{100 * (c['killed'] + c['timeout']) / judged:.1f}%" if judged else "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("groups", nargs="*", help=f"groups to run (default: all of {', '.join(GROUPS)})")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    ap.add_argument("--list", action="store_true", help="print each group's mutmut settings and exit")
+    ap.add_argument("--report", action="store_true", help="only rebuild the report from the groups' last runs")
+    ap.add_argument("--collect", action="store_true", help="read the groups' finished mutmut sessions, run nothing")
+    args = ap.parse_args()
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        ap.error(f"unknown group(s) {unknown}; known: {list(GROUPS)}")
+    chosen = args.groups or list(GROUPS)
+    if args.list:
+        for name in chosen:
+            g = GROUPS[name]
+            print(f"# {name}: {[mutant_globs(m, f) for m, fs in g.functions.items() for f in fs]}{settings(g)}")
+        return
+    WORK.mkdir(exist_ok=True)
+    if args.collect:
+        for name in chosen:
+            collect(name, GROUPS[name])
+    elif not args.report:
+        for name in chosen:
+            run_group(name, GROUPS[name], args.jobs)
+    runs = {name: run for name in chosen if (run := saved(name)) is not None}
+    results = {name: run["statuses"] for name, run in runs.items()}
+    text = report(results, {name: run["minutes"] for name, run in runs.items()},
+                  {name: run.get("cpu_minutes", 0.0) for name, run in runs.items()})
+    with open(WORK / "survivors.txt", "w") as f:
+        for name in results:
+            if (WORK / name / "survivors.txt").is_file():
+                f.write((WORK / name / "survivors.txt").read_text())
+    (WORK / "report.md").write_text(text)
+    (WORK / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
+    print(text)
+    print(f"survivors: {WORK / 'survivors.txt'}")
+
+
+if __name__ == "__main__":
+    main()
