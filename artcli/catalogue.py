@@ -21,7 +21,7 @@ from artcli import clock, layout
 from artcli.errors import ArtcliError
 from artcli.eventlog import EventLog
 from artcli.state.artifact import ArtifactState
-from artcli.state.catalogue import CatalogueState, Summary
+from artcli.state.catalogue import CatalogueState
 from artcli.state.folds import ArtifactFold, CatalogueFold
 
 if TYPE_CHECKING:
@@ -47,15 +47,8 @@ def summarise(st: ArtifactState, seq: int) -> dict[str, Any]:
     return {"name": st.name, "seq": seq, "type": st.type, "live": len(live),
             "latest": None if latest is None else latest.version,
             "updated": max((v.created for v in st.versions.values()), default=None),
-            "expiring": [[v.version, v.expires] for v in live if v.expires]}
-
-
-def summary_row(st: ArtifactState, project: str) -> dict[str, Any]:
-    """The ``ls`` row of an artifact folded from its own log."""
-    latest = st.latest_live()
-    return {"project": project, "name": st.name, "type": st.type, "versions": len(st.live_versions()),
-            "latest": f"v{latest.version}" if latest else None,
-            "updated": max((v.created for v in st.versions.values()), default=None)}
+            "expiring": [[v.version, v.expires] for v in live if v.expires],
+            "size": None if latest is None else latest.size}
 
 
 def _record(cat: EventLog, project: str, items: list[dict[str, Any]], resolves: dict[str, list[str]]) -> None:
@@ -108,13 +101,6 @@ class CatalogueNotes:
 
 def read(store: Store, db: LocalDB, project: str) -> CatalogueState:
     return catalogue_log(store, db, project).folded(CatalogueFold(project))
-
-
-def vouched(summary: Summary | None, project: str) -> dict[str, Any] | None:
-    """The ``ls`` row the catalogue gives for an artifact, or None when its own log must be read."""
-    if summary is None or summary.seq < 0 or summary.pending:
-        return None
-    return summary.row(project)
 
 
 def write_back(store: Store, db: LocalDB, project: str, states: list[tuple[ArtifactState, int]],

@@ -180,3 +180,25 @@ def test_the_newest_summary_wins_whatever_the_order() -> None:
     a = st.artifacts["a"]
     assert (a.seq, a.live, a.pending) == (7, 2, [])
     assert "bad" not in st.artifacts and st.warnings
+
+
+def test_project_summaries_give_size_count_latest_and_time_from_the_catalogue(
+        cli: Cli, tmp_path: Path, lists: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API other listings build on: per artifact the latest live version's size, the live
+    count and the newest creation time, all from the catalogue on a cold cache."""
+    from artcli.projectindex import project_summaries
+    from artcli.repo import Repo
+
+    _log(cli, tmp_path, "a", "1")
+    cli.ok("log", "b", str(make_tree(tmp_path / "b1", {"x": b"1" * 10})))
+    cli.ok("log", "b", str(make_tree(tmp_path / "b2", {"x": b"2" * 10, "y": b"3" * 25})))
+    shown = {n: cli.ok("show", n, "--json").json() for n in ("a", "b")}
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    for k, v in fresh.env.items():
+        monkeypatch.setenv(k, v)
+    lists.clear()
+    got = {s.name: (s.size, s.live, s.latest, s.updated) for s in project_summaries(Repo.open(), "default")}
+    assert got == {n: (shown[n]["size"], 1 + (n == "b"), int(shown[n]["version"][1:]), shown[n]["created"])
+                   for n in ("a", "b")}
+    assert got["b"][0] == 35
+    assert _artifact_reads(lists) == set()

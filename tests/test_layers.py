@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
         "artcli.catalogue",                                # the project catalogue: noted by writers, read by ls
+        "artcli.projectindex",                             # one summary per artifact of a project (ls and above)
     )),
     ("state, sources, local", (                            # nothing here knows the Repo
         "artcli.state", "artcli.state.*",                  # folds of event logs

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from artcli import catalogue, layout
+from artcli import layout
 from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref, check_name
+from artcli.projectindex import project_summaries
 from artcli.repo import Repo, check_against_event
 from artcli.results import Report
 from artcli.state.artifact import version_summary
@@ -16,22 +17,8 @@ from artcli.state.artifact import version_summary
 def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[dict[str, Any]]:
     """Every artifact of the project (of one type) with its type, version count and latest
     version: from the project catalogue, plus the own log of each artifact it cannot vouch for."""
-    project = repo.project
-    cat = catalogue.read(repo.store, repo.db, project)
-    rows: dict[str, dict[str, Any]] = {}
-    folded = []
-    for name in repo.artifact_names(project):
-        row = catalogue.vouched(cat.artifacts.get(name), project)
-        if row is None:
-            st, seq = repo.artifact_log(project, name).folded_at(repo.artifact_fold(project, name, history=False))
-            if seq < 0:  # a folder without events
-                continue
-            folded.append((st, seq))
-            row = catalogue.summary_row(st, project)
-        rows[name] = row
-    if folded:
-        catalogue.write_back(repo.store, repo.db, project, folded, cat, repo.run_id)
-    return [r for _, r in sorted(rows.items()) if artifact_type is None or r["type"] == artifact_type]
+    return [s.row(repo.project) for s in project_summaries(repo, repo.project)
+            if artifact_type is None or s.type == artifact_type]
 
 
 def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:

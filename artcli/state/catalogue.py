@@ -32,13 +32,19 @@ class Summary:
     updated: str | None = None  # when its newest version was created
     expiring: list[list[Any]] = field(default_factory=list)  # [version, expires] of live versions with a TTL
     pending: list[list[str]] = field(default_factory=list)  # [touch id, time] not yet summarised
+    size: int | None = None  # bytes of the latest live version (None: none, or noted before sizes were)
 
-    def row(self, project: str, now: datetime | None = None) -> dict[str, Any] | None:
-        """What ``ls`` shows, as of ``now``; None when a TTL has passed on a version since: whether
-        it is gone depends on registry links too, so the reader folds the artifact's own log."""
+    def current(self, now: datetime | None = None) -> bool:
+        """Whether a reader may use this summary instead of the artifact's own log: it exists,
+        nothing is pending, and no TTL has passed on a version since (whether that version is
+        gone depends on registry links too, so the reader folds the own log)."""
+        if self.seq < 0 or self.pending:
+            return False
         now = now or clock.now()
-        if any(clock.parse_iso(exp) <= now for _v, exp in self.expiring):
-            return None
+        return not any(clock.parse_iso(exp) <= now for _v, exp in self.expiring)
+
+    def row(self, project: str) -> dict[str, Any]:
+        """What ``ls`` shows of the artifact."""
         return {"project": project, "name": self.name, "type": self.type, "versions": self.live,
                 "latest": None if self.latest is None else f"v{self.latest}", "updated": self.updated}
 
@@ -49,7 +55,7 @@ class CatalogueState(LogState):
     artifacts: dict[str, Summary] = field(default_factory=dict)
 
 
-def _summary_fields(item: Any) -> Summary:
+def summary_of(item: Any) -> Summary:
     """A summary entry of an ``artifacts_summarised`` event, checked (ValueError otherwise)."""
     if not isinstance(item, dict):
         raise ValueError("summary is not an object")
@@ -64,10 +70,12 @@ def _summary_fields(item: Any) -> Summary:
         raise ValueError(f"summary of {name} has a malformed expiring list")
     for _v, exp in expiring:
         clock.parse_iso(exp)
-    t, updated = item.get("type"), item.get("updated")
+    t, updated, size = item.get("type"), item.get("updated"), item.get("size")
     if not (t is None or isinstance(t, str)) or not (updated is None or isinstance(updated, str)):
         raise ValueError(f"summary of {name} has a malformed type or time")
-    return Summary(name, seq, t, live, latest, updated, expiring)
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ValueError(f"summary of {name} has a malformed size")
+    return Summary(name, seq, t, live, latest, updated, expiring, size=size)
 
 
 def apply(st: CatalogueState, ev: dict[str, Any]) -> None:
@@ -78,7 +86,7 @@ def apply(st: CatalogueState, ev: dict[str, Any]) -> None:
             raise ValueError("touch without a name and an id")
         st.artifacts.setdefault(name, Summary(name)).pending.append([touch, str(ev["time"])])
     elif kind == "artifacts_summarised":
-        items = [_summary_fields(item) for item in ev["artifacts"]]  # all checked before any is applied
+        items = [summary_of(item) for item in ev["artifacts"]]  # all checked before any is applied
         resolves = ev.get("resolves") or {}
         if not isinstance(resolves, dict):
             raise ValueError("resolves is not an object")
