@@ -47,9 +47,12 @@ def _check_checkpoints(store: Store, total: int) -> None:
             assert store.get(layout.event_key(PREFIX, seq)) == body
 
 
-@pytest.mark.parametrize("kind", ["file", "s3"])
+@pytest.mark.parametrize("kind", ["file", "s3", pytest.param("azure", marks=pytest.mark.azure)])
 def test_threads_append_across_a_checkpoint(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = (tmp_path / "remote").as_uri() if kind == "file" else f"s3://{request.getfixturevalue('s3_bucket')}/a"
+    if kind == "azure":  # the connection string is in the environment (the azurite fixture)
+        url = f"az://{request.getfixturevalue('azure_container')}/a"
+    else:
+        url = (tmp_path / "remote").as_uri() if kind == "file" else f"s3://{request.getfixturevalue('s3_bucket')}/a"
     _prefill(open_store(url), PREFILL)
     writers, each = 8, 5
     got: list[int] = []

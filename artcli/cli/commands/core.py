@@ -117,7 +117,12 @@ def ls(
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List artifacts, or the versions of one artifact."""
+    """List artifacts, or the versions of one artifact.
+
+    The list of artifacts comes from the project's catalogue (a few requests however many
+    artifacts there are). An artifact last written by an artcli older than the catalogue may
+    show as it was before that write until it is written again; show, download and the list
+    of one artifact's versions always read its own log."""
     from artcli.ops import query
 
     fmt = pick_format(fmt, as_json)
