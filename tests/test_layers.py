@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
+        "artcli.catalogue",                                # the project catalogue: noted by writers, read by ls
+        "artcli.projectindex",                             # one summary per artifact of a project (ls and above)
     )),
     ("state, sources, local", (                            # nothing here knows the Repo
         "artcli.state", "artcli.state.*",                  # folds of event logs
@@ -47,7 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("format, store", (
         "artcli.layout", "artcli.canonical", "artcli.manifest", "artcli.manifest_stream", "artcli.packs",
-        "artcli.eventlog", "artcli.hashing", "artcli.mdvalues",
+        "artcli.eventlog", "artcli.checkpoints", "artcli.hashing", "artcli.mdvalues",
         "artcli.marker",  # the format marker: the one reader and writer of artcli-store.json
         "artcli.store", "artcli.store.*",
         "artcli.localdb",  # the local sqlite index (stat cache, event cache, pack indexes): eventlog keeps its cursor there
