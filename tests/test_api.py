@@ -85,6 +85,8 @@ def test_results_are_the_json_documents_and_match_the_schemas(remote: str, data:
         assert info.metadata == {"rows": 3, "w": 1024, "stats.mean": 0.5}
         assert md.value == {"mean": 0.5} and md.type == "card"
         assert {f.path: f.size for f in files} == {"a.txt": 5, "sub/b.bin": 2048}
+        assert list(repo.iter_files("ds")) == files
+        assert [a.name for a in repo.ls(type="dataset")] == ["ds", "refs"] and repo.ls(type="model") == []
         got = repo.download("ds:raw", str(tmp_path / "out"))
         _valid("download", got.to_json())
         assert (tmp_path / "out" / "sub" / "b.bin").read_bytes() == (data / "sub" / "b.bin").read_bytes()
