@@ -70,7 +70,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
 
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
+    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
@@ -89,7 +89,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)
         fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
         warnings += rs.warnings
     else:
