@@ -99,6 +99,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("cache-info", "cache", "info")
     j("cache-prune", "cache", "prune", "--max-size", "1", "--dry-run")
     j("remote-ls", "remote", "ls")
+    j("remote-show", "remote", "show", "team")
+    j("remote-show", "remote", "show")  # the one in effect: a URL here (ARTCLI_REMOTE)
     j("remote-check", "remote", "check", (tmp / "probed").as_uri(), "--writers", "2", "--processes", "1",
       "--trials", "2")
     j("debug-fsck", "debug", "fsck", "--read-data")

@@ -136,3 +136,14 @@ def complete_ref(ctx: Any, incomplete: str) -> list[str]:
 def complete_name(ctx: Any, incomplete: str) -> list[str]:
     """Typer autocompletion for an artifact name (no tag)."""
     return candidates(incomplete, tags=False, **_opts(ctx))
+
+
+def complete_remote(ctx: Any, incomplete: str) -> list[str]:
+    """Typer autocompletion for a remote name (``-r``, ``remote show``): the configured names."""
+    try:
+        from artcli.config import merged_config
+
+        names = merged_config()["remote"]
+    except Exception:
+        return []
+    return sorted(n for n in names if n.startswith(incomplete))
