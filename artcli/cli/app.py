@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from artcli import __version__
-from artcli.cli import output
+from artcli.cli import completion, output
 
 app = typer.Typer(
     name="artcli",
@@ -65,6 +65,7 @@ def _plain_help(t: typer.Typer) -> None:
 
 
 _register()
+completion.use_own_bash_script()  # --install-completion bash: the script completions/artcli.bash has
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,9 +22,11 @@ def register(app: typer.Typer) -> None:
 def lineage(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:tag].",
                                        autocompletion=completion.complete_ref)],
-    direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.")] = "both",
+    direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.",
+                                            autocompletion=completion.choices("up", "down", "both"))] = "both",
     depth: Annotated[int | None, typer.Option("--depth", min=0, help="At most N runs away from REF. Default: no limit.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot, mermaid, svg (a picture, no Graphviz needed) or markdown (a CI summary with a Mermaid block). Default: tree on a terminal, json otherwise; svg for an --output ending in .svg.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot, mermaid, svg (a picture, no Graphviz needed) or markdown (a CI summary with a Mermaid block). Default: tree on a terminal, json otherwise; svg for an --output ending in .svg.",
+                                             autocompletion=completion.choices("tree", "json", "dot", "mermaid", "svg", "markdown"))] = None,
     output_file: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout; .png/.pdf are rendered with Graphviz dot.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
