@@ -64,6 +64,14 @@ def _walk(root: str, rel: str, found: dict[str, InputFile]) -> None:
             _add(found, InputFile(name, d.path, fst.st_size, stat_key(fst)))
 
 
+def require_paths(paths: list[str]) -> None:
+    """Every given local input exists: checked before anything contacts the remote, so a typo
+    is reported at once, not after an unreachable remote's retries (issue 22)."""
+    for given in paths:
+        if not os.path.lexists(given):
+            raise NotFoundError(f"no such file or directory: {given}")
+
+
 def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
     """Files under ``paths``: a directory contributes its contents, a file its own name.
 

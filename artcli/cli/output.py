@@ -94,15 +94,38 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """A warning on stderr. ``--quiet`` silences it too: quiet means data (and errors) only."""
+    if QUIET:
+        return
     sys.stderr.write(f"warning: {message}\n")
     sys.stderr.flush()
 
 
-def error(message: str, hint: str | None = None) -> None:
+#: exit code -> the ``kind`` of a JSON error object (docs/json.md, "Errors")
+ERROR_KINDS = {1: "error", 2: "usage", 3: "not_found", 4: "integrity", 5: "conflict", 6: "remote",
+               130: "interrupted"}
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """``--json`` or ``--format json`` on the command line (before a ``--``)."""
+    args = list(argv[:argv.index("--")] if "--" in argv else argv)
+    if "--json" in args or "--format=json" in args:
+        return True
+    from itertools import pairwise
+
+    return any(a in ("--format", "-f") and b == "json" for a, b in pairwise(args))
+
+
+def error(message: str, hint: str | None = None, *, code: int = 1, as_json: bool = False) -> None:
+    """An error: one line (and a hint) on stderr, always; with ``--json`` also a JSON error
+    object on stdout, so a program reading stdout learns what went wrong."""
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
+    if as_json:
+        emit_json({"error": {"message": message, "hint": hint, "code": code,
+                             "kind": ERROR_KINDS.get(code, "error")}})
 
 
 def human_size(n: int | float | None) -> str:

@@ -122,7 +122,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
+    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
@@ -141,7 +141,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
     repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised

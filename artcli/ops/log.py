@@ -13,8 +13,8 @@ from typing import Any
 from artcli import clock, manifest
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
-from artcli.eventlog import EventLog
-from artcli.inputs import hash_files, scan
+from artcli.eventlog import EventLog, Events
+from artcli.inputs import hash_files, require_paths, scan
 from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, check_alias, check_name
@@ -24,7 +24,7 @@ from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
-from artcli.sources import DEFAULT_MAX_OBJECTS
+from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
 from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
 
@@ -101,6 +101,7 @@ def log_artifact(
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
     """
+    require_paths(paths)  # a typo is reported before the remote is contacted
     return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
                          metadata=metadata, name_as=name_as, extra_entries=extra_entries,
                          event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
@@ -140,6 +141,7 @@ def add_ref(
     is written streaming from it: memory does not grow with the number of objects
     (docs/references.md, "Memory").
     """
+    require_paths([*(paths or []), *_local_sources(uris)])  # before the remote or any source is contacted
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
@@ -149,6 +151,11 @@ def add_ref(
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
                            event_fields=event_fields, reporter=reporter)
     return AddRefResult(res, references, warnings=warnings)
+
+
+def _local_sources(uris: list[str]) -> list[str]:
+    """The local paths among source URIs (a plain path or file://)."""
+    return [loc.key for loc in map(parse_location, uris) if loc.scheme == "file"]
 
 
 def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from artcli import clock
 from artcli.errors import NotFoundError
-from artcli.model import Ref
+from artcli.model import Ref, did_you_mean
 from artcli.state.alias_book import AliasBook
 from artcli.state.fold import Events, Skip, fold_into
 
@@ -216,8 +216,10 @@ def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
     assert ref.alias is not None
     n = st.aliases.get(ref.alias)
     if n is None:
-        known = ", ".join(sorted(st.aliases)) or "none"
-        raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
+        known = sorted(st.aliases)
+        listing = f"aliases: {', '.join(known)}" if 0 < len(known) <= 8 else f"list them with: artcli alias ls {st.name}"
+        raise NotFoundError(f"unknown alias {ref.alias!r} of {where}",
+                            hint=did_you_mean(ref.alias, known, listing if known else f"{st.name} has no alias yet"))
     vs3 = st.versions[n]
     _check_live(st, where, vs3)
     return vs3

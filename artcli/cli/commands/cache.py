@@ -30,7 +30,7 @@ def info(as_json: JsonOpt = False) -> None:
                    ("files", f"{data['files']['count']} ({output.human_size(data['files']['bytes'])})"),
                    ("packs", f"{data['packs']['count']} ({output.human_size(data['packs']['bytes'])})"),
                    ("manifests", f"{data['manifests']['count']} ({output.human_size(data['manifests']['bytes'])})"),
-                   ("partial", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
+                   ("tmp", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
                    ("index", output.human_size(data["index_bytes"])),
                    ("total", output.human_size(data["total_bytes"])),
                    ("oldest use", data["oldest_use"]), ("newest use", data["newest_use"])])
