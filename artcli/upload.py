@@ -28,7 +28,7 @@ from artcli import layout, manifest
 from artcli.errors import ConflictError
 from artcli.hashing import digest_bytes
 from artcli.inputs import InputFile
-from artcli.leases import LazyWriteSession
+from artcli.leases import LazyWriteSession, Lease
 from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
@@ -207,6 +207,41 @@ def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], r
     gone = [uniq[d] for d in hinted if d not in there]
     if gone:
         _put_large(repo, gone, rep)
+    return gone
+
+
+def commit_lease(repo: Repo, session: LazyWriteSession, mdigest: str,
+                 stored: dict[str, tuple[str | None, int]]) -> Lease:
+    """The writer lease to commit under: the one held since before the existence checks if it
+    never lapsed; after a gap (the process was paused, the remote unreachable) a new lease, under
+    which every object the version needs is looked for again (docs/format.md §7.1). A gc may
+    have deleted any of them meanwhile: then nothing is committed."""
+    lease = session.get()
+    if not lease.lapsed:
+        return lease
+    gap = lease.gap
+    lease = session.renew()
+    gone = missing_objects(repo, mdigest, stored)
+    if gone:
+        more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""
+        raise ConflictError(f"this write was paused for {gap:.0f}s, longer than its lease; meanwhile "
+                            f"{gone[0]}{more} went from {repo.store.url} (a gc ran): nothing was committed",
+                            hint="run it again: it uploads what is missing")
+    return lease
+
+
+def missing_objects(repo: Repo, mdigest: str, stored: dict[str, tuple[str | None, int]]) -> list[str]:
+    """Keys of the objects a new version needs (its manifest; each pack with its index; each
+    loose blob) that the remote does not hold now: a few LISTs and one HEAD."""
+    loose = sorted({d for d, (pack, _) in stored.items() if pack is None})
+    packs = sorted({pack for pack, _ in stored.values() if pack})
+    gone = [] if repo.store.exists(layout.manifest_key(mdigest)) else [layout.manifest_key(mdigest)]
+    if packs:
+        there = live_packs(repo)
+        gone += [layout.pack_key(p) for p in packs if p not in there]
+    if loose:
+        there_loose = find_loose(repo, loose)
+        gone += [layout.blob_key(d) for d in loose if d not in there_loose]
     return gone
 
 
