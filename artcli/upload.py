@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 from artcli import layout, manifest
 from artcli.errors import ConflictError
-from artcli.hashing import digest_bytes
+from artcli.hashing import digest_bytes, digest_file
 from artcli.inputs import InputFile
 from artcli.leases import LazyWriteSession, Lease
+from artcli.localdb import stat_key
 from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
@@ -46,13 +47,26 @@ WORKERS = 4
 
 
 def put_checked(repo: Repo, files: list[InputFile]) -> None:
-    """Upload files as loose blobs; a file that changed meanwhile has its blob removed and fails."""
+    """Upload files as loose blobs, never under a digest not computed from their bytes: a
+    digest the stat cache gave is computed again first (the cache may be wrong: a filesystem
+    whose ctime did not move), and a file whose stat changed by the end of its upload has its
+    blob removed and fails (the stat key has ctime, which no in-place write keeps)."""
+    for f in files:
+        if f.cached and digest_file(f.abspath) != f.digest:
+            _stale(repo, f)
     repo.store.put_files([(f.abspath, layout.blob_key(f.digest)) for f in files])
     for f in files:
-        st = os.stat(f.abspath)
-        if (st.st_ino, st.st_size, st.st_mtime_ns) != f.st:
+        if stat_key(os.stat(f.abspath)) != f.st:
             repo.store.delete(layout.blob_key(f.digest))
             raise ConflictError(f"{f.abspath} changed while it was being uploaded; try again")
+
+
+def _stale(repo: Repo, f: InputFile) -> None:
+    """A file's bytes no longer have the digest it was logged with: forget what the stat cache
+    said about it (so the next try reads it) and stop before anything names that digest."""
+    repo.db.stat_forget([f.abspath])
+    raise ConflictError(f"{f.abspath} changed while it was being logged (its bytes no longer have the "
+                        "digest it was hashed to); nothing was uploaded under that digest", hint="try again")
 
 
 class EagerUploads:
@@ -177,8 +191,8 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter,
         for f in need_small:
             with open(f.abspath, "rb") as fh:
                 data = fh.read()
-            if digest_bytes(data) != f.digest:
-                raise ConflictError(f"{f.abspath} changed while it was being logged; try again")
+            if digest_bytes(data) != f.digest:  # the bytes packed are the bytes hashed
+                _stale(repo, f)
             builder.add(f.digest, data)
             if builder.full:
                 futures.append(pool.submit(ship, builder))

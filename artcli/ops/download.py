@@ -85,7 +85,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         loose = [(e, p) for e, p in todo if e.digest in loose_digests]
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
-    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
