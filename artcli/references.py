@@ -207,7 +207,7 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
             assert d is not None
             if not skip_cache:
                 copy_into_place(str(repo.cache.path(d)), p, made)
-            rows.append((p, *stat_key(os.stat(p)), d))
+            rows.append((p, stat_key(os.stat(p)), d))
         repo.db.stat_store(rows)
         stats.materialised = len(todo)
     finally:

@@ -138,7 +138,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
         loose = [(e, p) for e, p in todo if e.digest in loose_digests]
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
-    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)

@@ -26,7 +26,7 @@ from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
-from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
+from artcli.upload import EagerUploads, commit_lease, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
@@ -243,17 +243,18 @@ def _log_artifact(
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
-    lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
+    session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
         mdigest = store_streamed(repo, spill, files, stored, rep)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
+    lease = commit_lease(repo, session, mdigest, stored)  # a lease that lapsed: everything looked for again
 
     outcome: dict[str, Any] = {}
 
     def build(cur: ArtifactState) -> dict[str, Any] | None:
-        lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
+        lease.check()  # right before each commit attempt: never after a gap in the lease (a gc may have deleted)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
