@@ -34,7 +34,7 @@ from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import ProgressReporter
-from artcli.remoteindex import LooseProbe, find_loose, find_packed
+from artcli.remoteindex import LooseProbe, confirm_packs, find_loose, find_packed
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -254,7 +254,7 @@ def missing_objects(repo: Repo, mdigest: str, stored: dict[str, tuple[str | None
     packs = sorted({pack for pack, _ in stored.values() if pack})
     gone = [] if repo.store.exists(layout.manifest_key(mdigest)) else [layout.manifest_key(mdigest)]
     if packs:
-        there = live_packs(repo)
+        there = confirm_packs(repo, set(packs))  # a HEAD each (a listing only past many)
         gone += [layout.pack_key(p) for p in packs if p not in there]
     if loose:
         there_loose = find_loose(repo, loose)

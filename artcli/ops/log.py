@@ -13,7 +13,7 @@ from typing import Any
 from artcli import clock, manifest
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.eventlog import EventLog
 from artcli.inputs import hash_files, require_paths, scan
 from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines
