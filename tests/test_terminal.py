@@ -47,7 +47,7 @@ def test_progress_bar_then_table(cli: Cli, big: Path) -> None:
     raw = tty_run(cli, "log", "bigdata", str(big), "--alias", "best")
     assert "default/bigdata:v0" in raw  # the reference, on stdout
     assert re.search(r"(hashing|uploading)", raw), raw[-500:]  # the bar was drawn
-    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? (MB|GB|kB)", raw), raw[-500:]  # with the transfer counts
+    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? (MiB|GiB|KiB)", raw), raw[-500:]  # with the transfer counts, in IEC units
     table = ANSI.sub("", tty_run(cli, "ls", "bigdata"))
     assert re.search(r"version\s+.*aliases", table) and "v0" in table and "best" in table
     assert "32.0 MiB" in table

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from artcli.errors import UsageError
+from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     TargetWriter,
@@ -47,7 +48,8 @@ class DownloadResult(Result):
 
 
 def default_root(ref_name: str, version: int) -> Path:
-    return Path("artifacts") / f"{ref_name}:v{version}"
+    """``artifacts/<name>/v<N>``: no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / ref_name / f"v{version}"
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
@@ -98,7 +100,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     written += len(todo)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=warnings)
-    rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
+    rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({plural(written, 'file')} written)")
     return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
                           sum(e.size for e in entries), fetched_files, fetched_bytes, written, warnings=warnings)
 
