@@ -20,7 +20,7 @@ from clihelp import Cli, make_tree
 
 pexpect = pytest.importorskip("pexpect")
 
-# an SGR sequence that sets a colour (bold and the like are not colour: NO_COLOR allows them)
+# an SGR sequence that sets a colour (NO_COLOR removes bold too: tests/test_readable_output.py checks every style)
 ANSI_COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BOX = re.compile("[\u2500-\u257f\u2580-\u259f\u2501\u2578-\u257b]")
