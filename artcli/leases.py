@@ -45,6 +45,7 @@ from artcli import canonical, clock, layout
 from artcli.durations import format_duration
 from artcli.errors import ArtcliError, ConflictError, NotFoundError, RemoteError
 from artcli.eventlog import actor
+from artcli.humanize import plural
 from artcli.progress import NoProgress, ProgressReporter
 
 if TYPE_CHECKING:
@@ -268,10 +269,10 @@ def wait_for_writers(repo: Repo, wait: float, lock: Lease, reporter: ProgressRep
         if not pending:
             return
         if time.monotonic() >= deadline:
-            raise ConflictError(f"{len(pending)} write(s) still in progress after {format_duration(wait)}; "
+            raise ConflictError(f"{plural(len(pending), 'write')} still in progress after {format_duration(wait)}; "
                                 "nothing was deleted", hint="run gc again later, or give it more time with --wait")
         if not told:
-            rep.waiting(f"waiting for {len(pending)} write(s) in progress to finish")
+            rep.waiting(f"waiting for {plural(len(pending), 'write')} in progress to finish")
             told = True
         time.sleep(pause)
         pause = min(1.0, pause * 2)

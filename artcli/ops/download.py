@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from artcli.errors import IntegrityError, UsageError
+from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     LayoutCheck,
@@ -49,7 +50,8 @@ class DownloadResult(Result):
 
 
 def default_root(ref_name: str, version: int) -> Path:
-    return Path("artifacts") / f"{ref_name}:v{version}"
+    """``artifacts/<name>/v<N>``: no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / ref_name / f"v{version}"
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
@@ -93,7 +95,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
-    rep.done(f"{where} -> {target} ({done.written} files written)")
+    rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
     return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
                           warnings=done.warnings)
 

@@ -14,6 +14,7 @@ from artcli import clock, manifest
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
+from artcli.humanize import files_and_size
 from artcli.inputs import hash_files, require_paths, scan
 from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines
@@ -274,8 +275,8 @@ def _log_artifact(
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
-    rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
-             f"({up_files} files / {up_bytes} bytes uploaded)")
+    rep.done(f"logged {project}/{name}:v{ev['version']}: {files_and_size(count, total)} "
+             f"({files_and_size(up_files, up_bytes)} uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
 

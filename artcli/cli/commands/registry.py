@@ -83,8 +83,8 @@ def show(
                 + (f" — {info['description']}" if info["description"] else ""))
     output.table(["collection", "versions", "latest", "source", "aliases", "updated"],
                  [[c["ref"], c["versions"], c["latest"], c["source"],
-                   [f"{a}={v}" for a, v in c["aliases"].items()] or None, c["updated"]]
-                  for c in info["collections"]])
+                   [f"{a}={v}" for a, v in c["aliases"].items()] or None, output.when(c["updated"])]
+                  for c in info["collections"]], keep=["collection", "latest", "source"])
 
 
 def link(
