@@ -116,7 +116,7 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
 
 #: the event types this fold interprets (docs/format.md §5.1); their fields are checked first (§5.6)
 KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
-                         "ttl_set", "version_deleted", "used"})
+                         "ttl_set", "version_deleted", "used", "linking"})
 
 
 def _target(st: ArtifactState, ev: dict[str, Any], *, not_deleted: bool) -> VersionState:
@@ -186,7 +186,8 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
         st.remove_aliases_of(vs.version, ev)
     elif kind == "used":
         _target(st, ev, not_deleted=False).used_by.append({"run": ev.get("run") or run, "time": ev.get("time")})
-    # unknown types: written by a newer artcli; ignored on purpose
+    # "linking" changes no state (delete reads it, artcli/links.py); unknown types: written by a
+    # newer artcli; ignored on purpose
 
 
 def fold(project: str, name: str, events: Events) -> ArtifactState:
