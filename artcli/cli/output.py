@@ -61,9 +61,16 @@ def write_file(path: str, text: str) -> None:
     data(path)
 
 
+#: set once a JSON document reached stdout: a later error must not append a second document
+#: (``fsck --json`` prints its report, then fails with exit 4)
+_json_out = False
+
+
 def emit_json(obj: Any) -> None:
+    global _json_out
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+    _json_out = True
 
 
 def emit_json_rows(rows: Iterable[Any]) -> None:
@@ -83,6 +90,8 @@ def emit_json_rows(rows: Iterable[Any]) -> None:
         while chunk := spool.read(1 << 20):
             sys.stdout.write(chunk)
     sys.stdout.flush()
+    global _json_out
+    _json_out = True
 
 
 def data(line: str) -> None:
@@ -128,7 +137,7 @@ def error(message: str, hint: str | None = None, *, code: int = 1, as_json: bool
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
-    if as_json:
+    if as_json and not _json_out:  # stdout already holds the command's document: exit code + stderr say it
         emit_json({"error": {"message": message, "hint": hint, "code": code,
                              "kind": ERROR_KINDS.get(code, "error")}})
 
