@@ -120,6 +120,12 @@ def test_one_unit_family(n: int | None, text: str) -> None:
     assert humanize.size(n) == text
 
 
+def test_progress_amounts() -> None:
+    assert humanize.progress(0, 32 << 20) == "0.0/32.0 MiB"
+    assert humanize.progress(3 << 29, 3 << 30) == "1.5/3.0 GiB"
+    assert humanize.progress(10, 500) == "10/500 B"
+
+
 def test_plurals_and_spans() -> None:
     assert [humanize.plural(k, "file") for k in (0, 1, 2, 1234)] == ["0 files", "1 file", "2 files", "1,234 files"]
     assert humanize.plural(1, "entry", "entries") == "1 entry"

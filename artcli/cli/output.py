@@ -242,22 +242,17 @@ class TerminalProgress:
         if not self._live:
             return
         if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            # binary_units and an IEC speed: the bar says MiB like every other size artcli prints
-            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(),
-                                      DownloadColumn(binary_units=True), _speed_column(), TimeRemainingColumn(),
-                                      console=_console(stderr=True), transient=True)
+            # IEC sizes and speeds: the bar says MiB like every other size artcli prints; a phase
+            # that counts objects or entries says so instead of calling them bytes
+            amount, speed = _amount_columns()
+            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(), amount, speed,
+                                      TimeRemainingColumn(), console=_console(stderr=True), transient=True)
             self._progress.start()
         if self._task is not None:
             self._progress.update(self._task, visible=False)
-        self._task = self._progress.add_task(name, total=total or 0)
+        self._task = self._progress.add_task(name, total=total or 0, unit=unit)
 
     def advance(self, n: int = 1) -> None:
         if self._progress is not None and self._task is not None:
@@ -280,16 +275,34 @@ class TerminalProgress:
             self._progress = None
 
 
-def _speed_column() -> Any:
-    """rich's TransferSpeedColumn in IEC units (it has only decimal ones)."""
+def _amount_columns() -> tuple[Any, Any]:
+    """Progress columns for how much is done and how fast, in IEC units for bytes (rich's own
+    columns are decimal) and as plain counts for other units (``1,204/5,000 objects``)."""
     from rich.progress import ProgressColumn
     from rich.text import Text
 
-    from artcli.humanize import rate
+    from artcli.humanize import progress, rate, size
+
+    def is_bytes(task: Any) -> bool:
+        return task.fields.get("unit", "B") == "B"
+
+    class AmountColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            done, total = int(task.completed), int(task.total) if task.total else None
+            if not is_bytes(task):
+                unit = task.fields.get("unit", "")
+                text = f"{done:,}/{total:,} {unit}" if total else f"{done:,} {unit}"
+            elif total:
+                text = progress(done, total)
+            else:
+                text = size(done)
+            return Text(text, style="progress.download")
 
     class SpeedColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
+            if not is_bytes(task):
+                return Text("")
             return Text("?" if speed is None else rate(speed), style="progress.data.speed")
 
-    return SpeedColumn()
+    return AmountColumn(), SpeedColumn()
