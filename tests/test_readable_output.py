@@ -112,6 +112,11 @@ def test_not_found_hints_name_the_closest_only(cli: Cli, tmp_path: Path) -> None
     cli.ok("alias", "add", "mnist", "production")
     r = cli("download", "mnist:prodution")
     assert r.code == 3 and "did you mean 'production'?" in r.err, r
+    cli.ok("link", "churn-model", "registry/datasets/churn")
+    r = cli("download", "registry/datasets/chrun")
+    assert r.code == 3 and "did you mean 'registry/datasets/churn'?" in r.err, r
+    r = cli("registry", "show", "modles")
+    assert r.code == 3 and "did you mean 'models'?" in r.err, r
 
 
 @pytest.mark.parametrize(("n", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),
