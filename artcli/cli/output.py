@@ -15,6 +15,8 @@ from typing import Any
 
 QUIET = False
 DEBUG = False
+#: a JSON document already went to stdout in this command (an error after it adds none: one document)
+JSON_SENT = False
 
 
 def stdout_tty() -> bool:
@@ -62,6 +64,8 @@ def write_file(path: str, text: str) -> None:
 
 
 def emit_json(obj: Any) -> None:
+    global JSON_SENT
+    JSON_SENT = True
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
 
@@ -70,6 +74,8 @@ def emit_json_rows(rows: Iterable[Any]) -> None:
     """A JSON array, as :func:`emit_json` prints a list, from rows that arrive one at a time
     (spooled to a temp file first: nothing reaches stdout if producing a later row fails)."""
     import tempfile
+
+    global JSON_SENT
 
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         spool.write("[")
@@ -80,6 +86,7 @@ def emit_json_rows(rows: Iterable[Any]) -> None:
             first = False
         spool.write("]\n" if first else "\n]\n")
         spool.seek(0)
+        JSON_SENT = True
         while chunk := spool.read(1 << 20):
             sys.stdout.write(chunk)
     sys.stdout.flush()
@@ -123,12 +130,13 @@ def wants_json(argv: Sequence[str]) -> bool:
 
 def error(message: str, hint: str | None = None, *, code: int = 1, as_json: bool = False) -> None:
     """An error: one line (and a hint) on stderr, always; with ``--json`` also a JSON error
-    object on stdout, so a program reading stdout learns what went wrong."""
+    object on stdout, so a program reading stdout learns what went wrong, unless the command
+    already printed its JSON document (``debug fsck`` reports its findings, then fails)."""
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
-    if as_json:
+    if as_json and not JSON_SENT:  # a report already printed (fsck's findings) stays the one document
         emit_json({"error": {"message": message, "hint": hint, "code": code,
                              "kind": ERROR_KINDS.get(code, "error")}})
 
