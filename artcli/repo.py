@@ -210,8 +210,11 @@ class Repo:
     def registry_state(self, registry: str, *, must_exist: bool = True) -> RegistryState:
         st = fold_registry(registry, [] if registry in CORE_REGISTRIES else self.registry_log(registry).read())
         if must_exist and not st.exists:
+            from artcli.model import did_you_mean
+
             raise NotFoundError(f"registry {registry!r} not found on {self.store.url}",
-                                hint=f"create it: artcli registry create {registry} --accept-type <type>")
+                                hint=did_you_mean(registry, self.registry_names())
+                                or f"create it: artcli registry create {registry} --accept-type <type>")
         return st
 
     def collection_state(self, registry: str, collection: str, *, must_exist: bool = True) -> CollectionState:
@@ -221,8 +224,12 @@ class Repo:
         if must_exist:
             self.registry_state(registry)
         if must_exist and not st.links:
+            from artcli.model import closest
+
+            near = closest(collection, [c for _, c in self.collection_names(registry)])
             raise NotFoundError(f"collection {st.ref} not found on {self.store.url}",
-                                hint=f"link a version into it: artcli link <ref> {st.ref}")
+                                hint="did you mean " + " or ".join(f"'registry/{registry}/{c}'" for c in near) + "?"
+                                if near else f"link a version into it: artcli link <ref> {st.ref}")
         return st
 
     def registry_names(self) -> list[str]:

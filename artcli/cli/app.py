@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     from artcli.errors import ArtcliError
 
     output.QUIET = False  # set by the --quiet callback; a parse error never gets that far
-    output._json_out = False  # per invocation (tests call main() in one process)
+    output.JSON_SENT = False
     as_json = output.wants_json(args)
     try:
         app(args=args, prog_name="artcli")
