@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS packidx (store TEXT, pack TEXT, digest TEXT, off INTE
                                     PRIMARY KEY (store, pack, digest));
 CREATE INDEX IF NOT EXISTS packidx_digest ON packidx (store, digest);
 CREATE TABLE IF NOT EXISTS packs_loaded (store TEXT, pack TEXT, PRIMARY KEY (store, pack));
+CREATE TABLE IF NOT EXISTS suspects (log TEXT, seq INTEGER, PRIMARY KEY (log, seq));
 CREATE TABLE IF NOT EXISTS snapshots (log TEXT, kind TEXT, seq INTEGER, body BLOB, PRIMARY KEY (log, kind));
 """
 
@@ -94,6 +95,35 @@ class LocalDB:
     def put_snapshot(self, log: str, kind: str, seq: int, body: bytes) -> None:
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?,?,?,?)", (log, kind, seq, body))
+
+    def add_suspects(self, log: str, seqs: Iterable[int]) -> None:
+        """Mark cached events that failed validation (read again until they pass)."""
+        with self._lock:
+            self._conn.executemany("INSERT OR IGNORE INTO suspects VALUES (?,?)", [(log, s) for s in seqs])
+
+    def suspects(self, log: str) -> list[int]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT seq FROM suspects WHERE log=? ORDER BY seq", (log,))]
+
+    def replace_events(self, log: str, rows: Iterable[tuple[int, bytes]]) -> None:
+        """Sound bytes for suspect events: replaced, no longer suspect, the log's folds dropped."""
+        rows = list(rows)
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO events VALUES (?,?,?)", [(log, s, b) for s, b in rows])
+            self._conn.executemany("DELETE FROM suspects WHERE log=? AND seq=?", [(log, s) for s, _ in rows])
+            self._conn.execute("DELETE FROM snapshots WHERE log=?", (log,))
+            self._conn.execute("COMMIT")
+
+    def forget_events(self, log: str, from_seq: int = 0) -> None:
+        """Drop a log's cached events from ``from_seq`` on, and its cached folds (the remote
+        changed under this cache, or an event proved wrong)."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.execute("DELETE FROM events WHERE log=? AND seq>=?", (log, from_seq))
+            self._conn.execute("DELETE FROM suspects WHERE log=? AND seq>=?", (log, from_seq))
+            self._conn.execute("DELETE FROM snapshots WHERE log=?", (log,))
+            self._conn.execute("COMMIT")
 
     def add_events(self, log: str, rows: Iterable[tuple[int, bytes]]) -> None:
         rows = [(log, s, b) for s, b in rows]

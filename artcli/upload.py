@@ -184,7 +184,7 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
             pdigest, data, index = b.seal()
             # known here before it is stored: a re-run after a crash finds it (with a HEAD)
             # instead of uploading again what did reach the remote
-            repo.db.add_pack(repo.store.url, pdigest, b.members)
+            repo.db.add_pack(repo.store.cache_id, pdigest, b.members)
             repo.store.put(layout.pack_key(pdigest), data)
             repo.store.put(layout.pack_index_key(pdigest), index)
             for d, off, _ in b.members:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artcli.errors import RemoteError
-from artcli.store.base import ObjectInfo
+from artcli.store.base import ObjectInfo, bare_endpoint
 from artcli.store.errors import has_code, translate
 from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
@@ -338,4 +338,7 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
         )
     if s.max_attempts is not None:
         fs.retries = s.max_attempts
-    return S3Store(fs, bucket, prefix, url)
+    store = S3Store(fs, bucket, prefix, url)
+    store.endpoint = bare_endpoint(s.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
+                                   or os.environ.get("AWS_ENDPOINT_URL"))
+    return store
