@@ -184,7 +184,8 @@ class FsspecStore(Store):
                 if failed:
                     return _SKIPPED
                 try:
-                    return await getattr(self.fs, "_" + name)(*args, **kwargs)
+                    fn = name if callable(name) else getattr(self.fs, "_" + name)  # a backend's own coroutine
+                    return await fn(*args, **kwargs)
                 except Exception as exc:
                     failed = True
                     return _Failure(exc)
@@ -265,68 +266,6 @@ class FsspecStore(Store):
                 except OSError:
                     pass
             raise
-
-    #: bytes per read of a streamed download (hashed and written as each arrives)
-    stream_chunk = 8 << 20
-
-    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]]) -> list[str]:
-        """Stream each object through a hasher into ``<dest>.artcli-part-*`` (renamed when
-        complete), ``batch_size`` at a time on threads: the bytes are hashed as they arrive,
-        so a download is written once and never read back to be verified. Reads are ranged
-        GETs of ``stream_chunk`` bytes straight from the backend (no read-ahead cache), after the
-        HEAD that opening an object makes."""
-        if not jobs:
-            return []
-        from concurrent.futures import ThreadPoolExecutor
-
-        from artcli.hashing import new_hasher
-
-        tag = uuid.uuid4().hex[:8]
-        tmps = [f"{dst}.artcli-part-{tag}-{i}" for i, (_key, dst, _size) in enumerate(jobs)]
-        failed: list[BaseException] = []
-
-        def one(job: tuple[str, str, int | None], tmp: str) -> str:
-            key, _dst, size = job  # size: only a hint for the hasher
-            if failed:  # stop starting new work after the first failure
-                raise failed[0]
-            path = self._path(key)
-            h = new_hasher(size or 0)
-            try:
-                with self._guard(key):
-                    # the real size (one HEAD), not the expected one: a truncated object must
-                    # read short, not fail on a range past its end
-                    src = self.fs.open(path, "rb", **{**self._open_kwargs(), "cache_type": "none"})
-                with src, open(tmp, "wb") as dst:
-                    while True:
-                        with self._guard(key):
-                            data = src.read(self.stream_chunk)
-                        if not data:
-                            break
-                        h.update(data)
-                        dst.write(data)
-            except BaseException as exc:
-                failed.append(exc)
-                raise
-            return str(h.hexdigest())
-
-        try:
-            for _key, dst, _size in jobs:
-                os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            with ThreadPoolExecutor(min(self.batch_size, len(jobs))) as pool:
-                futures = [pool.submit(one, job, tmp) for job, tmp in zip(jobs, tmps, strict=True)]
-                digests = []
-                for f in futures:  # the first failure in job order, as get_files raises it
-                    digests.append(f.result())
-            for (_key, dst, _size), tmp in zip(jobs, tmps, strict=True):
-                os.replace(tmp, dst)
-        except BaseException:
-            for tmp in tmps:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-            raise
-        return digests
 
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
