@@ -119,8 +119,20 @@ def _fetch_packs(store: Store, sink: FetchTarget, packs: list[tuple[str, list[En
         reads = store.get_ranges(requests)
     except NotFoundError as exc:
         raise IntegrityError(f"a pack of this version is missing from the remote: {exc}") from None
-    with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        writes = [pool.submit(sink.put_packed, e, piece) for e, piece in _verified(plans, reads, advance)]
+    def put_some(part: list[tuple[Entry, memoryview]]) -> None:
+        for e, piece in part:
+            sink.put_packed(e, piece)
+
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:  # handed over in groups: one task per small file
+        writes = []                                   # cost more in thread hand-offs than the writes
+        part: list[tuple[Entry, memoryview]] = []
+        for item in _verified(plans, reads, advance):
+            part.append(item)
+            if len(part) >= 256:
+                writes.append(pool.submit(put_some, part))
+                part = []
+        if part:
+            writes.append(pool.submit(put_some, part))
         for w in writes:
             w.result()
 
