@@ -19,8 +19,8 @@ from artcli.model import safe_relpath
 RACY_SECONDS = 2.0  # a file modified this recently may change again within the mtime tick
 
 
-@dataclass
-class InputFile:
+@dataclass(slots=True)
+class InputFile:  # slots: a million of them are held by log
     path: str  # relative, POSIX, as it goes into the manifest
     abspath: str
     size: int
