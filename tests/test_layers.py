@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("face", ("artcli.cli", "artcli.cli.*", "artcli.entry", "artcli.__main__",
               "artcli.site", "artcli.site.*")),  # the static catalogue: another face of the same data
-    ("api", ("artcli.api", "artcli.api.*")),
+    ("api", ("artcli", "artcli.api", "artcli.api.*")),  # the package itself re-exports the API (lazily)
     ("ops", ("artcli.ops", "artcli.ops.*")),
     ("repo and shared mechanisms", (
         "artcli.repo",                                     # the context every op takes: settings, store, cache, logs
@@ -55,7 +55,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.localdb",  # the local sqlite index (stat cache, event cache, pack indexes): eventlog keeps its cursor there
     )),
     ("base", (
-        "artcli", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
+        "artcli.version", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
         "artcli.progress", "artcli.results",
     )),
 ]

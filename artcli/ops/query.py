@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from artcli import layout
 from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref, check_name
 from artcli.projectindex import project_summaries
 from artcli.repo import Repo, check_against_event
-from artcli.results import Report
+from artcli.results import ArtifactSummary, FileInfo, VersionInfo
 from artcli.state.artifact import version_summary
 
 
-def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[dict[str, Any]]:
+def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[ArtifactSummary]:
     """Every artifact of the project (of one type) with its type, version count and latest
     version: from the project catalogue, plus the own log of each artifact it cannot vouch for."""
-    return [s.row(repo.project) for s in project_summaries(repo, repo.project)
+    return [ArtifactSummary(repo.project, s.name, s.type, s.live, s.latest, s.updated)
+            for s in project_summaries(repo, repo.project)
             if artifact_type is None or s.type == artifact_type]
 
 
-def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
+def list_versions(repo: Repo, name: str) -> list[VersionInfo]:
     check_name(name)
     st = repo.artifact_state(repo.project, name, history=False)
-    return [version_summary(st, v) for v in st.live_versions()]
+    return [VersionInfo.from_json(version_summary(st, v)) for v in st.live_versions()]
 
 
-def show(repo: Repo, ref: Ref) -> Report:
+def show(repo: Repo, ref: Ref) -> VersionInfo:
     """One version's summary (``show``); the artifact log's skipped events are its warnings."""
     st, vs = repo.resolve(ref, history=False)
-    return Report(version_summary(st, vs), warnings=list(st.warnings))
+    return VersionInfo.from_json(version_summary(st, vs), warnings=list(st.warnings))
 
 
-def iter_files(repo: Repo, ref: Ref) -> Iterator[dict[str, Any]]:
+def iter_files(repo: Repo, ref: Ref) -> Iterator[FileInfo]:
     """:func:`files`, one row at a time from the manifest file: memory does not grow with the
     number of files. The manifest is checked against its event (docs/format.md §5.8) when the
     last row has been given; a mismatch raises then, so consumers must not trust rows before."""
@@ -46,19 +46,19 @@ def iter_files(repo: Repo, ref: Ref) -> Iterator[dict[str, Any]]:
     check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, streamed)
 
 
-def _file_row(repo: Repo, e: Entry) -> dict[str, Any]:
-    row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
+def _file_row(repo: Repo, e: Entry) -> FileInfo:
+    row = FileInfo(e.path, e.size, e.digest, None)
     if e.ref is not None:
-        row["url"] = e.ref.get("uri")
-        row["ref"] = e.ref
+        row.url = e.ref.get("uri")
+        row.ref = e.ref
     elif e.pack:
-        row["url"] = repo.store.public_url(layout.pack_key(e.pack))
-        row["range"] = [e.offset, (e.offset or 0) + e.size]
+        row.url = repo.store.public_url(layout.pack_key(e.pack))
+        row.range = [e.offset or 0, (e.offset or 0) + e.size]
     else:
-        row["url"] = repo.store.public_url(layout.blob_key(e.digest or ""))
+        row.url = repo.store.public_url(layout.blob_key(e.digest or ""))
     return row
 
 
-def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
+def files(repo: Repo, ref: Ref) -> list[FileInfo]:
     """Each file of a version: path, size, digest and where its bytes live."""
     return list(iter_files(repo, ref))

@@ -132,9 +132,10 @@ def ls(
 
         raise UsageError("--type filters the list of artifacts: use it without NAME, --where or --sort")
     if name is None and not (where or sort):
-        rows = query.list_artifacts(repo, artifact_type)
+        arts = query.list_artifacts(repo, artifact_type)
+        rows = [a.to_json() for a in arts]
         if artifact_type is None:
-            completion.remember(repo, all_names=[r["name"] for r in rows])
+            completion.remember(repo, all_names=[a.name for a in arts])
         if fmt == "json":
             output.emit_json(rows)
         elif fmt == "markdown":
@@ -148,10 +149,11 @@ def ls(
     if where or sort:
         from artcli.ops.metadata import select_versions
 
-        vrows = select_versions(repo, name, where, sort)
+        versions = select_versions(repo, name, where, sort)
     else:
-        vrows = query.list_versions(repo, name)
-        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
+        versions = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([f"v{v.version}" for v in versions], [a for v in versions for a in v.aliases])})
+    vrows = [v.to_json() for v in versions]
     if fmt == "json":
         output.emit_json(vrows)
     elif fmt == "markdown":
@@ -207,8 +209,8 @@ def files(
 
     repo = open_repo(remote, project)
     if as_json:  # streamed: a version of a million files is never a list in memory
-        output.emit_json_rows(query.iter_files(repo, parse(ref, repo)))
+        output.emit_json_rows(f.to_json() for f in query.iter_files(repo, parse(ref, repo)))
         return
-    rows = query.files(repo, parse(ref, repo))
+    rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
     output.table(["path", "size", "digest", "url"],
                  [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
