@@ -63,6 +63,16 @@ class Store(abc.ABC):
         complete; the first failure is raised naming its key. Parent directories are created.
         """
 
+    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]]) -> list[str]:
+        """:meth:`get_files` for ``(key, local_path, size or None)``, returning each file's
+        BLAKE3 digest. This default reads each file back once it is down; backends that stream
+        hash the bytes as they arrive instead (a 1 GiB data set is then written once and never
+        read back to be verified)."""
+        from artcli.hashing import digest_file
+
+        self.get_files([(key, dst) for key, dst, _size in jobs])
+        return [digest_file(dst) for _key, dst, _size in jobs]
+
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
         """A streaming reader."""
