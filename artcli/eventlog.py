@@ -26,6 +26,9 @@ MAX_ATTEMPTS = 500
 #: events fetched (and cached) per batch on a cold read
 FETCH_CHUNK = 1000
 MAX_SEQ = 10**12 - 1  # the 12-digit keys
+#: an event object larger than this is not read whole: only its first bytes are fetched, which
+#: do not parse, so it is skipped like any unreadable event (docs/format.md §3.3, §5.7)
+MAX_EVENT_BYTES = 16 << 20
 Events = list[tuple[str, dict[str, Any] | None]]
 
 
@@ -45,6 +48,8 @@ def _seq_of(key: str) -> int | None:
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
+    if len(body) > MAX_EVENT_BYTES:
+        return None
     try:
         ev = canonical.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -70,7 +75,8 @@ class EventLog:
         for i in range(0, len(new), FETCH_CHUNK):
             # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
             chunk = new[i : i + FETCH_CHUNK]
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in chunk])
+            bodies = self.store.get_ranges([(info.key, 0, min(info.size, MAX_EVENT_BYTES + 1))
+                                              for info, _ in chunk])
             rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
             self.db.add_events(self._log_id, rows)
             cached.extend(rows)

@@ -17,7 +17,10 @@ from artcli.hashing import digest_bytes, new_hasher
 from artcli.model import Entry, Manifest
 
 HEADER = {"artcli": "manifest", "version": 1}
-MAX_MANIFEST_BYTES = 4 << 30  # a decompressed manifest over 4 GiB is refused (zip bombs)
+#: hard limits on what a manifest may inflate to (docs/format.md §3.3): 4 GiB in all, and 64 KiB
+#: per entry its event claims (a 4096-byte path escaped, a reference's pins, unknown fields)
+MAX_MANIFEST_BYTES = 4 << 30
+MAX_ENTRY_BYTES = 64 << 10
 
 
 def header_line() -> bytes:
@@ -77,12 +80,33 @@ def compress(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
-def decompress(blob: bytes, what: str) -> bytes:
+def size_limit(files: int | None) -> int:
+    """The most bytes a manifest may decompress to when its event claims ``files`` entries
+    (None: no claim, the hard limit alone). A decompression bomb stops here, not at 4 GiB."""
+    if files is None:
+        return MAX_MANIFEST_BYTES
+    return min(MAX_MANIFEST_BYTES, len(header_line()) + max(files, 0) * MAX_ENTRY_BYTES)
+
+
+def compressed_limit(limit: int) -> int:
+    """The most compressed bytes a manifest of ``limit`` bytes may take: gzip's header and
+    trailer, and deflate's 5 bytes per stored block of at most 64 KiB."""
+    return limit + limit // 8192 + (64 << 10)
+
+
+def decompress(blob: bytes, what: str, limit: int | None = None) -> bytes:
+    """Inflate a stored manifest, stopping as soon as it passes ``limit`` bytes (default: the
+    hard limit), and refusing a compressed form over :func:`compressed_limit`: memory never
+    exceeds the limit, whatever the compression ratio."""
+    limit = MAX_MANIFEST_BYTES if limit is None else limit
+    if len(blob) > compressed_limit(limit):
+        raise IntegrityError(f"manifest {what} is {len(blob)} bytes compressed, more than a manifest of at most "
+                             f"{limit} bytes can be", kind=CORRUPT)
     try:
         d = zlib.decompressobj(wbits=31)
-        out = d.decompress(blob, MAX_MANIFEST_BYTES + 1)
-        if len(out) > MAX_MANIFEST_BYTES or d.unconsumed_tail:
-            raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes", kind=CORRUPT)
+        out = d.decompress(blob, limit + 1)
+        if len(out) > limit or d.unconsumed_tail:
+            raise IntegrityError(f"manifest {what} is larger than {limit} bytes decompressed", kind=CORRUPT)
         return out
     except (zlib.error, EOFError) as exc:
         raise IntegrityError(f"manifest {what} is not valid gzip: {exc}", kind=CORRUPT) from None
@@ -94,20 +118,22 @@ ENTRY_FIELDS = frozenset({"path", "size", "digest", "pack", "offset", "ref"})
 _LOCATION = ("pack", "offset")
 
 
-def decode(data: bytes, expected_digest: str) -> Manifest:
+def decode(data: bytes, expected_digest: str, max_entries: int | None = None) -> Manifest:
     """Verify and parse manifest bytes (docs/format.md §3.3); any flaw is an IntegrityError
     naming the digest, with ``kind`` the consistency finding. The content digest (§3.1) is
-    computed in the same pass (``Manifest.content_digest``)."""
+    computed in the same pass (``Manifest.content_digest``). Lines are read one at a time and
+    parsing stops at the first entry past ``max_entries`` (the file count its event claims)."""
     def fail(kind: str, why: str) -> IntegrityError:
         return IntegrityError(f"manifest {expected_digest} {why}", kind=kind)
 
     if digest_bytes(data) != expected_digest:
         raise fail(CORRUPT, "does not match its digest (corrupt object)")
-    lines = data.split(b"\n")
-    if lines[-1] != b"":
+    if data and not data.endswith(b"\n"):
         raise fail(NOT_CANONICAL, "does not end with a newline (not canonical)")
+    lines = _lines(data)
+    first = next(lines)
     try:
-        head = canonical.loads(lines[0])
+        head = canonical.loads(first)
     except ValueError:
         raise fail(INVALID, "has no valid header") from None
     if not isinstance(head, dict) or head.get("artcli") != "manifest":
@@ -115,13 +141,16 @@ def decode(data: bytes, expected_digest: str) -> Manifest:
     version = head.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version != 1:
         raise fail(INVALID, f"has unsupported version {str(version)[:20]!r}")
-    if canonical.dumps(head) != lines[0]:
+    if canonical.dumps(head) != first:
         raise fail(NOT_CANONICAL, "has a header that is not canonical JSON")
     content = new_hasher()
-    content.update(lines[0] + b"\n")
+    content.update(first + b"\n")
     entries: list[Entry] = []
     prev = ""
-    for raw in lines[1:-1]:
+    for raw in lines:
+        if max_entries is not None and len(entries) >= max_entries:
+            raise IntegrityError(f"manifest {expected_digest} holds more entries than the {max_entries} files "
+                                 "its event claims", kind="event-manifest-mismatch")
         try:
             obj = canonical.loads(raw)
             entry = Entry.from_json(obj)
@@ -143,3 +172,17 @@ def decode(data: bytes, expected_digest: str) -> Manifest:
         prev = entry.path
         entries.append(entry)
     return Manifest(entries, content_digest=content.hexdigest())
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """The lines of ``data`` without their newlines, one at a time (a manifest of millions of
+    lines, or of a billion empty ones, is never split into one list); the empty remainder after
+    the final newline is not yielded, but an empty ``data`` is one empty line."""
+    start, end = 0, len(data)
+    if not end:
+        yield b""
+        return
+    while start < end:
+        nl = data.find(b"\n", start)
+        yield data[start:nl]
+        start = nl + 1

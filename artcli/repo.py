@@ -274,11 +274,14 @@ class Repo:
         content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        man = self.load_manifest(vs.manifest)
+        man = self.load_manifest(vs.manifest, vs.files)
         check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
-    def load_manifest(self, digest: str) -> Manifest:
+    def load_manifest(self, digest: str, files: int | None = None) -> Manifest:
+        """A manifest, from the cache or the remote. ``files``: the entry count its event claims,
+        which bounds decompression and parsing (docs/format.md §3.3) — a planted gzip bomb is
+        refused after a few KiB, not after inflating gigabytes."""
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
@@ -290,11 +293,11 @@ class Repo:
             except NotFoundError:
                 raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
                                      kind="manifest-missing") from None
-            data = manifest.decompress(raw, key)
-            result = manifest.decode(data, digest)
+            data = manifest.decompress(raw, key, manifest.size_limit(files))
+            result = manifest.decode(data, digest, files)
             self.cache.put_manifest(digest, data)
             return result
-        return manifest.decode(data, digest)
+        return manifest.decode(data, digest, files)
 
 
 def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:

@@ -1,0 +1,168 @@
+"""Hostile sizes on a remote: decompression bombs and oversized objects are refused within
+bounds set by what the event claims (docs/format.md §3.3), never by inflating them first.
+
+Bounds are asserted as bytes (what was decompressed, fetched, or the peak memory of a real
+process), never as time.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from artcli import canonical, eventlog, layout, manifest
+from artcli.errors import IntegrityError
+from artcli.hashing import digest_bytes
+from artcli.store import open_store
+from clihelp import Cli, make_tree
+
+MiB = 1 << 20
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A valid gzip stream of ``inflated`` zero bytes (a multiple of 1 MiB), built in
+    milliseconds: after a full flush deflate restarts, so every 1 MiB block compresses to the
+    same bytes, which are repeated; the trailer's CRC is computed, not guessed."""
+    assert inflated % MiB == 0
+    chunk = bytes(MiB)
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(inflated // MiB):
+        crc = zlib.crc32(chunk, crc)
+    return first + block * (inflated // MiB - 1) + b"\x03\x00" + struct.pack("<II", crc, inflated & 0xFFFFFFFF)
+
+
+def test_the_bomb_builder_makes_valid_gzip() -> None:
+    import gzip
+
+    assert gzip.decompress(gzip_bomb(3 * MiB)) == bytes(3 * MiB)
+    assert len(gzip_bomb(64 * MiB)) < 200 << 10  # a ratio over 300
+
+
+@pytest.fixture
+def logged(cli: Cli, tmp_path: Path) -> Cli:
+    make_tree(tmp_path / "d", {"a.txt": b"alpha"})
+    cli.ok("log", "ds", str(tmp_path / "d"))
+    return cli
+
+
+def _plant_bomb(cli: Cli, inflated: int) -> str:
+    """Replace the only manifest on the remote with a bomb (its event still claims 1 file)."""
+    store = open_store(cli.remote or "")
+    key = next(i.key for i in store.list(layout.MANIFESTS_PREFIX))
+    store.put(key, gzip_bomb(inflated))
+    for p in (cli.home / "cache" / "manifests").glob("*"):
+        p.unlink()
+    return key
+
+
+def test_limits_follow_the_event_and_the_hard_limit() -> None:
+    header = len(manifest.header_line())
+    assert manifest.size_limit(0) == header
+    assert manifest.size_limit(1) == header + manifest.MAX_ENTRY_BYTES
+    assert manifest.size_limit(3) == header + 3 * manifest.MAX_ENTRY_BYTES
+    assert manifest.size_limit(10**9) == manifest.size_limit(None) == manifest.MAX_MANIFEST_BYTES == 4 << 30
+    assert manifest.size_limit(-5) == header  # a hostile count gives no room
+    assert manifest.compressed_limit(8192 * 10) == 8192 * 10 + 10 + (64 << 10)
+
+
+def test_decompression_stops_at_the_limit() -> None:
+    bomb = gzip_bomb(16 * MiB)
+    with pytest.raises(IntegrityError, match="larger than 1000 bytes"):
+        manifest.decompress(bomb, "k", 1000)
+    data = manifest.header_line() + b"x" * 500
+    gz = manifest.compress(data)
+    assert manifest.decompress(gz, "k", len(data)) == data  # exactly at the limit is fine
+    with pytest.raises(IntegrityError, match="larger than"):
+        manifest.decompress(gz, "k", len(data) - 1)
+    big = os.urandom(manifest.compressed_limit(1000) + 1)
+    with pytest.raises(IntegrityError, match="compressed"):  # refused before inflating a byte
+        manifest.decompress(big, "k", 1000)
+
+
+def test_parsing_stops_at_the_entries_the_event_claims() -> None:
+    lines = [canonical.dumps({"digest": "a" * 64, "path": f"f{i}", "size": 1}) + b"\n" for i in range(3)]
+    data = manifest.header_line() + b"".join(lines)
+    d = digest_bytes(data)
+    assert len(manifest.decode(data, d, 3).entries) == 3
+    assert len(manifest.decode(data, d).entries) == 3
+    with pytest.raises(IntegrityError, match="more entries than the 2 files") as exc:
+        manifest.decode(data, d, 2)
+    assert exc.value.kind == "event-manifest-mismatch"
+    nl = b"\n" * (4 * MiB)  # a billion empty lines would be one lazily read line at a time
+    with pytest.raises(IntegrityError, match="no valid header"):
+        manifest.decode(nl, digest_bytes(nl))
+
+
+def test_download_of_a_bomb_is_exit_4_with_bounded_memory(logged: Cli, tmp_path: Path) -> None:
+    """A real process: 1 GiB of zeros in a 1 MiB gzip, named by an event that claims one file.
+    Before the bound (4 GiB for everyone) the process inflated it all: peak RSS over 1 GiB."""
+    key = _plant_bomb(logged, 1024 * MiB)
+    p = subprocess.Popen([sys.executable, "-m", "artcli", "download", "ds", "--root", str(tmp_path / "o")],
+                         env=logged.proc_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    err = p.stderr.read().decode() if p.stderr else ""
+    p.returncode = os.waitstatus_to_exitcode(status)
+    assert p.returncode == 4, err
+    assert usage.ru_maxrss * 1024 < 300 * MiB, f"peak RSS {usage.ru_maxrss} KiB"  # ru_maxrss is KiB on Linux
+    bound = manifest.size_limit(1)  # refused for its compressed size, or while inflating
+    assert key in err and (f"at most {bound} bytes" in err or f"larger than {bound} bytes" in err)
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.parametrize("command", [["gc", "--dry-run"], ["debug", "fsck"], ["files", "ds"]])
+def test_every_reader_of_a_bomb_stops_at_the_claimed_bound(logged: Cli, command: list[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, counting what zlib inflates: at most the bound for one file (+1 byte)."""
+    _plant_bomb(logged, 64 * MiB)
+    inflated: list[int] = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *a: object, **kw: object) -> None:
+            self._d = real(*a, **kw)  # type: ignore[arg-type]
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            out = self._d.decompress(data, max_length)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._d, name)
+
+    monkeypatch.setattr(manifest.zlib, "decompressobj", Counting)
+    r = logged(*command)
+    assert r.code == 4, (r.out, r.err)
+    assert inflated and sum(inflated) <= manifest.size_limit(1) + 1
+
+
+def test_an_oversized_event_is_fetched_only_up_to_the_limit(logged: Cli, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eventlog, "MAX_EVENT_BYTES", 4096)
+    store = open_store(logged.remote or "")
+    key = layout.event_key(layout.artifact_prefix("default", "ds"), 1)
+    body = canonical.dumps({"type": "metadata_set", "version": 0, "pad": "x" * 20_000, "entries": {}})
+    store.put(key, body)
+    fetched: list[int] = []
+    from artcli.store.local import LocalStore
+
+    real = LocalStore.get_ranges
+
+    def counting(self: LocalStore, ranges: list[tuple[str, int, int]]) -> list[bytes]:
+        out = real(self, ranges)
+        fetched.extend(len(b) for b in out)
+        return out
+
+    monkeypatch.setattr(LocalStore, "get_ranges", counting)
+    fresh = Cli(tmp_path / "fresh", logged.remote)
+    r = fresh.ok("show", "ds:v0")
+    assert "000000000001.json" in r.err  # skipped, named
+    assert max(fetched) == 4097  # the event of ~20 KB was read no further than the limit
