@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from artcli.errors import ArtcliError
+from artcli.errors import ArtcliError, local_write
 from artcli.hashing import digest_bytes, digest_file
 from artcli.localdb import LocalDB
 from artcli.model import DIGEST_RE, Entry
@@ -127,9 +127,10 @@ class Cache:
         fd = self._pack_fd(e.pack, create=True)
         view = memoryview(data)
         off = e.offset
-        while view:
-            n = os.pwrite(fd, view, off)
-            view, off = view[n:], off + n
+        with local_write(f"{self.packs}/{e.pack}", "the cache"):
+            while view:
+                n = os.pwrite(fd, view, off)
+                view, off = view[n:], off + n
 
     # -- manifests -----------------------------------------------------------------------
     def manifest_path(self, digest: str) -> Path:
@@ -148,8 +149,12 @@ class Cache:
 
     def put_manifest(self, digest: str, data: bytes) -> None:
         tmp = self.temp_path(digest)
-        tmp.write_bytes(data)
-        os.replace(tmp, self.manifest_path(digest))
+        try:
+            with local_write(tmp, "the cache"):
+                tmp.write_bytes(data)
+            os.replace(tmp, self.manifest_path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._pack_lock:

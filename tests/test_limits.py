@@ -20,6 +20,7 @@ from artcli import canonical, eventlog, layout, manifest
 from artcli.errors import IntegrityError
 from artcli.hashing import digest_bytes
 from artcli.store import open_store
+
 from clihelp import Cli, make_tree
 
 MiB = 1 << 20
