@@ -7,11 +7,15 @@ WAL mode and a busy timeout let many artcli processes share it.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,
@@ -24,25 +28,106 @@ CREATE TABLE IF NOT EXISTS packs_loaded (store TEXT, pack TEXT, PRIMARY KEY (sto
 """
 
 
-class LocalDB:
-    """Thread-safe wrapper around the cache's sqlite file."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), timeout=60, check_same_thread=False,
-                                     isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout=60000")
+def _open(where: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(where, timeout=60, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError:
             pass  # e.g. on NFS; rollback journal still works
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """A file that is not (or no longer) a sound database, as opposed to one that cannot be
+    opened or written (permissions, locks)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return True
+    return any(w in str(exc) for w in ("malformed", "not a database", "disk I/O error"))
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a LocalDB method; a sqlite error degrades the index to memory and runs it once more."""
+    @functools.wraps(method)
+    def run(self: LocalDB, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if self.memory:
+                raise
+            self._degrade(exc)
+            return method(self, *args, **kwargs)
+    return run
+
+
+class LocalDB:
+    """Thread-safe wrapper around the cache's sqlite file.
+
+    The file is only a cache, so it never stops a command (docs/reliability.md): a damaged one
+    is moved aside to ``index.sqlite.damaged`` and rebuilt; one that cannot be written (a
+    read-only cache directory, a path that is not a file) is replaced by an empty in-memory
+    index for this command — no stat cache, events fetched again. Either is said once, through
+    ``notices`` (the CLI prints them as warnings)."""
+
+    def __init__(self, path: Path, notices: list[str] | None = None, *, writable: bool = True) -> None:
+        self.path = path
+        self.notices = notices if notices is not None else []
+        self._lock = threading.Lock()
+        self.memory = False  # True once the index is the in-memory stand-in
+        self._conn = self._connect(path) if writable else self._in_memory()
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return _open(str(path))
+        except sqlite3.DatabaseError as exc:
+            if _damaged(exc):  # not a database, or malformed: rebuild it
+                return self._rebuild(path, exc)
+            # cannot open or write it (a lock is waited for 60 s first)
+            return self._in_memory(f"the local index {path} cannot be used ({exc})")
+        except OSError as exc:
+            return self._in_memory(f"the local index {path} cannot be created ({exc.strerror or exc})")
+
+    def _rebuild(self, path: Path, exc: Exception) -> sqlite3.Connection:
+        aside = path.with_name(path.name + ".damaged")
+        try:
+            os.replace(path, aside)
+            for extra in ("-wal", "-shm"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            conn = _open(str(path))
+        except (OSError, sqlite3.DatabaseError) as again:
+            return self._in_memory(f"the local index {path} is damaged ({exc}) and cannot be rebuilt ({again})")
+        self.notices.append(f"the local index {path} was damaged ({exc}); moved it to {aside.name} and started "
+                            "a new one (only speed is lost: files are hashed and events fetched again)")
+        return conn
+
+    def _in_memory(self, why: str | None = None) -> sqlite3.Connection:
+        if why:
+            self.notices.append(f"{why}: working without a stat cache or event cache for this command (slower)")
+        self.memory = True
+        return _open(":memory:")
+
+    def _degrade(self, exc: sqlite3.DatabaseError) -> None:
+        """A failure met mid-command: damage found by a query is rebuilt as on opening; anything
+        else (a write refused) carries on with an empty in-memory index."""
         with self._lock:
-            self._conn.executescript(_SCHEMA)
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            if _damaged(exc):
+                self._conn = self._rebuild(self.path, exc)
+            else:
+                self._conn = self._in_memory(f"the local index {self.path} failed ({exc})")
 
     # -- stat cache ----------------------------------------------------------------------
+    @_guarded
     def stat_lookup(self, paths: list[str]) -> dict[str, tuple[int, int, int, str]]:
         out: dict[str, tuple[int, int, int, str]] = {}
         with self._lock:
@@ -53,6 +138,7 @@ class LocalDB:
                     out[row[0]] = (row[1], row[2], row[3], row[4])
         return out
 
+    @_guarded
     def stat_store(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
         rows = list(rows)
         if not rows:
@@ -63,10 +149,12 @@ class LocalDB:
             self._conn.execute("COMMIT")
 
     # -- event-log cache -----------------------------------------------------------------
+    @_guarded
     def events(self, log: str) -> list[tuple[int, bytes]]:
         with self._lock:
             return list(self._conn.execute("SELECT seq, body FROM events WHERE log=? ORDER BY seq", (log,)))
 
+    @_guarded
     def add_events(self, log: str, rows: Iterable[tuple[int, bytes]]) -> None:
         rows = [(log, s, b) for s, b in rows]
         if not rows:
@@ -77,10 +165,12 @@ class LocalDB:
             self._conn.execute("COMMIT")
 
     # -- pack indexes --------------------------------------------------------------------
+    @_guarded
     def loaded_packs(self, store: str) -> set[str]:
         with self._lock:
             return {r[0] for r in self._conn.execute("SELECT pack FROM packs_loaded WHERE store=?", (store,))}
 
+    @_guarded
     def add_pack(self, store: str, pack: str, items: Iterable[tuple[str, int, int]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN")
@@ -89,6 +179,7 @@ class LocalDB:
             self._conn.execute("INSERT OR IGNORE INTO packs_loaded VALUES (?,?)", (store, pack))
             self._conn.execute("COMMIT")
 
+    @_guarded
     def find_packed(self, store: str, digests: list[str], live_packs: set[str]) -> dict[str, tuple[str, int]]:
         """digest -> (pack, offset) for digests stored in a pack that is still on the remote."""
         out: dict[str, tuple[str, int]] = {}

@@ -70,6 +70,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
 
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
+    skip_cache = skip_cache or not repo.cache.writable  # an unwritable cache: straight into the target
     sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
