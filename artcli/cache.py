@@ -14,6 +14,7 @@ damaged byte simply reads as a miss.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -26,6 +27,30 @@ from artcli.errors import ArtcliError, local_write
 from artcli.hashing import digest_bytes, digest_file
 from artcli.localdb import LocalDB
 from artcli.model import DIGEST_RE, Entry
+
+LOCK_NAME = "lock"
+
+
+def _lock_file(root: Path) -> int:
+    return os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def hold_shared(root: Path) -> int:
+    """Take the cache's shared lock for as long as the returned fd is open: every command that
+    uses the cache holds it, so ``cache prune`` (which takes it exclusively) never removes a
+    file from under one. A POSIX record lock: per process (a prune never waits for its own
+    process), released by the kernel when a process dies, and honoured over NFS. -1 when the
+    lock file cannot be used (the cache then works unlocked)."""
+    try:
+        fd = _lock_file(root)
+    except OSError:
+        return -1
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH)  # waits only while a prune runs
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
 
 
 class Cache:
@@ -51,6 +76,7 @@ class Cache:
             self.tmp = Path(tempfile.mkdtemp(prefix="artcli-"))
             self.notices.append(f"the cache directory {root} cannot be written ({exc.strerror or exc}): working "
                                 "without a cache (set ARTCLI_CACHE_DIR to a writable directory)")
+        self._lock_fd = hold_shared(root) if self.writable else -1
         self._db: LocalDB | None = None
         self._files = str(self.files)
         self._dirs: set[str] = set()
@@ -181,6 +207,9 @@ class Cache:
     def close(self) -> None:
         if not self.writable:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # releases the shared lock: a waiting prune may go on
+            self._lock_fd = -1
         with self._pack_lock:
             for fd in self._pack_fds.values():
                 if fd >= 0:
