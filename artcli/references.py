@@ -37,6 +37,7 @@ from artcli.sources import (
     parse_location,
     scan,
 )
+from artcli.sources.policy import RefPolicy, build_policy
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -53,8 +54,17 @@ class RefDownloadStats:
     warnings: list[str] = field(default_factory=list)
 
 
-def source_context(repo: Repo) -> SourceContext:
-    return SourceContext(repo.settings.remote_url, repo.settings.options, db=repo.db, cache=repo.cache)
+def source_context(repo: Repo, policy: RefPolicy | None = None) -> SourceContext:
+    return SourceContext(repo.settings.remote_url, repo.settings.options, db=repo.db, cache=repo.cache, policy=policy)
+
+
+def download_policy(repo: Repo, allow_private: bool = False) -> RefPolicy:
+    """What references a download of this repo may read (artcli/sources/policy.py)."""
+    from artcli.config import config_dir, data_dir, merged_config
+
+    return build_policy(merged_config().get("references", {}), remote_url=repo.settings.remote_url,
+                        remote_options=repo.settings.options, allow_private=allow_private,
+                        own_dirs=(str(config_dir()), str(data_dir()), str(repo.cache.root)))
 
 
 # -- logging ------------------------------------------------------------------------------------
@@ -126,13 +136,15 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
 
 
 def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
-                     reporter: ProgressReporter | None = None) -> RefDownloadStats:
+                     reporter: ProgressReporter | None = None, allow_private: bool = False) -> RefDownloadStats:
     """Write each reference entry to its path under ``target`` (paths already checked by
-    ``download``), fetching from the source only what neither the target nor the cache holds."""
+    ``download``), fetching from the source only what neither the target nor the cache holds.
+    Sources at internal addresses or in system places are refused unless ``allow_private``
+    (or the configuration) says otherwise (artcli/sources/policy.py)."""
     rep = reporter or NoProgress()
     stats = RefDownloadStats()
     warn = stats.warnings.append
-    ctx = source_context(repo)
+    ctx = source_context(repo, download_policy(repo, allow_private))
     checked: set[str] = set()
     made: set[str] = set()
     try:

@@ -51,9 +51,11 @@ def default_root(ref_name: str, version: int) -> Path:
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
-             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True) -> DownloadResult:
+             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
+             allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md)."""
+    run when there is one (lineage: docs/lineage.md). References to internal addresses or system
+    files are refused unless ``allow_private_refs`` (docs/references.md)."""
     rep = reporter or NoProgress()
     repo.check_format()
     st, vs = repo.resolve(ref)
@@ -90,7 +92,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, allow_private_refs)
         fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
         warnings += rs.warnings
     else:
