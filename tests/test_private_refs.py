@@ -113,22 +113,23 @@ def test_a_redirect_to_an_internal_address_is_refused_at_connect(cli: Cli, tmp_p
 
 
 @pytest.mark.parametrize("planted", ["hidden", "proc", "symlink"])
-def test_system_and_hidden_files_are_refused(cli: Cli, tmp_path: Path, planted: str) -> None:
-    home = make_tree(tmp_path / "u", {".aws/credentials": b"[default]\nkey = x\n", "data/ok.txt": b"fine\n"})
+def test_system_and_credential_files_are_refused(cli: Cli, tmp_path: Path, planted: str) -> None:
+    home = make_tree(tmp_path / "u", {".aws/credentials": b"[default]\nkey = x\n", "data/ok.txt": b"fine\n",
+                                      "data/.zattrs": b"{}\n"})  # a hidden name that is data
     if planted == "hidden":
         src = home / ".aws" / "credentials"
     elif planted == "proc":
         src = Path("/proc/self/environ")
     else:
-        src = home / "data" / "innocent.txt"
+        src = home / "innocent.txt"
         src.symlink_to(home / ".aws" / "credentials")
     cli.ok("add-ref", "evil", src.as_uri())
-    cli.ok("add-ref", "good", (home / "data" / "ok.txt").as_uri())
+    cli.ok("add-ref", "good", (home / "data").as_uri())
     r = cli("download", "evil", "--root", str(tmp_path / "o"))
     assert r.code == 4 and "refusing the reference" in r.err, r.err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     cli.ok("download", "good", "--root", str(tmp_path / "g"))  # ordinary files stay fine
-    assert (tmp_path / "g" / "ok.txt").read_bytes() == b"fine\n"
+    assert (tmp_path / "g" / "ok.txt").read_bytes() == b"fine\n" and (tmp_path / "g" / ".zattrs").is_file()
     if planted != "proc":  # /proc says size 0, so it fails its pin anyway
         cli.ok("download", "evil", "--root", str(tmp_path / "a"), "--allow-private-refs")
 

@@ -11,8 +11,9 @@ fetches a reference:
   ``[references] allow_hosts``.
 * ``file://``: the real path (symlinks resolved) must be under a root in
   ``[references] file_roots`` when that is set; otherwise it must not be in a system or secret
-  place (``/proc``, ``/sys``, ``/dev``, ``/run``, ``/etc``, ``/boot``, ``/root``, a hidden
-  folder or file such as ``~/.ssh`` or ``~/.aws``, or artcli's own config, cache and data).
+  place (``/proc``, ``/sys``, ``/dev``, ``/run``, ``/etc``, ``/boot``, ``/root``, a folder or
+  file where credentials live such as ``~/.ssh``, ``~/.aws``, ``~/.config``, ``.netrc`` — see
+  :data:`SECRET_NAMES` — or artcli's own config, cache and data).
 * ``s3://``, ``gs://``, ``az://``: always: their endpoint is the one the user configured.
 
 ``download --allow-private-refs``, ``ARTCLI_ALLOW_PRIVATE_REFS=1`` or
@@ -34,6 +35,12 @@ from artcli.errors import IntegrityError, UsageError
 
 #: system places a file:// reference may not read without an opt-in
 SYSTEM_ROOTS = ("/proc", "/sys", "/dev", "/run", "/var/run", "/etc", "/boot", "/root")
+#: names of folders and files that hold credentials (a path with one of them as a component is
+#: refused); other hidden names are data (zarr's ``.zattrs``, ``.gitattributes``)
+SECRET_NAMES = frozenset({
+    ".ssh", ".aws", ".azure", ".gnupg", ".config", ".docker", ".kube", ".netrc", ".git-credentials", ".pgpass",
+    ".npmrc", ".pypirc", ".env", ".gcloud", ".boto", ".s3cfg", ".vault-token", ".terraform.d", ".password-store",
+})
 #: environment variables naming endpoints the user configured (their hosts stay allowed)
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL")
 OPT_IN_HINT = ("if you trust this remote's references, pass --allow-private-refs (or set "
@@ -69,7 +76,7 @@ class RefPolicy:
     allow_private: bool = False
     #: hosts (``name`` or ``name:port``, lower case) http(s) references may reach at any address
     allow_hosts: frozenset[str] = frozenset()
-    #: real paths file:// references must be under (empty: anywhere but SYSTEM_ROOTS and hidden)
+    #: real paths file:// references must be under (empty: anywhere but SYSTEM_ROOTS and SECRET_NAMES)
     file_roots: tuple[str, ...] = ()
     #: real paths no file:// reference may read (artcli's own config, cache and data)
     own_dirs: tuple[str, ...] = ()
@@ -121,9 +128,9 @@ class RefPolicy:
         bad = next((r for r in (*SYSTEM_ROOTS, *self.own_dirs) if _under(real, r)), None)
         if bad is not None:
             raise UnsafeReference(f"refusing the reference {uri}: {real} is in {bad}, a system or artcli folder")
-        hidden = next((p for p in real.split("/") if p.startswith(".")), None)
-        if hidden is not None:
-            raise UnsafeReference(f"refusing the reference {uri}: {real} is in a hidden place ({hidden})")
+        secret = next((p for p in real.split("/") if p in SECRET_NAMES), None)
+        if secret is not None:
+            raise UnsafeReference(f"refusing the reference {uri}: {real} is in {secret}, where credentials live")
 
 
 def _under(path: str, root: str) -> bool:
