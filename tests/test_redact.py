@@ -332,3 +332,15 @@ def test_pairs_keep_safe_values_quoted_or_not_and_authorization_keeps_its_scheme
 def test_typed_assignments_on_the_command_line() -> None:
     assert redact.redact_argv(["api_key:str=a=b"]) == ["api_key:str=***"]
     assert redact.redact_argv(["pass_word:str=x"]) == ["pass_word:str=***"]
+
+
+def test_redact_argv_typed_assignments_inside_options_and_limits() -> None:
+    assert redact.redact_argv(["--metadata=pass_word:str=x"]) == ["--metadata=pass_word:str=***"]
+    assert redact.redact_argv(["-mpass_word:str=x"]) == ["-mpass_word:str=***"]
+    assert redact.redact_argv(["--Xkey", "v"]) == ["--Xkey", "v"]  # not a secret name: its value stays
+    assert redact.redact_argv(["--api-key", "v", "next"]) == ["--api-key", "***", "next"]
+    exact, long = "a" * redact.MAX_ARG_CHARS, "b" * (redact.MAX_ARG_CHARS + 88)
+    assert redact.redact_argv([exact, long]) == [exact, "b" * redact.MAX_ARG_CHARS + "…"]
+    assert redact.redact_argv(["x"] * redact.MAX_ARGS) == ["x"] * redact.MAX_ARGS
+    out = redact.redact_argv(["y"] * (redact.MAX_ARGS + 6))
+    assert out == ["y"] * redact.MAX_ARGS + ["… (6 more arguments)"]
