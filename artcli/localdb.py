@@ -193,8 +193,9 @@ class LocalDB:
 
 # every query degrades instead of failing (wrapped here, not decorated: mutmut mutates only
 # undecorated functions, and these are the stat cache's)
-for _name in ("stat_lookup", "stat_store", "events", "add_events", "loaded_packs", "add_pack", "find_packed"):
-    setattr(LocalDB, _name, _guarded(getattr(LocalDB, _name)))
+for _name, _method in list(vars(LocalDB).items()):
+    if callable(_method) and not _name.startswith("_") and _name != "close":
+        setattr(LocalDB, _name, _guarded(_method))
 
 
 def stat_key(st: os.stat_result) -> tuple[int, int, int]:

@@ -85,8 +85,8 @@ def test_an_unwritable_cache_dir_is_worked_around(cli: Cli, tmp_path: Path) -> N
 
 def test_damage_found_mid_command_is_rebuilt_and_a_refused_write_degrades_to_memory(tmp_path: Path) -> None:
     db = LocalDB(tmp_path / "index.sqlite")
-    db.stat_store([("/x", 1, 2, 3, "d" * 64)])
-    assert db.stat_lookup(["/x"]) == {"/x": (1, 2, 3, "d" * 64)} and not db.notices
+    db.add_events("log", [(0, b"{}")])
+    assert db.events("log") == [(0, b"{}")] and not db.notices
 
     class Broken:
         def __init__(self, exc: sqlite3.DatabaseError) -> None:
@@ -99,11 +99,11 @@ def test_damage_found_mid_command_is_rebuilt_and_a_refused_write_degrades_to_mem
             pass
 
     db._conn = Broken(sqlite3.DatabaseError("database disk image is malformed"))  # type: ignore[assignment]
-    assert db.stat_lookup(["/x"]) == {}  # answered from a new, empty index on disk
+    assert db.events("log") == []  # answered from a new, empty index on disk
     assert not db.memory and len(db.notices) == 1 and "malformed" in db.notices[0]
     assert (tmp_path / "index.sqlite.damaged").exists() and (tmp_path / "index.sqlite").exists()
     db._conn = Broken(sqlite3.OperationalError("attempt to write a readonly database"))  # type: ignore[assignment]
-    db.add_events("log", [(0, b"{}")])
+    db.add_events("log", [(1, b"{}")])
     assert db.memory and len(db.notices) == 2 and "readonly" in db.notices[1]
-    assert db.events("log") == [(0, b"{}")]
+    assert db.events("log") == [(1, b"{}")] and db.loaded_packs("s") == set()
     db.close()
