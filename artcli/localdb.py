@@ -81,6 +81,11 @@ class LocalDB:
         self._lock = threading.Lock()
         self.memory = False  # True once the index is the in-memory stand-in
         self._conn = self._connect(path) if writable else self._in_memory()
+        # every query degrades instead of failing (wrapped here, not decorated: mutmut mutates
+        # only undecorated functions, and these are the stat cache's)
+        for name, method in vars(LocalDB).items():
+            if callable(method) and not name.startswith("_") and name != "close":
+                setattr(self, name, functools.partial(_guarded(method), self))
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         try:
@@ -189,13 +194,6 @@ class LocalDB:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-# every query degrades instead of failing (wrapped here, not decorated: mutmut mutates only
-# undecorated functions, and these are the stat cache's)
-for _name, _method in list(vars(LocalDB).items()):
-    if callable(_method) and not _name.startswith("_") and _name != "close":
-        setattr(LocalDB, _name, _guarded(_method))
 
 
 def stat_key(st: os.stat_result) -> tuple[int, int, int]:
