@@ -33,7 +33,7 @@ def _request(url: str, method: str, headers: Mapping[str, str] | None = None, po
     address (artcli/sources/policy.py)."""
     import urllib.request
 
-    from artcli import __version__
+    from artcli.version import __version__
 
     parts = urlsplit(url)
     hdrs = {"User-Agent": f"artcli/{__version__}", "Accept-Encoding": "identity", **(headers or {})}
