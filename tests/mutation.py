@@ -82,6 +82,15 @@ GROUPS: dict[str, Group] = {
         "tests/test_hostile.py::test_manifest_round_trip_and_hostile_shapes",
         "tests/test_hostile.py::test_hostile_path_refused_before_any_write",
         "tests/test_hostile.py::test_hostile_entry_fields_refused")),
+    # hostile sizes (issue 23, item 8): every decompression and parse of a manifest bounded by
+    # what its event claims; oversized events not read
+    "bounds": Group({
+        "artcli.manifest": ("size_limit", "compressed_limit", "decompress", "decompress_file", "decode", "_count_ok",
+                            "_lines", "Streamed.*"),
+        "artcli.eventlog": ("_parse",),
+    }, ("tests/test_limits.py", "tests/test_format.py", "tests/test_manifest_stream.py",
+        "tests/test_hostile.py::test_manifest_round_trip_and_hostile_shapes",
+        "tests/test_hostile.py::test_manifest_decode_mutations")),
     # every byte verified before use; the target only ever sees complete files
     "download": Group({
         "artcli.ops.download": ("download", "_from_cache"),

@@ -167,3 +167,28 @@ def test_an_oversized_event_is_fetched_only_up_to_the_limit(logged: Cli, tmp_pat
     r = fresh.ok("show", "ds:v0")
     assert "000000000001.json" in r.err  # skipped, named
     assert max(fetched) == 4097  # the event of ~20 KB was read no further than the limit
+
+
+def test_streamed_reading_is_bounded_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streaming reader (large versions) has the same bounds: decompress_file stops at the
+    limit, 1 MiB of output at a time; Streamed stops past the claimed count and at a long line."""
+    out = tmp_path / "raw"
+    (tmp_path / "bomb.gz").write_bytes(gzip_bomb(16 * MiB))
+    with pytest.raises(IntegrityError, match="larger than 5000 bytes"):
+        manifest.decompress_file(tmp_path / "bomb.gz", out, "k", 5000)
+    assert out.stat().st_size <= 5000  # what reached the disk
+    (tmp_path / "big.gz").write_bytes(os.urandom(manifest.compressed_limit(100) + 1))
+    with pytest.raises(IntegrityError, match="compressed"):
+        manifest.decompress_file(tmp_path / "big.gz", out, "k", 100)
+    lines = [canonical.dumps({"digest": "a" * 64, "path": f"f{i}", "size": 1}) + b"\n" for i in range(3)]
+    data = manifest.header_line() + b"".join(lines)
+    (tmp_path / "m.gz").write_bytes(manifest.compress(data))
+    manifest.decompress_file(tmp_path / "m.gz", out, "k", len(data))
+    assert out.read_bytes() == data
+    d = digest_bytes(data)
+    assert [e.path for e in manifest.Streamed(out, d, 3)] == ["f0", "f1", "f2"]
+    with pytest.raises(IntegrityError, match="more entries than the 2 files"):
+        list(manifest.Streamed(out, d, 2))
+    monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(lines[0]) - 1)
+    with pytest.raises(IntegrityError, match="a line longer than"):
+        list(manifest.Streamed(out, d))
