@@ -117,7 +117,7 @@ def decompress(blob: bytes, what: str, limit: int | None = None) -> bytes:
     try:
         d = zlib.decompressobj(wbits=31)
         out = d.decompress(blob, limit + 1)
-        if len(out) > limit or d.unconsumed_tail:
+        if len(out) > limit or (d.unconsumed_tail and not d.eof):  # past the end: trailing bytes, ignored
             raise _too_big(what, limit)
         return out
     except (zlib.error, EOFError) as exc:
@@ -138,15 +138,21 @@ def decompress_file(gz_path: str | Path, out_path: str | Path, what: str, limit:
     total = 0
     try:
         with open(gz_path, "rb") as src, open(out_path, "wb") as dst:
-            while chunk := src.read(_CHUNK):
-                while chunk:
+            # bytes after the end of the gzip stream are ignored (as decompress() does); past the
+            # end, zlib leaves them in unconsumed_tail, so the loops stop at eof
+            while not d.eof and (chunk := src.read(_CHUNK)):
+                while chunk and not d.eof:
                     data = d.decompress(chunk, min(_CHUNK, limit + 1 - total))  # never more than the limit + 1
                     total += len(data)
                     if total > limit:
                         raise _too_big(what, limit)
                     dst.write(data)
                     chunk = d.unconsumed_tail
-            dst.write(d.flush())
+            rest = d.flush()
+            total += len(rest)
+            if total > limit:
+                raise _too_big(what, limit)
+            dst.write(rest)
         if not d.eof:
             raise IntegrityError(f"manifest {what} is truncated", kind=CORRUPT)
     except (zlib.error, EOFError) as exc:

@@ -192,3 +192,93 @@ def test_streamed_reading_is_bounded_too(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(lines[0]) - 1)
     with pytest.raises(IntegrityError, match="a line longer than"):
         list(manifest.Streamed(out, d))
+
+
+def _manifest_file(tmp_path: Path, data: bytes, name: str = "m") -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def test_streamed_checks_like_decode_with_the_same_kinds_and_messages(tmp_path: Path) -> None:
+    """Every flaw decode() finds, Streamed finds with the same kind and the digest named; its
+    totals are known only after a full iteration; a line exactly at the limit is read."""
+    lines = [canonical.dumps({"digest": "a" * 64, "path": f"f{i}", "size": i + 1}) + b"\n" for i in range(3)]
+    data = manifest.header_line() + b"".join(lines)
+    d = digest_bytes(data)
+    s = manifest.Streamed(_manifest_file(tmp_path, data), d, 3)
+    assert (s.content_digest, s.size, s.count, s.digest, s.max_entries) == (None, 0, 0, d, 3)
+    assert [e.size for e in s] == [1, 2, 3]
+    assert (s.content_digest, s.size, s.count) == (manifest.decode(data, d).content_digest, 6, 3)
+    cases = {
+        "corrupt": (data, "0" * 64, manifest.CORRUPT, "does not match its digest"),
+        "no-newline": (data[:-1], digest_bytes(data[:-1]), manifest.NOT_CANONICAL, "does not end with a newline"),
+    }
+    for name, (raw, digest, kind, why) in cases.items():
+        with pytest.raises(IntegrityError) as exc:
+            manifest.Streamed(_manifest_file(tmp_path, raw, name), digest)
+        assert exc.value.kind == kind and f"manifest {digest} {why}" in str(exc.value), name
+        with pytest.raises(IntegrityError) as exc2:
+            manifest.decode(raw, digest)
+        assert exc2.value.kind == kind
+    bad_head = b'{"artcli":"nope"}\n'
+    with pytest.raises(IntegrityError, match=f"manifest {digest_bytes(bad_head)} has no valid header"):
+        list(manifest.Streamed(_manifest_file(tmp_path, bad_head, "h"), digest_bytes(bad_head)))
+    with pytest.raises(IntegrityError, match=f"manifest {d} holds more entries"):
+        list(manifest.Streamed(_manifest_file(tmp_path, data, "n"), d, 1))
+    assert manifest.Streamed(_manifest_file(tmp_path, b"", "e"), digest_bytes(b"")).count == 0
+
+
+def test_a_line_exactly_at_the_line_limit_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = canonical.dumps({"digest": "a" * 64, "path": "f", "size": 1}) + b"\n"
+    data = manifest.header_line() + line
+    p = _manifest_file(tmp_path, data)
+    monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(line))
+    assert [e.path for e in manifest.Streamed(p, digest_bytes(data))] == ["f"]
+    monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(line) - 1)
+    with pytest.raises(IntegrityError) as exc:
+        list(manifest.Streamed(p, digest_bytes(data)))
+    assert exc.value.kind == manifest.INVALID and f"longer than {len(line) - 1} bytes" in str(exc.value)
+
+
+def test_decompression_bounds_at_their_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = manifest.header_line() + b"y" * (3 * MiB)  # inflates in several 1 MiB steps
+    gz = manifest.compress(data)
+    padded = gz + bytes(manifest.compressed_limit(len(data)) - len(gz))  # exactly the compressed bound
+    assert manifest.decompress(padded, "k", len(data)) == data  # trailing bytes after the stream are ignored
+    (tmp_path / "p.gz").write_bytes(padded)
+    manifest.decompress_file(tmp_path / "p.gz", tmp_path / "p", "k", len(data))
+    assert (tmp_path / "p").read_bytes() == data
+    (tmp_path / "d.gz").write_bytes(gz)
+    manifest.decompress_file(tmp_path / "d.gz", tmp_path / "d", "k")  # the hard limit by default
+    assert (tmp_path / "d").read_bytes() == data
+    for raw in (zlib.compress(data), data):  # gzip only: a zlib stream or plain bytes are not manifests
+        with pytest.raises(IntegrityError, match="not valid gzip"):
+            manifest.decompress(raw, "k")
+        (tmp_path / "z.gz").write_bytes(raw)
+        with pytest.raises(IntegrityError, match="not valid gzip"):
+            manifest.decompress_file(tmp_path / "z.gz", tmp_path / "z", "k")
+
+    # a limit above one step: inflated bytes still stop at the limit + 1, counted across steps
+    limit = MiB + MiB // 2
+    inflated: list[int] = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *a: object, **kw: object) -> None:
+            self._d = real(*a, **kw)  # type: ignore[arg-type]
+
+        def decompress(self, chunk: bytes, max_length: int = 0) -> bytes:
+            out = self._d.decompress(chunk, max_length)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._d, name)
+
+    monkeypatch.setattr(manifest.zlib, "decompressobj", Counting)
+    (tmp_path / "bomb.gz").write_bytes(gzip_bomb(16 * MiB))
+    with pytest.raises(IntegrityError, match=f"larger than {limit} bytes"):
+        manifest.decompress_file(tmp_path / "bomb.gz", tmp_path / "b", "k", limit)
+    assert len(inflated) >= 2 and sum(inflated) == limit + 1
+    assert (tmp_path / "b").stat().st_size <= limit
