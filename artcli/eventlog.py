@@ -35,6 +35,9 @@ RECHECK = 64
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
 MAX_SEQ = 10**12 - 1  # the 12-digit keys
+#: an event object larger than this is not read whole: only its first bytes are fetched, which
+#: do not parse, so it is skipped like any unreadable event (docs/format.md §3.3, §5.7)
+MAX_EVENT_BYTES = 16 << 20
 Events = list[tuple[str, dict[str, Any] | None]]
 S = TypeVar("S")
 
@@ -60,6 +63,12 @@ def _seq_of(key: str) -> int | None:
     return int(stem) if stem.isdigit() and len(stem) == 12 else None
 
 
+def _fetch_len(size: int) -> int:
+    """How much of an event object of ``size`` bytes is fetched: an object over the limit is
+    not an event, and only enough of it to tell is read."""
+    return min(size, MAX_EVENT_BYTES + 1)
+
+
 def _cacheable(seq: int, body: bytes) -> bool:
     """Whether an event's bytes may be kept in the local cache: a JSON object with a string
     ``type`` whose ``seq`` is its key's number. Anything else is read again next time (the
@@ -69,6 +78,8 @@ def _cacheable(seq: int, body: bytes) -> bool:
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
+    if len(body) > MAX_EVENT_BYTES:
+        return None
     try:
         ev = canonical.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -175,7 +186,7 @@ class EventLog:
         for i in range(0, len(tail), FETCH_CHUNK):
             # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
             chunk = tail[i : i + FETCH_CHUNK]
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for _, info in chunk])
+            bodies = self.store.get_ranges([(info.key, 0, _fetch_len(info.size)) for _, info in chunk])
             self._cache([(s, b) for (s, _), b in zip(chunk, bodies, strict=True)])
             fetched += len(chunk)
         if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
@@ -192,7 +203,7 @@ class EventLog:
         listing = self._list_after(last - 1)
         first = next(listing, None)
         held = self.db.events(self._log_id, after=last - 1, before=last + 1)
-        if first is not None and first[0] == last and held and first[1].size == len(held[0][1]):
+        if first is not None and first[0] == last and held and _fetch_len(first[1].size) == len(held[0][1]):
             return last, listing
         self.db.forget_events(self._log_id)
         return -1, self._list_after(-1)
@@ -214,8 +225,9 @@ class EventLog:
             return
         fixed = []
         for seq in suspects:
+            key = layout.event_key(self.prefix, seq)
             try:
-                body = self.store.get(layout.event_key(self.prefix, seq))
+                body = self.store.get_ranges([(key, 0, _fetch_len(self.store.info(key).size))])[0]
             except ArtcliError:  # gone or unreachable: keep what is cached, try next time
                 continue
             if _cacheable(seq, body):

@@ -302,7 +302,7 @@ class Repo:
         content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        man = self.load_manifest(vs.manifest)
+        man = self.load_manifest(vs.manifest, vs.files)
         self.check_event(st, vs, man)
         return man
 
@@ -330,15 +330,17 @@ class Repo:
             if self._fresh_db is None:
                 self._fresh_db = LocalDB(Path(":memory:"))
 
-    def manifest_file(self, digest: str) -> manifest.Streamed:
+    def manifest_file(self, digest: str, files: int | None = None) -> manifest.Streamed:
         """A manifest read from the local cache one entry at a time (fetched and decompressed
-        into it streaming when missing): memory does not grow with its entries."""
+        into it streaming when missing): memory does not grow with its entries. ``files``: the
+        entry count its event claims, which bounds decompression and parsing (docs/format.md
+        §3.3) — a planted gzip bomb is refused after a few KiB, not after inflating gigabytes."""
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
         path = self.cache.manifest_path(digest)
         if path.exists():
             try:
-                return manifest.Streamed(path, digest)
+                return manifest.Streamed(path, digest, files)
             except IntegrityError:  # a damaged cache file: fetched again
                 path.unlink(missing_ok=True)
         key = layout.manifest_key(digest)
@@ -349,16 +351,23 @@ class Repo:
             except NotFoundError:
                 raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
                                      kind="manifest-missing") from None
-            manifest.decompress_file(gz, raw, key)
-            streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
-            os.replace(raw, path)
-            streamed.path = str(path)
+            manifest.decompress_file(gz, raw, key, manifest.size_limit(files))
+            streamed = manifest.Streamed(raw, digest, files)  # verified before it joins the cache
+            if self.cache.writable:
+                os.replace(raw, path)
+                streamed.path = str(path)
+            else:  # no cache to keep it in: read from the temp file, removed when the cache closes
+                keep, raw = raw, None
+                streamed.path = str(keep)
             return streamed
         finally:
             gz.unlink(missing_ok=True)
-            raw.unlink(missing_ok=True)
+            if raw is not None:
+                raw.unlink(missing_ok=True)
 
-    def load_manifest(self, digest: str) -> Manifest:
+    def load_manifest(self, digest: str, files: int | None = None) -> Manifest:
+        """A manifest, from the cache or the remote. ``files``: the entry count its event claims,
+        which bounds decompression and parsing (docs/format.md §3.3)."""
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
@@ -370,11 +379,11 @@ class Repo:
             except NotFoundError:
                 raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
                                      kind="manifest-missing") from None
-            data = manifest.decompress(raw, key)
-            result = manifest.decode(data, digest)
+            data = manifest.decompress(raw, key, manifest.size_limit(files))
+            result = manifest.decode(data, digest, files)
             self.cache.put_manifest(digest, data)
             return result
-        return manifest.decode(data, digest)
+        return manifest.decode(data, digest, files)
 
 
 def check_against_event(where: str, vs: VersionState, man: Manifest | manifest.Streamed) -> None:

@@ -311,7 +311,7 @@ def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
         mkey = layout.manifest_key(mdigest)
         if not repo.store.exists(mkey):
             repo.store.put_files([(str(gz), mkey)])
-        os.replace(raw, repo.cache.manifest_path(mdigest))
+        repo.cache.adopt_manifest(mdigest, raw)
     finally:
         gz.unlink(missing_ok=True)
         raw.unlink(missing_ok=True)

@@ -57,7 +57,7 @@ def _file(e: Entry) -> dict[str, Any]:
 def _streamed(repo: Repo, st: ArtifactState, vs: VersionState) -> manifest.Streamed:
     if not vs.manifest:
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-    return repo.manifest_file(vs.manifest)
+    return repo.manifest_file(vs.manifest, vs.files)
 
 
 def _compare_files(res: DiffResult, a: Iterable[Entry], b: Iterable[Entry]) -> None:

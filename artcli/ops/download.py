@@ -55,9 +55,11 @@ def default_root(ref_name: str, version: int) -> Path:
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
-             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True) -> DownloadResult:
+             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
+             allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md).
+    run when there is one (lineage: docs/lineage.md). References to internal addresses or system
+    files are refused unless ``allow_private_refs`` (docs/references.md).
 
     The manifest is read twice from the local cache, never whole in memory: a first pass checks
     every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
@@ -69,7 +71,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     where = f"{st.project}/{st.name}:v{vs.version}"
     if not vs.manifest:
         raise IntegrityError(f"{where} has no manifest in its log")
-    man = repo.manifest_file(vs.manifest)
+    man = repo.manifest_file(vs.manifest, vs.files)
 
     def selected() -> Iterator[Entry]:
         return (e for e in man if not path_prefix or e.path == path_prefix
@@ -89,10 +91,11 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
     many = files > CHUNK
+    skip_cache = skip_cache or not repo.cache.writable  # an unwritable cache: straight into the target
     if many:
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
-        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, allow_private_refs)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
     rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
@@ -118,7 +121,7 @@ class _Totals:
 
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
-                 rep: ProgressReporter, done: _Totals, many: bool) -> None:
+                 rep: ProgressReporter, done: _Totals, many: bool, allow_private_refs: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
     what it holds, the rest is fetched, verified and written."""
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
@@ -147,7 +150,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
     repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)
+        rs = fetch_references(repo, refs, target, rep, allow_private_refs, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised

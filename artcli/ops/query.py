@@ -40,7 +40,7 @@ def iter_files(repo: Repo, ref: Ref) -> Iterator[FileInfo]:
     st, vs = repo.resolve(ref, history=False)
     if not vs.manifest:
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-    streamed = repo.manifest_file(vs.manifest)
+    streamed = repo.manifest_file(vs.manifest, vs.files)
     for e in streamed:
         yield _file_row(repo, e)
     repo.check_event(st, vs, streamed)
