@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from artcli.errors import RemoteError
 from artcli.store.base import ObjectInfo, bare_endpoint
-from artcli.store.errors import has_code, translate
+from artcli.store.errors import downloading_into, has_code, translate
 from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
 from artcli.store.options import OptionReader
@@ -158,8 +158,9 @@ class S3Store(FsspecStore):
         try:
             for _key, dst, _size in jobs:
                 os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            digests = [str(d) for d in self._batch([(key, one, (key, tmp, size), {})  # type: ignore[list-item]
-                                                    for (key, _dst, size), tmp in zip(jobs, tmps, strict=True)])]
+            with downloading_into(os.path.dirname(os.path.abspath(jobs[0][1]))):  # a full disk is the local one
+                digests = [str(d) for d in self._batch([(key, one, (key, tmp, size), {})  # type: ignore[list-item]
+                                                        for (key, _dst, size), tmp in zip(jobs, tmps, strict=True)])]
             for (_key, dst, _size), tmp in zip(jobs, tmps, strict=True):
                 os.replace(tmp, dst)
         except BaseException:
