@@ -206,14 +206,16 @@ def _log_artifact(
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
     log, state = reading.result()
-    entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(entries) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
+    if spill is None and len(files) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
         spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
         spill.extend(extra_entries or ())
-    if spill is not None:  # streaming: the files join the spill; its merge checks every path
-        spill.extend(entries)
-        entries = []
+    entries: list[Entry] = []
+    if spill is not None:  # streaming: the files join the spill (never a second list of them); its merge checks every path
+        spill.extend(Entry(f.path, f.size, f.digest) for f in files)
+    else:
+        entries = [Entry(f.path, f.size, f.digest) for f in files]
+    if spill is not None:
         if not spill.count:
             raise UsageError("nothing to log")
         count, total = spill.count, spill.size
