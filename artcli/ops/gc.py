@@ -232,6 +232,7 @@ def gc(repo: Repo, *, dry_run: bool = False, grace: int = DEFAULT_GRACE, wait: f
     this moment (same clock, same remote).
     """
     rep = reporter or NoProgress()
+    repo.read_fresh()  # liveness from the remote's logs as listed now, never from events cached here
     repo.check_format(for_write=not dry_run)
     now = clock.now()
     res = GcResult(dry_run, grace, clock.iso(now))

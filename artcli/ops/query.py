@@ -8,7 +8,7 @@ from artcli import layout
 from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref, check_name
 from artcli.projectindex import project_summaries
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import ArtifactSummary, FileInfo, VersionInfo
 from artcli.state.artifact import version_summary
 
@@ -43,7 +43,7 @@ def iter_files(repo: Repo, ref: Ref) -> Iterator[FileInfo]:
     streamed = repo.manifest_file(vs.manifest, vs.files)
     for e in streamed:
         yield _file_row(repo, e)
-    check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, streamed)
+    repo.check_event(st, vs, streamed)
 
 
 def _file_row(repo: Repo, e: Entry) -> FileInfo:

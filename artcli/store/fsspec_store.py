@@ -184,7 +184,8 @@ class FsspecStore(Store):
                 if failed:
                     return _SKIPPED
                 try:
-                    return await getattr(self.fs, "_" + name)(*args, **kwargs)
+                    fn = name if callable(name) else getattr(self.fs, "_" + name)  # a backend's own coroutine
+                    return await fn(*args, **kwargs)
                 except Exception as exc:
                     failed = True
                     return _Failure(exc)
