@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
+        "artcli.logplan",                                  # what a log takes: folder walk, filters, a base version
     )),
     ("state, sources, local", (                            # nothing here knows the Repo
         "artcli.state", "artcli.state.*",                  # folds of event logs
@@ -55,6 +56,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", (
         "artcli", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
         "artcli.progress", "artcli.results",
+        "artcli.pathmatch",  # gitignore-style patterns: --include/--exclude, .artcliignore
     )),
 ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,18 +14,20 @@ from artcli import clock, manifest
 from artcli.durations import parse_expiry
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import EventLog, Events
-from artcli.inputs import hash_files, scan
+from artcli.inputs import hash_files
 from artcli.leases import LazyWriteSession
+from artcli.logplan import Gathered, base_entries, gather
 from artcli.manifest_stream import EntrySpill, digest_lines
-from artcli.model import Entry, check_alias, check_name
+from artcli.model import Entry, Ref, check_alias, check_name
 from artcli.packs import PACK_THRESHOLD
+from artcli.pathmatch import PathFilter
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
-from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
+from artcli.upload import EagerUploads, count_missing, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
@@ -45,16 +47,30 @@ class LogResult(Result):
     aliases: list[str] = field(default_factory=list)
     uploaded_files: int = 0
     uploaded_bytes: int = 0
+    #: nothing was written: ``created``/``version``/``uploaded_*`` say what a real run would do
+    dry_run: bool = False
+    #: ``--from``: the version this one was made from, and how many of its files were removed
+    base: str | None = None
+    removed: int = 0
+    #: files the ignore rules (defaults, .artcliignore) left out of the folders
+    ignored: int = 0
 
     @property
     def ref(self) -> str:
         return f"{self.project}/{self.name}:v{self.version}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
-                "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
-                "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
-                "uploaded_bytes": self.uploaded_bytes}
+        out = {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
+               "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
+               "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
+               "uploaded_bytes": self.uploaded_bytes}
+        if self.dry_run:
+            out["dry_run"] = True
+        if self.base is not None:
+            out.update(base=self.base, removed=self.removed)
+        if self.ignored:
+            out["ignored"] = self.ignored
+        return out
 
 
 @dataclass
@@ -89,6 +105,13 @@ def log_artifact(
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    follow_symlinks: bool = False,
+    use_ignore: bool = True,
+    base: Ref | None = None,
+    remove: list[str] | None = None,
+    dry_run: bool = False,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
 
@@ -99,10 +122,23 @@ def log_artifact(
     STREAM_MIN_ENTRIES entries in all, take the streaming path: the local files join the spill,
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
+
+    Folders: ``include``/``exclude`` (gitignore-style, on paths inside the version), the
+    default ignores and ``.artcliignore`` files (``use_ignore``), symlinks out of the folder
+    skipped unless ``follow_symlinks`` (artcli/inputs.py). ``base`` (``--from``): start from
+    that version's files, minus ``remove`` patterns, with ``paths`` added or replacing; only
+    new bytes are uploaded and the base's bytes are never read. ``dry_run``: write nothing,
+    say what would be uploaded and which version would be made or reused.
     """
-    return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
-                         metadata=metadata, name_as=name_as, extra_entries=extra_entries,
-                         event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
+    options = dict(artifact_type=artifact_type, description=description, aliases=aliases, metadata=metadata,
+                   name_as=name_as, extra_entries=extra_entries, reporter=reporter,
+                   pfilter=PathFilter.of(include, exclude), follow_symlinks=follow_symlinks,
+                   use_ignore=use_ignore, base=base, remove=remove)
+    fields = _event_fields(repo, inputs, ttl, event_fields)
+    if dry_run:
+        with ExitStack() as cleanup:
+            return _log_artifact(repo, name, paths, cleanup, event_fields=fields, dry_run=True, **options)
+    return _log_recorded(repo, name, paths, event_fields=fields, **options)
 
 
 @records_output  # lineage: the version's run records it as an output, with event_fields["inputs"] (docs/lineage.md)
@@ -130,6 +166,13 @@ def add_ref(
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    follow_symlinks: bool = False,
+    use_ignore: bool = True,
+    base: Ref | None = None,
+    remove: list[str] | None = None,
+    dry_run: bool = False,
 ) -> AddRefResult:
     """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
     as a version of ``name``; identical content and pins reuse the existing version.
@@ -137,17 +180,23 @@ def add_ref(
     The entries go to an :class:`EntrySpill` (sorted runs of ``run_size`` entries, default
     ``manifest_stream.RUN_SIZE``, in the cache's tmp dir) as they are listed, and the manifest
     is written streaming from it: memory does not grow with the number of objects
-    (docs/references.md, "Memory").
+    (docs/references.md, "Memory"). ``include``/``exclude`` keep only the matching references
+    (and local files); the other options are ``log``'s.
     """
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
+    pfilter = PathFilter.of(include, exclude)
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
-                                    name_as=name_as, reporter=reporter)
+                                    name_as=name_as, reporter=reporter, accept=pfilter.accepts if pfilter else None)
         references = spill.count
+        if not references and pfilter:
+            raise UsageError(f"nothing to reference: no object matches {pfilter.describe()}")
         res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
-                           event_fields=event_fields, reporter=reporter)
-    return AddRefResult(res, references, warnings=warnings)
+                           event_fields=event_fields, reporter=reporter, include=include, exclude=exclude,
+                           follow_symlinks=follow_symlinks, use_ignore=use_ignore, base=base, remove=remove,
+                           dry_run=dry_run)
+    return AddRefResult(res, references, warnings=warnings + res.warnings)
 
 
 def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
@@ -179,31 +228,48 @@ def _log_artifact(
     extra_entries: list[Entry] | EntrySpill | None,
     event_fields: dict[str, Any] | None,
     reporter: ProgressReporter | None,
+    pfilter: PathFilter,
+    follow_symlinks: bool,
+    use_ignore: bool,
+    base: Ref | None,
+    remove: list[str] | None,
+    dry_run: bool = False,
 ) -> LogResult:
     rep = reporter or NoProgress()
     check_name(name)
     if artifact_type is not None:
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
-    repo.may_create = True  # the first write to a new local remote creates it
+    if remove and base is None:
+        raise UsageError("--remove needs --from REF: it removes files of the base version")
+    repo.may_create = True  # the first write to a new local remote creates it (a dry run reads it as empty)
     project = repo.project
     reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
-    files = scan(paths, name_as) if paths else []
+    got = gather(paths, name_as, pfilter=pfilter, follow_symlinks=follow_symlinks,
+                 use_ignore=use_ignore) if paths else Gathered([])
+    files = got.files
+    based = base_entries(repo, base, remove, files) if base is not None else None
     session = LazyWriteSession(repo, rep)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
-    hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
+    hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
     log, events = reading.result()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
+    kept = based.entries if based is not None else []
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(entries) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
+    if spill is None and len(entries) + len(extra_entries or ()) + len(kept) > STREAM_MIN_ENTRIES:
         spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
         spill.extend(extra_entries or ())
+    located: dict[bytes, bytes] = {}  # base entries stored in packs: their line with the location
     if spill is not None:  # streaming: the files join the spill; its merge checks every path
         spill.extend(entries)
+        for e in kept:  # the content digest is of plain lines; the manifest gets the located ones
+            spill.add(Entry(e.path, e.size, e.digest, ref=e.ref) if e.pack else e)
+            if e.pack:
+                located[e.path.encode()] = manifest.entry_line(e)
         entries = []
         if not spill.count:
             raise UsageError("nothing to log")
@@ -211,6 +277,7 @@ def _log_artifact(
         rep.phase("checking the manifest", None, unit="entries")
         cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
     else:
+        extra_entries = [*(extra_entries or ()), *kept]
         if extra_entries:
             seen = {e.path for e in entries}
             for e in extra_entries:
@@ -222,15 +289,30 @@ def _log_artifact(
             raise UsageError("nothing to log")
         count, total = len(entries), sum(e.size for e in entries)
         cdigest = manifest.content_digest(entries)
-    repo.check_format(for_write=True)
+    repo.check_format(for_write=not dry_run)
 
     st = repo.fold_artifact(project, name, events)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
+    extras = dict(base=based.ref if based else None, removed=based.removed if based else 0,
+                  ignored=got.ignored, warnings=list(got.warnings))
+    if dry_run:
+        if existing is not None:
+            res = LogResult(project, name, existing.version, cdigest, False, count, total, st.type,
+                            st.aliases_of(existing.version), dry_run=True, **extras)
+        else:
+            up_files, up_bytes = count_missing(repo, files)
+            res = LogResult(project, name, st.next_version(), cdigest, True, count, total,
+                            artifact_type or st.type or "dataset", ["latest", *aliases], up_files, up_bytes,
+                            dry_run=True, **extras)
+        rep.done(f"dry run: would {'create' if res.created else 'reuse'} {res.ref}: {count} files, {total} bytes "
+                 f"({res.uploaded_files} files / {res.uploaded_bytes} bytes to upload)")
+        return res
     if existing is not None:
         eager.close()
         session.close()
-        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        res = _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        return replace(res, **extras)
 
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
@@ -238,7 +320,7 @@ def _log_artifact(
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
     if spill is not None:
-        mdigest = store_streamed(repo, spill, files, stored, rep)
+        mdigest = store_streamed(repo, spill, files, stored, rep, located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
 
@@ -265,11 +347,11 @@ def _log_artifact(
     ev = log.append(build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
-        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
+        return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep), **extras)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
              f"({up_files} files / {up_bytes} bytes uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
-                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
+                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, **extras)
 
 
 def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, Events]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from artcli import layout
 from artcli.model import Ref, check_name
+from artcli.pathmatch import PathFilter
 from artcli.repo import Repo
 from artcli.results import Report
 from artcli.state.artifact import version_summary
@@ -36,13 +37,17 @@ def show(repo: Repo, ref: Ref) -> Report:
     return Report(version_summary(st, vs), warnings=list(st.warnings))
 
 
-def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
-    """Each file of a version: path, size, digest and where its bytes live."""
-
+def files(repo: Repo, ref: Ref, *, include: list[str] | None = None,
+          exclude: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each file of a version (those ``include``/``exclude`` keep): path, size, digest and
+    where its bytes live."""
+    pfilter = PathFilter.of(include, exclude)
     st, vs = repo.resolve(ref)
     man = repo.version_manifest(st, vs)
     out = []
     for e in man.entries:
+        if pfilter and not pfilter.accepts(e.path):
+            continue
         row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
         if e.ref is not None:
             row["url"] = e.ref.get("uri")

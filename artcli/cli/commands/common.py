@@ -21,6 +21,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--format", "-f", help="text, json or markdown (a CI summary: >> $GITHUB_STEP_SUMMARY). Default: text.",
     show_default=False)]
+IncludeOpt = Annotated[list[str] | None, typer.Option(
+    "--include", help="Only paths matching this gitignore-style pattern ('*.csv', 'train/**'); repeatable.",
+    show_default=False)]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="Leave out paths matching this gitignore-style pattern; repeatable, wins over --include.",
+    show_default=False)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Write nothing; say what would be done.")]
 
 
 OPEN_REPOS: list[Repo] = []
