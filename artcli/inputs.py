@@ -75,6 +75,7 @@ class _Walk:
     follow: bool
     use_ignore: bool
     root_real: str = ""
+    keep: frozenset[str] = frozenset()  # paths (and their folders) no ignore rule leaves out
 
 
 def _ignore_file(folder: str) -> RuleSet | None:
@@ -144,7 +145,7 @@ def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: fr
                 fst = None if is_dir else d.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue  # removed while walking
-        if w.use_ignore and rules and ignored(rules, path, is_dir):
+        if w.use_ignore and rules and ignored(rules, path, is_dir) and name not in w.keep:
             w.report.ignored += 1
             continue
         if is_dir:
@@ -162,14 +163,16 @@ def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: fr
 
 
 def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool = False, use_ignore: bool = True,
-         report: ScanReport | None = None) -> list[InputFile]:
+         report: ScanReport | None = None, allow_empty: bool = False,
+         keep: frozenset[str] = frozenset()) -> list[InputFile]:
     """Files under ``paths``: a directory contributes its contents, a file its own name.
 
     ``name_as`` places everything under that folder inside the version. In a folder, the
     default ignores and ``.artcliignore`` files leave things out (``use_ignore``), symlinks to
     files inside it are followed and every other symlink, FIFO or device is skipped and told
     in ``report`` (``follow_symlinks``: follow every symlink, loops excepted). A path given
-    by name is always taken.
+    by name is always taken, and so are the paths in ``keep`` (inside the version; with every
+    folder above them), whatever the ignore rules say (``status`` of a downloaded folder).
     """
     found: dict[str, InputFile] = {}
     rep = report if report is not None else ScanReport()
@@ -185,13 +188,13 @@ def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool 
         elif statmod.S_ISDIR(st.st_mode):
             folder = os.path.abspath(given).rstrip("/") or "/"
             real = os.path.realpath(folder)
-            w = _Walk(found, rep, follow_symlinks, use_ignore, real)
+            w = _Walk(found, rep, follow_symlinks, use_ignore, real, keep)
             rules = ((RuleSet(folder + "/", tuple(parse_ignore_text("\n".join(DEFAULT_IGNORES)))),
                       *upward_rules(folder)) if use_ignore else ())
             _walk(w, folder, "".join(f"{_nfc(x)}/" for x in prefix), rules, frozenset({real}))
         else:
             raise UsageError(f"not a regular file or directory: {given}")
-    if not found:
+    if not found and not allow_empty:
         raise UsageError("nothing to log: the given paths contain no files")
     return [found[k] for k in sorted(found)]
 

@@ -8,15 +8,21 @@ and pack members the base already stored, so only the new files are uploaded.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from artcli.errors import UsageError
-from artcli.inputs import InputFile, ScanReport, scan
+from artcli import canonical
+from artcli.errors import NotFoundError, UsageError
+from artcli.hashing import digest_file
+from artcli.inputs import InputFile, ScanReport, hash_files, scan
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
 
 if TYPE_CHECKING:
+    from artcli.localdb import LocalDB
     from artcli.repo import Repo
 
 
@@ -38,6 +44,67 @@ def gather(paths: list[str], name_as: str | None, *, pfilter: PathFilter | None 
             raise UsageError(f"nothing to log: no file of the given paths matches {pfilter.describe()}")
     warning = report.warning()
     return Gathered(files, report.ignored, [warning] if warning else [])
+
+
+def folder_entries(db: LocalDB, folder: str, *, read_data: bool = False, pfilter: PathFilter | None = None,
+                   follow_symlinks: bool = False, use_ignore: bool = True,
+                   known: Iterable[str] = ()) -> tuple[dict[str, Entry], list[str]]:
+    """A local folder as ``log`` would take it (ignore rules, symlink policy, filters), hashed:
+    path -> Entry, and the skipped-items warning. ``read_data``: hash every file, trusting no
+    stat cache entry. ``known``: the paths of the version it is compared with, never left out
+    by an ignore rule (a version may hold a ``.env`` that ``.artcliignore`` re-included)."""
+    if not os.path.isdir(folder):
+        raise NotFoundError(f"no such folder: {folder}")
+    report = ScanReport()
+    keep = set()
+    for path in known:
+        parts = path.split("/")
+        keep.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    files = scan([folder], follow_symlinks=follow_symlinks, use_ignore=use_ignore, report=report, allow_empty=True,
+                 keep=frozenset(keep))
+    if pfilter:
+        files = [f for f in files if pfilter.accepts(f.path)]
+    if read_data:
+        def one(f: InputFile) -> None:
+            f.digest = digest_file(f.abspath)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, files))
+    else:
+        hash_files(files, db)
+    warning = report.warning()
+    return {f.path: Entry(f.path, f.size, f.digest) for f in files}, [warning] if warning else []
+
+
+def identity(e: Entry) -> tuple[Any, ...]:
+    """What makes two entries the same file: size and digest (a location-only reference, with no
+    digest, by its size and source), never where the bytes are stored."""
+    return (e.size, e.digest, None if e.digest else canonical.dumps(e.ref or {}))
+
+
+@dataclass
+class EntryDiff:
+    added: list[Entry] = field(default_factory=list)
+    removed: list[Entry] = field(default_factory=list)
+    changed: list[tuple[Entry, Entry]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def compare(a: dict[str, Entry], b: dict[str, Entry]) -> EntryDiff:
+    """Files added, removed and changed from ``a`` to ``b``, by path, in path order."""
+    out = EntryDiff()
+    for path in sorted(a.keys() | b.keys()):
+        ea, eb = a.get(path), b.get(path)
+        if ea is None and eb is not None:
+            out.added.append(eb)
+        elif eb is None and ea is not None:
+            out.removed.append(ea)
+        elif ea is not None and eb is not None:
+            if identity(ea) == identity(eb):
+                out.unchanged += 1
+            else:
+                out.changed.append((ea, eb))
+    return out
 
 
 @dataclass

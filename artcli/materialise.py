@@ -31,6 +31,11 @@ FICLONE = 0x40049409
 
 
 # -- planning ------------------------------------------------------------------------------------
+def default_root(name: str, version: int) -> Path:
+    """Where ``download`` puts a version without ``--root`` (and where ``status`` looks)."""
+    return Path("artifacts") / f"{name}:v{version}"
+
+
 def check_layout(entries: list[Entry]) -> None:
     """A path may not be both a file and a folder of another entry."""
     paths = {e.path for e in entries}

@@ -15,6 +15,7 @@ from artcli.materialise import (
     TargetWriter,
     check_layout,
     copy_into_place,
+    default_root,
     final_path,
     make_target,
     out_of_date,
@@ -56,10 +57,6 @@ class DownloadResult(Result):
         if self.overwritten:
             out["overwritten"] = self.overwritten
         return out
-
-
-def default_root(ref_name: str, version: int) -> Path:
-    return Path("artifacts") / f"{ref_name}:v{version}"
 
 
 def _selector(path_prefix: str | list[str] | None, include: list[str] | None,
