@@ -52,12 +52,22 @@ def _parse(body: bytes) -> dict[str, Any] | None:
     return ev if isinstance(ev, dict) and isinstance(ev.get("type"), str) else None
 
 
+#: a dry run's events: (log prefix, event) in the order they would have been written
+Preview = list[tuple[str, dict[str, Any]]]
+
+
 class EventLog:
-    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None) -> None:
+    """One log. With ``preview`` (a dry run), :meth:`append` writes nothing: it adds the event
+    it would write to ``preview``, and :meth:`read` returns the log as if it had been written,
+    so later steps of the same command build on it."""
+
+    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
+                 preview: Preview | None = None) -> None:
         self.store = store
         self.db = db
         self.prefix = prefix
         self.run_id = run_id
+        self.preview = preview
         self._log_id = f"{store.url}|{prefix}"
 
     def read(self) -> Events:
@@ -74,7 +84,10 @@ class EventLog:
             rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
             self.db.add_events(self._log_id, rows)
             cached.extend(rows)
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
+        out: Events = [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
+        if self.preview:
+            out += [(layout.event_key(self.prefix, ev["seq"]), ev) for p, ev in self.preview if p == self.prefix]
+        return out
 
     def exists(self) -> bool:
         return bool(self.db.events(self._log_id)) or any(
@@ -92,6 +105,9 @@ class EventLog:
                 raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} holds "
                                      "the highest sequence number there is", kind="seq-gap")
             ev = {**body, "seq": seq, "time": clock.iso(), "actor": actor(self.run_id)}
+            if self.preview is not None:
+                self.preview.append((self.prefix, ev))
+                return ev
             data = canonical.dumps(ev)
             if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                 self.db.add_events(self._log_id, [(seq, data)])

@@ -7,14 +7,17 @@ their collections, runs, project settings; references resolve here too.
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from artcli import layout, manifest, marker
 from artcli.cache import Cache
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
-from artcli.eventlog import EventLog, Events
+from artcli.eventlog import EventLog, Events, Preview
 from artcli.model import DIGEST_RE, Manifest, Ref
 from artcli.runinfo import check_run_id, current_run_id
 from artcli.state.artifact import ArtifactState, VersionState, fold, resolve_in
@@ -46,6 +49,8 @@ class Repo:
         self._marker: marker.Marker | None = None
         self._links: set[tuple[str, str, int]] | None = None
         self._lock = threading.RLock()
+        #: a dry run in progress: the events it would write (eventlog.Preview), else None
+        self.preview: Preview | None = None
 
     @classmethod
     def open(cls, remote: str | None = None, project: str | None = None, run: str | None = None) -> Repo:
@@ -103,7 +108,7 @@ class Repo:
         """Before a write: stamp an empty remote with the marker (reads were checked when the
         store opened). Refuses a store that cannot create objects exclusively."""
         store = self.store
-        if not for_write:
+        if not for_write or self.preview is not None:  # a dry run stamps nothing
             return
         with self._lock:
             if self._marker is None or self._marker.state != marker.EMPTY:
@@ -116,9 +121,18 @@ class Repo:
             else:
                 self._marker = marker.Marker(marker.OK, format=layout.FORMAT)
 
+    @contextmanager
+    def previewing(self) -> Iterator[Preview]:
+        """A dry run: events are built against the logs as they are and collected, not written."""
+        saved, self.preview = self.preview, []
+        try:
+            yield self.preview
+        finally:
+            self.preview = saved
+
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
+        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, self.preview)
 
     def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:
         """Fold an artifact's events, knowing which of its versions live links keep from
@@ -188,10 +202,10 @@ class Repo:
 
     # -- registries and collections ------------------------------------------------------
     def registry_log(self, registry: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.registry_prefix(registry), self.run_id)
+        return EventLog(self.store, self.db, layout.registry_prefix(registry), self.run_id, self.preview)
 
     def collection_log(self, registry: str, collection: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.collection_prefix(registry, collection), self.run_id)
+        return EventLog(self.store, self.db, layout.collection_prefix(registry, collection), self.run_id, self.preview)
 
     def registry_state(self, registry: str, *, must_exist: bool = True) -> RegistryState:
         st = fold_registry(registry, [] if registry in CORE_REGISTRIES else self.registry_log(registry).read())
@@ -252,7 +266,7 @@ class Repo:
     # -- runs and settings ---------------------------------------------------------------
     def run_log(self, run_id: str) -> EventLog:
         """A run's log; its events name that run as their actor."""
-        return EventLog(self.store, self.db, layout.run_prefix(check_run_id(run_id)), run_id)
+        return EventLog(self.store, self.db, layout.run_prefix(check_run_id(run_id)), run_id, self.preview)
 
     def run_state(self, run_id: str, *, must_exist: bool = True) -> RunState:
         st = fold_run(run_id, self.run_log(run_id).read())
@@ -262,7 +276,7 @@ class Repo:
         return st
 
     def settings_log(self, project: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.settings_prefix(project), self.run_id)
+        return EventLog(self.store, self.db, layout.settings_prefix(project), self.run_id, self.preview)
 
     def default_ttl(self, project: str) -> int | None:
         """The project's default TTL in seconds (None: versions do not expire by default)."""
@@ -295,6 +309,27 @@ class Repo:
             self.cache.put_manifest(digest, data)
             return result
         return manifest.decode(data, digest)
+
+
+R = TypeVar("R")
+
+
+def dry_runnable(fn: Callable[..., R]) -> Callable[..., R]:
+    """Give an op that writes only events a ``dry_run`` keyword: the events are built as a real
+    run would build them (later steps see the earlier ones), collected instead of written, and
+    set as the result's ``would_write`` (:class:`artcli.results.Previewable`)."""
+    @functools.wraps(fn)
+    def wrapper(repo: Repo, *args: Any, dry_run: bool = False, **kwargs: Any) -> R:
+        if not dry_run:
+            return fn(repo, *args, **kwargs)
+        with repo.previewing() as events:
+            res = fn(repo, *args, **kwargs)
+        rows = [{"log": prefix, "event": ev} for prefix, ev in events]
+        for r in res if isinstance(res, list) else [res]:
+            r.would_write = rows
+        return res
+
+    return wrapper
 
 
 def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:

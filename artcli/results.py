@@ -25,3 +25,17 @@ class Report(Result):
 
     def to_json(self) -> dict[str, Any]:
         return self.data
+
+
+@dataclass
+class Previewable(Result):
+    """A result of an op that can dry-run (``artcli.repo.dry_runnable``): ``would_write`` is
+    set in a dry run, to the events it would have written ({log, event})."""
+
+    would_write: list[dict[str, Any]] | None = field(default=None, kw_only=True)
+
+    def with_preview(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` (a ``to_json``) plus ``dry_run`` and ``would_write`` in a dry run."""
+        if self.would_write is not None:
+            out.update(dry_run=True, would_write=self.would_write)
+        return out

@@ -63,6 +63,21 @@ def pick_format(fmt: str | None, as_json: bool, allowed: tuple[str, ...] = ("tex
     return "json" if as_json else fmt or allowed[0]
 
 
+def tell_preview(would_write: list[dict] | None) -> None:
+    """A dry run's events for people, on stderr (``--json`` carries them as ``would_write``)."""
+    if would_write is None:
+        return
+    import json
+
+    from artcli.cli import output
+
+    for row in would_write:
+        ev = row["event"]
+        body = {k: v for k, v in ev.items() if k not in ("actor", "time")}
+        output.info(f"would write {ev.get('type')} to {row['log']}: {json.dumps(body, sort_keys=True)}")
+    output.info(f"dry run: {len(would_write)} event(s) not written")
+
+
 def example(*lines: str) -> str:
     """An epilog that renders as a literal example block."""
     body = "\n".join(f"  $ {ln}" for ln in lines)
