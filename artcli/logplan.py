@@ -11,15 +11,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artcli import canonical
+from artcli import canonical, manifest
 from artcli.errors import NotFoundError, UsageError
 from artcli.hashing import digest_file
 from artcli.inputs import InputFile, ScanReport, hash_files, scan
+from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
+from artcli.progress import ProgressReporter
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
@@ -146,3 +150,51 @@ def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: list[Inp
     for path in replaced & folders:
         raise UsageError(f"{path!r} is a folder in {where}", hint=f"add --remove '{path}/'")
     return Base(where, [e for e in kept if e.path not in replaced], removed)
+
+
+@dataclass
+class Assembled:
+    """A version's entries, in memory (``entries``) or streaming (``spill``), and its identity."""
+
+    entries: list[Entry]
+    spill: EntrySpill | None
+    count: int
+    total: int
+    cdigest: str
+    #: base entries stored in packs (streaming): their manifest line, with the location
+    located: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def assemble(files: list[InputFile], extra: list[Entry] | EntrySpill | None, kept: list[Entry],
+             cleanup: ExitStack, tmp_dir: Path, stream_min: int, rep: ProgressReporter) -> Assembled:
+    """Local files + ready-made entries (references) + a base's kept entries, checked (no path
+    twice): in memory, or, past ``stream_min`` entries or when ``extra`` is a spill, streaming
+    (the content digest is of plain lines; the manifest gets the located ones)."""
+    entries = [Entry(f.path, f.size, f.digest) for f in files]
+    spill = extra if isinstance(extra, EntrySpill) else None
+    if spill is None and len(entries) + len(extra or ()) + len(kept) > stream_min:
+        spill = cleanup.enter_context(EntrySpill(tmp_dir))
+        spill.extend(extra or ())
+    if spill is not None:  # streaming: the files join the spill; its merge checks every path
+        located: dict[bytes, bytes] = {}
+        spill.extend(entries)
+        for e in kept:
+            spill.add(Entry(e.path, e.size, e.digest, ref=e.ref) if e.pack else e)
+            if e.pack:
+                located[e.path.encode()] = manifest.entry_line(e)
+        if not spill.count:
+            raise UsageError("nothing to log")
+        rep.phase("checking the manifest", None, unit="entries")
+        cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
+        return Assembled([], spill, spill.count, spill.size, cdigest, located)
+    others = [*(extra or ()), *kept]
+    if others:
+        seen = {e.path for e in entries}
+        for e in others:
+            if e.path in seen:
+                raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
+            seen.add(e.path)
+        entries = sorted(entries + others, key=lambda e: e.path)
+    if not entries:
+        raise UsageError("nothing to log")
+    return Assembled(entries, None, len(entries), sum(e.size for e in entries), manifest.content_digest(entries))

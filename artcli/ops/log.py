@@ -10,14 +10,14 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from artcli import clock, manifest
+from artcli import clock
 from artcli.durations import parse_expiry
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.inputs import hash_files
 from artcli.leases import LazyWriteSession
-from artcli.logplan import Gathered, base_entries, gather
-from artcli.manifest_stream import EntrySpill, digest_lines
+from artcli.logplan import Gathered, assemble, base_entries, gather
+from artcli.manifest_stream import EntrySpill
 from artcli.model import Entry, Ref, check_alias, check_name
 from artcli.packs import PACK_THRESHOLD
 from artcli.pathmatch import PathFilter
@@ -257,38 +257,9 @@ def _log_artifact(
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
     log, events = reading.result()
-    entries = [Entry(f.path, f.size, f.digest) for f in files]
-    kept = based.entries if based is not None else []
-    spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(entries) + len(extra_entries or ()) + len(kept) > STREAM_MIN_ENTRIES:
-        spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
-        spill.extend(extra_entries or ())
-    located: dict[bytes, bytes] = {}  # base entries stored in packs: their line with the location
-    if spill is not None:  # streaming: the files join the spill; its merge checks every path
-        spill.extend(entries)
-        for e in kept:  # the content digest is of plain lines; the manifest gets the located ones
-            spill.add(Entry(e.path, e.size, e.digest, ref=e.ref) if e.pack else e)
-            if e.pack:
-                located[e.path.encode()] = manifest.entry_line(e)
-        entries = []
-        if not spill.count:
-            raise UsageError("nothing to log")
-        count, total = spill.count, spill.size
-        rep.phase("checking the manifest", None, unit="entries")
-        cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
-    else:
-        extra_entries = [*(extra_entries or ()), *kept]
-        if extra_entries:
-            seen = {e.path for e in entries}
-            for e in extra_entries:
-                if e.path in seen:
-                    raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
-                seen.add(e.path)
-            entries = sorted(entries + list(extra_entries), key=lambda e: e.path)
-        if not entries:
-            raise UsageError("nothing to log")
-        count, total = len(entries), sum(e.size for e in entries)
-        cdigest = manifest.content_digest(entries)
+    man = assemble(files, extra_entries, based.entries if based is not None else [], cleanup, repo.cache.tmp,
+                   STREAM_MIN_ENTRIES, rep)
+    entries, spill, count, total, cdigest = man.entries, man.spill, man.count, man.total, man.cdigest
     repo.check_format(for_write=not dry_run)
 
     st = repo.fold_artifact(project, name, events)
@@ -320,7 +291,7 @@ def _log_artifact(
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
     if spill is not None:
-        mdigest = store_streamed(repo, spill, files, stored, rep, located)
+        mdigest = store_streamed(repo, spill, files, stored, rep, man.located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
 

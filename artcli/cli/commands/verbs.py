@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command("status", epilog=example(
         "artcli status ds:production data/",
         "artcli status ds:production data/ --json | jq '.modified[].path'",
-        "artcli status model:v3 ckpt/ -q || artcli download model:v3 --root ckpt/ --force",
+        "artcli -q status model:v3 ckpt/ || artcli download model:v3 --root ckpt/ --force",
     ))(status)
     app.command("cat", epilog=example(
         "artcli cat model:production config.json | jq .",
