@@ -186,6 +186,20 @@ def test_status_of_a_folder_against_a_version(shared_cli: Cli, data: Path, tmp_p
     assert cli("status", "ds", str(tmp_path / "missing")).code == 3
 
 
+def test_status_compares_files_the_version_holds_whatever_the_ignore_rules(shared_cli: Cli, tmp_path: Path) -> None:
+    """A version may hold what the default ignores leave out (logged with --no-ignore): its
+    downloaded copy is identical, not 'removed'."""
+    cli = shared_cli
+    src = make_tree(tmp_path / "src", {".env": b"A=1\n", "__pycache__/m.pyc": b"pyc", "a.txt": b"a"})
+    cli.ok("log", "ds", str(src), "--no-ignore")
+    out = tmp_path / "out"
+    cli.ok("download", "ds", "--root", str(out))
+    assert cli("status", "ds", str(out)).code == 0
+    assert cli("diff", "ds", str(out), "--exit-code").code == 0
+    (out / "__pycache__" / "m.pyc").write_bytes(b"PYC")
+    assert cli("status", "ds", str(out)).out == "M\t__pycache__/m.pyc\n"
+
+
 def test_status_read_data_sees_an_edit_the_stat_cache_would_hide(shared_cli: Cli, data: Path,
                                                                  tmp_path: Path) -> None:
     cli = shared_cli
