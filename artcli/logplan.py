@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artcli import canonical, manifest
-from artcli.errors import NotFoundError, UsageError
+from artcli.errors import ConflictError, NotFoundError, UsageError
 from artcli.hashing import digest_file
 from artcli.inputs import InputFile, ScanReport, hash_files, scan
 from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
 from artcli.progress import ProgressReporter
+from artcli.remoteindex import find_loose, live_packs
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
@@ -118,6 +119,26 @@ class Base:
     ref: str
     entries: list[Entry]
     removed: int
+
+
+def check_base_stored(repo: Repo, kept: list[Entry], where: str) -> None:
+    """Inside the writer lease: the objects the kept base entries name are still on the remote.
+
+    A gc cannot delete while the lease is held, but the base version may have been deleted and
+    collected between resolving it and taking the lease; a version naming missing objects must
+    never become visible. Costs one LIST of packs and the LISTs of the loose blobs' folders.
+    """
+    stored = [e for e in kept if e.ref is None]
+    if not stored:
+        return
+    packs = {e.pack for e in stored if e.pack}
+    loose = sorted({e.digest or "" for e in stored if not e.pack})
+    gone = (packs - set(live_packs(repo))) if packs else set()
+    lost = set(loose) - (find_loose(repo, loose) if loose else set())
+    if gone or lost:
+        raise ConflictError(f"{len(gone) + len(lost)} object(s) of {where} are no longer on the remote "
+                            "(deleted and garbage-collected meanwhile?); nothing was logged",
+                            hint="log from a live version, or log the files themselves")
 
 
 def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: list[InputFile]) -> Base:

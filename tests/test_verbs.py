@@ -5,7 +5,6 @@ with a folder, ``download`` refusing local edits, ``cat``, incremental versions
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -23,10 +22,6 @@ FILES = {"train/1.bin": b"one" * 10, "train/2.bin": b"two" * 10, "train/sub/3.bi
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "data", FILES)
-
-
-def events(cli: Cli, name: str) -> list[dict]:
-    return [json.loads(line) for line in cli.ok("debug", "events", name).out.splitlines()]
 
 
 # -- patterns (pure) ---------------------------------------------------------------------------------

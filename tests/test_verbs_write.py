@@ -20,7 +20,7 @@ def seeded(n: int, seed: int) -> bytes:
 
 
 def events(cli: Cli, name: str) -> list[dict]:
-    return [json.loads(line) for line in cli.ok("debug", "events", name).out.splitlines()]
+    return [json.loads(line)["event"] for line in cli.ok("debug", "events", name).out.splitlines()]
 
 
 def remote_objects(cli: Cli) -> set[str]:
@@ -64,24 +64,57 @@ def test_log_from_uploads_only_the_new_bytes(shared_cli: Cli, tmp_path: Path) ->
     assert (same["version"], same["created"]) == ("v0", False)
 
 
-def test_log_from_never_reads_the_base_bytes(shared_cli: Cli, tmp_path: Path) -> None:
-    """Only the base's manifest is read: with every blob and pack of the base gone from the
-    remote (and a fresh cache), the incremental version is still made."""
+def test_log_from_never_reads_the_base_bytes(shared_cli: Cli, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the base's manifest is read: every read a fresh clone makes is recorded, and none
+    is of a blob or a pack (a pack index, which names no bytes of a file, may be)."""
+    import artcli.store
+    from artcli import layout
+
     cli = shared_cli
     base = make_tree(tmp_path / "base", {"big.bin": seeded(3 << 20, 7), **FILES})
     cli.ok("log", "ds", str(base))
-    from artcli.store import open_store
+    read: list[str] = []
+    real = artcli.store.open_store
 
-    store = open_store(cli.remote, {})
-    try:
-        for key in [i.key for i in store.list("") if i.key.startswith(("blobs/", "packs/"))]:
-            store.delete(key)
-    finally:
-        store.close()
-    fresh = Cli(tmp_path / "fresh-home", cli.remote)
+    def recording(url: str, options: dict) -> object:
+        store = real(url, options)
+        for meth in ("get", "get_ranges", "get_files"):
+            def wrapped(arg: object, *a: object, _f: object = getattr(store, meth), _m: str = meth,
+                        **k: object) -> object:
+                read.extend([arg] if _m == "get" else [x[0] for x in arg])  # type: ignore[union-attr]
+                return _f(arg, *a, **k)  # type: ignore[operator]
+
+            setattr(store, meth, wrapped)
+        return store
+
+    monkeypatch.setattr(artcli.store, "open_store", recording)
+    fresh = Cli(tmp_path / "fresh-home", cli.remote)  # an empty cache: the manifest comes from the remote
     extra = make_tree(tmp_path / "x", {"extra.txt": b"new"})
     res = fresh.ok("log", "ds", "--from", "ds", str(extra / "extra.txt"), "--json").json()
     assert res["created"] and res["uploaded_bytes"] == 3 and res["files"] == 5
+    assert any(k.startswith(layout.MANIFESTS_PREFIX) for k in read), read  # the recorder sees reads
+    assert not [k for k in read if k.startswith(layout.BLOBS_PREFIX)
+                or (k.startswith(layout.PACKS_PREFIX) and not k.endswith(".idx"))], read
+
+
+def test_log_from_refuses_a_base_whose_objects_are_gone(shared_cli: Cli, tmp_path: Path) -> None:
+    """A version naming objects a gc removed must never become visible."""
+    from artcli.store import open_store
+
+    cli = shared_cli
+    base = make_tree(tmp_path / "base", {"big.bin": seeded(3 << 20, 7), **FILES})
+    cli.ok("log", "ds", str(base))
+    store = open_store(cli.remote, {})
+    try:
+        for key in [i.key for i in store.list("") if i.key.startswith("blobs/")]:
+            store.delete(key)
+    finally:
+        store.close()
+    extra = make_tree(tmp_path / "x", {"extra.txt": b"new"})
+    res = cli("log", "ds", "--from", "ds", str(extra / "extra.txt"))
+    assert res.code == 5 and "no longer on the remote" in res.err
+    assert [e["type"] for e in events(cli, "ds")] == ["version_created"]
 
 
 def test_log_from_with_references_and_errors(shared_cli: Cli, tmp_path: Path) -> None:
