@@ -78,6 +78,9 @@ class Pattern:
     regex: re.Pattern[str]
     dir_only: bool
     negated: bool = False
+    #: no "/" in it: it matches a path's last name, at any depth (``core`` is that name's regex)
+    basename: bool = False
+    core: str = ""
 
     @classmethod
     def parse(cls, text: str, *, allow_negation: bool = False) -> Pattern:
@@ -95,10 +98,10 @@ class Pattern:
             body = body[2:]
         if not body:
             raise ValueError(f"empty pattern {text!r}")
-        rx = _translate(body)
-        if not anchored and not body.startswith("**"):
-            rx = "(?:.*/)?" + rx
-        return cls(text, re.compile(rx, re.DOTALL), dir_only, negated)
+        core = _translate(body)
+        basename = not anchored and not body.startswith("**")
+        rx = "(?:.*/)?" + core if basename else core
+        return cls(text, re.compile(rx, re.DOTALL), dir_only, negated, basename, core)
 
     def matches(self, path: str, is_dir: bool) -> bool:
         """Whether this one path (not its parents) matches."""
@@ -179,11 +182,32 @@ class RuleSet:
     base: str
     rules: tuple[Pattern, ...]
 
+    def __post_init__(self) -> None:
+        """With no ``!`` rule any match ignores: the rules are joined into a few regexes, the
+        name-only ones matched on the last name (a folder walk asks this of every entry)."""
+        fast = None
+        if not any(r.negated for r in self.rules):
+            def join(rules: list[Pattern], name: bool) -> re.Pattern[str] | None:
+                parts = [r.core if name else r.regex.pattern for r in rules if r.basename is name]
+                return re.compile("|".join(f"(?:{p})" for p in parts), re.DOTALL) if parts else None
+
+            files = [r for r in self.rules if not r.dir_only]
+            fast = (join(files, True), join(files, False), join(list(self.rules), True), join(list(self.rules), False))
+        object.__setattr__(self, "_fast", fast)
+
     def verdict(self, path: str, is_dir: bool) -> bool | None:
         """True: ignored, False: re-included, None: no rule here matches."""
         if self.base and not path.startswith(self.base):
             return None
         rel = path[len(self.base):]
+        fast = self.__dict__["_fast"]
+        if fast is not None:
+            by_name, by_path = (fast[2], fast[3]) if is_dir else (fast[0], fast[1])
+            if by_name is not None and by_name.fullmatch(rel.rpartition("/")[2]):
+                return True
+            if by_path is not None and by_path.fullmatch(rel):
+                return True
+            return None
         out = None
         for r in self.rules:
             if r.matches(rel, is_dir):
