@@ -55,6 +55,23 @@ def test_filters_and_ignore_rules() -> None:
     assert not ignored(rules, "/other/x.log", False)  # rules apply below their folder only
 
 
+def test_joined_ignore_rules_agree_with_one_by_one() -> None:
+    """The joined regexes of a rule set without '!' give the verdicts the rules give one by one."""
+    import random
+
+    rng = random.Random(18)
+    rules = parse_ignore_text("*.pyc\n.git/\nbuild/\n/top.txt\nsub/*.log\n**/deep/x\n[ab]?.tmp\ncache/**\n")
+    fast = RuleSet("/r/", tuple(rules))
+    slow = RuleSet("/r/", tuple(rules))
+    object.__setattr__(slow, "_fast", None)
+    names = ["a1.tmp", "b.tmp", "x.pyc", "top.txt", "sub", "x.log", "deep", "x", "build", ".git", "cache", "f",
+             "x.pycc", "a1.tmp.bak", "top.txt2", "build2"]
+    for _ in range(3000):
+        path = "/r/" + "/".join(rng.choice(names) for _ in range(rng.randint(1, 4)))
+        is_dir = rng.random() < 0.3
+        assert fast.verdict(path, is_dir) == slow.verdict(path, is_dir), (path, is_dir)
+
+
 # -- include / exclude ------------------------------------------------------------------------------
 def test_include_exclude_on_log_files_download_diff(shared_cli: Cli, data: Path, tmp_path: Path) -> None:
     cli = shared_cli
