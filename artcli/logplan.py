@@ -24,7 +24,7 @@ from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
 from artcli.progress import ProgressReporter
-from artcli.remoteindex import find_loose, live_packs
+from artcli.remoteindex import confirm_packs, find_loose
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
@@ -126,14 +126,15 @@ def check_base_stored(repo: Repo, kept: list[Entry], where: str) -> None:
 
     A gc cannot delete while the lease is held, but the base version may have been deleted and
     collected between resolving it and taking the lease; a version naming missing objects must
-    never become visible. Costs one LIST of packs and the LISTs of the loose blobs' folders.
+    never become visible. Costs a HEAD or two per pack (one LIST of packs for many) and the
+    LISTs of the loose blobs' folders.
     """
     stored = [e for e in kept if e.ref is None]
     if not stored:
         return
     packs = {e.pack for e in stored if e.pack}
     loose = sorted({e.digest or "" for e in stored if not e.pack})
-    gone = (packs - set(live_packs(repo))) if packs else set()
+    gone = packs - confirm_packs(repo, packs)
     lost = set(loose) - (find_loose(repo, loose) if loose else set())
     if gone or lost:
         raise ConflictError(f"{len(gone) + len(lost)} object(s) of {where} are no longer on the remote "

@@ -9,14 +9,16 @@ Metadata is compared on each key's latest value and type.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli import canonical
+from artcli import canonical, manifest
+from artcli.errors import IntegrityError
 from artcli.logplan import folder_entries, identity
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter
-from artcli.repo import Repo
+from artcli.repo import Repo, check_against_event
 from artcli.results import Result
 from artcli.state.artifact import ArtifactState, VersionState
 from artcli.state.metadata import latest_rows
@@ -56,9 +58,31 @@ def _file(e: Entry) -> dict[str, Any]:
     return out
 
 
-def _manifest(repo: Repo, st: ArtifactState, vs: VersionState) -> dict[str, Entry]:
-    man = repo.version_manifest(st, vs)
-    return {e.path: e for e in man.entries}
+def _streamed(repo: Repo, st: ArtifactState, vs: VersionState) -> manifest.Streamed:
+    if not vs.manifest:
+        raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+    return repo.manifest_file(vs.manifest)
+
+
+def _compare_files(res: DiffResult, a: Iterable[Entry], b: Iterable[Entry],
+                   same: Callable[[Entry], Any] = _file) -> None:
+    """Merge two path-sorted entry streams: memory holds the differences, not the files."""
+    ia, ib = iter(a), iter(b)
+    ea, eb = next(ia, None), next(ib, None)
+    while ea is not None or eb is not None:
+        if eb is None or (ea is not None and ea.path < eb.path):
+            assert ea is not None
+            res.removed.append({"path": ea.path, **_file(ea)})
+            ea = next(ia, None)
+        elif ea is None or eb.path < ea.path:
+            res.added.append({"path": eb.path, **_file(eb)})
+            eb = next(ib, None)
+        else:
+            if same(ea) == same(eb):
+                res.unchanged += 1
+            else:
+                res.changed.append({"path": ea.path, "a": _file(ea), "b": _file(eb)})
+            ea, eb = next(ia, None), next(ib, None)
 
 
 @dataclass
@@ -76,7 +100,8 @@ def diff_versions(repo: Repo, ref_a: Side, ref_b: Side, *, include: list[str] | 
     """Files added / removed / changed from A to B, and metadata keys that differ.
 
     Either side may be a :class:`Folder` (files compared by content; no metadata), hashed
-    through the stat cache unless ``read_data``. ``include``/``exclude`` limit the files compared.
+    through the stat cache unless ``read_data``. ``include``/``exclude`` limit the files
+    compared. Manifests are streamed: memory holds the differences (and a folder's files).
     """
     pfilter = PathFilter.of(include, exclude)
     warnings: list[str] = []
@@ -91,33 +116,23 @@ def diff_versions(repo: Repo, ref_a: Side, ref_b: Side, *, include: list[str] | 
         # equal content digests mean equal files: skip the manifests
         res = DiffResult(versions[0][0], versions[1][0], True, unchanged=versions[0][2].files, warnings=warnings)
     else:
-        files: list[dict[str, Entry]] = []
+        streams = {i: _streamed(repo, st, vs) for i, (_label, st, vs) in versions.items()}
+        known = {e.path for m in streams.values() for e in m} if len(versions) < 2 else set()
+        sides: list[Iterable[Entry]] = []
         labels: list[str] = []
-        for i in versions:
-            label, st, vs = versions[i]
-            files.append(_kept(_manifest(repo, st, vs), pfilter))
-            labels.append(label)
-        known = {p for f in files for p in f}  # a folder's files the versions hold are never ignored
         for i, side in enumerate((ref_a, ref_b)):
-            if isinstance(side, Folder):
+            if isinstance(side, Folder):  # a folder's files the version holds are never ignored
                 got, warns = folder_entries(repo.db, side.path, read_data=read_data, pfilter=pfilter, known=known)
                 warnings += warns
-                files.insert(i, got)
-                labels.insert(i, os.path.abspath(side.path))
+                sides.append(sorted(got.values(), key=lambda e: e.path))
+                labels.append(os.path.abspath(side.path))
+            else:
+                sides.append(e for e in streams[i] if not pfilter or pfilter.accepts(e.path))
+                labels.append(versions[i][0])
         res = DiffResult(labels[0], labels[1], False, warnings=warnings)
-        same = _file if both else identity
-        files_a, files_b = files
-        for path in sorted(files_a.keys() | files_b.keys()):
-            ea, eb = files_a.get(path), files_b.get(path)
-            if ea is None and eb is not None:
-                res.added.append({"path": path, **_file(eb)})
-            elif eb is None and ea is not None:
-                res.removed.append({"path": path, **_file(ea)})
-            elif ea is not None and eb is not None:
-                if same(ea) == same(eb):
-                    res.unchanged += 1
-                else:
-                    res.changed.append({"path": path, "a": _file(ea), "b": _file(eb)})
+        _compare_files(res, sides[0], sides[1], _file if both else identity)
+        for i, (label, _st, vs) in versions.items():
+            check_against_event(label, vs, streams[i])
         res.same_content = not (res.added or res.removed or res.changed)
     if not both:
         return res
@@ -132,10 +147,6 @@ def diff_versions(repo: Repo, ref_a: Side, ref_b: Side, *, include: list[str] | 
         elif ra is not None and rb is not None and _identity(ra) != _identity(rb):
             res.md_changed.append({"key": key, "a": _md(key, ra, with_key=False), "b": _md(key, rb, with_key=False)})
     return res
-
-
-def _kept(files: dict[str, Entry], pfilter: PathFilter) -> dict[str, Entry]:
-    return {p: e for p, e in files.items() if pfilter.accepts(p)} if pfilter else files
 
 
 def _identity(row: dict[str, Any]) -> bytes:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli.errors import ConflictError, UsageError
+from artcli.errors import ConflictError, IntegrityError, UsageError
 from artcli.localdb import stat_key
 from artcli.materialise import (
+    LayoutCheck,
     TargetWriter,
-    check_layout,
     copy_into_place,
     default_root,
     final_path,
@@ -25,7 +26,7 @@ from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, has_glob
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo
+from artcli.repo import Repo, check_against_event
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -92,48 +93,125 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     since, or never written by artcli) stops the download before any write (ConflictError,
     exit 5, naming them) unless ``force``. ``verify``: re-hash the files already there, even
     those the stat cache vouches for. ``dry_run``: write nothing, list what would be written.
-    """
+
+    The manifest is read twice from the local cache, never whole in memory: a first pass checks
+    every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
+    written; the second materialises ``CHUNK`` entries at a time, so memory does not grow
+    with the number of files (a version of a million files)."""
     rep = reporter or NoProgress()
     repo.check_format()
-    st, vs = repo.resolve(ref)
-    man = repo.version_manifest(st, vs)
+    st, vs = repo.resolve(ref, history=False)
     where = f"{st.project}/{st.name}:v{vs.version}"
-    accept, what = _selector(path_prefix, include, exclude)
-    entries = [e for e in man.entries if accept is None or accept(e.path)]
-    if accept is not None and not entries:
-        raise UsageError(f"no file of {where} matches {what}")
-    target = Path(root) if root else default_root(st.name, vs.version)
-    check_layout(entries)
-    target = target.resolve() if dry_run else make_target(target)
-    checked: set[str] = set()
-    plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
+    if not vs.manifest:
+        raise IntegrityError(f"{where} has no manifest in its log")
+    man = repo.manifest_file(vs.manifest)
 
-    stored = [(e, p) for e, p in plans if e.ref is None]
-    edited: list[tuple[Entry, str]] = []
-    todo = out_of_date(repo.db, stored, verify=verify, edited=edited)
-    refs_known = [(e, p) for e, p in plans if e.ref is not None and e.digest]
-    if refs_known:
-        out_of_date(repo.db, refs_known, verify=verify, edited=edited)
-    overwritten = sorted(e.path for e, _ in edited)
-    if edited and not force and not dry_run:
+    accept, what = _selector(path_prefix, include, exclude)
+
+    def selected() -> Iterator[Entry]:
+        return (e for e in man if accept is None or accept(e.path))
+
+    layout = LayoutCheck()
+    files = size = 0
+    for e in selected():  # first pass: everything checked before any write
+        layout.add(e.path)
+        files += 1
+        size += e.size
+    check_against_event(where, vs, man)
+    if accept is not None and not files:
+        raise UsageError(f"no file of {where} matches {what}")
+    target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
+    pre = _Survey()
+    if dry_run or (target.is_dir() and any(os.scandir(target))):  # files may be in the way
+        for chunk in _batched(selected(), CHUNK):
+            pre.add(repo, chunk, target, verify, dry_run)
+    overwritten = sorted(pre.edited)
+    if overwritten and not force and not dry_run:
         shown = ", ".join(overwritten[:10]) + (f" and {len(overwritten) - 10} more" if len(overwritten) > 10 else "")
         raise ConflictError(f"{len(overwritten)} file(s) in {target} differ from {where} and were not written by "
                             f"artcli (edited locally?): {shown}",
                             hint=f"artcli status {where} {target} shows them; --force overwrites them")
     if dry_run:
-        would = sorted({e.path for e, _ in todo} | {e.path for e, _ in plans if e.ref is not None
-                                                   and (not e.digest or e.path in {x.path for x, _ in edited})})
-        rep.done(f"dry run: {where} -> {target}: would write {len(would)} files"
+        rep.done(f"dry run: {where} -> {target}: would write {len(pre.would)} files"
                  + (f"; {len(overwritten)} edited locally (--force to overwrite)" if overwritten else ""))
-        return DownloadResult(where, str(target), len(entries), sum(e.size for e in entries), 0, 0, 0,
-                              warnings=list(st.warnings), dry_run=True, would_write=would, overwritten=overwritten)
+        return DownloadResult(where, str(target), files, size, 0, 0, 0, warnings=list(st.warnings), dry_run=True,
+                              would_write=sorted(pre.would), overwritten=overwritten)
+    target = make_target(target)
+    done = _Totals(warnings=list(st.warnings))
+    checked: set[str] = set()
+    many = files > CHUNK
+    if many:
+        rep.phase("downloading", None)
+    for chunk in _batched(selected(), CHUNK):
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, pre.stale)
+    if track:
+        record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
+    rep.done(f"{where} -> {target} ({done.written} files written)")
+    return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
+                          warnings=done.warnings, overwritten=overwritten)
+
+
+@dataclass
+class _Survey:
+    """What is already in the target, before anything is written: files edited locally (or not
+    written by artcli) that differ from the version, existing files out of date (``verify``
+    may find some the stat cache vouches for), and, for a dry run, every path it would write."""
+
+    edited: list[str] = field(default_factory=list)
+    stale: set[str] = field(default_factory=set)
+    would: list[str] = field(default_factory=list)
+
+    def add(self, repo: Repo, entries: list[Entry], target: Path, verify: bool, listing: bool) -> None:
+        checked: set[str] = set()
+        plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes, writes nothing
+        edited: list[tuple[Entry, str]] = []
+        todo = out_of_date(repo.db, [(e, p) for e, p in plans if e.ref is None], verify=verify, edited=edited)
+        out_of_date(repo.db, [(e, p) for e, p in plans if e.ref is not None and e.digest], verify=verify,
+                    edited=edited)
+        self.edited += [e.path for e, _ in edited]
+        self.stale.update(p for _, p in todo if os.path.lexists(p))
+        if listing:
+            mine = {e.path for e, _ in edited}
+            self.would += [e.path for e, _ in todo]
+            self.would += [e.path for e, _ in plans if e.ref is not None and (not e.digest or e.path in mine)]
+
+
+def _batched(items: Iterator[Entry], n: int) -> Iterator[list[Entry]]:
+    while batch := list(itertools.islice(items, n)):
+        yield batch
+
+
+#: entries materialised at a time: bounds memory (a few KB each in flight)
+CHUNK = 20_000
+
+
+@dataclass
+class _Totals:
+    fetched_files: int = 0
+    fetched_bytes: int = 0
+    written: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
+                 rep: ProgressReporter, done: _Totals, many: bool, stale: set[str]) -> None:
+    """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
+    what it holds, the rest is fetched, verified and written. ``stale``: existing files the
+    survey found out of date (with ``--verify``, some the stat cache would vouch for)."""
+    plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
+    stored = [(e, p) for e, p in plans if e.ref is None]
+    todo = out_of_date(repo.db, stored)
+    if stale:
+        have = {p for _, p in todo}
+        todo += [(e, p) for e, p in stored if p in stale and p not in have]
     sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
     need = list({e.digest: e for e, _ in todo}.values()) if skip_cache else _from_cache(repo, sink, todo)
     fetched_bytes = sum(e.size for e in need)
-    rep.phase("downloading", fetched_bytes)
+    if not many:
+        rep.phase("downloading", fetched_bytes)
     fetch_stored(repo.store, sink, need, rep.advance)
     if not skip_cache:
         # every path of a digest stored loose (even one another entry names packed) comes from
@@ -143,21 +221,16 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
     repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
-    warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         rs = fetch_references(repo, refs, target, rep)
-        fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
-        warnings += rs.warnings
-    else:
-        fetched_files, written = 0, 0
-    fetched_files += len(need)
-    written += len(todo)
-    if track:
-        record_input(repo, st, vs, via="download", requested=str(ref), warnings=warnings)
-    rep.done(f"{where} -> {target} ({written} files written)")
-    return DownloadResult(where, str(target), len(entries), sum(e.size for e in entries), fetched_files,
-                          fetched_bytes, written, warnings=warnings, overwritten=overwritten)
+        done.fetched_files += rs.fetched_files
+        fetched_bytes += rs.fetched_bytes
+        done.written += rs.materialised
+        done.warnings += rs.warnings
+    done.fetched_files += len(need)
+    done.fetched_bytes += fetched_bytes
+    done.written += len(todo)
 
 
 def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -> list[Entry]:

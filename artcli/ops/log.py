@@ -12,11 +12,11 @@ from typing import Any
 
 from artcli import clock
 from artcli.durations import parse_expiry
-from artcli.errors import ConflictError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.errors import ArtcliError, ConflictError, UsageError
+from artcli.eventlog import EventLog
 from artcli.inputs import hash_files
 from artcli.leases import LazyWriteSession
-from artcli.logplan import Gathered, assemble, base_entries, gather
+from artcli.logplan import Gathered, assemble, base_entries, check_base_stored, gather
 from artcli.manifest_stream import EntrySpill
 from artcli.model import Entry, Ref, check_alias, check_name
 from artcli.packs import PACK_THRESHOLD
@@ -27,6 +27,7 @@ from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
+from artcli.state.artifact import ArtifactState
 from artcli.upload import EagerUploads, count_missing, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
@@ -256,13 +257,13 @@ def _log_artifact(
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
-    log, events = reading.result()
+    log, state = reading.result()
     man = assemble(files, extra_entries, based.entries if based is not None else [], cleanup, repo.cache.tmp,
                    STREAM_MIN_ENTRIES, rep)
     entries, spill, count, total, cdigest = man.entries, man.spill, man.count, man.total, man.cdigest
     repo.check_format(for_write=not dry_run)
 
-    st = repo.fold_artifact(project, name, events)
+    st = state
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     extras = dict(base=based.ref if based else None, removed=based.removed if based else 0,
@@ -289,7 +290,9 @@ def _log_artifact(
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
-    up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
+    if based is not None:
+        check_base_stored(repo, based.entries, based.ref)
+    up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
         mdigest = store_streamed(repo, spill, files, stored, rep, man.located)
     else:
@@ -297,9 +300,8 @@ def _log_artifact(
 
     outcome: dict[str, Any] = {}
 
-    def build(events: Events) -> dict[str, Any] | None:
+    def build(cur: ArtifactState) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
-        cur = repo.fold_artifact(project, name, events)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -315,7 +317,7 @@ def _log_artifact(
         ev.update(fields)
         return ev
 
-    ev = log.append(build)
+    ev = log.append_folded(repo.artifact_fold(project, name, history=False), build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep), **extras)
@@ -325,7 +327,7 @@ def _log_artifact(
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, **extras)
 
 
-def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, Events]]:
+def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, ArtifactState]]:
     """Open the remote and read the artifact's event log on a thread while the files hash.
 
     For S3/GCS, importing s3fs/gcsfs and building a client alone takes ~0.2 s; hashing runs in
@@ -333,18 +335,35 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
     (read only: an empty remote is stamped later, and only if something is written). The
     events may be stale by the time they are folded; commits re-fold the current log anyway.
     """
-    done: Future[tuple[EventLog, Events]] = Future()
+    done: Future[tuple[EventLog, ArtifactState]] = Future()
 
     def work() -> None:
         try:
             log = repo.artifact_log(project, name)  # opens the store
             repo.check_format()
-            done.set_result((log, log.read()))
+            done.set_result((log, log.folded(repo.artifact_fold(project, name, history=False))))
         except BaseException as exc:  # raised where the result is used
             done.set_exception(exc)
 
     threading.Thread(target=work, name="artcli-read-log", daemon=True).start()
     return done
+
+
+#: the previous version's manifest is read for deduplication only up to this many files
+HINT_MAX_FILES = 100_000
+
+
+def _packed_in_latest(repo: Repo, st: ArtifactState) -> dict[str, tuple[str, int]]:
+    """Where the latest version's small files are packed: what a new version most likely
+    shares with it (deduplication without reading every pack index of the remote)."""
+    vs = st.latest_live()
+    if vs is None or not vs.manifest or (vs.files > HINT_MAX_FILES and not repo.cache.manifest_path(vs.manifest).exists()):
+        return {}
+    try:
+        man = repo.version_manifest(st, vs)
+    except ArtcliError:  # only a hint: a damaged or missing manifest costs deduplication
+        return {}
+    return {e.digest: (e.pack, e.offset or 0) for e in man.entries if e.pack and e.digest}
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:
@@ -359,15 +378,14 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
     project = repo.project
     log = repo.artifact_log(project, name)
 
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = repo.fold_artifact(project, name, events)
+    def build(cur: ArtifactState) -> dict[str, Any] | None:
         need = [a for a in aliases if cur.aliases.get(a) != version]
         if cur.latest == version and not need and not metadata:
             return None
         return {"type": "version_reused", "version": version, "aliases": need, "metadata": metadata or {}}
 
-    log.append(build)
-    st = repo.artifact_state(project, name)
+    log.append_folded(repo.artifact_fold(project, name, history=False), build)
+    st = repo.artifact_state(project, name, history=False)
     vs = st.versions[version]
     rep.done(f"unchanged: {project}/{name}:v{version} already holds this content")
     return LogResult(project, name, version, cdigest, False, vs.files, vs.size, st.type,

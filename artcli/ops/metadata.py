@@ -20,7 +20,7 @@ from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
-from artcli.results import Report, Result
+from artcli.results import MetadataValue, Report, Result, VersionInfo
 from artcli.state.artifact import ArtifactState, VersionState, version_summary
 from artcli.state.metadata import latest_rows, metadata_row
 
@@ -136,20 +136,20 @@ def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> Report:
     return Report({"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows}, warnings=list(st.warnings))
 
 
-def get_metadata(repo: Repo, ref: Ref, key: str) -> dict[str, Any]:
+def get_metadata(repo: Repo, ref: Ref, key: str) -> MetadataValue:
     """The latest entry of ``key``; a card name gives the card as an object of name -> value."""
     st, vs = repo.resolve(ref)
     where = f"{st.project}/{st.name}:v{vs.version}"
     rows = latest_rows(vs)
     for r in rows:
         if r["key"] == key:
-            return {"ref": where, **r}
+            return MetadataValue(where, r["key"], r["card"], r["name"], r["value"], r["type"], r["display"],
+                                 r["time"], r["run"], r["seq"])
     card = [r for r in rows if r["card"] == key]
     if card:
         value = {r["name"]: r["value"] for r in card}
-        return {"ref": where, "key": key, "card": key, "name": None, "value": value, "type": "card",
-                "display": mdvalues.raw(value), "time": max(r["time"] or "" for r in card) or None,
-                "run": None, "seq": max(r["seq"] or 0 for r in card)}
+        return MetadataValue(where, key, key, None, value, "card", mdvalues.raw(value),
+                             max(r["time"] or "" for r in card) or None, None, max(r["seq"] or 0 for r in card))
     keys = [r["key"] for r in rows]
     close = difflib.get_close_matches(key, keys, n=3)
     hint = (f"did you mean: {', '.join(close)}?" if close else
@@ -253,11 +253,11 @@ def filter_versions(st: ArtifactState, where: list[str], sort: str | None) -> li
     return have + [vs for vs in keep if key not in vs.metadata]
 
 
-def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[dict[str, Any]]:
+def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[VersionInfo]:
     """``ls NAME --where ... --sort ...``: the version summaries ``ls NAME`` prints, filtered."""
     if name is None:
         raise UsageError("--where and --sort filter the versions of one artifact",
                          hint="artcli ls NAME --where 'model_metrics.accuracy>=0.9'")
     check_name(name)
     st = repo.artifact_state(repo.project, name)
-    return [version_summary(st, vs) for vs in filter_versions(st, where or [], sort)]
+    return [VersionInfo.from_json(version_summary(st, vs)) for vs in filter_versions(st, where or [], sort)]

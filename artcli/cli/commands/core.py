@@ -144,19 +144,31 @@ def ls(
                                                autocompletion=completion.complete_name)] = None,
     where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
+    artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Only artifacts of this type (when listing artifacts).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List artifacts, or the versions of one artifact."""
+    """List artifacts, or the versions of one artifact.
+
+    The list of artifacts comes from the project's catalogue (a few requests however many
+    artifacts there are). An artifact last written by an artcli older than the catalogue may
+    show as it was before that write until it is written again; show, download and the list
+    of one artifact's versions always read its own log."""
     from artcli.ops import query
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
+    if artifact_type is not None and (name is not None or where or sort):
+        from artcli.errors import UsageError
+
+        raise UsageError("--type filters the list of artifacts: use it without NAME, --where or --sort")
     if name is None and not (where or sort):
-        rows = query.list_artifacts(repo)
-        completion.remember(repo, all_names=[r["name"] for r in rows])
+        arts = query.list_artifacts(repo, artifact_type)
+        rows = [a.to_json() for a in arts]
+        if artifact_type is None:
+            completion.remember(repo, all_names=[a.name for a in arts])
         if fmt == "json":
             output.emit_json(rows)
         elif fmt == "markdown":
@@ -170,10 +182,11 @@ def ls(
     if where or sort:
         from artcli.ops.metadata import select_versions
 
-        vrows = select_versions(repo, name, where, sort)
+        versions = select_versions(repo, name, where, sort)
     else:
-        vrows = query.list_versions(repo, name)
-        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
+        versions = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([f"v{v.version}" for v in versions], [a for v in versions for a in v.aliases])})
+    vrows = [v.to_json() for v in versions]
     if fmt == "json":
         output.emit_json(vrows)
     elif fmt == "markdown":
@@ -230,9 +243,10 @@ def files(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
-    rows = query.files(repo, parse(ref, repo), include=include, exclude=exclude)
-    if as_json:
-        output.emit_json(rows)
-    else:
-        output.table(["path", "size", "digest", "url"],
-                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
+    if as_json:  # streamed: a version of a million files is never a list in memory
+        output.emit_json_rows(f.to_json() for f in query.iter_files(repo, parse(ref, repo), include=include,
+                                                                    exclude=exclude))
+        return
+    rows = [f.to_json() for f in query.files(repo, parse(ref, repo), include=include, exclude=exclude)]
+    output.table(["path", "size", "digest", "url"],
+                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
