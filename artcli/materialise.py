@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artcli.errors import ArtcliError, ConflictError, IntegrityError
+from artcli.errors import ArtcliError, ConflictError, IntegrityError, local_write
 from artcli.hashing import digest_file
 from artcli.localdb import stat_key
 from artcli.model import Entry
@@ -32,8 +32,9 @@ FICLONE = 0x40049409
 
 # -- planning ------------------------------------------------------------------------------------
 def default_root(name: str, version: int) -> Path:
-    """Where ``download`` puts a version without ``--root`` (and where ``status`` looks)."""
-    return Path("artifacts") / f"{name}:v{version}"
+    """Where ``download`` puts a version without ``--root`` (and where ``status`` looks):
+    ``artifacts/<name>/v<N>``, no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / name / f"v{version}"
 
 
 class LayoutCheck:
@@ -126,16 +127,16 @@ def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]], *, verify: bool = F
             todo.append((e, p))
             continue
         row = known.get(p)
-        if row is not None and row[:3] == stat_key(lst) and not verify:
-            if row[3] != e.digest:
+        if row is not None and row[0] == stat_key(lst) and not verify:
+            if row[1] != e.digest:
                 todo.append((e, p))
             continue
-        hashed = lst.st_size == e.size or (edited is not None and row is not None and lst.st_size == row[1])
+        hashed = lst.st_size == e.size or (edited is not None and row is not None and lst.st_size == row[0][2])
         actual = digest_file(p) if hashed else None
         if actual == e.digest:
             continue
         todo.append((e, p))
-        if edited is not None and (row is None or actual != row[3]):
+        if edited is not None and (row is None or actual != row[1]):
             edited.append((e, p))
     return todo
 
@@ -204,8 +205,9 @@ def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
     try:
         try:
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            with local_write(dst, "the download target"):
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
         os.replace(tmp, dst)
@@ -227,15 +229,16 @@ def copy_into_place(src: str, dst: str, made: set[str]) -> None:
             size = os.fstat(fi.fileno()).st_size
             tmp, fd = _open_temp(dst)
             try:
-                if size < (1 << 16):
-                    os.write(fd, fi.read())
-                else:
-                    try:
-                        fcntl.ioctl(fd, FICLONE, fi.fileno())
-                    except OSError as exc:
-                        if exc.errno not in _NO_CLONE:
-                            raise
-                        _copy_range(fi.fileno(), fd)
+                with local_write(dst, "the download target"):
+                    if size < (1 << 16):
+                        os.write(fd, fi.read())
+                    else:
+                        try:
+                            fcntl.ioctl(fd, FICLONE, fi.fileno())
+                        except OSError as exc:
+                            if exc.errno not in _NO_CLONE:
+                                raise
+                            _copy_range(fi.fileno(), fd)
             finally:
                 os.close(fd)
         try:

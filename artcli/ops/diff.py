@@ -18,7 +18,7 @@ from artcli.errors import IntegrityError
 from artcli.logplan import folder_entries, identity
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import Result
 from artcli.state.artifact import ArtifactState, VersionState
 from artcli.state.metadata import latest_rows
@@ -61,7 +61,7 @@ def _file(e: Entry) -> dict[str, Any]:
 def _streamed(repo: Repo, st: ArtifactState, vs: VersionState) -> manifest.Streamed:
     if not vs.manifest:
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-    return repo.manifest_file(vs.manifest)
+    return repo.manifest_file(vs.manifest, vs.files)
 
 
 def _compare_files(res: DiffResult, a: Iterable[Entry], b: Iterable[Entry],
@@ -131,8 +131,8 @@ def diff_versions(repo: Repo, ref_a: Side, ref_b: Side, *, include: list[str] | 
                 labels.append(versions[i][0])
         res = DiffResult(labels[0], labels[1], False, warnings=warnings)
         _compare_files(res, sides[0], sides[1], _file if both else identity)
-        for i, (label, _st, vs) in versions.items():
-            check_against_event(label, vs, streams[i])
+        for i, (label, st, vs) in versions.items():
+            repo.check_event(st, vs, streams[i], label)
         res.same_content = not (res.added or res.removed or res.changed)
     if not both:
         return res

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from artcli.errors import ConflictError, IntegrityError, UsageError
+from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     LayoutCheck,
@@ -26,7 +27,7 @@ from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, has_glob
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -84,9 +85,11 @@ def _selector(path_prefix: str | list[str] | None, include: list[str] | None,
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | list[str] | None = None,
              include: list[str] | None = None, exclude: list[str] | None = None,
              skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
-             force: bool = False, verify: bool = False, dry_run: bool = False) -> DownloadResult:
+             force: bool = False, verify: bool = False, dry_run: bool = False,
+             allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md).
+    run when there is one (lineage: docs/lineage.md). References to internal addresses or system
+    files are refused unless ``allow_private_refs`` (docs/references.md).
 
     ``path_prefix`` (several: any of them), ``include``/``exclude``: only those files. A file
     in the target that differs from the version and is not what artcli last wrote there (edited
@@ -104,7 +107,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     where = f"{st.project}/{st.name}:v{vs.version}"
     if not vs.manifest:
         raise IntegrityError(f"{where} has no manifest in its log")
-    man = repo.manifest_file(vs.manifest)
+    man = repo.manifest_file(vs.manifest, vs.files)
 
     accept, what = _selector(path_prefix, include, exclude)
 
@@ -117,7 +120,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         layout.add(e.path)
         files += 1
         size += e.size
-    check_against_event(where, vs, man)
+    repo.check_event(st, vs, man, where)
     if accept is not None and not files:
         raise UsageError(f"no file of {where} matches {what}")
     target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
@@ -140,13 +143,14 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
     many = files > CHUNK
+    skip_cache = skip_cache or not repo.cache.writable  # an unwritable cache: straight into the target
     if many:
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
-        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, pre.stale)
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, pre.stale, allow_private_refs)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
-    rep.done(f"{where} -> {target} ({done.written} files written)")
+    rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
     return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
                           warnings=done.warnings, overwritten=overwritten)
 
@@ -194,7 +198,8 @@ class _Totals:
 
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
-                 rep: ProgressReporter, done: _Totals, many: bool, stale: set[str]) -> None:
+                 rep: ProgressReporter, done: _Totals, many: bool, stale: set[str],
+                 allow_private_refs: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
     what it holds, the rest is fetched, verified and written. ``stale``: existing files the
     survey found out of date (with ``--verify``, some the stat cache would vouch for)."""
@@ -204,7 +209,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
     if stale:
         have = {p for _, p in todo}
         todo += [(e, p) for e, p in stored if p in stale and p not in have]
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
+    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
@@ -218,12 +223,16 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
         # the cache file the fetch left
         loose_digests = {e.digest for e, _ in todo if not e.pack}
         loose = [(e, p) for e, p in todo if e.digest in loose_digests]
+        def copy_some(part: list[tuple[Entry, str]]) -> None:
+            for e, p in part:
+                copy_into_place(repo.cache.path(e.digest or ""), p, made)
+
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
-    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+            list(pool.map(copy_some, _slices(loose, SMALL_TASK)))
+    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, allow_private_refs, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised
@@ -245,15 +254,27 @@ def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -
         elif d not in need and not repo.cache.valid(d):
             need[d] = e
 
-    def one(e: Entry) -> Entry | None:
-        data = repo.cache.get_packed(e)
-        if data is None:
-            return e
-        sink.write_targets(e.digest or "", data)
-        return None
+    def some(part: list[Entry]) -> list[Entry]:
+        missed = []
+        for e in part:
+            data = repo.cache.get_packed(e)
+            if data is None:
+                missed.append(e)
+            else:
+                sink.write_targets(e.digest or "", data)
+        return missed
 
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        for miss in pool.map(one, packed.values()):
-            if miss is not None:
+        for misses in pool.map(some, _slices(list(packed.values()), SMALL_TASK)):
+            for miss in misses:
                 need.setdefault(miss.digest or "", miss)
     return list(need.values())
+
+
+#: files per task handed to the write threads: one task per small file cost more in thread
+#: hand-offs (futex calls: 13 per file) than the writes themselves, mostly system time
+SMALL_TASK = 256
+
+
+def _slices(items: list[Any], n: int) -> list[list[Any]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]

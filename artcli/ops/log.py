@@ -14,7 +14,8 @@ from artcli import clock
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
-from artcli.inputs import hash_files
+from artcli.humanize import files_and_size
+from artcli.inputs import hash_files, require_paths
 from artcli.leases import LazyWriteSession
 from artcli.logplan import Gathered, assemble, base_entries, check_base_stored, gather
 from artcli.manifest_stream import EntrySpill
@@ -26,9 +27,9 @@ from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
-from artcli.sources import DEFAULT_MAX_OBJECTS
+from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
-from artcli.upload import EagerUploads, count_missing, store_manifest, store_streamed, upload_files
+from artcli.upload import EagerUploads, commit_lease, count_missing, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
@@ -124,13 +125,11 @@ def log_artifact(
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
 
-    Folders: ``include``/``exclude`` (gitignore-style, on paths inside the version), the
-    default ignores and ``.artcliignore`` files (``use_ignore``), symlinks out of the folder
-    skipped unless ``follow_symlinks`` (artcli/inputs.py). ``base`` (``--from``): start from
-    that version's files, minus ``remove`` patterns, with ``paths`` added or replacing; only
-    new bytes are uploaded and the base's bytes are never read. ``dry_run``: write nothing,
-    say what would be uploaded and which version would be made or reused.
+    Folders: ``include``/``exclude``, ``use_ignore``, ``follow_symlinks`` (artcli/logplan.py).
+    ``base`` (``--from``): that version's files minus ``remove`` patterns, ``paths`` added or
+    replacing; the base's bytes are never read. ``dry_run``: write nothing, say what would be.
     """
+    require_paths(paths)  # a typo is reported before the remote is contacted
     options = dict(artifact_type=artifact_type, description=description, aliases=aliases, metadata=metadata,
                    name_as=name_as, extra_entries=extra_entries, reporter=reporter,
                    pfilter=PathFilter.of(include, exclude), follow_symlinks=follow_symlinks,
@@ -184,6 +183,7 @@ def add_ref(
     (docs/references.md, "Memory"). ``include``/``exclude`` keep only the matching references
     (and local files); the other options are ``log``'s.
     """
+    require_paths([*(paths or []), *_local_sources(uris)])  # before the remote or any source is contacted
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     pfilter = PathFilter.of(include, exclude)
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
@@ -198,6 +198,11 @@ def add_ref(
                            follow_symlinks=follow_symlinks, use_ignore=use_ignore, base=base, remove=remove,
                            dry_run=dry_run)
     return AddRefResult(res, references, warnings=warnings + res.warnings)
+
+
+def _local_sources(uris: list[str]) -> list[str]:
+    """The local paths among source URIs (a plain path or file://)."""
+    return [loc.key for loc in map(parse_location, uris) if loc.scheme == "file"]
 
 
 def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
@@ -277,8 +282,8 @@ def _log_artifact(
             res = LogResult(project, name, st.next_version(), cdigest, True, count, total,
                             artifact_type or st.type or "dataset", ["latest", *aliases], up_files, up_bytes,
                             dry_run=True, **extras)
-        rep.done(f"dry run: would {'create' if res.created else 'reuse'} {res.ref}: {count} files, {total} bytes "
-                 f"({res.uploaded_files} files / {res.uploaded_bytes} bytes to upload)")
+        rep.done(f"dry run: would {'create' if res.created else 'reuse'} {res.ref}: {files_and_size(count, total)} "
+                 f"({files_and_size(res.uploaded_files, res.uploaded_bytes)} to upload)")
         return res
     if existing is not None:
         eager.close()
@@ -289,7 +294,7 @@ def _log_artifact(
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
-    lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
+    session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     if based is not None:
         check_base_stored(repo, based.entries, based.ref)
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
@@ -297,11 +302,12 @@ def _log_artifact(
         mdigest = store_streamed(repo, spill, files, stored, rep, man.located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
+    lease = commit_lease(repo, session, mdigest, stored)  # a lease that lapsed: everything looked for again
 
     outcome: dict[str, Any] = {}
 
     def build(cur: ArtifactState) -> dict[str, Any] | None:
-        lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
+        lease.check()  # right before each commit attempt: never after a gap in the lease (a gc may have deleted)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -321,8 +327,8 @@ def _log_artifact(
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep), **extras)
-    rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
-             f"({up_files} files / {up_bytes} bytes uploaded)")
+    rep.done(f"logged {project}/{name}:v{ev['version']}: {files_and_size(count, total)} "
+             f"({files_and_size(up_files, up_bytes)} uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, **extras)
 

@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from artcli import clock
+from artcli.dryrun import dry_runnable
 from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
 from artcli.lineagewalk import walk_lineage
 from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
-from artcli.repo import Repo, dry_runnable
+from artcli.repo import Repo
 from artcli.results import Previewable, Result, TtlInfo
 from artcli.state.artifact import fold
 from artcli.state.settings import default_ttl_was_set, fold_default_ttl

@@ -96,7 +96,7 @@ def log(
 def download(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
                                        autocompletion=completion.complete_ref)],
-    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
+    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>/v<N>.")] = None,
     path_prefix: Annotated[list[str] | None, typer.Option("--path-prefix", help="Only files under this path of the version (repeatable: any of them; a pattern with * ? [ is a gitignore-style glob).")] = None,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
@@ -105,6 +105,7 @@ def download(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files of the target that were edited locally (or not written by artcli).")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Re-hash the files already in the target, also those the stat cache vouches for.")] = False,
     dry_run: DryRunOpt = False,
+    allow_private_refs: Annotated[bool, typer.Option("--allow-private-refs", help="Fetch references to internal addresses (loopback, link-local, private) and system or credential files, refused by default.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -122,7 +123,7 @@ def download(
     try:
         res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, include=include, exclude=exclude,
                           skip_cache=skip_cache, reporter=rep, track=not no_track and not dry_run, force=force,
-                          verify=verify, dry_run=dry_run)
+                          verify=verify, dry_run=dry_run, allow_private_refs=allow_private_refs)
     finally:
         rep.close()
     for w in res.warnings:
@@ -177,7 +178,8 @@ def ls(
             output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
         else:
             output.table(["name", "type", "versions", "latest", "updated"],
-                         [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
+                         [[r["name"], r["type"], r["versions"], r["latest"], output.when(r["updated"])] for r in rows],
+                         keep=["name", "latest"])
         return
     if where or sort:
         from artcli.ops.metadata import select_versions
@@ -195,8 +197,9 @@ def ls(
         output.data(markdown.ls_versions(vrows, name or "(all artifacts)").rstrip("\n"))
     else:
         output.table(["version", "aliases", "files", "size", "created", "digest"],
-                     [[r["version"], r["aliases"], r["files"], output.human_size(r["size"]), r["created"],
-                       r["digest"][:12]] for r in vrows])
+                     [[r["version"], r["aliases"], r["files"],
+                       output.size_cell(r["size"]), output.when(r["created"]), r["digest"][:12]] for r in vrows],
+                     keep=["version", "created"])
 
 
 def show(
@@ -225,9 +228,10 @@ def show(
         output.data(markdown.show(info).rstrip("\n"))
         return
     output.fields([("ref", info["ref"]), ("type", info["type"]), ("digest", info["digest"]),
-                   ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),
-                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
-                   ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
+                   ("size", f"{output.human_size(info['size'])} ({info['size']:,} bytes)"),
+                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", output.when(info["created"])),
+                   ("description", info["description"]), ("run", info["run"]),
+                   ("expires", output.when(info["expires"]) if info["expires"] else None),
                    ("metadata", info["metadata"] or None)])
 
 
@@ -249,4 +253,5 @@ def files(
         return
     rows = [f.to_json() for f in query.files(repo, parse(ref, repo), include=include, exclude=exclude)]
     output.table(["path", "size", "digest", "url"],
-                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
+                 [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"]] for r in rows],
+                 keep=["path"])

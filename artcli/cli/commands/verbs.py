@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
 def status(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
-    folder: Annotated[str | None, typer.Argument(help="The local folder. Default: where download puts the version (./artifacts/<name>:<vN>).")] = None,
+    folder: Annotated[str | None, typer.Argument(help="The local folder. Default: where download puts the version (./artifacts/<name>/v<N>).")] = None,
     read_data: ReadDataOpt = False,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
