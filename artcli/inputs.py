@@ -8,14 +8,16 @@ import time
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_file
 from artcli.localdb import LocalDB, StatKey, stat_key
 from artcli.model import safe_relpath
+from artcli.pathmatch import RuleSet, ignored, parse_ignore_text
 
+IGNORE_FILE = ".artcliignore"
 #: a file whose mtime or ctime is this recent when it is hashed may change again within the
 #: same timestamp tick (a second or two on some filesystems) unseen: it is not remembered
 RACY_SECONDS = 2.0
@@ -49,28 +51,124 @@ def _nfc(name: str) -> str:
     return name if unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
 
 
-def _walk(root: str, rel: str, found: dict[str, InputFile]) -> None:
-    """Depth-first over a directory with scandir: one stat per file, symlinked files followed,
-    symlinked directories not (no loops). ``rel`` is the NFC prefix inside the version."""
+#: what ``log`` leaves out of a folder unless ``--no-ignore`` (docs/ignore.md); an
+#: ``.artcliignore`` may re-include any of them with ``!``
+DEFAULT_IGNORES = (".git/", ".hg/", ".svn/", ".dvc/", ".venv/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/",
+                   ".DS_Store", ".env", IGNORE_FILE)
+#: a folder holding one of these is the project root: ``.artcliignore`` files are read from the
+#: logged folder up to it
+ROOT_MARKERS = (".git", "artcli.toml")
+
+
+@dataclass
+class ScanReport:
+    """What a folder walk left out: ``skipped`` (path, why) are told once as a warning;
+    ``ignored`` counts what ignore rules (defaults, ``.artcliignore``) left out, silently."""
+
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    ignored: int = 0
+
+    def warning(self, limit: int = 5) -> str | None:
+        if not self.skipped:
+            return None
+        shown = "; ".join(f"{p} ({why})" for p, why in self.skipped[:limit])
+        more = f"; and {len(self.skipped) - limit} more" if len(self.skipped) > limit else ""
+        return (f"skipped {len(self.skipped)} item{'s' if len(self.skipped) != 1 else ''} that "
+                f"{'are' if len(self.skipped) != 1 else 'is'} not a regular file inside the folder: {shown}{more}")
+
+
+@dataclass
+class _Walk:
+    found: dict[str, InputFile]
+    report: ScanReport
+    follow: bool
+    use_ignore: bool
+    root_real: str = ""
+    keep: frozenset[str] = frozenset()  # paths (and their folders) no ignore rule leaves out
+
+
+def _ignore_file(folder: str) -> RuleSet | None:
     try:
-        it = sorted(os.scandir(root), key=lambda d: d.name)
+        with open(f"{folder}/{IGNORE_FILE}", encoding="utf-8", errors="replace") as fh:
+            rules = parse_ignore_text(fh.read())
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        return None
+    return RuleSet(folder.rstrip("/") + "/", tuple(rules)) if rules else None
+
+
+def upward_rules(folder: str) -> tuple[RuleSet, ...]:
+    """The ``.artcliignore`` files above ``folder`` up to the project root (the nearest folder
+    with ``.git`` or ``artcli.toml``), outermost first; none when there is no project root."""
+    chain: list[str] = []
+    cur = os.path.dirname(folder)
+    while True:
+        chain.append(cur)
+        if any(os.path.exists(f"{cur}/{m}") for m in ROOT_MARKERS):
+            break
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return ()
+        cur = parent
+    if any(os.path.exists(f"{folder}/{m}") for m in ROOT_MARKERS):  # the folder is the root itself
+        return ()
+    return tuple(rs for d in reversed(chain) if (rs := _ignore_file(d)) is not None)
+
+
+def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: frozenset[str]) -> None:
+    """Depth-first over a folder with scandir: one stat per file. ``folder`` is the logical
+    path (symlinks kept as named), ``rel`` the NFC prefix inside the version, ``above`` the
+    real paths of the folders we are inside (a symlink back to one is a loop)."""
+    try:
+        it = sorted(os.scandir(folder), key=lambda d: d.name)
     except PermissionError as exc:
-        raise UsageError(f"cannot read directory {root}: {exc.strerror}") from None
+        raise UsageError(f"cannot read directory {folder}: {exc.strerror}") from None
+    if w.use_ignore and any(d.name == IGNORE_FILE for d in it) and (own := _ignore_file(folder)) is not None:
+        rules = (*rules, own)
     for d in it:
+        path = f"{folder}/{d.name}"
         name = rel + _nfc(d.name)
         try:
-            if d.is_dir(follow_symlinks=False):
-                _walk(d.path, name + "/", found)
-                continue
-            fst = d.stat()
+            if d.is_symlink():
+                try:
+                    fst = os.stat(path)
+                except (FileNotFoundError, NotADirectoryError):
+                    w.report.skipped.append((name, "dangling symlink"))
+                    continue
+                except OSError as exc:  # ELOOP and friends
+                    w.report.skipped.append((name, f"unreadable symlink: {exc.strerror}"))
+                    continue
+                real = os.path.realpath(path)
+                if statmod.S_ISDIR(fst.st_mode):
+                    if not w.follow:
+                        w.report.skipped.append((name + "/", "symlink to a folder; --follow-symlinks follows it"))
+                        continue
+                    if real in above:
+                        w.report.skipped.append((name + "/", "symlink loop"))
+                        continue
+                elif not w.follow and not (real == w.root_real or real.startswith(w.root_real + "/")):
+                    w.report.skipped.append((name, "symlink out of the folder; --follow-symlinks follows it"))
+                    continue
+                is_dir = statmod.S_ISDIR(fst.st_mode)
+            else:
+                is_dir = d.is_dir(follow_symlinks=False)
+                fst = None if is_dir else d.stat(follow_symlinks=False)
         except FileNotFoundError:
-            continue  # dangling symlink, or removed while walking
+            continue  # removed while walking
+        if w.use_ignore and rules and ignored(rules, path, is_dir) and name not in w.keep:
+            w.report.ignored += 1
+            continue
+        if is_dir:
+            _walk(w, path, name + "/", rules, above | {os.path.realpath(path)} if w.follow else above)
+            continue
+        assert fst is not None
         if statmod.S_ISREG(fst.st_mode):
             try:
                 safe_relpath(name)
             except IntegrityError:
                 raise UsageError(f"cannot version a file named {name!r}") from None
-            _add(found, InputFile(name, d.path, fst.st_size, stat_key(fst)))
+            _add(w.found, InputFile(name, path, fst.st_size, stat_key(fst)))
+        else:
+            w.report.skipped.append((name, "not a regular file"))
 
 
 def require_paths(paths: list[str]) -> None:
@@ -81,12 +179,20 @@ def require_paths(paths: list[str]) -> None:
             raise NotFoundError(f"no such file or directory: {given}")
 
 
-def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
+def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool = False, use_ignore: bool = True,
+         report: ScanReport | None = None, allow_empty: bool = False,
+         keep: frozenset[str] = frozenset()) -> list[InputFile]:
     """Files under ``paths``: a directory contributes its contents, a file its own name.
 
-    ``name_as`` places everything under that folder inside the version.
+    ``name_as`` places everything under that folder inside the version. In a folder, the
+    default ignores and ``.artcliignore`` files leave things out (``use_ignore``), symlinks to
+    files inside it are followed and every other symlink, FIFO or device is skipped and told
+    in ``report`` (``follow_symlinks``: follow every symlink, loops excepted). A path given
+    by name is always taken, and so are the paths in ``keep`` (inside the version; with every
+    folder above them), whatever the ignore rules say (``status`` of a downloaded folder).
     """
     found: dict[str, InputFile] = {}
+    rep = report if report is not None else ScanReport()
     prefix = tuple(p for p in (name_as or "").replace("\\", "/").split("/") if p)
     for given in paths:
         p = Path(given)
@@ -97,10 +203,15 @@ def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
         if statmod.S_ISREG(st.st_mode):
             _add(found, InputFile(_to_rel((*prefix, p.name)), str(p.resolve()), st.st_size, stat_key(st)))
         elif statmod.S_ISDIR(st.st_mode):
-            _walk(str(p.resolve()), "".join(f"{_nfc(x)}/" for x in prefix), found)
+            folder = os.path.abspath(given).rstrip("/") or "/"
+            real = os.path.realpath(folder)
+            w = _Walk(found, rep, follow_symlinks, use_ignore, real, keep)
+            rules = ((RuleSet(folder + "/", tuple(parse_ignore_text("\n".join(DEFAULT_IGNORES)))),
+                      *upward_rules(folder)) if use_ignore else ())
+            _walk(w, folder, "".join(f"{_nfc(x)}/" for x in prefix), rules, frozenset({real}))
         else:
             raise UsageError(f"not a regular file or directory: {given}")
-    if not found:
+    if not found and not allow_empty:
         raise UsageError("nothing to log: the given paths contain no files")
     return [found[k] for k in sorted(found)]
 

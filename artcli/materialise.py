@@ -31,6 +31,12 @@ FICLONE = 0x40049409
 
 
 # -- planning ------------------------------------------------------------------------------------
+def default_root(name: str, version: int) -> Path:
+    """Where ``download`` puts a version without ``--root`` (and where ``status`` looks):
+    ``artifacts/<name>/v<N>``, no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / name / f"v{version}"
+
+
 class LayoutCheck:
     """A path may not be both a file and a folder of another entry: checked over paths given
     in manifest order (sorted), in constant memory. ``chain`` holds the earlier paths that are
@@ -100,8 +106,15 @@ def make_target(target: Path) -> Path:
     return target.resolve()
 
 
-def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
-    """Entries whose target file is missing or differs (stat cache first, then hash)."""
+def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]], *, verify: bool = False,
+                edited: list[tuple[Entry, str]] | None = None) -> list[tuple[Entry, str]]:
+    """Entries whose target file is missing or differs (stat cache first, then hash).
+
+    ``verify``: hash every existing file, also those the stat cache vouches for (a same-size
+    edit with its mtime put back). ``edited`` collects the differing files that are not what
+    artcli last wrote or hashed there: edited since, or never written by artcli (``download``
+    refuses to overwrite those without ``--force``).
+    """
     known = db.stat_lookup([p for _, p in plans])
     todo = []
     for e, p in plans:
@@ -110,16 +123,21 @@ def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry
         except FileNotFoundError:
             todo.append((e, p))
             continue
-        if not statmod.S_ISREG(lst.st_mode) or lst.st_size != e.size:
+        if not statmod.S_ISREG(lst.st_mode):
             todo.append((e, p))
             continue
         row = known.get(p)
-        if row is not None and row[0] == stat_key(lst):
+        if row is not None and row[0] == stat_key(lst) and not verify:
             if row[1] != e.digest:
                 todo.append((e, p))
             continue
-        if digest_file(p) != e.digest:
-            todo.append((e, p))
+        hashed = lst.st_size == e.size or (edited is not None and row is not None and lst.st_size == row[0][2])
+        actual = digest_file(p) if hashed else None
+        if actual == e.digest:
+            continue
+        todo.append((e, p))
+        if edited is not None and (row is None or actual != row[1]):
+            edited.append((e, p))
     return todo
 
 

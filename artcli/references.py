@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,13 +71,15 @@ def download_policy(repo: Repo, allow_private: bool = False) -> RefPolicy:
 # -- logging ------------------------------------------------------------------------------------
 def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum: bool = True,
                      max_objects: int = DEFAULT_MAX_OBJECTS, name_as: str | None = None,
-                     reporter: ProgressReporter | None = None) -> list[str]:
+                     reporter: ProgressReporter | None = None,
+                     accept: Callable[[str], bool] | None = None) -> list[str]:
     """Add the manifest entries for ``uris`` to ``spill`` as the sources are listed, page by
     page (never a list of them in memory); returns the warnings to show (e.g. dropped URL secrets).
 
     Raises before anything is written: a missing source, an unusable key, or more than
     ``max_objects`` objects in all. Two URIs mapping to one path, or a path that is also a
     folder, is found when the spill is merged (``EntrySpill.records``), still before any write.
+    ``accept``: keep only the entries whose path inside the version it accepts (``--include``).
     """
     rep = reporter or NoProgress()
     if not uris:
@@ -102,7 +104,9 @@ def spill_references(repo: Repo, uris: list[str], spill: EntrySpill, *, checksum
                 rep.phase(f"listing {loc.scheme}", None, unit="objects")
                 _single, found = iter_scan(ctx, loc, max_objects, rep.advance, already=n)
             for e in found:
-                spill.add(Entry(f"{prefix}/{e.path}", e.size, e.digest, ref=e.ref) if prefix else e)
+                e = Entry(f"{prefix}/{e.path}", e.size, e.digest, ref=e.ref) if prefix else e
+                if accept is None or accept(e.path):
+                    spill.add(e)
                 n += 1
     finally:
         ctx.close()

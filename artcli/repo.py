@@ -18,6 +18,7 @@ from artcli import layout, manifest, marker
 from artcli.cache import Cache
 from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
+from artcli.dryrun import Preview, event_log
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog, Events
 from artcli.model import DIGEST_RE, Manifest, Ref
@@ -54,6 +55,7 @@ class Repo:
         self._links: set[tuple[str, str, int]] | None = None
         self._fresh_db: LocalDB | None = None
         self._lock = threading.RLock()
+        self.preview: Preview | None = None  # a dry run in progress: the events it would write
 
     @classmethod
     def open(cls, remote: str | None = None, project: str | None = None, run: str | None = None) -> Repo:
@@ -114,7 +116,7 @@ class Repo:
         """Before a write: stamp an empty remote with the marker (reads were checked when the
         store opened). Refuses a store that cannot create objects exclusively."""
         store = self.store
-        if not for_write:
+        if not for_write or self.preview is not None:  # a dry run stamps nothing
             return
         with self._lock:
             if self._marker is None or self._marker.state != marker.EMPTY:
@@ -132,7 +134,7 @@ class Repo:
         """An artifact's log; writes that change what ``ls`` shows are noted in the catalogue."""
         notes = CatalogueNotes(self.store, self.db, project, name, self.run_id,
                                self.artifact_fold(project, name, history=False))
-        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, notes)
+        return event_log(self, layout.artifact_prefix(project, name), self.run_id, notes)
 
     def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:
         """Fold an artifact's events, knowing which of its versions live links keep from
@@ -209,10 +211,10 @@ class Repo:
 
     # -- registries and collections ------------------------------------------------------
     def registry_log(self, registry: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.registry_prefix(registry), self.run_id)
+        return event_log(self, layout.registry_prefix(registry), self.run_id)
 
     def collection_log(self, registry: str, collection: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.collection_prefix(registry, collection), self.run_id)
+        return event_log(self, layout.collection_prefix(registry, collection), self.run_id)
 
     def registry_state(self, registry: str, *, must_exist: bool = True) -> RegistryState:
         st = fold_registry(registry, [] if registry in CORE_REGISTRIES else self.registry_log(registry).read())
@@ -280,7 +282,7 @@ class Repo:
     # -- runs and settings ---------------------------------------------------------------
     def run_log(self, run_id: str) -> EventLog:
         """A run's log; its events name that run as their actor."""
-        return EventLog(self.store, self.db, layout.run_prefix(check_run_id(run_id)), run_id)
+        return event_log(self, layout.run_prefix(check_run_id(run_id)), run_id)
 
     def run_state(self, run_id: str, *, must_exist: bool = True) -> RunState:
         st = fold_run(run_id, self.run_log(run_id).read())
@@ -290,7 +292,7 @@ class Repo:
         return st
 
     def settings_log(self, project: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.settings_prefix(project), self.run_id)
+        return event_log(self, layout.settings_prefix(project), self.run_id)
 
     def default_ttl(self, project: str) -> int | None:
         """The project's default TTL in seconds (None: versions do not expire by default)."""

@@ -27,6 +27,18 @@ class Report(Result):
         return self.data
 
 
+@dataclass
+class Previewable(Result):
+    """A result of an op that can dry-run (``artcli.repo.dry_runnable``): ``would_write`` is
+    set in a dry run, to the events it would have written ({log, event})."""
+
+    would_write: list[dict[str, Any]] | None = field(default=None, kw_only=True)
+
+    def with_preview(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` (a ``to_json``) plus ``dry_run`` and ``would_write`` in a dry run."""
+        if self.would_write is not None:
+            out.update(dry_run=True, would_write=self.would_write)
+        return out
 # -- typed read results: what ``ls``/``show``/``files``/``metadata get``/``ttl show`` return --------
 # Each is the object the command's ``--json`` prints (``to_json``), so docs/schemas/ describe both
 # the command line and the Python API (docs/python.md).

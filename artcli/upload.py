@@ -293,12 +293,27 @@ def store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
     return mdigest
 
 
+def count_missing(repo: Repo, files: list[InputFile]) -> tuple[int, int]:
+    """(files, bytes) :func:`upload_files` would send now: the distinct contents the remote
+    lacks (``log --dry-run``; reads only, no lease)."""
+    uniq: dict[str, InputFile] = {}
+    for f in files:
+        uniq.setdefault(f.digest, f)
+    small = [d for d, f in uniq.items() if f.size < PACK_THRESHOLD]
+    large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
+    have = set(find_packed(repo, small)) if small else set()
+    have |= find_loose(repo, large) if large else set()
+    need = [f for d, f in uniq.items() if d not in have]
+    return len(need), sum(f.size for f in need)
+
+
 def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
-                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter) -> str:
+                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter,
+                    located_extra: dict[bytes, bytes] | None = None) -> str:
     """Write the manifest of a spill (files where :func:`upload_files` stored them) streaming: into temp
     files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
     into the local manifest cache; both temp files are gone on every outcome. Its digest."""
-    located: dict[bytes, bytes] = {}  # packed files: their line with pack and offset
+    located: dict[bytes, bytes] = dict(located_extra or {})  # packed files: their line with pack and offset
     for f in files:
         pack, off = stored.get(f.digest, (None, 0))
         if pack:

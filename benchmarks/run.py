@@ -3,7 +3,7 @@
     python benchmarks/run.py [--size smoke|small|full] [--only STEP,...] [--reps N]
 
 Steps (names or numbers for --only): 1 ingest, 2 relog, 3 push, 4 download,
-5 large, 6 startup, 7 floor, 8 azure.  Results go to benchmarks/results/<size>-<UTC
+5 large, 6 startup, 7 floor, 8 azure, 9 incremental.  Results go to benchmarks/results/<size>-<UTC
 timestamp>.json and .md, plus benchmarks/results/latest-<size>.md; the Markdown
 table is printed to stdout at the end (progress goes to stderr).
 """

@@ -45,7 +45,8 @@ SCHEMA = "artcli-bench/1"
 BUCKET = "bench"
 RSS_TARGET_MIB = 200
 
-STEP_ORDER: tuple[str, ...] = ("ingest", "relog", "push", "download", "large", "startup", "floor", "azure")
+STEP_ORDER: tuple[str, ...] = ("ingest", "relog", "push", "download", "large", "startup", "floor", "azure",
+                               "incremental")
 STEP_TITLES: dict[str, str] = {
     "ingest": "Ingest A and B to a local-folder remote",
     "relog": "Unchanged re-log of B",
@@ -55,6 +56,7 @@ STEP_TITLES: dict[str, str] = {
     "startup": "Start-up",
     "floor": "The floor: read + BLAKE3 once (and + one copy)",
     "azure": "B pushed and pulled by artcli on Azure (Azurite) beside S3 (moto)",
+    "incremental": "An incremental version: one new file added to A on S3",
 }
 SMOKE_STEPS: tuple[str, ...] = ("ingest", "relog", "download", "floor")
 DEFAULT_TIMEOUTS: dict[str, float] = {"smoke": 300.0, "small": 1200.0, "full": 3600.0}
@@ -999,6 +1001,12 @@ def step_azure(ctx: Ctx) -> dict[str, Any]:
     return run(ctx)
 
 
+def step_incremental(ctx: Ctx) -> dict[str, Any]:
+    from benchmarks.incremental_step import step_incremental as run
+
+    return run(ctx)
+
+
 STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "ingest": step_ingest,
     "relog": step_relog,
@@ -1008,6 +1016,7 @@ STEPS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "startup": step_startup,
     "floor": step_floor,
     "azure": step_azure,
+    "incremental": step_incremental,
 }
 STEP_DATASETS: dict[str, tuple[str, ...]] = {
     "ingest": ("A", "B"),
@@ -1018,8 +1027,9 @@ STEP_DATASETS: dict[str, tuple[str, ...]] = {
     "startup": (),
     "floor": ("A", "B", "C"),
     "azure": ("B",),
+    "incremental": ("A",),
 }
-S3_STEPS = frozenset({"push", "download", "large", "azure"})
+S3_STEPS = frozenset({"push", "download", "large", "azure", "incremental"})
 
 
 def parse_only(only: str | None) -> list[str]:

@@ -79,7 +79,15 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("metadata-ls", "metadata", "ls", "ds:v1", "--history")
     j("diff", "diff", "ds:v0", "ds:v1")
     j("diff", "diff", "ds:v1", "refs:v0")
+    j("diff", "diff", "ds:v0", str(tmp / "out"))  # a folder on one side
+    j("log", "log", "ds", "--from", "ds:v0", str(data / "a.txt"), "--name-as", "more", "--dry-run")
+    j("log", "log", "ds", "--from", "ds:v1", "--remove", "sub/**")
+    j("download", "download", "ds:v0", "--root", str(tmp / "out"), "--dry-run", "--no-track")
+    got["status"] = [json.loads(cli("status", "ds:v0", str(tmp / "out"), "--json").out),
+                     json.loads(cli("status", "ds:v1", str(tmp / "out"), "--json").out)]
+    j("alias-add", "alias", "add", "ds:v0", "maybe", "--dry-run")
     j("registry-create", "registry", "create", "shelf", "-d", "a shelf", "-t", "dataset")
+    j("link", "link", "ds:v1", "registry/shelf/churn", "--alias", "candidate", "--dry-run")
     j("link", "link", "ds:v1", "registry/shelf/churn", "--alias", "candidate")
     j("alias-ls", "alias", "ls", "registry/shelf/churn")
     j("registry-ls", "registry", "ls")
@@ -91,10 +99,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("lineage", "lineage", "ds:v1")
     got["lineage"].append(json.loads(cli.ok("lineage", "ds:v0", "--format", "json", "--depth", "1").out))
     j("ttl-default", "ttl", "default", "30d")
+    j("ttl-set", "ttl", "set", "refs:v0", "7d", "--dry-run")
     j("ttl-set", "ttl", "set", "refs:v0", "7d")
     j("ttl-set", "ttl", "set", "ds:v0", "7d", "--downstream")  # ds:v1 is linked: skipped
     j("ttl-show", "ttl", "show", "refs:v0")
     j("unlink", "unlink", "registry/shelf/churn:v0")
+    j("alias-rm", "alias", "rm", "ds", "best", "--dry-run")
     j("alias-rm", "alias", "rm", "ds", "best", "prod")
     j("cache-info", "cache", "info")
     j("cache-prune", "cache", "prune", "--max-size", "1", "--dry-run")
@@ -106,6 +116,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("debug-fsck", "debug", "fsck", "--read-data")
     j("site", "site", "--out", str(tmp / "site"))
     j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
+    j("delete", "delete", "mixed:v0", "--dry-run")
     j("delete", "delete", "mixed:v0")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})

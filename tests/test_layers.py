@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
+        "artcli.logplan",                                  # what a log takes: folder walk, filters, a base version
+        "artcli.dryrun",                                   # dry runs: logs that collect their events, not write them
         "artcli.catalogue",                                # the project catalogue: noted by writers, read by ls
         "artcli.projectindex",                             # one summary per artifact of a project (ls and above)
     )),
@@ -57,6 +59,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", (
         "artcli.version", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
         "artcli.progress", "artcli.results",
+        "artcli.pathmatch",  # gitignore-style patterns: --include/--exclude, .artcliignore
         "artcli.humanize",  # sizes, counts and times as people read them (one unit family)
     )),
 ]

@@ -102,9 +102,11 @@ def test_download_up_to_date_transfers_nothing(any_cli: Cli, data: Path, tmp_pat
     assert first["fetched_files"] == len(FILES) and first["materialised"] == len(FILES)
     again = cli.ok("download", "ds", "--root", str(out), "--json").json()
     assert again["fetched_files"] == 0 and again["materialised"] == 0
-    (out / "labels.csv").write_bytes(b"user edit")  # a modified target file is restored
-    fixed = cli.ok("download", "ds", "--root", str(out), "--json").json()
-    assert fixed["materialised"] == 1 and fixed["fetched_files"] == 0
+    (out / "labels.csv").write_bytes(b"user edit")  # a locally edited file: refused, then restored with --force
+    refused = cli("download", "ds", "--root", str(out), "--json")
+    assert refused.code == 5 and "labels.csv" in refused.err and (out / "labels.csv").read_bytes() == b"user edit"
+    fixed = cli.ok("download", "ds", "--root", str(out), "--json", "--force").json()
+    assert fixed["materialised"] == 1 and fixed["fetched_files"] == 0 and fixed["overwritten"] == ["labels.csv"]
     assert tree_bytes(out) == FILES
 
 

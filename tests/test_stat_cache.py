@@ -163,8 +163,17 @@ def downloaded(logged: tuple[Cli, Path], tmp_path: Path) -> tuple[Cli, Path, Pat
     return cli, src, out
 
 
-def _download(cli: Cli, out: Path) -> int:
-    return cli.ok("download", "ds", "--root", str(out), "--json").json()["fetched_files"]
+def _download(cli: Cli, out: Path, *extra: str) -> int:
+    return cli.ok("download", "ds", "--root", str(out), "--json", *extra).json()["fetched_files"]
+
+
+def _refused_then_forced(cli: Cli, out: Path, path: str) -> None:
+    """A local edit stops the download (exit 5, naming the file, nothing written) until --force."""
+    before = tree_bytes(out)
+    res = cli("download", "ds", "--root", str(out))
+    assert res.code == 5 and path in res.err, res
+    assert tree_bytes(out) == before
+    _download(cli, out, "--force")
 
 
 def test_download_into_an_up_to_date_folder_reads_nothing(downloaded: tuple[Cli, Path, Path],
@@ -186,7 +195,7 @@ def test_download_restores_a_same_size_local_edit(downloaded: tuple[Cli, Path, P
     else:  # a distinct mtime even where the clock's tick is coarse
         st = (out / "sub" / "c.bin").stat()
         os.utime(out / "sub" / "c.bin", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    _download(cli, out)
+    _refused_then_forced(cli, out, "sub/c.bin")
     assert tree_bytes(out) == tree_bytes(src)
 
 
@@ -198,7 +207,7 @@ def test_download_restores_a_replaced_file_with_the_same_size_and_mtime(
     fresh.write_bytes(b"ALPHA\n")
     os.utime(fresh, ns=(old.st_atime_ns, old.st_mtime_ns))
     os.replace(fresh, out / "a.txt")
-    _download(cli, out)
+    _refused_then_forced(cli, out, "a.txt")
     assert tree_bytes(out) == tree_bytes(src)
 
 

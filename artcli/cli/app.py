@@ -68,6 +68,19 @@ _register()
 completion.use_own_bash_script()  # --install-completion bash: the script completions/artcli.bash has
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """``-q/--quiet`` and ``--debug`` anywhere before ``--`` (``artcli log ds data/ -q``, as DVC
+    and hf accept them) move in front of the subcommand, where the app's callback reads them."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    if not flags:
+        return args
+    return [*dict.fromkeys(flags), *(a for a in args[:end] if a not in GLOBAL_FLAGS), *args[end:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn artcli errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -76,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     import os
 
+    args = hoist_global_flags(args)
     output.DEBUG = "--debug" in args or os.environ.get("ARTCLI_DEBUG") == "1"
     from artcli import runinfo
 

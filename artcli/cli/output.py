@@ -56,6 +56,20 @@ def raw(payload: bytes) -> None:
         sys.stdout.write(payload.decode("utf-8", "replace"))
 
 
+def raw_file(path: str, chunk: int = 1 << 20) -> None:
+    """A file's bytes as they are on stdout, in chunks (``cat`` of a large file)."""
+    sys.stdout.flush()
+    buf = getattr(sys.stdout, "buffer", None)
+    with open(path, "rb") as fh:
+        while piece := fh.read(chunk):
+            if buf is not None:
+                buf.write(piece)
+            else:
+                sys.stdout.write(piece.decode("utf-8", "replace"))
+    if buf is not None:
+        buf.flush()
+
+
 def write_file(path: str, text: str) -> None:
     """Data asked for in a file (``--output``) instead of on stdout; the path is printed as data."""
     with open(path, "w", encoding="utf-8") as fh:

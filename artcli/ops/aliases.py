@@ -13,24 +13,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artcli.aliasmoves import Folder, artifact_folder, collection_folder, move_aliases, set_collection_aliases
+from artcli.dryrun import dry_runnable
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
 from artcli.repo import Repo
-from artcli.results import AliasInfo, AliasMove, Result
+from artcli.results import AliasInfo, AliasMove, Previewable
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
 
 
 @dataclass
-class AliasResult(Result):
+class AliasResult(Previewable):
     ref: str  # the version (or collection version) the aliases were set on / removed from
     changes: list[dict[str, Any]] = field(default_factory=list)  # moves actually written
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "changes": self.changes}
+        return self.with_preview({"ref": self.ref, "changes": self.changes})
 
 
+@dry_runnable
 def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
     """Put ``aliases`` on the version ``ref`` names (moving each off any other version)."""
     wanted = [check_alias(a) for a in dict.fromkeys(aliases)]
@@ -53,6 +55,7 @@ def _untagged(ref: Ref, what: str) -> None:
         raise UsageError(f"{what} takes an artifact or collection, not a version: use {ref.qualified}")
 
 
+@dry_runnable
 def remove_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> list[AliasResult]:
     """Remove aliases from an artifact or collection; an unknown alias is refused before any write."""
     _untagged(ref, "alias rm")

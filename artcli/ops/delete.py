@@ -5,35 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from artcli.dryrun import dry_runnable
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
 from artcli.links import claim_holders, links_by_version, unlink_version
 from artcli.model import Ref, parse_ref
 from artcli.repo import Repo
-from artcli.results import Result
+from artcli.results import Previewable
 from artcli.state.artifact import fold
 
 DELETED_REASON = "deleted"
 
 
 @dataclass
-class DeleteResult(Result):
+class DeleteResult(Previewable):
     ref: str
     deleted: bool  # False: it was deleted by someone else meanwhile
     removed_aliases: list[str]
     unlinked: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "deleted": self.deleted, "removed_aliases": self.removed_aliases,
-                "unlinked": self.unlinked}
+        return self.with_preview({"ref": self.ref, "deleted": self.deleted,
+                                  "removed_aliases": self.removed_aliases, "unlinked": self.unlinked})
 
 
+@dry_runnable
 def delete_version(repo: Repo, ref: Ref, *, force: bool = False) -> DeleteResult:
     """Delete one version: it stops resolving at once and gc frees its bytes later.
 
     A version that holds a custom alias or a registry link is kept unless ``force``; with
     ``force`` its links are removed first (so an interruption never leaves a link to a
-    deleted version) and its aliases go with the ``version_deleted`` event.
+    deleted version) and its aliases go with the ``version_deleted`` event. ``dry_run``:
+    write nothing; ``would_write`` lists the events.
     """
     if ref.registry is not None:
         raise UsageError(f"{ref} is a registry reference: delete removes artifact versions",

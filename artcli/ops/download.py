@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli.errors import IntegrityError, UsageError
+from artcli.errors import ConflictError, IntegrityError, UsageError
 from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     LayoutCheck,
     TargetWriter,
     copy_into_place,
+    default_root,
     final_path,
     make_target,
     out_of_date,
     sweep_temps,
 )
 from artcli.model import Entry, Ref
+from artcli.pathmatch import PathFilter, has_glob
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
 from artcli.repo import Repo
@@ -44,22 +46,56 @@ class DownloadResult(Result):
     materialised: int
     #: skipped events of the artifact's log, location-only references, a use not recorded
     #: (printed on stderr, not part of the JSON)
+    #: ``--dry-run``: nothing written; ``would_write`` are the paths a real run would write
+    dry_run: bool = False
+    would_write: list[str] = field(default_factory=list)
+    #: locally edited files overwritten (``--force``) or, in a dry run, that would stop it
+    overwritten: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "warnings"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("warnings", "dry_run", "would_write", "overwritten")}
+        if self.dry_run:
+            out.update(dry_run=True, would_write=self.would_write)
+        if self.overwritten:
+            out["overwritten"] = self.overwritten
+        return out
 
 
-def default_root(ref_name: str, version: int) -> Path:
-    """``artifacts/<name>/v<N>``: no colon, so the path works in Make, scp and on Windows."""
-    return Path("artifacts") / ref_name / f"v{version}"
+def _selector(path_prefix: str | list[str] | None, include: list[str] | None,
+              exclude: list[str] | None) -> tuple[Callable[[str], bool] | None, str]:
+    """Which paths a download takes: under any ``--path-prefix`` (one with glob characters is a
+    gitignore-style pattern), and kept by ``--include``/``--exclude``; and how to say so."""
+    prefixes = [path_prefix] if isinstance(path_prefix, str) else list(path_prefix or [])
+    literal = [p.strip("/") for p in prefixes if not has_glob(p)]
+    globs = PathFilter.of([p for p in prefixes if has_glob(p)])
+    pfilter = PathFilter.of(include, exclude)
+    if not prefixes and not pfilter:
+        return None, ""
+
+    def accept(path: str) -> bool:
+        if prefixes and not (any(path == p or path.startswith(p + "/") for p in literal)
+                             or (globs and globs.accepts(path))):
+            return False
+        return pfilter.accepts(path)
+
+    what = " ".join([*(f"--path-prefix {p}" for p in prefixes), pfilter.describe()]).strip()
+    return accept, what
 
 
-def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
+def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | list[str] | None = None,
+             include: list[str] | None = None, exclude: list[str] | None = None,
              skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
+             force: bool = False, verify: bool = False, dry_run: bool = False,
              allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
     run when there is one (lineage: docs/lineage.md). References to internal addresses or system
     files are refused unless ``allow_private_refs`` (docs/references.md).
+
+    ``path_prefix`` (several: any of them), ``include``/``exclude``: only those files. A file
+    in the target that differs from the version and is not what artcli last wrote there (edited
+    since, or never written by artcli) stops the download before any write (ConflictError,
+    exit 5, naming them) unless ``force``. ``verify``: re-hash the files already there, even
+    those the stat cache vouches for. ``dry_run``: write nothing, list what would be written.
 
     The manifest is read twice from the local cache, never whole in memory: a first pass checks
     every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
@@ -73,9 +109,10 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         raise IntegrityError(f"{where} has no manifest in its log")
     man = repo.manifest_file(vs.manifest, vs.files)
 
+    accept, what = _selector(path_prefix, include, exclude)
+
     def selected() -> Iterator[Entry]:
-        return (e for e in man if not path_prefix or e.path == path_prefix
-                or e.path.startswith(path_prefix.rstrip("/") + "/"))
+        return (e for e in man if accept is None or accept(e.path))
 
     layout = LayoutCheck()
     files = size = 0
@@ -84,9 +121,24 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         files += 1
         size += e.size
     repo.check_event(st, vs, man, where)
-    if path_prefix and not files:
-        raise UsageError(f"no file of {where} is under {path_prefix!r}")
-    target = Path(root) if root else default_root(st.name, vs.version)
+    if accept is not None and not files:
+        raise UsageError(f"no file of {where} matches {what}")
+    target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
+    pre = _Survey()
+    if dry_run or (target.is_dir() and any(os.scandir(target))):  # files may be in the way
+        for chunk in _batched(selected(), CHUNK):
+            pre.add(repo, chunk, target, verify, dry_run)
+    overwritten = sorted(pre.edited)
+    if overwritten and not force and not dry_run:
+        shown = ", ".join(overwritten[:10]) + (f" and {len(overwritten) - 10} more" if len(overwritten) > 10 else "")
+        raise ConflictError(f"{len(overwritten)} file(s) in {target} differ from {where} and were not written by "
+                            f"artcli (edited locally?): {shown}",
+                            hint=f"artcli status {where} {target} shows them; --force overwrites them")
+    if dry_run:
+        rep.done(f"dry run: {where} -> {target}: would write {len(pre.would)} files"
+                 + (f"; {len(overwritten)} edited locally (--force to overwrite)" if overwritten else ""))
+        return DownloadResult(where, str(target), files, size, 0, 0, 0, warnings=list(st.warnings), dry_run=True,
+                              would_write=sorted(pre.would), overwritten=overwritten)
     target = make_target(target)
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
@@ -95,12 +147,37 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     if many:
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
-        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, allow_private_refs)
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, pre.stale, allow_private_refs)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
     rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
     return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
-                          warnings=done.warnings)
+                          warnings=done.warnings, overwritten=overwritten)
+
+
+@dataclass
+class _Survey:
+    """What is already in the target, before anything is written: files edited locally (or not
+    written by artcli) that differ from the version, existing files out of date (``verify``
+    may find some the stat cache vouches for), and, for a dry run, every path it would write."""
+
+    edited: list[str] = field(default_factory=list)
+    stale: set[str] = field(default_factory=set)
+    would: list[str] = field(default_factory=list)
+
+    def add(self, repo: Repo, entries: list[Entry], target: Path, verify: bool, listing: bool) -> None:
+        checked: set[str] = set()
+        plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes, writes nothing
+        edited: list[tuple[Entry, str]] = []
+        todo = out_of_date(repo.db, [(e, p) for e, p in plans if e.ref is None], verify=verify, edited=edited)
+        out_of_date(repo.db, [(e, p) for e, p in plans if e.ref is not None and e.digest], verify=verify,
+                    edited=edited)
+        self.edited += [e.path for e, _ in edited]
+        self.stale.update(p for _, p in todo if os.path.lexists(p))
+        if listing:
+            mine = {e.path for e, _ in edited}
+            self.would += [e.path for e, _ in todo]
+            self.would += [e.path for e, _ in plans if e.ref is not None and (not e.digest or e.path in mine)]
 
 
 def _batched(items: Iterator[Entry], n: int) -> Iterator[list[Entry]]:
@@ -121,12 +198,17 @@ class _Totals:
 
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
-                 rep: ProgressReporter, done: _Totals, many: bool, allow_private_refs: bool = False) -> None:
+                 rep: ProgressReporter, done: _Totals, many: bool, stale: set[str],
+                 allow_private_refs: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
-    what it holds, the rest is fetched, verified and written."""
+    what it holds, the rest is fetched, verified and written. ``stale``: existing files the
+    survey found out of date (with ``--verify``, some the stat cache would vouch for)."""
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
+    if stale:
+        have = {p for _, p in todo}
+        todo += [(e, p) for e, p in stored if p in stale and p not in have]
     sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)

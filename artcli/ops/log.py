@@ -6,20 +6,22 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from artcli import clock, manifest
+from artcli import clock
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
 from artcli.humanize import files_and_size
-from artcli.inputs import hash_files, require_paths, scan
+from artcli.inputs import hash_files, require_paths
 from artcli.leases import LazyWriteSession
-from artcli.manifest_stream import EntrySpill, digest_lines
-from artcli.model import Entry, check_alias, check_name
+from artcli.logplan import Gathered, assemble, base_entries, check_base_stored, gather
+from artcli.manifest_stream import EntrySpill
+from artcli.model import Entry, Ref, check_alias, check_name
 from artcli.packs import PACK_THRESHOLD
+from artcli.pathmatch import PathFilter
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
@@ -27,7 +29,7 @@ from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
-from artcli.upload import EagerUploads, commit_lease, store_manifest, store_streamed, upload_files
+from artcli.upload import EagerUploads, commit_lease, count_missing, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
@@ -47,16 +49,30 @@ class LogResult(Result):
     aliases: list[str] = field(default_factory=list)
     uploaded_files: int = 0
     uploaded_bytes: int = 0
+    #: nothing was written: ``created``/``version``/``uploaded_*`` say what a real run would do
+    dry_run: bool = False
+    #: ``--from``: the version this one was made from, and how many of its files were removed
+    base: str | None = None
+    removed: int = 0
+    #: files the ignore rules (defaults, .artcliignore) left out of the folders
+    ignored: int = 0
 
     @property
     def ref(self) -> str:
         return f"{self.project}/{self.name}:v{self.version}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
-                "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
-                "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
-                "uploaded_bytes": self.uploaded_bytes}
+        out = {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
+               "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
+               "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
+               "uploaded_bytes": self.uploaded_bytes}
+        if self.dry_run:
+            out["dry_run"] = True
+        if self.base is not None:
+            out.update(base=self.base, removed=self.removed)
+        if self.ignored:
+            out["ignored"] = self.ignored
+        return out
 
 
 @dataclass
@@ -91,6 +107,13 @@ def log_artifact(
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    follow_symlinks: bool = False,
+    use_ignore: bool = True,
+    base: Ref | None = None,
+    remove: list[str] | None = None,
+    dry_run: bool = False,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
 
@@ -101,11 +124,21 @@ def log_artifact(
     STREAM_MIN_ENTRIES entries in all, take the streaming path: the local files join the spill,
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
+
+    Folders: ``include``/``exclude``, ``use_ignore``, ``follow_symlinks`` (artcli/logplan.py).
+    ``base`` (``--from``): that version's files minus ``remove`` patterns, ``paths`` added or
+    replacing; the base's bytes are never read. ``dry_run``: write nothing, say what would be.
     """
     require_paths(paths)  # a typo is reported before the remote is contacted
-    return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
-                         metadata=metadata, name_as=name_as, extra_entries=extra_entries,
-                         event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
+    options = dict(artifact_type=artifact_type, description=description, aliases=aliases, metadata=metadata,
+                   name_as=name_as, extra_entries=extra_entries, reporter=reporter,
+                   pfilter=PathFilter.of(include, exclude), follow_symlinks=follow_symlinks,
+                   use_ignore=use_ignore, base=base, remove=remove)
+    fields = _event_fields(repo, inputs, ttl, event_fields)
+    if dry_run:
+        with ExitStack() as cleanup:
+            return _log_artifact(repo, name, paths, cleanup, event_fields=fields, dry_run=True, **options)
+    return _log_recorded(repo, name, paths, event_fields=fields, **options)
 
 
 @records_output  # lineage: the version's run records it as an output, with event_fields["inputs"] (docs/lineage.md)
@@ -133,6 +166,13 @@ def add_ref(
     event_fields: dict[str, Any] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    follow_symlinks: bool = False,
+    use_ignore: bool = True,
+    base: Ref | None = None,
+    remove: list[str] | None = None,
+    dry_run: bool = False,
 ) -> AddRefResult:
     """Log the objects at ``uris`` by reference (plus local ``paths``, uploaded as ``log`` does)
     as a version of ``name``; identical content and pins reuse the existing version.
@@ -140,18 +180,24 @@ def add_ref(
     The entries go to an :class:`EntrySpill` (sorted runs of ``run_size`` entries, default
     ``manifest_stream.RUN_SIZE``, in the cache's tmp dir) as they are listed, and the manifest
     is written streaming from it: memory does not grow with the number of objects
-    (docs/references.md, "Memory").
+    (docs/references.md, "Memory"). ``include``/``exclude`` keep only the matching references
+    (and local files); the other options are ``log``'s.
     """
     require_paths([*(paths or []), *_local_sources(uris)])  # before the remote or any source is contacted
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
+    pfilter = PathFilter.of(include, exclude)
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
-                                    name_as=name_as, reporter=reporter)
+                                    name_as=name_as, reporter=reporter, accept=pfilter.accepts if pfilter else None)
         references = spill.count
+        if not references and pfilter:
+            raise UsageError(f"nothing to reference: no object matches {pfilter.describe()}")
         res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
-                           event_fields=event_fields, reporter=reporter)
-    return AddRefResult(res, references, warnings=warnings)
+                           event_fields=event_fields, reporter=reporter, include=include, exclude=exclude,
+                           follow_symlinks=follow_symlinks, use_ignore=use_ignore, base=base, remove=remove,
+                           dry_run=dry_run)
+    return AddRefResult(res, references, warnings=warnings + res.warnings)
 
 
 def _local_sources(uris: list[str]) -> list[str]:
@@ -188,68 +234,72 @@ def _log_artifact(
     extra_entries: list[Entry] | EntrySpill | None,
     event_fields: dict[str, Any] | None,
     reporter: ProgressReporter | None,
+    pfilter: PathFilter,
+    follow_symlinks: bool,
+    use_ignore: bool,
+    base: Ref | None,
+    remove: list[str] | None,
+    dry_run: bool = False,
 ) -> LogResult:
     rep = reporter or NoProgress()
     check_name(name)
     if artifact_type is not None:
         check_name(artifact_type, "type")
     aliases = [check_alias(a) for a in dict.fromkeys(aliases or [])]
-    repo.may_create = True  # the first write to a new local remote creates it
+    if remove and base is None:
+        raise UsageError("--remove needs --from REF: it removes files of the base version")
+    repo.may_create = True  # the first write to a new local remote creates it (a dry run reads it as empty)
     project = repo.project
     reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
-    files = scan(paths, name_as) if paths else []
+    got = gather(paths, name_as, pfilter=pfilter, follow_symlinks=follow_symlinks,
+                 use_ignore=use_ignore) if paths else Gathered([])
+    files = got.files
+    based = base_entries(repo, base, remove, files) if base is not None else None
     session = LazyWriteSession(repo, rep)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
-    hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
+    hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
     log, state = reading.result()
-    spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(files) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
-        spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
-        spill.extend(extra_entries or ())
-    entries: list[Entry] = []
-    if spill is not None:  # streaming: the files join the spill (never a second list of them); its merge checks every path
-        spill.extend(Entry(f.path, f.size, f.digest) for f in files)
-    else:
-        entries = [Entry(f.path, f.size, f.digest) for f in files]
-    if spill is not None:
-        if not spill.count:
-            raise UsageError("nothing to log")
-        count, total = spill.count, spill.size
-        rep.phase("checking the manifest", None, unit="entries")
-        cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
-    else:
-        if extra_entries:
-            seen = {e.path for e in entries}
-            for e in extra_entries:
-                if e.path in seen:
-                    raise UsageError(f"two inputs map to the same path {e.path!r} in the version")
-                seen.add(e.path)
-            entries = sorted(entries + list(extra_entries), key=lambda e: e.path)
-        if not entries:
-            raise UsageError("nothing to log")
-        count, total = len(entries), sum(e.size for e in entries)
-        cdigest = manifest.content_digest(entries)
-    repo.check_format(for_write=True)
+    man = assemble(files, extra_entries, based.entries if based is not None else [], cleanup, repo.cache.tmp,
+                   STREAM_MIN_ENTRIES, rep)
+    entries, spill, count, total, cdigest = man.entries, man.spill, man.count, man.total, man.cdigest
+    repo.check_format(for_write=not dry_run)
 
     st = state
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
+    extras = dict(base=based.ref if based else None, removed=based.removed if based else 0,
+                  ignored=got.ignored, warnings=list(got.warnings))
+    if dry_run:
+        if existing is not None:
+            res = LogResult(project, name, existing.version, cdigest, False, count, total, st.type,
+                            st.aliases_of(existing.version), dry_run=True, **extras)
+        else:
+            up_files, up_bytes = count_missing(repo, files)
+            res = LogResult(project, name, st.next_version(), cdigest, True, count, total,
+                            artifact_type or st.type or "dataset", ["latest", *aliases], up_files, up_bytes,
+                            dry_run=True, **extras)
+        rep.done(f"dry run: would {'create' if res.created else 'reuse'} {res.ref}: {files_and_size(count, total)} "
+                 f"({files_and_size(res.uploaded_files, res.uploaded_bytes)} to upload)")
+        return res
     if existing is not None:
         eager.close()
         session.close()
-        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        res = _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        return replace(res, **extras)
 
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
     session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
+    if based is not None:
+        check_base_stored(repo, based.entries, based.ref)
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
-        mdigest = store_streamed(repo, spill, files, stored, rep)
+        mdigest = store_streamed(repo, spill, files, stored, rep, man.located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
     lease = commit_lease(repo, session, mdigest, stored)  # a lease that lapsed: everything looked for again
@@ -276,11 +326,11 @@ def _log_artifact(
     ev = log.append_folded(repo.artifact_fold(project, name, history=False), build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
-        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
+        return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep), **extras)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {files_and_size(count, total)} "
              f"({files_and_size(up_files, up_bytes)} uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
-                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
+                     ev["artifact_type"], ["latest", *aliases], up_files, up_bytes, **extras)
 
 
 def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, ArtifactState]]:

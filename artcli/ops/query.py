@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from artcli import layout
 from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref, check_name
+from artcli.pathmatch import PathFilter
 from artcli.projectindex import project_summaries
 from artcli.repo import Repo
 from artcli.results import ArtifactSummary, FileInfo, VersionInfo
@@ -33,16 +34,20 @@ def show(repo: Repo, ref: Ref) -> VersionInfo:
     return VersionInfo.from_json(version_summary(st, vs), warnings=list(st.warnings))
 
 
-def iter_files(repo: Repo, ref: Ref) -> Iterator[FileInfo]:
+def iter_files(repo: Repo, ref: Ref, *, include: list[str] | None = None,
+               exclude: list[str] | None = None) -> Iterator[FileInfo]:
     """:func:`files`, one row at a time from the manifest file: memory does not grow with the
     number of files. The manifest is checked against its event (docs/format.md §5.8) when the
-    last row has been given; a mismatch raises then, so consumers must not trust rows before."""
+    last row has been given; a mismatch raises then, so consumers must not trust rows before.
+    ``include``/``exclude``: only the files those gitignore-style patterns keep."""
+    pfilter = PathFilter.of(include, exclude)
     st, vs = repo.resolve(ref, history=False)
     if not vs.manifest:
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
     streamed = repo.manifest_file(vs.manifest, vs.files)
     for e in streamed:
-        yield _file_row(repo, e)
+        if not pfilter or pfilter.accepts(e.path):
+            yield _file_row(repo, e)
     repo.check_event(st, vs, streamed)
 
 
@@ -59,6 +64,8 @@ def _file_row(repo: Repo, e: Entry) -> FileInfo:
     return row
 
 
-def files(repo: Repo, ref: Ref) -> list[FileInfo]:
-    """Each file of a version: path, size, digest and where its bytes live."""
-    return list(iter_files(repo, ref))
+def files(repo: Repo, ref: Ref, *, include: list[str] | None = None,
+          exclude: list[str] | None = None) -> list[FileInfo]:
+    """Each file of a version (those ``include``/``exclude`` keep): path, size, digest and
+    where its bytes live."""
+    return list(iter_files(repo, ref, include=include, exclude=exclude))

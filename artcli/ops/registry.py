@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artcli.aliasmoves import set_collection_aliases
+from artcli.dryrun import dry_runnable
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.links import claim_for_link, clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
 from artcli.repo import Repo
-from artcli.results import RegistryInfo, Report, Result
+from artcli.results import Previewable, RegistryInfo, Report, Result
 from artcli.state.collection import CollectionState, Link, RegistryState, display_ref, fold_collection, fold_registry
 
 
@@ -100,7 +101,7 @@ def collection_summary(cs: CollectionState) -> dict[str, Any]:
 
 # -- link / unlink ---------------------------------------------------------------------------------
 @dataclass
-class LinkResult(Result):
+class LinkResult(Previewable):
     registry: str
     collection: str
     link: Link
@@ -113,10 +114,10 @@ class LinkResult(Result):
         return f"{display_ref(self.registry, self.collection)}:v{self.link.version}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "registry": self.registry, "collection": self.collection,
-                "version": f"v{self.link.version}", "created": self.created, "aliases": self.aliases,
-                "source": self.link.source_json(), "linked": self.link.created,
-                "ttl_cleared": self.ttl_cleared}
+        return self.with_preview({
+            "ref": self.ref, "registry": self.registry, "collection": self.collection,
+            "version": f"v{self.link.version}", "created": self.created, "aliases": self.aliases,
+            "source": self.link.source_json(), "linked": self.link.created, "ttl_cleared": self.ttl_cleared})
 
 
 def _collection_target(target: Ref, *, tagged: bool) -> None:
@@ -130,6 +131,7 @@ def _collection_target(target: Ref, *, tagged: bool) -> None:
                          hint="collection versions are numbered by the link; use --alias to name it")
 
 
+@dry_runnable
 def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None) -> LinkResult:
     """Link the version ``source`` names into the collection ``target``.
 

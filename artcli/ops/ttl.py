@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from artcli import clock
+from artcli.dryrun import dry_runnable
 from artcli.durations import NEVER, format_duration, parse_duration, parse_expiry, remaining
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
@@ -23,14 +24,14 @@ from artcli.lineagewalk import walk_lineage
 from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
-from artcli.results import Result, TtlInfo
+from artcli.results import Previewable, Result, TtlInfo
 from artcli.state.artifact import fold
 from artcli.state.settings import default_ttl_was_set, fold_default_ttl
 
 
 # -- per-version TTL -----------------------------------------------------------------------------
 @dataclass
-class TtlResult(Result):
+class TtlResult(Previewable):
     expires: str | None
     changed: list[dict[str, Any]] = field(default_factory=list)  # {ref, expires, previous}
     unchanged: list[str] = field(default_factory=list)
@@ -42,8 +43,8 @@ class TtlResult(Result):
         return [c["ref"] for c in self.changed] + self.unchanged
 
     def to_json(self) -> dict[str, Any]:
-        return {"expires": self.expires, "changed": self.changed, "unchanged": self.unchanged,
-                "skipped": self.skipped, "warnings": self.warnings}
+        return self.with_preview({"expires": self.expires, "changed": self.changed, "unchanged": self.unchanged,
+                                  "skipped": self.skipped, "warnings": self.warnings})
 
 
 def _vref(project: str, name: str, version: int) -> str:
@@ -67,6 +68,7 @@ def _related(repo: Repo, ref: Ref, upstream: bool, downstream: bool, res: TtlRes
     return list(found)
 
 
+@dry_runnable
 def set_ttl(repo: Repo, ref: Ref, value: str, *, upstream: bool = False, downstream: bool = False) -> TtlResult:
     """Give the version ``ref`` names (and with ``upstream``/``downstream`` every version its
     lineage reaches) the TTL ``value``: a duration from now, a date, or ``never``.

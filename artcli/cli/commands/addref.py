@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from artcli.cli import output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo
+from artcli.cli.commands.common import (
+    ExcludeOpt,
+    IncludeOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+)
 
 DEFAULT_MAX_OBJECTS = 10_000_000  # = artcli.sources.DEFAULT_MAX_OBJECTS (not imported: start-up time)
 
@@ -17,6 +26,7 @@ def register(app: typer.Typer) -> None:
         "artcli add-ref raw-images s3://my-bucket/images/ --type dataset --alias raw",
         "artcli add-ref weights https://example.com/models/resnet50.bin --type model --json",
         "artcli add-ref lake gs://my-bucket/lake/ --no-checksum",
+        "artcli add-ref shards s3://my-bucket/shards/ --include '*.parquet' --exclude 'tmp/**'",
     ))(add_ref)
 
 
@@ -38,6 +48,8 @@ def add_ref(
              "--no-checksum records only the location: one entry per URI, downloaded as it is at download time.")] = True,
     max_objects: Annotated[int, typer.Option(
         "--max-objects", min=1, help="Refuse (and write nothing) when the URIs hold more objects than this.")] = DEFAULT_MAX_OBJECTS,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -59,7 +71,7 @@ def add_ref(
     try:
         res = do_add_ref(repo, name, uris, checksum=checksum, max_objects=max_objects, name_as=name_as,
                          artifact_type=artifact_type, description=description, aliases=alias, metadata=md,
-                         inputs=inputs, reporter=rep)
+                         inputs=inputs, reporter=rep, include=include, exclude=exclude)
     finally:
         rep.close()
     for w in res.warnings:

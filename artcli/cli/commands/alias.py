@@ -7,7 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    DryRunOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    tell_preview,
+)
 
 alias_app = typer.Typer(help="Movable names for versions (production, best, ...).", no_args_is_help=True)
 
@@ -27,8 +37,8 @@ def register(app: typer.Typer) -> None:
 
 @alias_app.command("add", epilog=example("artcli alias add model:v4 production",
                                          "artcli alias add registry/models/churn:v2 production staging"))
-def add(ref: RefArg, aliases: AliasesArg, remote: RemoteOpt = None, project: ProjectOpt = None,
-        run: RunOpt = None, as_json: JsonOpt = False) -> None:
+def add(ref: RefArg, aliases: AliasesArg, dry_run: DryRunOpt = False, remote: RemoteOpt = None,
+        project: ProjectOpt = None, run: RunOpt = None, as_json: JsonOpt = False) -> None:
     """Put aliases on a version, moving each off the version that held it.
 
     Prints the version reference (project/name:vN) on stdout.
@@ -36,15 +46,16 @@ def add(ref: RefArg, aliases: AliasesArg, remote: RemoteOpt = None, project: Pro
     from artcli.ops.aliases import add_aliases
 
     repo = open_repo(remote, project, run)
-    res = add_aliases(repo, parse(ref, repo), aliases)
+    res = add_aliases(repo, parse(ref, repo), aliases, dry_run=dry_run)
+    tell_preview(res.would_write)
     for c in res.changes:
         output.info(f"{c['alias']}: {c['from'] or '-'} -> {c['to']}")
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 
 @alias_app.command("rm", epilog=example("artcli alias rm model staging", "artcli alias rm registry/models/churn canary"))
-def rm(name: NameArg, aliases: AliasesArg, remote: RemoteOpt = None, project: ProjectOpt = None,
-       run: RunOpt = None, as_json: JsonOpt = False) -> None:
+def rm(name: NameArg, aliases: AliasesArg, dry_run: DryRunOpt = False, remote: RemoteOpt = None,
+       project: ProjectOpt = None, run: RunOpt = None, as_json: JsonOpt = False) -> None:
     """Remove aliases from an artifact or collection.
 
     Prints the version reference each alias was removed from on stdout.
@@ -52,7 +63,9 @@ def rm(name: NameArg, aliases: AliasesArg, remote: RemoteOpt = None, project: Pr
     from artcli.ops.aliases import remove_aliases
 
     repo = open_repo(remote, project, run)
-    results = remove_aliases(repo, parse(name, repo), aliases)
+    results = remove_aliases(repo, parse(name, repo), aliases, dry_run=dry_run)
+    if results:
+        tell_preview(results[0].would_write)
     if as_json:
         output.emit_json([r.to_json() for r in results])
         return

@@ -24,6 +24,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--format", "-f", help="text, json or markdown (a CI summary: >> $GITHUB_STEP_SUMMARY). Default: text.",
     show_default=False, autocompletion=choices("text", "json", "markdown"))]
+IncludeOpt = Annotated[list[str] | None, typer.Option(
+    "--include", help="Only paths matching this gitignore-style pattern ('*.csv', 'train/**'); repeatable.",
+    show_default=False)]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="Leave out paths matching this gitignore-style pattern; repeatable, wins over --include.",
+    show_default=False)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Write nothing; say what would be done.")]
 
 
 OPEN_REPOS: list[Repo] = []
@@ -67,6 +74,21 @@ def pick_format(fmt: str | None, as_json: bool, allowed: tuple[str, ...] = ("tex
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json and --format {fmt} disagree: give one")
     return "json" if as_json else fmt or allowed[0]
+
+
+def tell_preview(would_write: list[dict] | None) -> None:
+    """A dry run's events for people, on stderr (``--json`` carries them as ``would_write``)."""
+    if would_write is None:
+        return
+    import json
+
+    from artcli.cli import output
+
+    for row in would_write:
+        ev = row["event"]
+        body = {k: v for k, v in ev.items() if k not in ("actor", "time")}
+        output.info(f"would write {ev.get('type')} to {row['log']}: {json.dumps(body, sort_keys=True)}")
+    output.info(f"dry run: {len(would_write)} event(s) not written")
 
 
 def example(*lines: str) -> str:

@@ -8,7 +8,10 @@ import typer
 
 from artcli.cli import completion, output
 from artcli.cli.commands.common import (
+    DryRunOpt,
+    ExcludeOpt,
     FormatOpt,
+    IncludeOpt,
     JsonOpt,
     ProjectOpt,
     RemoteOpt,
@@ -22,9 +25,14 @@ from artcli.cli.commands.common import (
 
 def register(app: typer.Typer) -> None:
     app.command("log", epilog=example("artcli log mnist data/mnist/ --type dataset --alias raw",
-                                      "artcli log model ckpt/model.pt --type model --json"))(log)
+                                      "artcli log model ckpt/model.pt --type model --json",
+                                      "artcli log mnist --from mnist:latest data/new-shard.bin --name-as train",
+                                      "artcli log mnist --from mnist:v3 --remove 'train/bad-*.bin'",
+                                      "artcli log mnist data/mnist/ --exclude '*.tmp' --dry-run"))(log)
     app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
-                                           "artcli download model:production --json"))(download)
+                                           "artcli download model:production --json",
+                                           "artcli download mnist --include 'train/*.bin' --include labels.csv",
+                                           "artcli download mnist:v3 --root data/mnist --verify --dry-run"))(download)
     app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json",
                                      "artcli ls model --where 'model_metrics.accuracy>=0.9' --sort -model_metrics.accuracy",
                                      "artcli ls mnist --format markdown >> $GITHUB_STEP_SUMMARY"))(ls)
@@ -35,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
 def log(
     name: Annotated[str, typer.Argument(help="Artifact name.")],
-    paths: Annotated[list[str], typer.Argument(help="Files and directories; a directory contributes its contents.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Files and directories; a directory contributes its contents (minus .artcliignore and the default ignores: docs/ignore.md).")] = None,
     artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Artifact type (dataset, model, ...). Default: the artifact's type, or 'dataset'.")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d", help="Description of this version.")] = None,
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to put on the version (repeatable).")] = None,
@@ -45,6 +53,13 @@ def log(
     inputs: Annotated[list[str] | None, typer.Option("--input", help="A version this one was made from, for lineage (repeatable); pinned to its vN now.")] = None,
     refs: Annotated[list[str] | None, typer.Option("--ref", help="Also reference this s3://, gs://, http(s):// or file:// URI without uploading it, as add-ref does (repeatable).")] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Expire the new version after this (30d, 12h, 2w), at an ISO date, or 'never'. Default: the project's default TTL (artcli ttl default).")] = None,
+    base: Annotated[str | None, typer.Option("--from", help="Start from this version's files (incremental): PATHS add or replace files, --remove drops some; only new bytes are uploaded, the base is never downloaded.", autocompletion=completion.complete_ref)] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="With --from: leave out the base's files matching this gitignore-style pattern (repeatable).")] = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Follow every symlink in a folder, also to folders and out of the folder (default: only links to files inside it; the rest are skipped with a warning).")] = False,
+    no_ignore: Annotated[bool, typer.Option("--no-ignore", help="Take everything in a folder: no .artcliignore, no default ignores (.git/, .env, __pycache__/, ...).")] = False,
+    dry_run: DryRunOpt = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -52,26 +67,29 @@ def log(
 ) -> None:
     """Log files as a new version; identical content reuses the existing version.
 
-    Prints the version reference (project/name:vN) on stdout.
+    Prints the version reference (project/name:vN) on stdout; with --dry-run, the version it
+    would create or reuse, and writes nothing.
     """
     from artcli.mdvalues import collect
     from artcli.ops.log import add_ref, log_artifact
 
     md = collect(metadata, metadata_file)
     repo = open_repo(remote, project, run)
+    opts = dict(artifact_type=artifact_type, description=description, aliases=alias, metadata=md, name_as=name_as,
+                inputs=inputs, ttl=ttl, include=include, exclude=exclude, follow_symlinks=follow_symlinks,
+                use_ignore=not no_ignore, base=parse(base, repo) if base else None, remove=remove, dry_run=dry_run)
     rep = output.TerminalProgress()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
-            res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
-                          aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+            res = add_ref(repo, name, refs, paths=paths or [], reporter=rep, **opts)
         else:
-            res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
-                               aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+            res = log_artifact(repo, name, paths or [], reporter=rep, **opts)
     finally:
         rep.close()
     for w in res.warnings:
         output.warn(w)
-    completion.remember_ref(repo, res.ref, res.to_json().get("aliases", []))
+    if not dry_run:
+        completion.remember_ref(repo, res.ref, res.to_json().get("aliases", []))
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 
@@ -79,9 +97,14 @@ def download(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
                                        autocompletion=completion.complete_ref)],
     root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>/v<N>.")] = None,
-    path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
+    path_prefix: Annotated[list[str] | None, typer.Option("--path-prefix", help="Only files under this path of the version (repeatable: any of them; a pattern with * ? [ is a gitignore-style glob).")] = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files of the target that were edited locally (or not written by artcli).")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Re-hash the files already in the target, also those the stat cache vouches for.")] = False,
+    dry_run: DryRunOpt = False,
     allow_private_refs: Annotated[bool, typer.Option("--allow-private-refs", help="Fetch references to internal addresses (loopback, link-local, private) and system or credential files, refused by default.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
@@ -90,21 +113,31 @@ def download(
 ) -> None:
     """Download a version into a directory, verifying every file.
 
-    Prints the directory on stdout. Files already up to date are not fetched or rewritten.
+    Prints the directory on stdout. Files already up to date are not fetched or rewritten; a
+    file edited locally stops the download (exit 5, naming it) unless --force.
     """
     from artcli.ops.download import download as do_download
 
     repo = open_repo(remote, project, run)
     rep = output.TerminalProgress()
     try:
-        res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
-                          track=not no_track, allow_private_refs=allow_private_refs)
+        res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, include=include, exclude=exclude,
+                          skip_cache=skip_cache, reporter=rep, track=not no_track and not dry_run, force=force,
+                          verify=verify, dry_run=dry_run, allow_private_refs=allow_private_refs)
     finally:
         rep.close()
     for w in res.warnings:
         output.warn(w)
+    if res.overwritten and not dry_run:
+        output.warn(f"overwrote {len(res.overwritten)} locally edited file(s) (--force): {', '.join(res.overwritten[:10])}")
     completion.remember_ref(repo, res.ref)
-    output.emit_json(res.to_json()) if as_json else output.data(res.root)
+    if as_json:
+        output.emit_json(res.to_json())
+    elif dry_run:
+        for p in res.would_write:
+            output.data(p)
+    else:
+        output.data(res.root)
 
 
 def ls(
@@ -204,6 +237,8 @@ def show(
 
 def files(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
@@ -213,9 +248,10 @@ def files(
 
     repo = open_repo(remote, project)
     if as_json:  # streamed: a version of a million files is never a list in memory
-        output.emit_json_rows(f.to_json() for f in query.iter_files(repo, parse(ref, repo)))
+        output.emit_json_rows(f.to_json() for f in query.iter_files(repo, parse(ref, repo), include=include,
+                                                                    exclude=exclude))
         return
-    rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
+    rows = [f.to_json() for f in query.files(repo, parse(ref, repo), include=include, exclude=exclude)]
     output.table(["path", "size", "digest", "url"],
                  [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"]] for r in rows],
                  keep=["path"])

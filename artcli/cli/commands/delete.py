@@ -7,12 +7,23 @@ from typing import Annotated
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    DryRunOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    tell_preview,
+)
 from artcli.humanize import plural
 
 
 def register(app: typer.Typer) -> None:
-    app.command("delete", epilog=example("artcli delete scratch:v3", "artcli delete model:v1 --force"))(delete)
+    app.command("delete", epilog=example("artcli delete scratch:v3", "artcli delete model:v1 --force",
+                                         "artcli delete model:v1 --force --dry-run"))(delete)
     app.command("gc", epilog=example("artcli gc --dry-run", "artcli gc --grace 2h --json"))(gc)
 
 
@@ -20,6 +31,7 @@ def delete(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
                                        autocompletion=completion.complete_ref)],
     force: Annotated[bool, typer.Option("--force", help="Delete even if it holds custom aliases (removed) or registry links (unlinked).")] = False,
+    dry_run: DryRunOpt = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -33,7 +45,8 @@ def delete(
     from artcli.ops.delete import delete_version
 
     repo = open_repo(remote, project, run)
-    res = delete_version(repo, parse(ref, repo), force=force)
+    res = delete_version(repo, parse(ref, repo), force=force, dry_run=dry_run)
+    tell_preview(res.would_write)
     if as_json:
         output.emit_json(res.to_json())
         return

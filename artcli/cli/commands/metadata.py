@@ -8,7 +8,9 @@ import typer
 
 from artcli.cli import completion, output
 from artcli.cli.commands.common import (
+    ExcludeOpt,
     FormatOpt,
+    IncludeOpt,
     JsonOpt,
     ProjectOpt,
     RemoteOpt,
@@ -131,9 +133,14 @@ def ls(
 
 
 def diff(
-    ref_a: Annotated[str, typer.Argument(help="The first version, [project/]name[:vN|:alias].",
+    ref_a: Annotated[str, typer.Argument(help="The first version, [project/]name[:vN|:alias], or a local folder.",
                                            autocompletion=completion.complete_ref)],
-    ref_b: Annotated[str, typer.Argument(help="The second version.", autocompletion=completion.complete_ref)],
+    ref_b: Annotated[str, typer.Argument(help="The second version, or a local folder.",
+                                           autocompletion=completion.complete_ref)],
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there are differences, 0 when none (as git diff --exit-code).")] = False,
+    read_data: Annotated[bool, typer.Option("--read-data", help="Re-hash a folder's files instead of trusting the stat cache.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = None,
@@ -141,20 +148,35 @@ def diff(
 ) -> None:
     """Show files added, removed and changed from REF_A to REF_B, and metadata that differs.
 
-    Lines: 'A|D|M<TAB>path<TAB>size' for files, '+|-|~<TAB>key<TAB>value' for metadata.
+    Either side may be a local folder (an argument naming an existing folder is one; write
+    name:latest for the artifact), taken as log would take it. Lines: 'A|D|M<TAB>path<TAB>size'
+    for files, '+|-|~<TAB>key<TAB>value' for metadata.
     """
-    from artcli.ops.diff import diff_versions
+    import os
+
+    from artcli.ops.diff import Folder, diff_versions
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
-    res = diff_versions(repo, parse(ref_a, repo), parse(ref_b, repo))
+
+    def side(arg: str):
+        return Folder(arg) if os.path.isdir(arg) else parse(arg, repo)
+
+    res = diff_versions(repo, side(ref_a), side(ref_b), include=include, exclude=exclude, read_data=read_data)
+    for w in res.warnings:
+        output.warn(w)
+    differs = exit_code and res.differs
     if fmt == "json":
         output.emit_json(res.to_json())
+        if differs:
+            raise typer.Exit(1)
         return
     if fmt == "markdown":
         from artcli.cli.render import markdown
 
         output.data(markdown.diff(res.to_json()).rstrip("\n"))
+        if differs:
+            raise typer.Exit(1)
         return
     size = output.human_size
     for f in res.added:
@@ -172,3 +194,5 @@ def diff(
     output.info(f"{res.a} -> {res.b}: {len(res.added)} added, {len(res.removed)} removed, "
                 f"{len(res.changed)} changed, {res.unchanged} unchanged files; "
                 f"{len(res.md_added) + len(res.md_removed) + len(res.md_changed)} metadata keys differ")
+    if differs:
+        raise typer.Exit(1)

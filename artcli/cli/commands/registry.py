@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    DryRunOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    tell_preview,
+)
 
 registry_app = typer.Typer(help="Org-level shelves of collections (models, datasets, custom ones).",
                            no_args_is_help=True)
@@ -17,7 +27,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
     app.command("link", epilog=example(
         "artcli link churn-model:v4 registry/models/churn --alias production",
-        "artcli link ds:latest registry/datasets/churn-train --json"))(link)
+        "artcli link ds:latest registry/datasets/churn-train --json",
+        "artcli link churn-model:v5 registry/models/churn --alias production --dry-run"))(link)
     app.command("unlink", epilog=example("artcli unlink registry/models/churn:v1"))(unlink)
 
 
@@ -93,6 +104,7 @@ def link(
     target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>; created by its first link.",
                                           autocompletion=completion.complete_collection)],
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias for the collection version (repeatable).")] = None,
+    dry_run: DryRunOpt = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -106,10 +118,12 @@ def link(
     from artcli.ops.registry import link as do_link
 
     repo = open_repo(remote, project, run)
-    res = do_link(repo, parse(ref, repo), parse(target, repo), alias)
-    coll, _, version = res.ref.partition(":")
-    completion.remember_collections(repo, {coll: ([version], res.aliases)}, merge=True)
-    output.info(f"linked {res.link.source_ref} as {res.ref}" if res.created
+    res = do_link(repo, parse(ref, repo), parse(target, repo), alias, dry_run=dry_run)
+    tell_preview(res.would_write)
+    if not dry_run:
+        coll, _, version = res.ref.partition(":")
+        completion.remember_collections(repo, {coll: ([version], res.aliases)}, merge=True)
+    output.info(f"{'would link' if dry_run else 'linked'} {res.link.source_ref} as {res.ref}" if res.created
                 else f"{res.link.source_ref} is already linked as {res.ref}")
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 

@@ -7,7 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from artcli.cli import completion, output
-from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.cli.commands.common import (
+    DryRunOpt,
+    JsonOpt,
+    ProjectOpt,
+    RemoteOpt,
+    RunOpt,
+    example,
+    open_repo,
+    parse,
+    tell_preview,
+)
 from artcli.humanize import span
 
 ttl_app = typer.Typer(help="Time to live: when versions expire (linked versions never do).", no_args_is_help=True)
@@ -22,12 +32,14 @@ def register(app: typer.Typer) -> None:
 
 @ttl_app.command("set", epilog=example("artcli ttl set scratch:v3 30d",
                                        "artcli ttl set raw:v0 2030-01-31 --downstream",
-                                       "artcli ttl set scratch:v3 never"))
+                                       "artcli ttl set scratch:v3 never",
+                                       "artcli ttl set raw:v0 7d --downstream --dry-run"))
 def set_(
     ref: RefArg,
     value: Annotated[str, typer.Argument(help="A duration from now (30d, 12h, 2w, 1d12h), an ISO date, or 'never' to clear it.")],
     upstream: Annotated[bool, typer.Option("--upstream", help="Also every version it was made from (through lineage).")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Also every version made from it (through lineage).")] = False,
+    dry_run: DryRunOpt = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -41,7 +53,8 @@ def set_(
     from artcli.ops.ttl import set_ttl
 
     repo = open_repo(remote, project, run)
-    res = set_ttl(repo, parse(ref, repo), value, upstream=upstream, downstream=downstream)
+    res = set_ttl(repo, parse(ref, repo), value, upstream=upstream, downstream=downstream, dry_run=dry_run)
+    tell_preview(res.would_write)
     for w in res.warnings:
         output.warn(w)
     for s in res.skipped:
