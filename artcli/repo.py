@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,15 +303,23 @@ class Repo:
         content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        man = self.load_manifest(vs.manifest, vs.files)
-        self.check_event(st, vs, man)
+        with self.judging_event(st, vs):
+            man = self.load_manifest(vs.manifest, vs.files)
+            check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
     def check_event(self, st: ArtifactState, vs: VersionState, man: Any, where: str | None = None) -> None:
         """:func:`check_against_event`; on a mismatch the version's event (and every later one)
         leaves the local cache, so a repaired remote is read again, not the cached copy."""
-        try:
+        with self.judging_event(st, vs):
             check_against_event(where or f"{st.project}/{st.name}:v{vs.version}", vs, man)
+
+    @contextmanager
+    def judging_event(self, st: ArtifactState, vs: VersionState) -> Iterator[None]:
+        """Code that checks a version's manifest against its event: an integrity error inside
+        drops that event (and every later one) from the local cache before it propagates."""
+        try:
+            yield
         except IntegrityError:
             self.artifact_log(st.project, st.name).forget_from(vs.seq)
             raise
