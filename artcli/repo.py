@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -304,28 +305,32 @@ class Repo:
         content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        man = self.load_manifest(vs.manifest, vs.files)
-        self.check_event(st, vs, man)
+        with self.judging_event(st, vs):
+            man = self.load_manifest(vs.manifest, vs.files)
+            check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
     def check_event(self, st: ArtifactState, vs: VersionState, man: Any, where: str | None = None) -> None:
-        """:func:`check_against_event`; on a mismatch the version's event (and every later one)
-        leaves the local cache, so a repaired remote is read again, not the cached copy."""
-        try:
+        """:func:`check_against_event` inside :meth:`judging_event`."""
+        with self.judging_event(st, vs):
             check_against_event(where or f"{st.project}/{st.name}:v{vs.version}", vs, man)
+
+    @contextmanager
+    def judging_event(self, st: ArtifactState, vs: VersionState) -> Iterator[None]:
+        """An integrity error inside drops the version's event (and later ones) from the cache."""
+        try:
+            yield
         except IntegrityError:
             self.artifact_log(st.project, st.name).forget_from(vs.seq)
             raise
 
     @property
-    def db(self):
-        """The local index; an in-memory one after :meth:`read_fresh`."""
+    def db(self):  # the local index; an in-memory one after read_fresh()
         return self._fresh_db if self._fresh_db is not None else self.cache.db
 
     def read_fresh(self) -> None:
-        """Read every log from the remote alone for the rest of this command, into a throwaway
-        in-memory index: gc decides what is live from a fresh listing, never from events this
-        machine cached (which may be of another store that had this URL)."""
+        """Read every log afresh from the remote into a throwaway in-memory index from now on
+        (gc: liveness never from events cached here, maybe of another store at this URL)."""
         from artcli.localdb import LocalDB
 
         with self._lock:

@@ -27,7 +27,7 @@ from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, has_glob
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo
+from artcli.repo import Repo, check_against_event
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -116,11 +116,12 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
 
     layout = LayoutCheck()
     files = size = 0
-    for e in selected():  # first pass: everything checked before any write
-        layout.add(e.path)
-        files += 1
-        size += e.size
-    repo.check_event(st, vs, man, where)
+    with repo.judging_event(st, vs):  # a bad event is not kept in the cache
+        for e in selected():  # first pass: everything checked before any write
+            layout.add(e.path)
+            files += 1
+            size += e.size
+        check_against_event(where, vs, man)
     if accept is not None and not files:
         raise UsageError(f"no file of {where} matches {what}")
     target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
