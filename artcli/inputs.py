@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_file
@@ -17,6 +18,7 @@ from artcli.localdb import LocalDB, stat_key
 from artcli.model import safe_relpath
 
 RACY_SECONDS = 2.0  # a file modified this recently may change again within the mtime tick
+HASH_TASK = 32  # files per hashing task
 
 
 @dataclass(slots=True)
@@ -125,8 +127,21 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
 
     if todo:
         workers = min(4, len(todo))
+
+        def work_some(part: list[InputFile]) -> None:
+            for f in part:
+                work(f)
+
+        # a few files per task and a bounded number of tasks in flight: one future per file
+        # (pool.map submits them all) held ~1.3 KB per file, most of log's memory at 100,000
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, todo))
+            inflight: list[Any] = []
+            for i in range(0, len(todo), HASH_TASK):
+                inflight.append(pool.submit(work_some, todo[i : i + HASH_TASK]))
+                if len(inflight) >= workers * 4:
+                    inflight.pop(0).result()
+            for fut in inflight:
+                fut.result()
         cutoff = (time.time() - RACY_SECONDS) * 1e9
         db.stat_store((f.abspath, *f.st, f.digest) for f in todo if f.st[2] < cutoff)
     return len(todo)
