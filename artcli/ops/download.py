@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from artcli.errors import IntegrityError, UsageError
+from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     LayoutCheck,
@@ -24,7 +25,7 @@ from artcli.materialise import (
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -49,13 +50,16 @@ class DownloadResult(Result):
 
 
 def default_root(ref_name: str, version: int) -> Path:
-    return Path("artifacts") / f"{ref_name}:v{version}"
+    """``artifacts/<name>/v<N>``: no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / ref_name / f"v{version}"
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
-             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True) -> DownloadResult:
+             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
+             allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md).
+    run when there is one (lineage: docs/lineage.md). References to internal addresses or system
+    files are refused unless ``allow_private_refs`` (docs/references.md).
 
     The manifest is read twice from the local cache, never whole in memory: a first pass checks
     every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
@@ -67,7 +71,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     where = f"{st.project}/{st.name}:v{vs.version}"
     if not vs.manifest:
         raise IntegrityError(f"{where} has no manifest in its log")
-    man = repo.manifest_file(vs.manifest)
+    man = repo.manifest_file(vs.manifest, vs.files)
 
     def selected() -> Iterator[Entry]:
         return (e for e in man if not path_prefix or e.path == path_prefix
@@ -79,7 +83,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         layout.add(e.path)
         files += 1
         size += e.size
-    check_against_event(where, vs, man)
+    repo.check_event(st, vs, man, where)
     if path_prefix and not files:
         raise UsageError(f"no file of {where} is under {path_prefix!r}")
     target = Path(root) if root else default_root(st.name, vs.version)
@@ -87,13 +91,14 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
     many = files > CHUNK
+    skip_cache = skip_cache or not repo.cache.writable  # an unwritable cache: straight into the target
     if many:
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
-        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, allow_private_refs)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
-    rep.done(f"{where} -> {target} ({done.written} files written)")
+    rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
     return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
                           warnings=done.warnings)
 
@@ -116,13 +121,13 @@ class _Totals:
 
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
-                 rep: ProgressReporter, done: _Totals, many: bool) -> None:
+                 rep: ProgressReporter, done: _Totals, many: bool, allow_private_refs: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
     what it holds, the rest is fetched, verified and written."""
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
+    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
@@ -142,10 +147,10 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
 
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(copy_some, _slices(loose, SMALL_TASK)))
-    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, allow_private_refs, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised

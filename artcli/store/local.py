@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from artcli.store.base import ObjectInfo, Store
-from artcli.store.errors import translate
+from artcli.store.errors import downloading_into, translate
 from artcli.store.keys import TMP_MARK, check_key, check_prefix, check_sources
 
 #: parallel file copies in get_files/put_files; local disks gain little beyond this
@@ -137,7 +137,9 @@ class LocalStore(Store):
         return out
 
     def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self._parallel([(key, lambda k=key, d=dst: _copy_atomic(self._path(k), d)) for key, dst in pairs])
+        if pairs:
+            with downloading_into(os.path.dirname(os.path.abspath(pairs[0][1]))):
+                self._parallel([(key, lambda k=key, d=dst: _copy_atomic(self._path(k), d)) for key, dst in pairs])
 
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)

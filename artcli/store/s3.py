@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artcli.errors import RemoteError
-from artcli.store.base import ObjectInfo
-from artcli.store.errors import has_code, translate
+from artcli.store.base import ObjectInfo, bare_endpoint
+from artcli.store.errors import downloading_into, has_code, translate
 from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
 from artcli.store.options import OptionReader
@@ -158,8 +158,9 @@ class S3Store(FsspecStore):
         try:
             for _key, dst, _size in jobs:
                 os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            digests = [str(d) for d in self._batch([(key, one, (key, tmp, size), {})  # type: ignore[list-item]
-                                                    for (key, _dst, size), tmp in zip(jobs, tmps, strict=True)])]
+            with downloading_into(os.path.dirname(os.path.abspath(jobs[0][1]))):  # a full disk is the local one
+                digests = [str(d) for d in self._batch([(key, one, (key, tmp, size), {})  # type: ignore[list-item]
+                                                        for (key, _dst, size), tmp in zip(jobs, tmps, strict=True)])]
             for (_key, dst, _size), tmp in zip(jobs, tmps, strict=True):
                 os.replace(tmp, dst)
         except BaseException:
@@ -328,7 +329,7 @@ def read_s3_options(options: Mapping[str, str] | None) -> S3Settings:
                          to a host other than this one (see ``_signs_payload``)
     """
     opts = OptionReader(options, scheme="s3")
-    endpoint_url = opts.get_str("endpoint_url")
+    endpoint_url = opts.get_url("endpoint_url")
     settings = S3Settings(
         endpoint_url=endpoint_url,
         region=opts.get_str("region"),
@@ -392,4 +393,7 @@ def open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> S
         )
     if s.max_attempts is not None:
         fs.retries = s.max_attempts
-    return S3Store(fs, bucket, prefix, url)
+    store = S3Store(fs, bucket, prefix, url)
+    store.endpoint = bare_endpoint(s.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
+                                   or os.environ.get("AWS_ENDPOINT_URL"))
+    return store

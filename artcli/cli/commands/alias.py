@@ -70,14 +70,14 @@ def ls(name: NameArg, show_history: Annotated[bool, typer.Option("--history", he
     repo = open_repo(remote, project)
     ref = parse(name, repo)
     if show_history:
-        _print_history(do_history(repo, ref), as_json)
+        _print_history([m.to_json() for m in do_history(repo, ref)], as_json)
         return
-    rows = list_aliases(repo, ref)
+    rows = [a.to_json() for a in list_aliases(repo, ref)]
     if as_json:
         output.emit_json(rows)
     else:
         output.table(["alias", "version", "ref", "source"],
-                     [[r["alias"], r["version"], r["ref"], r.get("source")] for r in rows])
+                     [[r["alias"], r["version"], r["ref"], r.get("source")] for r in rows], keep=["alias", "version", "ref"])
 
 
 def history(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
@@ -89,7 +89,8 @@ def history(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, a
 
     repo = open_repo(remote, project)
     parsed = parse(ref, repo)
-    _print_history(do_history(repo, parsed, "latest" if ref.endswith(":latest") else None), as_json)
+    _print_history([m.to_json() for m in do_history(repo, parsed, "latest" if ref.endswith(":latest") else None)],
+                   as_json)
 
 
 def _print_history(rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -97,4 +98,5 @@ def _print_history(rows: list[dict[str, Any]], as_json: bool) -> None:
         output.emit_json(rows)
         return
     output.table(["time", "alias", "from", "to", "user", "run"],
-                 [[r["time"], r["alias"], r["from"], r["to"], r["user"], r["run"]] for r in rows])
+                 [[output.when(r["time"]), r["alias"], r["from"], r["to"], r["user"], r["run"]] for r in rows],
+                 keep=["time", "alias", "from", "to", "run"])

@@ -8,6 +8,7 @@ import typer
 
 from artcli.cli import output
 from artcli.cli.commands.common import JsonOpt, example
+from artcli.humanize import plural
 
 cache_app = typer.Typer(help="The local cache of downloaded and logged files.", no_args_is_help=True)
 
@@ -30,10 +31,10 @@ def info(as_json: JsonOpt = False) -> None:
                    ("files", f"{data['files']['count']} ({output.human_size(data['files']['bytes'])})"),
                    ("packs", f"{data['packs']['count']} ({output.human_size(data['packs']['bytes'])})"),
                    ("manifests", f"{data['manifests']['count']} ({output.human_size(data['manifests']['bytes'])})"),
-                   ("partial", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
+                   ("tmp", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
                    ("index", output.human_size(data["index_bytes"])),
                    ("total", output.human_size(data["total_bytes"])),
-                   ("oldest use", data["oldest_use"]), ("newest use", data["newest_use"])])
+                   ("oldest use", output.when(data["oldest_use"])), ("newest use", output.when(data["newest_use"]))])
 
 
 @cache_app.command("prune", epilog=example("artcli cache prune --max-size 10G",
@@ -46,7 +47,8 @@ def prune(
 ) -> None:
     """Remove cached files, least recently used first; they are fetched again when needed.
 
-    Prints the cache directory on stdout and a summary on stderr.
+    Waits for the artcli commands using the cache to finish first (a running download keeps
+    its files). Prints the cache directory on stdout and a summary on stderr.
     """
     from artcli.config import cache_dir
     from artcli.durations import parse_duration
@@ -54,10 +56,11 @@ def prune(
     from artcli.ops.cachemgmt import prune as do_prune
 
     res = do_prune(cache_dir(), max_size=None if max_size is None else parse_size(max_size),
-                   older_than=None if older_than is None else parse_duration(older_than), dry_run=dry_run)
+                   older_than=None if older_than is None else parse_duration(older_than), dry_run=dry_run,
+                   on_wait=output.warn)
     if as_json:
         output.emit_json(res.to_json())
         return
-    output.info(f"{'would remove' if dry_run else 'removed'} {len(res.removed)} entries "
-                f"({output.human_size(res.removed_bytes)}); {res.kept_count} kept ({output.human_size(res.kept_bytes)})")
+    output.info(f"{'would remove' if dry_run else 'removed'} {plural(len(res.removed), 'entry', 'entries')} "
+                f"({output.human_size(res.removed_bytes)}); {res.kept_count:,} kept ({output.human_size(res.kept_bytes)})")
     output.data(res.root)

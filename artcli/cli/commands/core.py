@@ -78,10 +78,11 @@ def log(
 def download(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
                                        autocompletion=completion.complete_ref)],
-    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
+    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>/v<N>.")] = None,
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
+    allow_private_refs: Annotated[bool, typer.Option("--allow-private-refs", help="Fetch references to internal addresses (loopback, link-local, private) and system or credential files, refused by default.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -97,7 +98,7 @@ def download(
     rep = output.TerminalProgress()
     try:
         res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
-                          track=not no_track)
+                          track=not no_track, allow_private_refs=allow_private_refs)
     finally:
         rep.close()
     for w in res.warnings:
@@ -144,7 +145,8 @@ def ls(
             output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
         else:
             output.table(["name", "type", "versions", "latest", "updated"],
-                         [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
+                         [[r["name"], r["type"], r["versions"], r["latest"], output.when(r["updated"])] for r in rows],
+                         keep=["name", "latest"])
         return
     if where or sort:
         from artcli.ops.metadata import select_versions
@@ -162,8 +164,9 @@ def ls(
         output.data(markdown.ls_versions(vrows, name or "(all artifacts)").rstrip("\n"))
     else:
         output.table(["version", "aliases", "files", "size", "created", "digest"],
-                     [[r["version"], r["aliases"], r["files"], output.human_size(r["size"]), r["created"],
-                       r["digest"][:12]] for r in vrows])
+                     [[r["version"], r["aliases"], r["files"],
+                       output.size_cell(r["size"]), output.when(r["created"]), r["digest"][:12]] for r in vrows],
+                     keep=["version", "created"])
 
 
 def show(
@@ -192,9 +195,10 @@ def show(
         output.data(markdown.show(info).rstrip("\n"))
         return
     output.fields([("ref", info["ref"]), ("type", info["type"]), ("digest", info["digest"]),
-                   ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),
-                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
-                   ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
+                   ("size", f"{output.human_size(info['size'])} ({info['size']:,} bytes)"),
+                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", output.when(info["created"])),
+                   ("description", info["description"]), ("run", info["run"]),
+                   ("expires", output.when(info["expires"]) if info["expires"] else None),
                    ("metadata", info["metadata"] or None)])
 
 
@@ -213,4 +217,5 @@ def files(
         return
     rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
     output.table(["path", "size", "digest", "url"],
-                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
+                 [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"]] for r in rows],
+                 keep=["path"])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from artcli.cli import completion, output
 from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.humanize import span
 
 ttl_app = typer.Typer(help="Time to live: when versions expire (linked versions never do).", no_args_is_help=True)
 
@@ -63,9 +64,19 @@ def show(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_j
     if as_json:
         output.emit_json(info)
         return
-    output.fields([("ref", info["ref"]), ("expires", info["expires"] or "never"),
-                   ("remaining", info["remaining"]), ("linked", info["linked"] or None),
+    output.fields([("ref", info["ref"]), ("expires", output.when(info["expires"]) if info["expires"] else "never"),
+                   ("remaining", _remaining(info)), ("linked", info["linked"] or None),
                    ("project default", info["project_default"])])
+
+
+def _remaining(info: dict[str, Any]) -> str | None:
+    """``29 days`` for a person; the exact duration (``4w1d23h59m59s``) in a pipe."""
+    left = info["remaining_seconds"]
+    if left is None:
+        return None
+    if not output.stdout_tty():
+        return info["remaining"]
+    return span(left) if left > 0 else f"none (expired {span(left)} ago)"
 
 
 @ttl_app.command("default", epilog=example("artcli ttl default 30d", "artcli ttl default never --project scratch"))
