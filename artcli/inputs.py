@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_file
@@ -21,6 +22,7 @@ IGNORE_FILE = ".artcliignore"
 #: a file whose mtime or ctime is this recent when it is hashed may change again within the
 #: same timestamp tick (a second or two on some filesystems) unseen: it is not remembered
 RACY_SECONDS = 2.0
+HASH_TASK = 32  # files per hashing task
 
 
 def _now() -> float:
@@ -254,8 +256,21 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
 
     if todo:
         workers = min(4, len(todo))
+
+        def work_some(part: list[InputFile]) -> None:
+            for f in part:
+                work(f)
+
+        # a few files per task and a bounded number of tasks in flight: one future per file
+        # (pool.map submits them all) held ~1.3 KB per file, most of log's memory at 100,000
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, todo))
+            inflight: list[Any] = []
+            for i in range(0, len(todo), HASH_TASK):
+                inflight.append(pool.submit(work_some, todo[i : i + HASH_TASK]))
+                if len(inflight) >= workers * 4:
+                    inflight.pop(0).result()
+            for fut in inflight:
+                fut.result()
         cutoff = (_now() - RACY_SECONDS) * 1e9
         db.stat_store((f.abspath, f.st, f.digest) for f in todo if max(f.st[3], f.st[4]) < cutoff)
     return len(todo)

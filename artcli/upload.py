@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -313,16 +313,30 @@ def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
     """Write the manifest of a spill (files where :func:`upload_files` stored them) streaming: into temp
     files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
     into the local manifest cache; both temp files are gone on every outcome. Its digest."""
-    located: dict[bytes, bytes] = dict(located_extra or {})  # packed files: their line with pack and offset
-    for f in files:
-        pack, off = stored.get(f.digest, (None, 0))
-        if pack:
-            located[f.path.encode()] = manifest.entry_line(Entry(f.path, f.size, f.digest, pack, off))
+    extra = located_extra or {}  # lines carried over from a base version (log --from), with their pack
+
+    def placed() -> Iterator[bytes]:
+        """The spill's lines, each local file's with its pack and offset when it is packed:
+        ``files`` and the spill are both in path order, so they are walked side by side (a
+        dict of a million packed lines was a third of log's memory)."""
+        local = iter(files)
+        f = next(local, None)
+        for path, line in spill.records():
+            while f is not None and f.path.encode() < path:
+                f = next(local, None)
+            if f is not None and f.path.encode() == path:  # a local file wins over the base's entry
+                pack, off = stored.get(f.digest, (None, 0))
+                if pack:
+                    line = manifest.entry_line(Entry(f.path, f.size, f.digest, pack, off))
+            elif path in extra:
+                line = extra[path]
+            yield line
+
     gz = repo.cache.temp_path("manifest.gz")
     raw = repo.cache.temp_path("manifest")
     try:
         rep.phase("writing the manifest", None, unit="entries")
-        mdigest, _size = write_manifest(spill.lines(located), gz, raw)
+        mdigest, _size = write_manifest(placed(), gz, raw)
         mkey = layout.manifest_key(mdigest)
         if not repo.store.exists(mkey):
             repo.store.put_files([(str(gz), mkey)])
