@@ -301,18 +301,16 @@ class Repo:
 
     # -- manifests -----------------------------------------------------------------------
     def version_manifest(self, st: ArtifactState, vs: VersionState) -> Manifest:
-        """The files of a version, checked against what its event says (docs/format.md §5.8:
-        content digest, size, file count) before anyone uses them."""
+        """The files of a version, checked against its event (format.md §5.8) before use."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        with self.judging_event(st, vs):
+        with self.judging_event(st, vs):  # a manifest refused by its event's bounds drops the event too
             man = self.load_manifest(vs.manifest, vs.files)
             check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
     def check_event(self, st: ArtifactState, vs: VersionState, man: Any, where: str | None = None) -> None:
-        """:func:`check_against_event` inside :meth:`judging_event`."""
-        with self.judging_event(st, vs):
+        with self.judging_event(st, vs):  # check_against_event; a bad event leaves the cache
             check_against_event(where or f"{st.project}/{st.name}:v{vs.version}", vs, man)
 
     @contextmanager
