@@ -242,11 +242,13 @@ def store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
 
 
 def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
-                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter) -> str:
-    """Write the manifest of a spill (files where :func:`upload_files` stored them) streaming: into temp
+                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter,
+                    placed: dict[bytes, bytes] | None = None) -> str:
+    """Write the manifest of a spill (files where :func:`upload_files` stored them, entries
+    already stored elsewhere at their ``placed`` lines) streaming: into temp
     files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
     into the local manifest cache; both temp files are gone on every outcome. Its digest."""
-    located: dict[bytes, bytes] = {}  # packed files: their line with pack and offset
+    located: dict[bytes, bytes] = dict(placed or {})  # packed files: their line with pack and offset
     for f in files:
         pack, off = stored.get(f.digest, (None, 0))
         if pack:

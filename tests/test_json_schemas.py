@@ -82,6 +82,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("registry-create", "registry", "create", "shelf", "-d", "a shelf", "-t", "dataset")
     j("link", "link", "ds:v1", "registry/shelf/churn", "--alias", "candidate")
     j("alias-ls", "alias", "ls", "registry/shelf/churn")
+    j("ls", "ls", "registry/shelf/churn")
     j("registry-ls", "registry", "ls")
     j("registry-show", "registry", "show", "shelf")
     j("use", "use", "ds:v0", "--run", "r1")
@@ -105,6 +106,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("site", "site", "--out", str(tmp / "site"))
     j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
     j("delete", "delete", "mixed:v0")
+    j("describe", "describe", "ds:v1", "new words")
+    j("describe", "describe", "ds:v1")
+    j("delete", "delete", "refs", "--all", "--force")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})
     return got

@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from artcli import clock, manifest
+from artcli.components import Component, check_still_live
+from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import EventLog, Events
@@ -88,9 +90,13 @@ def log_artifact(
     inputs: list[str] | None = None,
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
+    components: list[str] | None = None,
     reporter: ProgressReporter | None = None,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
+
+    ``components``: ``[FOLDER=]REF`` versions the new one holds under folders without copying
+    their bytes (``--component``, artcli/components.py); they are pinned now and join ``inputs``.
 
     ``inputs``: versions it was made from (``--input``), pinned to their vN now; ``ttl``: when it
     expires (``--ttl``: a duration, a date or ``never``; default: the project's default TTL).
@@ -100,9 +106,15 @@ def log_artifact(
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
     """
+    fields = _event_fields(repo, inputs, ttl, event_fields)
+    comps, placed = resolve_components(repo, components) if components else ([], [])
+    if comps:
+        fields = dict(fields or {})
+        fields["components"] = [c.to_json() for c in comps]
+        fields["inputs"] = list(dict.fromkeys([*fields.get("inputs", []), *(c.ref for c in comps)]))
     return _log_recorded(repo, name, paths, artifact_type=artifact_type, description=description, aliases=aliases,
                          metadata=metadata, name_as=name_as, extra_entries=extra_entries,
-                         event_fields=_event_fields(repo, inputs, ttl, event_fields), reporter=reporter)
+                         event_fields=fields, placed=placed, reporter=reporter)
 
 
 @records_output  # lineage: the version's run records it as an output, with event_fields["inputs"] (docs/lineage.md)
@@ -128,6 +140,7 @@ def add_ref(
     inputs: list[str] | None = None,
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
+    components: list[str] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
 ) -> AddRefResult:
@@ -146,7 +159,7 @@ def add_ref(
         references = spill.count
         res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
-                           event_fields=event_fields, reporter=reporter)
+                           event_fields=event_fields, components=components, reporter=reporter)
     return AddRefResult(res, references, warnings=warnings)
 
 
@@ -178,6 +191,7 @@ def _log_artifact(
     name_as: str | None,
     extra_entries: list[Entry] | EntrySpill | None,
     event_fields: dict[str, Any] | None,
+    placed: list[Entry],
     reporter: ProgressReporter | None,
 ) -> LogResult:
     rep = reporter or NoProgress()
@@ -199,11 +213,16 @@ def _log_artifact(
     log, events = reading.result()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(entries) + len(extra_entries or ()) > STREAM_MIN_ENTRIES:
+    if spill is None and len(entries) + len(extra_entries or ()) + len(placed) > STREAM_MIN_ENTRIES:
         spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
         spill.extend(extra_entries or ())
+    located: dict[bytes, bytes] = {}  # streamed components: their lines with pack and offset
     if spill is not None:  # streaming: the files join the spill; its merge checks every path
         spill.extend(entries)
+        for e in placed:  # in the spill without their location: its lines make the content digest
+            spill.add(Entry(e.path, e.size, e.digest, ref=e.ref))
+            if e.pack is not None:
+                located[e.path.encode()] = manifest.entry_line(e)
         entries = []
         if not spill.count:
             raise UsageError("nothing to log")
@@ -211,6 +230,7 @@ def _log_artifact(
         rep.phase("checking the manifest", None, unit="entries")
         cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
     else:
+        extra_entries = [*(extra_entries or ()), *placed]
         if extra_entries:
             seen = {e.path for e in entries}
             for e in extra_entries:
@@ -230,7 +250,7 @@ def _log_artifact(
     if existing is not None:
         eager.close()
         session.close()
-        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        return _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep, description)
 
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
@@ -238,7 +258,7 @@ def _log_artifact(
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
     if spill is not None:
-        mdigest = store_streamed(repo, spill, files, stored, rep)
+        mdigest = store_streamed(repo, spill, files, stored, rep, located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
 
@@ -246,6 +266,8 @@ def _log_artifact(
 
     def build(events: Events) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
+        if fields.get("components"):
+            check_still_live(repo, [Component(**c) for c in fields["components"]])
         cur = repo.fold_artifact(project, name, events)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
@@ -265,7 +287,7 @@ def _log_artifact(
     ev = log.append(build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
-        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep)
+        return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep, description)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
              f"({up_files} files / {up_bytes} bytes uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
@@ -300,18 +322,25 @@ def _check_type(current: str | None, wanted: str | None, project: str, name: str
 
 
 def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str],
-           metadata: dict[str, Any] | None, rep: ProgressReporter) -> LogResult:
+           metadata: dict[str, Any] | None, rep: ProgressReporter, description: str | None = None) -> LogResult:
     """Identical content exists: move ``latest`` and the requested aliases to it, write nothing
-    when they are already there (so an unchanged re-log does no write at all)."""
+    when they are already there (so an unchanged re-log does no write at all). A description
+    given (``-d``) that differs from the version's becomes its description, kept in its history
+    (it used to be dropped while the aliases and metadata given with it were applied)."""
     project = repo.project
     log = repo.artifact_log(project, name)
 
     def build(events: Events) -> dict[str, Any] | None:
         cur = repo.fold_artifact(project, name, events)
         need = [a for a in aliases if cur.aliases.get(a) != version]
-        if cur.latest == version and not need and not metadata:
+        describe = description is not None and cur.versions[version].description != description
+        if cur.latest == version and not need and not metadata and not describe:
             return None
-        return {"type": "version_reused", "version": version, "aliases": need, "metadata": metadata or {}}
+        ev: dict[str, Any] = {"type": "version_reused", "version": version, "aliases": need,
+                              "metadata": metadata or {}}
+        if describe:
+            ev["description"] = description
+        return ev
 
     log.append(build)
     st = repo.artifact_state(project, name)

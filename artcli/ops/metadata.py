@@ -78,7 +78,7 @@ def infer_target(repo: Repo, artifact: str | None = None) -> tuple[str, str, int
     only: tuple[str, str] | None = None
     if artifact is not None:
         aref = parse_ref(artifact, repo.project)
-        if aref.registry is not None or aref.version is not None or aref.alias is not None:
+        if aref.registry is not None or aref.tagged:
             raise UsageError(f"--artifact takes [project/]name, not {artifact!r}",
                              hint="to name a version, give it as REF instead of --infer")
         only = (aref.project, aref.name)

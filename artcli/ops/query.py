@@ -33,7 +33,10 @@ def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
 def show(repo: Repo, ref: Ref) -> Report:
     """One version's summary (``show``); the artifact log's skipped events are its warnings."""
     st, vs = repo.resolve(ref)
-    return Report(version_summary(st, vs), warnings=list(st.warnings))
+    info = version_summary(st, vs)
+    info["components"] = [{"path": c["path"], "ref": f"{c['project']}/{c['name']}:v{c['version']}",
+                           "digest": c["digest"]} for c in vs.components]
+    return Report(info, warnings=list(st.warnings))
 
 
 def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:

@@ -71,6 +71,12 @@ COUNT = _int(0, MAX_COUNT)
 _SOURCE_REQUIRED = {"project": _name, "name": _name, "version": VERSION, "digest": _digest, "manifest": _digest}
 
 
+def _component(v: Any) -> bool:
+    """An entry of ``version_created.components``: where it sits and which version it is."""
+    return (isinstance(v, dict) and isinstance(v.get("path"), str) and bool(v["path"]) and _name(v.get("project"))
+            and _name(v.get("name")) and VERSION(v.get("version")) and _digest(v.get("digest")))
+
+
 def _source(v: Any) -> bool:
     return (isinstance(v, dict) and all(k in v and ok(v[k]) for k, ok in _SOURCE_REQUIRED.items())
             and _or_null(_str)(v.get("artifact_type")))
@@ -86,8 +92,10 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "version_created": ({"version": VERSION, "digest": _digest, "manifest": _digest, "size": COUNT, "files": COUNT,
                          "artifact_type": _name},
                         {"description": _or_null(_str), "aliases": _list(_alias), "metadata": _obj,
-                         "expires": _or_null(_time), "inputs": _list(_str)}),
-    "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj}),
+                         "expires": _or_null(_time), "inputs": _list(_str), "components": _list(_component)}),
+    "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj,
+                                              "description": _or_null(_str)}),
+    "description_set": ({"version": VERSION, "description": _or_null(_str)}, {}),
     "alias_set": ({"alias": _alias, "version": VERSION}, {}),
     "alias_removed": ({"alias": _str}, {}),
     "metadata_set": ({"version": VERSION, "entries": _obj}, {}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,10 +19,14 @@ from artcli.cli.commands.common import (
     pick_format,
 )
 
+if TYPE_CHECKING:
+    from artcli.repo import Repo
+
 
 def register(app: typer.Typer) -> None:
     app.command("log", epilog=example("artcli log mnist data/mnist/ --type dataset --alias raw",
-                                      "artcli log model ckpt/model.pt --type model --json"))(log)
+                                      "artcli log model ckpt/model.pt --type model --json",
+                                      "artcli log bundle --component model:production --component data=mnist:v3"))(log)
     app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
                                            "artcli download model:production --json"))(download)
     app.command("ls", epilog=example("artcli ls", "artcli ls mnist --json",
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 def log(
     name: Annotated[str, typer.Argument(help="Artifact name.")],
-    paths: Annotated[list[str], typer.Argument(help="Files and directories; a directory contributes its contents.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Files and directories; a directory contributes its contents.")] = None,
     artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Artifact type (dataset, model, ...). Default: the artifact's type, or 'dataset'.")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d", help="Description of this version.")] = None,
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to put on the version (repeatable).")] = None,
@@ -45,6 +49,7 @@ def log(
     inputs: Annotated[list[str] | None, typer.Option("--input", help="A version this one was made from, for lineage (repeatable); pinned to its vN now.")] = None,
     refs: Annotated[list[str] | None, typer.Option("--ref", help="Also reference this s3://, gs://, http(s):// or file:// URI without uploading it, as add-ref does (repeatable).")] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Expire the new version after this (30d, 12h, 2w), at an ISO date, or 'never'. Default: the project's default TTL (artcli ttl default).")] = None,
+    component: Annotated[list[str] | None, typer.Option("--component", "-c", help="[FOLDER=]REF: hold this version's files under FOLDER (default: its name) without copying them; download brings them, lineage shows it as an input (repeatable).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -63,10 +68,12 @@ def log(
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
             res = add_ref(repo, name, refs, paths=paths, artifact_type=artifact_type, description=description,
-                          aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+                          aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, components=component,
+                          reporter=rep)
         else:
-            res = log_artifact(repo, name, paths, artifact_type=artifact_type, description=description,
-                               aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl, reporter=rep)
+            res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
+                               aliases=alias, metadata=md, name_as=name_as, inputs=inputs, ttl=ttl,
+                               components=component, reporter=rep)
     finally:
         rep.close()
     for w in res.warnings:
@@ -107,7 +114,7 @@ def download(
 
 
 def ls(
-    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.",
+    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions; registry/<registry>/<collection>: its versions and their sources. None: list artifacts.",
                                                autocompletion=completion.complete_name)] = None,
     where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
@@ -121,6 +128,9 @@ def ls(
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
+    if name is not None and name.startswith("registry/"):
+        _ls_collection(repo, name, fmt, bool(where or sort))
+        return
     if name is None and not (where or sort):
         rows = query.list_artifacts(repo)
         completion.remember(repo, all_names=[r["name"] for r in rows])
@@ -153,6 +163,29 @@ def ls(
                        r["digest"][:12]] for r in vrows])
 
 
+def _ls_collection(repo: Repo, name: str, fmt: str, filtered: bool) -> None:
+    """``ls registry/<registry>/<collection>``: its versions, each with the version it links."""
+    from artcli.errors import UsageError
+    from artcli.ops.registry import list_collection
+
+    if filtered:
+        raise UsageError("--where and --sort select artifact versions: they do not apply to a collection")
+    res = list_collection(repo, parse(name, repo))
+    for w in res.warnings:
+        output.warn(w)
+    rows = res.to_json()
+    if fmt == "json":
+        output.emit_json(rows)
+        return
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.ls_collection(rows, res.collection.ref).rstrip("\n"))
+        return
+    output.table(["version", "aliases", "source", "type", "linked", "digest"],
+                 [[r["version"], r["aliases"], r["source"], r["type"], r["linked"], r["digest"][:12]] for r in rows])
+
+
 def show(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias].", autocompletion=completion.complete_ref)],
     remote: RemoteOpt = None,
@@ -182,7 +215,8 @@ def show(
                    ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),
                    ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
                    ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
-                   ("metadata", info["metadata"] or None)])
+                   ("metadata", info["metadata"] or None),
+                   ("components", [f"{c['path']}/ = {c['ref']}" for c in info["components"]] or None)])
 
 
 def files(
@@ -198,6 +232,15 @@ def files(
     rows = query.files(repo, parse(ref, repo))
     if as_json:
         output.emit_json(rows)
-    else:
-        output.table(["path", "size", "digest", "url"],
-                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"]] for r in rows])
+    else:  # a packed file is bytes START-END (inclusive, as an HTTP Range header) of its pack's URL
+        output.table(["path", "size", "digest", "url", "range"],
+                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"], _byte_range(r.get("range"))]
+                      for r in rows])
+
+
+def _byte_range(span: list[int] | None) -> str:
+    """``[start, end)`` as ``bytes=START-END`` (inclusive, what ``curl -r`` and a Range header take)."""
+    if not span:
+        return "-"
+    start, end = span
+    return f"bytes={start}-{end - 1}" if end > start else "(empty)"
