@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.upload", "artcli.remoteindex",             # what a remote lacks, and sending it
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
-        "artcli.components",                               # composite versions (log --component)
+        "artcli.components", "artcli.remoterefs",          # composite versions, versions on other remotes
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
     )),
     ("state, sources, local", (                            # nothing here knows the Repo

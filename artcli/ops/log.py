@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from artcli import clock, manifest
+from artcli import clock, manifest, remoterefs
 from artcli.components import Component, check_still_live
 from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
@@ -169,9 +169,13 @@ def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
     that moved later; an unknown reference fails before anything is hashed) and ``--ttl``
     (``never``: no expiry, even with a project default; docs/retention.md)."""
     out = dict(fields or {})
-    pinned = pinned_inputs(repo, inputs)
+    elsewhere = [t for t in inputs or [] if remoterefs.split(t) is not None]  # REMOTE:project/name:vN
+    pinned = pinned_inputs(repo, [t for t in inputs or [] if t not in elsewhere])
     if pinned:
         out["inputs"] = pinned
+    if elsewhere:
+        pinned_elsewhere = {(r["remote"], r["ref"]): r for r in map(remoterefs.pin, dict.fromkeys(elsewhere))}
+        out["remote_inputs"] = list(pinned_elsewhere.values())
     if ttl is not None:
         when = parse_expiry(ttl)
         out["expires"] = None if when is None else clock.iso(when)

@@ -36,6 +36,8 @@ def show(repo: Repo, ref: Ref) -> Report:
     info = version_summary(st, vs)
     info["components"] = [{"path": c["path"], "ref": f"{c['project']}/{c['name']}:v{c['version']}",
                            "digest": c["digest"]} for c in vs.components]
+    info["origin"] = dict(vs.origin) if vs.origin else None
+    info["remote_inputs"] = [dict(r) for r in vs.remote_inputs]
     return Report(info, warnings=list(st.warnings))
 
 

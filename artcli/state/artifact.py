@@ -39,6 +39,10 @@ class VersionState:
     inputs: list[str] = field(default_factory=list)
     #: runs whose ``log`` of identical content reused it: {"run", "seq", "time"}, in log order
     relogged_by: list[dict[str, Any]] = field(default_factory=list)
+    #: where a copy came from (``copy``): {"remote", "project", "name", "version", "digest", "created", "run"}
+    origin: dict[str, Any] | None = None
+    #: versions on other remotes it was made from: {"remote", "ref"[, "digest"]}
+    remote_inputs: list[dict[str, Any]] = field(default_factory=list)
     #: the versions it holds under folders (``log --component``): {"path", "project", "name", "version", "digest"}
     components: list[dict[str, Any]] = field(default_factory=list)
     #: every description it had, oldest first: {"description", "time", "seq", "actor"}
@@ -158,6 +162,8 @@ def _created(st: ArtifactState, ev: dict[str, Any]) -> None:
         seq=ev["seq"], manifest=ev["manifest"], run=(ev.get("actor") or {}).get("run"),
         description=ev.get("description"), expires=None if expires is None else clock.normal(expires),
         inputs=list(ev.get("inputs") or []), components=[dict(c) for c in ev.get("components") or []],
+        origin=dict(ev["origin"]) if ev.get("origin") else None,
+        remote_inputs=[dict(r) for r in ev.get("remote_inputs") or []],
     )
     st.versions[n] = vs
     if vs.description is not None:

@@ -77,6 +77,19 @@ def _component(v: Any) -> bool:
             and _name(v.get("name")) and VERSION(v.get("version")) and _digest(v.get("digest")))
 
 
+def _remote_ref(v: Any) -> bool:
+    """A version on another remote: its remote's URL and ``project/name:vN`` there."""
+    return (isinstance(v, dict) and isinstance(v.get("remote"), str) and isinstance(v.get("ref"), str)
+            and _or_null(_digest)(v.get("digest")))
+
+
+def _origin(v: Any) -> bool:
+    """Where a copy came from: the source remote's URL and the version there."""
+    return (isinstance(v, dict) and isinstance(v.get("remote"), str) and _name(v.get("project"))
+            and _name(v.get("name")) and VERSION(v.get("version")) and _digest(v.get("digest"))
+            and _or_null(_time)(v.get("created")) and _or_null(_str)(v.get("run")))
+
+
 def _source(v: Any) -> bool:
     return (isinstance(v, dict) and all(k in v and ok(v[k]) for k, ok in _SOURCE_REQUIRED.items())
             and _or_null(_str)(v.get("artifact_type")))
@@ -92,7 +105,8 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "version_created": ({"version": VERSION, "digest": _digest, "manifest": _digest, "size": COUNT, "files": COUNT,
                          "artifact_type": _name},
                         {"description": _or_null(_str), "aliases": _list(_alias), "metadata": _obj,
-                         "expires": _or_null(_time), "inputs": _list(_str), "components": _list(_component)}),
+                         "expires": _or_null(_time), "inputs": _list(_str), "components": _list(_component),
+                         "origin": _or_null(_origin), "remote_inputs": _list(_remote_ref)}),
     "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj,
                                               "description": _or_null(_str)}),
     "description_set": ({"version": VERSION, "description": _or_null(_str)}, {}),

@@ -311,7 +311,8 @@ def basic(g: Gen) -> None:
 def curation(g: Gen) -> None:
     """What people curate (§5.1, §5.6): a description changed after logging (``description_set``)
     and by an unchanged re-log (``version_reused`` with ``description``); a composite version
-    holding two others as components (``components``, their references in ``inputs``)."""
+    holding two others as components (``components``, their references in ``inputs``); a copy
+    (``origin``) and an input on a remote named by URL (``remote_inputs``)."""
     g.files("d", {"a.txt": b"alpha\n", "sub/b.bin": B2000})
     g.files("m", {"weights.bin": bytes(range(256)) * 12})
     g.at(t("10:00")).artcli("log", "ds", "d", "-d", "first", run="cur-1")
@@ -319,6 +320,10 @@ def curation(g: Gen) -> None:
     g.at(t("10:02")).artcli("describe", "ds:v0", "third")
     g.at(t("10:03")).artcli("log", "model", "m", "--type", "model", run="cur-3")
     g.at(t("10:04")).artcli("log", "bundle", "--component", "model", "--component", "data=ds:v0", run="cur-4")
+    # a copy into another project of the same remote (origin), and an input named by its remote's URL
+    g.at(t("10:05")).artcli("copy", "ds", "--to", REMOTE.as_uri(), "--project", "prod", "--alias", "live", run="cur-5")
+    g.files("f", {"f.csv": b"1,2\n"})
+    g.at(t("10:06")).artcli("log", "feat", "f", "--input", f"{REMOTE.as_uri()}#prod/ds:live", run="cur-6")
 
 
 def packs(g: Gen) -> None:

@@ -1,4 +1,4 @@
-"""describe: what people wrote about a version, changed after logging, with its history."""
+"""describe and copy: curating versions (their words, their place on other remotes)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ def register(app: typer.Typer) -> None:
     app.command("describe", epilog=example("artcli describe model:v3 'trained on the March data, 3 epochs'",
                                            "artcli describe model:v3", "artcli describe model:v3 --clear --json",
                                            "artcli describe model@3f9c2a 'the one we shipped'"))(describe)
+    app.command("copy", epilog=example("artcli copy model:production --to prod",
+                                       "artcli copy model:v3 --to s3://prod-artifacts/ml --project serving --alias live",
+                                       "artcli copy registry/models/churn:latest --to prod --keep-aliases --json"))(copy)
 
 
 def describe(
@@ -49,3 +52,36 @@ def describe(
     if not res.changed:
         output.info(f"{res.ref} already has this description; nothing written")
     output.data(res.ref)
+
+
+def copy(
+    ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias|@digest-prefix] or a registry reference; no tag means latest.",
+                                       autocompletion=completion.complete_ref)],
+    to: Annotated[str, typer.Option("--to", help="The destination: a remote name (artcli remote add) or URL.")],
+    into: Annotated[str | None, typer.Option("--project", "-p", help="Project on the destination. Default: the source version's project.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Artifact name on the destination. Default: the source's name.")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to put on the copy (repeatable).")] = None,
+    keep_aliases: Annotated[bool, typer.Option("--keep-aliases", help="Also put the custom aliases it has on the source.")] = False,
+    remote: RemoteOpt = None,
+    source_project: Annotated[str | None, typer.Option("--from-project", help="Project of REF on the source remote when REF names none.")] = None,
+    run: RunOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a version to another remote: the same bytes, manifest, description and metadata.
+
+    Sends only what the destination lacks, verified; idempotent and resumable (re-run after an
+    interruption). Prints the destination reference on stdout.
+    """
+    from artcli.ops.copy import copy_version
+
+    repo = open_repo(remote, source_project, run)
+    dest = open_repo(to, None, run)
+    rep = output.TerminalProgress()
+    try:
+        res = copy_version(repo, parse(ref, repo), dest, project=into, name=name, aliases=alias,
+                           keep_aliases=keep_aliases, reporter=rep)
+    finally:
+        rep.close()
+    for w in res.warnings:
+        output.warn(w)
+    output.emit_json(res.to_json()) if as_json else output.data(res.ref)
