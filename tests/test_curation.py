@@ -179,3 +179,21 @@ def test_delete_all_writes_one_version_deleted_per_version(cli: Cli, tmp_path: P
     events = sorted((Path(cli.remote.removeprefix("file://")) / "projects/default/artifacts/scratch/events").glob("*.json"))
     kinds = [(json.loads(p.read_bytes())["type"], json.loads(p.read_bytes()).get("version")) for p in events]
     assert kinds[-2:] == [("version_deleted", 0), ("version_deleted", 1)]
+
+
+# -- ls --where across a project -------------------------------------------------------------------
+def test_ls_where_without_a_name_searches_every_artifact(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
+    cli.ok("log", "model-a", str(_data(tmp_path, "a", 30)), "--type", "model", "-m", "acc=0.91")
+    cli.ok("log", "model-b", str(_data(tmp_path, "b", 31)), "--type", "model", "-m", "acc=0.72")
+    cli.ok("log", "model-b", str(_data(tmp_path, "b2", 32)), "--type", "model", "-m", "acc=0.95")
+    cli.ok("log", "data", str(_data(tmp_path, "c", 33)), "-m", "rows=10")
+    rows = cli.ok("ls", "--where", "acc>=0.9", "--sort", "-acc", "--json").json()
+    assert [r["ref"] for r in rows] == ["default/model-b:v1", "default/model-a:v0"]
+    res = cli.ok("ls", "--where", "accuracy>=0.9", "--json")  # a mistyped key: reported, not silently empty
+    assert res.json() == [] and "'accuracy'" in res.err and "did you mean 'acc'" in res.err
+    res = cli.ok("ls", "--sort", "-acuracy", "--json")
+    assert "'acuracy'" in res.err and len(res.json()) == 4
+    quiet = cli.ok("ls", "--where", "acc>=0.99", "--json")  # a real key matching nothing: no warning
+    assert quiet.json() == [] and "warning" not in quiet.err
+    assert cli("ls", "--where", "acc").code == 2  # no operator

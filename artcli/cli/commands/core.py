@@ -116,7 +116,7 @@ def download(
 def ls(
     name: Annotated[str | None, typer.Argument(help="An artifact: list its versions; registry/<registry>/<collection>: its versions and their sources. None: list artifacts.",
                                                autocompletion=completion.complete_name)] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed. Without NAME: across every artifact of the project.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
@@ -144,10 +144,13 @@ def ls(
             output.table(["name", "type", "versions", "latest", "updated"],
                          [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
         return
-    if where or sort:
-        from artcli.ops.metadata import select_versions
+    if where or sort:  # one artifact's versions, or (no NAME) every artifact's of the project
+        from artcli.ops.metadata import select
 
-        vrows = select_versions(repo, name, where, sort)
+        picked = select(repo, name, where, sort)
+        for w in picked.warnings:
+            output.warn(w)
+        vrows = picked.rows
     else:
         vrows = query.list_versions(repo, name)
         completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
