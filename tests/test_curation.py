@@ -197,3 +197,15 @@ def test_ls_where_without_a_name_searches_every_artifact(shared_cli: Cli, tmp_pa
     quiet = cli.ok("ls", "--where", "acc>=0.99", "--json")  # a real key matching nothing: no warning
     assert quiet.json() == [] and "warning" not in quiet.err
     assert cli("ls", "--where", "acc").code == 2  # no operator
+
+
+def test_projects_lists_a_remotes_projects(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
+    assert cli.ok("projects", "--json").json() == []
+    cli.ok("log", "a", str(_data(tmp_path, "a", 40)))
+    cli.ok("log", "b", str(_data(tmp_path, "b", 41)))
+    cli.ok("log", "c", str(_data(tmp_path, "c", 42)), "--project", "vision")
+    cli.ok("ttl", "default", "30d", "--project", "settings-only")  # no artifact: not a project to browse
+    assert cli.ok("projects", "--json").json() == [{"project": "default", "artifacts": 2},
+                                                    {"project": "vision", "artifacts": 1}]
+    assert cli.ok("projects").out.splitlines() == ["default\t2", "vision\t1"]

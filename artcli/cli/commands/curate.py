@@ -1,4 +1,5 @@
-"""describe and copy: curating versions (their words, their place on other remotes)."""
+"""describe, copy, projects: curating versions (their words, their place on other remotes) and
+finding what a remote holds."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("copy", epilog=example("artcli copy model:production --to prod",
                                        "artcli copy model:v3 --to s3://prod-artifacts/ml --project serving --alias live",
                                        "artcli copy registry/models/churn:latest --to prod --keep-aliases --json"))(copy)
+    app.command("projects", epilog=example("artcli projects", "artcli projects --remote team --json"))(projects)
 
 
 def describe(
@@ -85,3 +87,20 @@ def copy(
     for w in res.warnings:
         output.warn(w)
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
+
+
+def projects(
+    remote: RemoteOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the projects of a remote, with how many artifacts each holds."""
+    from artcli.ops.projects import list_projects
+
+    repo = open_repo(remote, None)
+    res = list_projects(repo)
+    for w in res.warnings:
+        output.warn(w)
+    if as_json:
+        output.emit_json(res.to_json())
+        return
+    output.table(["project", "artifacts"], [[r["project"], r["artifacts"]] for r in res.rows])
