@@ -127,8 +127,19 @@ class Repo:
         st.linked = lambda: {v for p, n, v in self.linked_versions() if (p, n) == (project, name)}
         return st
 
-    def artifact_state(self, project: str, name: str, *, must_exist: bool = True) -> ArtifactState:
+    def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
+                       follow: bool = True) -> ArtifactState:
+        """An artifact's folded log; one renamed away (``artcli rename``) is followed to its new
+        name, whose log holds the same versions (so references, links and lineage naming the old
+        name keep resolving), with a warning saying so."""
         st = self.fold_artifact(project, name, self.artifact_log(project, name).read())
+        seen = {f"{project}/{name}"}
+        while follow and st.renamed_to is not None and st.renamed_to not in seen:  # renamed again: follow on
+            seen.add(st.renamed_to)
+            new_project, _, new_name = st.renamed_to.partition("/")
+            moved = self.fold_artifact(new_project, new_name, self.artifact_log(new_project, new_name).read())
+            moved.warnings[:0] = [*st.warnings, f"{st.project}/{st.name} was renamed to {st.renamed_to}"]
+            st = moved
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)

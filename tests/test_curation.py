@@ -209,3 +209,60 @@ def test_projects_lists_a_remotes_projects(shared_cli: Cli, tmp_path: Path) -> N
     assert cli.ok("projects", "--json").json() == [{"project": "default", "artifacts": 2},
                                                     {"project": "vision", "artifacts": 1}]
     assert cli.ok("projects").out.splitlines() == ["default\t2", "vision\t1"]
+
+
+# -- renaming an artifact --------------------------------------------------------------------------
+def test_rename_moves_everything_and_the_old_name_keeps_resolving(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
+    v0 = cli.ok("log", "churn", str(_data(tmp_path, "a", 50)), "-d", "first", "-a", "best", "--json").json()
+    cli.ok("log", "churn", str(_data(tmp_path, "b", 51)), "-m", "acc=0.8")
+    cli.ok("log", "report", str(_data(tmp_path, "c", 52)), "--input", "churn:best")
+    before = cli.ok("history", "churn", "--json").json()
+    assert cli.ok("rename", "churn", "churn-model").out.strip() == "default/churn-model"
+    names = [r["name"] for r in cli.ok("ls", "--json").json()]
+    assert "churn" not in names and "churn-model" in names
+    moved = cli.ok("ls", "churn-model", "--json").json()
+    assert (moved[0]["version"], moved[0]["digest"]) == ("v0", v0["digest"]) and len(moved) == 2
+    assert cli.ok("show", "churn-model:best", "--json").json()["description"] == "first"
+    assert cli.ok("history", "churn-model", "--json").json() == before  # the history, event for event
+    old = cli.ok("show", "churn:v1", "--json")  # the old name resolves, and says where it went
+    assert old.json()["ref"] == "default/churn-model:v1" and "renamed to default/churn-model" in old.err
+    out = tmp_path / "out"
+    cli.ok("download", "churn:best", "--root", str(out))
+    assert (out / "a.txt").read_bytes() == b"a 50"
+    up = cli.ok("lineage", "report", "--direction", "up", "--format", "json").json()  # recorded before the rename
+    assert any(n["id"] == "default/churn:v0" and n["state"] == "live" for n in up["nodes"])
+    refused = cli("log", "churn", str(_data(tmp_path, "d", 53)))
+    assert refused.code == 5 and "churn-model" in refused.err
+    cli.ok("alias", "add", "churn", "prod")  # a write through the old name lands on the new one
+    assert "prod" in cli.ok("show", "churn-model:v1", "--json").json()["aliases"]
+    again = cli.ok("rename", "churn", "churn-model", "--json").json()  # re-running finishes nothing new
+    assert again["renamed"] is False and again["copied_events"] == 0
+    cli.ok("debug", "fsck")
+
+
+def test_rename_refusals(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "a", str(_data(tmp_path, "a", 60)))
+    cli.ok("log", "b", str(_data(tmp_path, "b", 61)))
+    assert cli("rename", "a", "b").code == 5  # the new name exists
+    assert cli("rename", "a", "a").code == 2
+    assert cli("rename", "a:v0", "c").code == 2
+    assert cli("rename", "nope", "c").code == 3
+    cli.ok("link", "a", "registry/datasets/x")
+    linked = cli("rename", "a", "c")
+    assert linked.code == 5 and "registry/datasets/x:v0" in linked.err
+    cli.ok("unlink", "registry/datasets/x:v0")
+    cli.ok("rename", "a", "c")
+    assert cli("rename", "a", "d").code == 5  # already renamed elsewhere
+
+
+def test_gc_after_a_rename_keeps_the_new_names_versions_and_frees_deleted_ones(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "a", str(_data(tmp_path, "a", 70)))
+    cli.ok("log", "a", str(_data(tmp_path, "b", 71)))
+    cli.ok("rename", "a", "z")
+    cli.ok("delete", "z:v0")
+    res = cli.ok("gc", "--grace", "0s", "--json").json()  # the old log does not keep z:v0's objects alive
+    assert any(d["kind"] == "manifest" for d in res["deleted"]) and res["live_versions"] == 1
+    out = tmp_path / "out"
+    cli.ok("download", "z", "--root", str(out), "--skip-cache")
+    assert (out / "a.txt").read_bytes() == b"b 71"

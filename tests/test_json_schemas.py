@@ -109,6 +109,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("describe", "describe", "ds:v1", "new words")
     j("describe", "describe", "ds:v1")
     j("projects", "projects")
+    j("rename", "rename", "refs", "refs-renamed")
     j("copy", "copy", "ds:v1", "--to", (tmp / "prod").as_uri(), "--alias", "live")
     j("copy", "copy", "ds:v1", "--to", (tmp / "prod").as_uri())  # already there
     j("delete", "delete", "refs", "--all", "--force")

@@ -249,6 +249,7 @@ def _log_artifact(
     repo.check_format(for_write=True)
 
     st = repo.fold_artifact(project, name, events)
+    _check_renamed(st)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     if existing is not None:
@@ -273,6 +274,7 @@ def _log_artifact(
         if fields.get("components"):
             check_still_live(repo, [Component(**c) for c in fields["components"]])
         cur = repo.fold_artifact(project, name, events)
+        _check_renamed(cur)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -318,6 +320,11 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
 
     threading.Thread(target=work, name="artcli-read-log", daemon=True).start()
     return done
+
+
+def _check_renamed(st: Any) -> None:
+    if st.renamed_to is not None:
+        raise ConflictError(f"{st.project}/{st.name} was renamed to {st.renamed_to}; log to the new name")
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:

@@ -290,7 +290,7 @@ def select(repo: Repo, name: str | None, where: list[str] | None, sort: str | No
         states = [repo.artifact_state(repo.project, name)]
     else:
         states = [st for n in repo.artifact_names(repo.project)
-                  if (st := repo.artifact_state(repo.project, n, must_exist=False)).versions
+                  if (st := repo.artifact_state(repo.project, n, must_exist=False, follow=False)).versions
                   and (artifact_type is None or st.type == artifact_type)]
     items = [(st, vs) for st in states for vs in st.live_versions()]
     warnings = [w for st in states for w in st.warnings]

@@ -15,7 +15,9 @@ def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
     """Every artifact of the project with its type, version count and latest version."""
     out = []
     for name in repo.artifact_names(repo.project):
-        st = repo.artifact_state(repo.project, name, must_exist=False)
+        st = repo.artifact_state(repo.project, name, must_exist=False, follow=False)
+        if st.renamed_to is not None:  # listed under its new name
+            continue
         latest = st.latest_live()
         out.append({"project": repo.project, "name": name, "type": st.type,
                     "versions": len(st.live_versions()),

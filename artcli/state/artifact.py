@@ -69,6 +69,10 @@ class ArtifactState(AliasBook[VersionState]):
     name: str
     type: str | None = None
     versions: dict[int, VersionState] = field(default_factory=dict)
+    #: ``project/name`` it was renamed to (``artifact_renamed``): its versions live on there
+    renamed_to: str | None = None
+    #: the names it had before (``artifact_renamed`` copied into its log), oldest first
+    renamed_from: list[str] = field(default_factory=list)
 
     #: the versions of this artifact live registry links name, asked only when a TTL has passed
     #: (a linked version does not expire, docs/format.md §5.1); None: no link is known
@@ -79,7 +83,8 @@ class ArtifactState(AliasBook[VersionState]):
         return self.versions
 
     def _is_live(self, item: VersionState, now: datetime | None) -> bool:
-        return item.deleted is None and not self.has_expired(item, now)
+        """Renamed away, nothing is live here: the versions live on under the new name."""
+        return item.deleted is None and self.renamed_to is None and not self.has_expired(item, now)
 
     def is_linked(self, version: int) -> bool:
         if self.linked is None:
@@ -124,7 +129,7 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
 
 #: the event types this fold interprets (docs/format.md §5.1); their fields are checked first (§5.6)
 KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
-                         "ttl_set", "version_deleted", "used", "description_set"})
+                         "ttl_set", "version_deleted", "used", "description_set", "artifact_renamed"})
 
 
 def _describe(vs: VersionState, description: str | None, ev: dict[str, Any]) -> None:
@@ -206,6 +211,12 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
         st.remove_aliases_of(vs.version, ev)
     elif kind == "description_set":
         _describe(_target(st, ev, not_deleted=True), ev["description"], ev)
+    elif kind == "artifact_renamed":
+        here = f"{st.project}/{st.name}"
+        if ev["from"] == here and ev["to"] != here:
+            st.renamed_to = ev["to"]
+        elif ev["to"] == here and ev["from"] != here:
+            st.renamed_from.append(ev["from"])
     elif kind == "used":
         _target(st, ev, not_deleted=False).used_by.append({"run": ev.get("run") or run, "time": ev.get("time")})
     # unknown types: written by a newer artcli; ignored on purpose

@@ -71,6 +71,11 @@ COUNT = _int(0, MAX_COUNT)
 _SOURCE_REQUIRED = {"project": _name, "name": _name, "version": VERSION, "digest": _digest, "manifest": _digest}
 
 
+def _qualified(v: Any) -> bool:
+    """``project/name``."""
+    return isinstance(v, str) and v.count("/") == 1 and all(_name(p) for p in v.split("/"))
+
+
 def _component(v: Any) -> bool:
     """An entry of ``version_created.components``: where it sits and which version it is."""
     return (isinstance(v, dict) and isinstance(v.get("path"), str) and bool(v["path"]) and _name(v.get("project"))
@@ -110,6 +115,7 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj,
                                               "description": _or_null(_str)}),
     "description_set": ({"version": VERSION, "description": _or_null(_str)}, {}),
+    "artifact_renamed": ({"from": _qualified, "to": _qualified}, {}),
     "alias_set": ({"alias": _alias, "version": VERSION}, {}),
     "alias_removed": ({"alias": _str}, {}),
     "metadata_set": ({"version": VERSION, "entries": _obj}, {}),

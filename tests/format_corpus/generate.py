@@ -324,6 +324,7 @@ def curation(g: Gen) -> None:
     g.at(t("10:05")).artcli("copy", "ds", "--to", REMOTE.as_uri(), "--project", "prod", "--alias", "live", run="cur-5")
     g.files("f", {"f.csv": b"1,2\n"})
     g.at(t("10:06")).artcli("log", "feat", "f", "--input", f"{REMOTE.as_uri()}#prod/ds:live", run="cur-6")
+    g.at(t("10:07")).artcli("rename", "feat", "features")  # artifact_renamed in both logs
 
 
 def packs(g: Gen) -> None:

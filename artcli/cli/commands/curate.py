@@ -19,6 +19,8 @@ def register(app: typer.Typer) -> None:
                                        "artcli copy model:v3 --to s3://prod-artifacts/ml --project serving --alias live",
                                        "artcli copy registry/models/churn:latest --to prod --keep-aliases --json"))(copy)
     app.command("projects", epilog=example("artcli projects", "artcli projects --remote team --json"))(projects)
+    app.command("rename", epilog=example("artcli rename churn-model churn-classifier",
+                                         "artcli rename vision/old-name new-name --json"))(rename)
 
 
 def describe(
@@ -104,3 +106,27 @@ def projects(
         output.emit_json(res.to_json())
         return
     output.table(["project", "artifacts"], [[r["project"], r["artifacts"]] for r in res.rows])
+
+
+def rename(
+    artifact: Annotated[str, typer.Argument(help="[project/]name of the artifact.", autocompletion=completion.complete_name)],
+    new_name: Annotated[str, typer.Argument(help="Its new name (same project).")],
+    remote: RemoteOpt = None,
+    project: ProjectOpt = None,
+    run: RunOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename an artifact: every version, alias and event moves; the old name keeps resolving.
+
+    Refused while a registry link names it (unlink, rename, link again). Prints the new name.
+    """
+    from artcli.ops.rename import rename_artifact
+
+    repo = open_repo(remote, project, run)
+    res = rename_artifact(repo, parse(artifact, repo), new_name)
+    for w in res.warnings:
+        output.warn(w)
+    if as_json:
+        output.emit_json(res.to_json())
+        return
+    output.data(res.new)
