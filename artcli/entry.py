@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        from artcli import __version__
+        from artcli.version import __version__
 
         sys.stdout.write(f"artcli {__version__}\n")
         return

@@ -9,24 +9,32 @@ the local cache keeps every event seen, so a warm read is one LIST with ``start_
 from __future__ import annotations
 
 import getpass
+import itertools
 import random
 import socket
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from artcli import canonical, clock, layout
-from artcli.errors import ConflictError, IntegrityError
+from artcli import canonical, checkpoints, clock, layout
+from artcli.errors import ArtcliError, ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
-    from artcli.store.base import Store
+    from artcli.store.base import ObjectInfo, Store
 
 MAX_ATTEMPTS = 500
 #: events fetched (and cached) per batch on a cold read
 FETCH_CHUNK = 1000
+#: a warm reader this many events behind looks for checkpoints before fetching events one by one
+LONG_TAIL = 64
+#: a folded state is cached again once this many new events were folded onto it
+SNAPSHOT_MIN = 16
+#: checkpoints a reader writes at most in one go
+MAX_READER_WRITES = 2 * checkpoints.FANOUT
 MAX_SEQ = 10**12 - 1  # the 12-digit keys
 Events = list[tuple[str, dict[str, Any] | None]]
+S = TypeVar("S")
 
 
 def actor(run_id: str | None) -> dict[str, Any]:
@@ -36,6 +44,12 @@ def actor(run_id: str | None) -> dict[str, Any]:
     except Exception:
         user = "unknown"
     return {"user": user, "host": socket.gethostname(), "run": run_id}
+
+
+def encode(body: dict[str, Any], seq: int, run_id: str | None, when: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """An event as written at ``seq``: ``body`` plus seq, time and actor, in canonical bytes."""
+    ev = {**body, "seq": seq, "time": when or clock.iso(), "actor": actor(run_id)}
+    return ev, canonical.dumps(ev)
 
 
 def _seq_of(key: str) -> int | None:
@@ -52,50 +66,263 @@ def _parse(body: bytes) -> dict[str, Any] | None:
     return ev if isinstance(ev, dict) and isinstance(ev.get("type"), str) else None
 
 
+class Fold(Protocol[S]):
+    """How to fold one kind of log, and how to keep the result in the local cache.
+
+    ``kind`` names the fold and its encoding (a new artcli that folds differently uses a new
+    kind, so it never reads a state an older one cached)."""
+
+    kind: str
+
+    def new(self) -> S: ...
+
+    def fold(self, state: S, events: Iterable[tuple[str, dict[str, Any] | None]]) -> None: ...
+
+    def dump(self, state: S) -> bytes: ...
+
+    def load(self, data: bytes) -> S: ...
+
+
+class Notes(Protocol):
+    """Someone to tell when this log changes (the project catalogue, for an artifact's log):
+    ``before`` the first attempt to write an event it ``wants``, ``after`` the append ends,
+    however it ends. Both must be best effort: they never fail the append."""
+
+    def wants(self, body: dict[str, Any]) -> bool: ...
+
+    def before(self) -> None: ...
+
+    def after(self, log: EventLog) -> None: ...
+
+
 class EventLog:
-    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None) -> None:
+    def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
+                 notes: Notes | None = None) -> None:
         self.store = store
         self.db = db
         self.prefix = prefix
         self.run_id = run_id
+        self.notes = notes
         self._log_id = f"{store.url}|{prefix}"
+        #: checkpoints seen by the last listing (None: not listed in this process)
+        self._segments: list[checkpoints.Segment] | None = None
 
+    # -- reading ---------------------------------------------------------------------------
     def read(self) -> Events:
         """Every event in sequence order, as (key, parsed-or-None)."""
-        cached = self.db.events(self._log_id)
-        last = cached[-1][0] if cached else None
-        start_after = layout.event_key(self.prefix, last) if last is not None else None
-        new = [(info, s) for info in self.store.list(layout.events_prefix(self.prefix), start_after)
-               if (s := _seq_of(info.key)) is not None]
-        for i in range(0, len(new), FETCH_CHUNK):
+        return self._read()[0]
+
+    def _read(self) -> tuple[Events, int]:
+        """The events, and the highest seq among them (-1: none)."""
+        self.sync()
+        rows = self.db.events(self._log_id)
+        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
+
+    def folded_at(self, fold: Fold[S]) -> tuple[S, int]:
+        """:meth:`folded`, and the seq of the last event folded into it (-1: none)."""
+        return self._folded(fold)
+
+    def folded(self, fold: Fold[S]) -> S:
+        """The log folded by ``fold``: the state cached locally plus the events after it.
+
+        A warm read is one LIST and folds only the events it had not folded before; the state
+        is cached again when that was more than a few events.
+        """
+        return self._folded(fold)[0]
+
+    def _folded(self, fold: Fold[S]) -> tuple[S, int]:
+        """The folded state, and the highest seq folded into it (-1: none)."""
+        self.sync()
+        snap = self.db.snapshot(self._log_id, fold.kind)
+        state, after = (fold.new(), -1) if snap is None else (fold.load(snap[1]), snap[0])
+        rows = self.db.events(self._log_id, after=after)
+        fold.fold(state, self._parsed(rows))
+        if len(rows) >= SNAPSHOT_MIN:
+            self.db.put_snapshot(self._log_id, fold.kind, rows[-1][0], fold.dump(state))
+        return state, rows[-1][0] if rows else after
+
+    def _parsed(self, rows: list[tuple[int, bytes]]) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Events parsed one at a time, as the fold takes them (no list of them all)."""
+        for seq, body in rows:
+            yield layout.event_key(self.prefix, seq), _parse(body)
+
+    def sync(self) -> None:
+        """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
+        then one LIST with ``start_after`` and a GET per event after the last one held."""
+        last = self.db.last_event(self._log_id)
+        last = -1 if last is None else last
+        listing = self._list_after(last)
+        tail = list(itertools.islice(listing, LONG_TAIL + 1))
+        if len(tail) > LONG_TAIL:  # far behind (or cold on a long log): checkpoints first
+            reached = self._from_checkpoints(last)
+            if reached > last:
+                last = reached
+                tail = list(self._list_after(last))
+            else:
+                tail += list(listing)
+        fetched = 0
+        for i in range(0, len(tail), FETCH_CHUNK):
             # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
-            chunk = new[i : i + FETCH_CHUNK]
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for info, _ in chunk])
-            rows = [(s, b) for (_, s), b in zip(chunk, bodies, strict=True)]
-            self.db.add_events(self._log_id, rows)
-            cached.extend(rows)
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in cached]
+            chunk = tail[i : i + FETCH_CHUNK]
+            bodies = self.store.get_ranges([(info.key, 0, info.size) for _, info in chunk])
+            self.db.add_events(self._log_id, [(s, b) for (s, _), b in zip(chunk, bodies, strict=True)])
+            fetched += len(chunk)
+        if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
+            self._checkpoint_prefix()
+
+    def _list_after(self, last: int) -> Iterator[tuple[int, ObjectInfo]]:
+        start_after = layout.event_key(self.prefix, last) if last >= 0 else None
+        for info in self.store.list(layout.events_prefix(self.prefix), start_after):
+            if (s := _seq_of(info.key)) is not None:
+                yield s, info
 
     def exists(self) -> bool:
-        return bool(self.db.events(self._log_id)) or any(
+        return self.db.last_event(self._log_id) is not None or any(
             True for _ in self.store.list(layout.events_prefix(self.prefix)))
 
+    # -- checkpoints (docs/format.md §5.8) -------------------------------------------------
+    def _list_segments(self) -> list[checkpoints.Segment]:
+        if self._segments is None:
+            found = (checkpoints.parse_key(self.prefix, i.key, i.size)
+                     for i in self.store.list(checkpoints.prefix(self.prefix)))
+            self._segments = sorted(s for s in found if s is not None)
+        return self._segments
+
+    def _from_checkpoints(self, last: int) -> int:
+        """Fetch, verify and cache the checkpoints that reach furthest past event ``last``;
+        returns the last event now held (``last`` when none helps). A checkpoint that fails
+        its checks is passed over: they are only ever a shortcut."""
+        bad: set[checkpoints.Segment] = set()
+        while True:
+            chosen = checkpoints.plan([s for s in self._list_segments() if s not in bad], last + 1)
+            if not chosen:
+                return last
+            try:
+                blobs: list[bytes | None] = list(self.store.get_ranges([(s.key, 0, s.nbytes) for s in chosen]))
+            except ArtcliError:
+                blobs = [self._get_or_none(s.key) for s in chosen]
+            for seg, blob in zip(chosen, blobs, strict=True):
+                try:
+                    if blob is None:
+                        raise IntegrityError(f"checkpoint {seg.key} vanished")
+                    rows = checkpoints.decode(self.prefix, seg, blob)
+                except IntegrityError:
+                    bad.add(seg)
+                    break
+                self.db.add_events(self._log_id, [(s, b) for s, b in rows if s > last])
+                last = seg.end - 1
+            else:
+                return last
+
+    def _get_or_none(self, key: str) -> bytes | None:
+        try:
+            return self.store.get(key)
+        except ArtcliError:
+            return None
+
+    def _checkpoint_prefix(self) -> None:
+        """Write the fewest checkpoints that cover the log's start, where missing (a reader
+        after folding many events one by one; at most ``MAX_READER_WRITES`` objects)."""
+        held = self.db.last_event(self._log_id)
+        if held is None:
+            return
+        try:
+            wanted = checkpoints.greedy_ranges(0, held + 1)
+            todo = checkpoints.missing(wanted, self._list_segments())[:MAX_READER_WRITES]
+        except ArtcliError:
+            return
+        for start, end in todo:
+            self._write_checkpoint(start, end)
+
+    def _write_checkpoint(self, start: int, end: int) -> None:
+        """Best effort: a checkpoint that cannot be written (read-only credentials, a store
+        without exclusive create, a gap in the cached events) is simply not there."""
+        rows = self.db.events(self._log_id, after=start - 1, before=end)
+        if len(rows) != end - start:
+            return
+        digest, blob = checkpoints.encode(self.prefix, start, end, rows)
+        k = checkpoints.key(self.prefix, start, end, digest)
+        try:
+            self.store.put_if_absent(k, blob)
+        except ArtcliError:
+            return
+        if self._segments is not None:
+            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
+
+    def check_checkpoints(self) -> list[tuple[str, str, str]]:
+        """What is wrong with this log's checkpoints (``debug fsck``), as (kind, key, message):
+        each one must decode and hold exactly the bytes of the event objects, which are fetched
+        one by one to compare."""
+        problems = []
+        for info in self.store.list(checkpoints.prefix(self.prefix)):
+            seg = checkpoints.parse_key(self.prefix, info.key, info.size)
+            if seg is None:
+                continue
+            try:
+                rows = checkpoints.decode(self.prefix, seg, self.store.get(seg.key))
+            except ArtcliError as exc:
+                problems.append(("checkpoint-corrupt", seg.key, f"{exc} (readers pass over it; delete it)"))
+                continue
+            listed: dict[int, ObjectInfo] = {}
+            for s, i in self._list_after(seg.start - 1):
+                if s >= seg.end:
+                    break
+                listed[s] = i
+            held = self.store.get_ranges([(i.key, 0, i.size) for i in listed.values()])
+            actual = dict(zip(listed, held, strict=True))
+            bad = [s for s, body in rows if actual.get(s) != body]
+            if bad:
+                problems.append(("checkpoint-mismatch", seg.key,
+                                 f"differs from the event objects at seq {bad[0]}"
+                                 f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}: the remote is damaged"))
+        return problems
+
+    # -- writing ---------------------------------------------------------------------------
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""
-        for attempt in range(MAX_ATTEMPTS):
-            events = self.read()
-            body = build(events)
-            if body is None:
-                return None
-            seq = max((s for k, _ in events if (s := _seq_of(k)) is not None), default=-1) + 1
-            if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
-                raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} holds "
-                                     "the highest sequence number there is", kind="seq-gap")
-            ev = {**body, "seq": seq, "time": clock.iso(), "actor": actor(self.run_id)}
-            data = canonical.dumps(ev)
-            if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
-                self.db.add_events(self._log_id, [(seq, data)])
-                return ev
-            time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
-        raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
-                            "(too many concurrent writers)")
+
+        def decide() -> tuple[dict[str, Any] | None, int]:
+            events, last = self._read()
+            return build(events), last
+
+        return self._append(decide)
+
+    def append_folded(self, fold: Fold[S], build: Callable[[S], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """:meth:`append`, with ``build`` given the folded state rather than every event: a
+        writer on a long log folds only what it had not folded before."""
+
+        def decide() -> tuple[dict[str, Any] | None, int]:
+            state, last = self._folded(fold)
+            return build(state), last
+
+        return self._append(decide)
+
+    def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
+        noted = False
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                # the next seq follows the last event the decision saw, never one cached since
+                # (by another process sharing this cache): that one may change the decision
+                body, last = decide()
+                if body is None:
+                    return None
+                if self.notes is not None and not noted and self.notes.wants(body):
+                    self.notes.before()
+                    noted = True
+                seq = last + 1
+                if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
+                    raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} "
+                                         "holds the highest sequence number there is", kind="seq-gap")
+                ev, data = encode(body, seq, self.run_id)
+                if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
+                    self.db.add_events(self._log_id, [(seq, data)])
+                    for start, end in checkpoints.completed_by(seq):
+                        self._write_checkpoint(start, end)
+                    return ev
+                time.sleep(min(0.5, 0.005 * (1.5 ** min(attempt, 12))) * random.random())
+            raise ConflictError(f"could not append to {self.prefix} after {MAX_ATTEMPTS} attempts "
+                                "(too many concurrent writers)")
+        finally:
+            if noted:
+                assert self.notes is not None
+                self.notes.after(self)

@@ -59,6 +59,11 @@ def artifact_of_key(key: str) -> tuple[str, str] | None:
     return None
 
 
+def catalogue_prefix(project: str) -> str:
+    """A project's catalogue log: a summary of each artifact for ``ls`` (docs/format.md §5.10)."""
+    return f"projects/{project}/catalogue/"
+
+
 def settings_prefix(project: str) -> str:
     """A project's settings log (its default TTL)."""
     return f"projects/{project}/settings/"

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS packidx (store TEXT, pack TEXT, digest TEXT, off INTE
                                     PRIMARY KEY (store, pack, digest));
 CREATE INDEX IF NOT EXISTS packidx_digest ON packidx (store, digest);
 CREATE TABLE IF NOT EXISTS packs_loaded (store TEXT, pack TEXT, PRIMARY KEY (store, pack));
+CREATE TABLE IF NOT EXISTS snapshots (log TEXT, kind TEXT, seq INTEGER, body BLOB, PRIMARY KEY (log, kind));
 """
 
 
@@ -63,9 +64,27 @@ class LocalDB:
             self._conn.execute("COMMIT")
 
     # -- event-log cache -----------------------------------------------------------------
-    def events(self, log: str) -> list[tuple[int, bytes]]:
+    def events(self, log: str, after: int = -1, before: int | None = None) -> list[tuple[int, bytes]]:
+        """Cached (seq, bytes) of a log with ``after < seq < before``, in order."""
         with self._lock:
-            return list(self._conn.execute("SELECT seq, body FROM events WHERE log=? ORDER BY seq", (log,)))
+            return list(self._conn.execute(
+                "SELECT seq, body FROM events WHERE log=? AND seq>? AND seq<? ORDER BY seq",
+                (log, after, 2**62 if before is None else before)))
+
+    def last_event(self, log: str) -> int | None:
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(seq) FROM events WHERE log=?", (log,)).fetchone()
+        return row[0] if row else None
+
+    def snapshot(self, log: str, kind: str) -> tuple[int, bytes] | None:
+        """A folded state of a log cached here: (last seq folded, its encoding)."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq, body FROM snapshots WHERE log=? AND kind=?", (log, kind)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_snapshot(self, log: str, kind: str, seq: int, body: bytes) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?,?,?,?)", (log, kind, seq, body))
 
     def add_events(self, log: str, rows: Iterable[tuple[int, bytes]]) -> None:
         rows = [(log, s, b) for s, b in rows]
@@ -78,6 +97,7 @@ class LocalDB:
 
     # -- pack indexes --------------------------------------------------------------------
     def loaded_packs(self, store: str) -> set[str]:
+        """Packs whose whole index is in this cache."""
         with self._lock:
             return {r[0] for r in self._conn.execute("SELECT pack FROM packs_loaded WHERE store=?", (store,))}
 
@@ -89,17 +109,16 @@ class LocalDB:
             self._conn.execute("INSERT OR IGNORE INTO packs_loaded VALUES (?,?)", (store, pack))
             self._conn.execute("COMMIT")
 
-    def find_packed(self, store: str, digests: list[str], live_packs: set[str]) -> dict[str, tuple[str, int]]:
-        """digest -> (pack, offset) for digests stored in a pack that is still on the remote."""
-        out: dict[str, tuple[str, int]] = {}
+    def packed_candidates(self, store: str, digests: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """digest -> every (pack, offset) this cache knows holds it (the packs may be gone since)."""
+        out: dict[str, list[tuple[str, int]]] = {}
         with self._lock:
             for i in range(0, len(digests), 500):
                 chunk = digests[i : i + 500]
                 q = (f"SELECT digest, pack, off FROM packidx WHERE store=? AND digest IN "
                      f"({','.join('?' * len(chunk))})")
                 for d, p, o in self._conn.execute(q, [store, *chunk]):
-                    if p in live_packs and d not in out:
-                        out[d] = (p, o)
+                    out.setdefault(d, []).append((p, o))
         return out
 
     def close(self) -> None:

@@ -31,14 +31,34 @@ FICLONE = 0x40049409
 
 
 # -- planning ------------------------------------------------------------------------------------
+class LayoutCheck:
+    """A path may not be both a file and a folder of another entry: checked over paths given
+    in manifest order (sorted), in constant memory. ``chain`` holds the earlier paths that are
+    prefixes (as strings) of the current one, each a prefix of the next: a file ``f`` that is a
+    folder of a later path stays in it until that path comes (every path sorted between them
+    starts with ``f``), so only the longest prefix has to be compared."""
+
+    def __init__(self) -> None:
+        self._chain: list[str] = []
+        self._prev: str | None = None
+
+    def add(self, path: str) -> None:
+        if self._prev is not None and path <= self._prev:
+            raise IntegrityError(f"manifest paths are not sorted at {path!r}")
+        self._prev = path
+        chain = self._chain
+        while chain and not path.startswith(chain[-1]):
+            chain.pop()
+        if chain and path[len(chain[-1])] == "/":
+            raise IntegrityError(f"manifest names {chain[-1]!r} as both a file and a folder")
+        chain.append(path)
+
+
 def check_layout(entries: list[Entry]) -> None:
-    """A path may not be both a file and a folder of another entry."""
-    paths = {e.path for e in entries}
-    for p in paths:
-        parts = p.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in paths:
-                raise IntegrityError(f"manifest names {'/'.join(parts[:i])!r} as both a file and a folder")
+    """A path may not be both a file and a folder of another entry (entries in any order)."""
+    check = LayoutCheck()
+    for p in sorted({e.path for e in entries}):
+        check.add(p)
 
 
 def final_path(root: Path, rel: str, checked: set[str]) -> str:

@@ -220,3 +220,7 @@ class Manifest:
     @property
     def size(self) -> int:
         return sum(e.size for e in self.entries)
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)

@@ -1,8 +1,8 @@
 """What a remote already holds, found with LISTs rather than a HEAD per file.
 
-Packs: one LIST of ``packs/`` gives every complete pack (one with its ``.idx``); indexes not
-seen before are fetched once and kept in the local index, since packs are immutable.
-Loose blobs: one LIST per two-hex-digit fan-out folder that the wanted digests fall in; for
+Packs: a writer deduplicates against the packs it knows (the local index of packs it wrote or
+read, the previous version's manifest, and every pack of a remote that holds only a few),
+confirmed on the remote; it never lists or reads every pack of a big remote. Loose blobs: one LIST per two-hex-digit fan-out folder that the wanted digests fall in; for
 files offered one by one, :class:`LooseProbe`.
 """
 
@@ -19,8 +19,13 @@ from artcli.packs import decode_index
 if TYPE_CHECKING:
     from artcli.repo import Repo
 
-#: concurrent LIST requests of find_loose
+#: concurrent LIST requests of find_loose (and HEADs of confirm_packs)
 LIST_WORKERS = 8
+#: confirm_packs checks this many packs with HEADs at most; more take one LIST of ``packs/``
+CONFIRM_BY_HEAD = 16
+#: a remote with at most this many packs has all their indexes read by a writer (cheap, and
+#: deduplication across artifacts from a fresh cache)
+FEW_PACKS = 32
 #: find_loose tries one LIST of all of ``blobs/`` first when the digests span this many fan-out
 #: folders: it saves that many requests on a small remote and wastes at most two on a big one
 SMALL_REMOTE_MIN_FANS = 4
@@ -38,41 +43,69 @@ def live_packs(repo: Repo) -> dict[str, int]:
     return {p: s for p, s in sizes.items() if p in indexed}
 
 
-def find_packed(repo: Repo, digests: list[str], packs: dict[str, int] | None = None) -> dict[str, tuple[str, int]]:
-    """digest -> (pack, offset) for digests already stored in a complete pack."""
+def find_packed(repo: Repo, digests: list[str],
+                hints: dict[str, tuple[str, int]] | None = None) -> dict[str, tuple[str, int]]:
+    """digest -> (pack, offset) for digests stored in a complete pack this writer knows of: a
+    pack this cache wrote or read an index of, one ``hints`` names (the previous version's
+    manifest), and, on a remote with only a few packs, every pack there. It never lists all of
+    ``packs/`` or fetches every index on a big remote: that grew with the remote (10,038
+    requests for a first ``log`` next to 10,000 artifacts).
+
+    Only packs confirmed on the remote now count (docs/format.md §7.1: after the writer's
+    lease exists): the few-packs listing, else a HEAD of each candidate's index and pack, or
+    one full LIST of ``packs/`` when that is cheaper. A digest packed by a writer this one
+    never heard of, on a big remote, is uploaded again.
+    """
     if not digests:
         return {}
-    packs = live_packs(repo) if packs is None else packs
-    url = repo.store.url
-    usable = set(packs)
-    missing = sorted(usable - repo.db.loaded_packs(url))
-    if missing:
-        keys = [layout.pack_index_key(p) for p in missing]
-        bodies = [_get_index(repo, k) for k in keys] if len(keys) < 4 else _get_all(repo, keys)
-        for p, body in zip(missing, bodies, strict=True):
-            try:
-                members = decode_index(p, body) if body is not None else None
-            except IntegrityError:
-                members = None
-            if members is None:  # gone (GC) or damaged: costs only deduplication against that pack
-                usable.discard(p)
-                continue
-            repo.db.add_pack(url, p, members)
-    return repo.db.find_packed(url, digests, usable)
+    few = _packs_if_few(repo)
+    options = repo.db.packed_candidates(repo.store.url, digests)
+    for d, where in (hints or {}).items():
+        options.setdefault(d, []).append(where)
+    candidates = {p for opts in options.values() for p, _ in opts}
+    live = candidates & few if few is not None else confirm_packs(repo, candidates)
+    out: dict[str, tuple[str, int]] = {}
+    for d in digests:
+        for p, off in options.get(d, ()):
+            if p in live:
+                out[d] = (p, off)
+                break
+    return out
 
 
-def _get_index(repo: Repo, key: str) -> bytes | None:
-    try:
-        return repo.store.get(key)
-    except NotFoundError:
+def _packs_if_few(repo: Repo) -> set[str] | None:
+    """Every complete pack, with its index loaded into the local cache, when the remote holds
+    no more than ``FEW_PACKS`` (one LIST and at most that many GETs, once); else None."""
+    listed = list(islice(repo.store.list(layout.PACKS_PREFIX), 2 * FEW_PACKS + 1))
+    if len(listed) > 2 * FEW_PACKS:
         return None
+    indexed = {layout.digest_from_key(i.key) for i in listed if i.key.endswith(".idx")}
+    complete = {layout.digest_from_key(i.key) for i in listed if not i.key.endswith(".idx")} & indexed
+    url = repo.store.url
+    for p in sorted(complete - repo.db.loaded_packs(url)):
+        try:
+            members = decode_index(p, repo.store.get(layout.pack_index_key(p)))
+        except (NotFoundError, IntegrityError):  # gone, or an index this writer cannot use
+            complete.discard(p)
+            continue
+        repo.db.add_pack(url, p, members)
+    return complete
 
 
-def _get_all(repo: Repo, keys: list[str]) -> list[bytes | None]:
+def confirm_packs(repo: Repo, packs: set[str]) -> set[str]:
+    """The subset of ``packs`` that are on the remote with their index."""
+    if not packs:
+        return set()
+    if len(packs) > CONFIRM_BY_HEAD:
+        return packs & set(live_packs(repo))
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(lambda k: _get_index(repo, k), keys))
+    def complete(p: str) -> bool:
+        return repo.store.exists(layout.pack_index_key(p)) and repo.store.exists(layout.pack_key(p))
+
+    ordered = sorted(packs)
+    with ThreadPoolExecutor(min(LIST_WORKERS, len(ordered))) as pool:
+        return {p for p, ok in zip(ordered, pool.map(complete, ordered), strict=True) if ok}
 
 
 def find_loose(repo: Repo, digests: list[str]) -> set[str]:

@@ -7,11 +7,14 @@ their collections, runs, project settings; references resolve here too.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from artcli import layout, manifest, marker
 from artcli.cache import Cache
+from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
 from artcli.errors import IntegrityError, NotFoundError, RemoteError
 from artcli.eventlog import EventLog, Events
@@ -26,6 +29,7 @@ from artcli.state.collection import (
     fold_registry,
     link_in,
 )
+from artcli.state.folds import ArtifactFold
 from artcli.state.run import RunState, fold_run
 from artcli.state.settings import fold_default_ttl
 
@@ -118,27 +122,42 @@ class Repo:
 
     # -- artifacts -----------------------------------------------------------------------
     def artifact_log(self, project: str, name: str) -> EventLog:
-        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id)
+        """An artifact's log; writes that change what ``ls`` shows are noted in the catalogue."""
+        notes = CatalogueNotes(self.store, self.db, project, name, self.run_id,
+                               self.artifact_fold(project, name, history=False))
+        return EventLog(self.store, self.db, layout.artifact_prefix(project, name), self.run_id, notes)
 
     def fold_artifact(self, project: str, name: str, events: Events) -> ArtifactState:
         """Fold an artifact's events, knowing which of its versions live links keep from
         expiring (looked up only if a TTL has passed): what every reader and writer folds."""
         st = fold(project, name, events)
-        st.linked = lambda: {v for p, n, v in self.linked_versions() if (p, n) == (project, name)}
+        st.linked = self._linked_of(project, name)
         return st
 
+    def _linked_of(self, project: str, name: str) -> Callable[[], set[int]]:
+        return lambda: {v for p, n, v in self.linked_versions() if (p, n) == (project, name)}
+
+    def artifact_fold(self, project: str, name: str, *, history: bool = True) -> ArtifactFold:
+        """How :meth:`EventLog.folded` folds (and caches) this artifact's log, links known."""
+        return ArtifactFold(project, name, history, self._linked_of(project, name))
+
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
-                       follow: bool = True) -> ArtifactState:
-        """An artifact's folded log; one renamed away (``artcli rename``) is followed to its new
-        name, whose log holds the same versions (so references, links and lineage naming the old
-        name keep resolving), with a warning saying so."""
-        st = self.fold_artifact(project, name, self.artifact_log(project, name).read())
+                       history: bool = True, follow: bool = True) -> ArtifactState:
+        """An artifact's folded log. ``history=False`` folds (and caches) a summary without alias,
+        metadata and use histories, which is all that show, download, ls and log need.
+
+        One renamed away (``artcli rename``) is followed to its new name, whose log holds the same
+        versions (so references, links and lineage naming the old name keep resolving), with a
+        warning saying so (``follow=False``: the old log itself)."""
+        st = self.artifact_log(project, name).folded(self.artifact_fold(project, name, history=history))
         seen = {f"{project}/{name}"}
         while follow and st.renamed_to is not None and st.renamed_to not in seen:  # renamed again: follow on
             seen.add(st.renamed_to)
             new_project, _, new_name = st.renamed_to.partition("/")
-            moved = self.fold_artifact(new_project, new_name, self.artifact_log(new_project, new_name).read())
-            moved.warnings[:0] = [*st.warnings, f"{st.project}/{st.name} was renamed to {st.renamed_to}"]
+            moved = self.artifact_log(new_project, new_name).folded(
+                self.artifact_fold(new_project, new_name, history=history))
+            notes = [*st.warnings, f"{st.project}/{st.name} was renamed to {st.renamed_to}"]
+            moved.warnings[:0] = [w for w in notes if w not in moved.warnings]
             st = moved
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
@@ -158,16 +177,15 @@ class Repo:
         return f"did you mean: {', '.join(close)}?" if close else f"artifacts in {project}: {', '.join(names[:10])}"
 
     def artifact_names(self, project: str) -> list[str]:
-        """Every artifact of ``project`` with a log: one LIST."""
-        found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.artifacts_root(project)))
-        return sorted({a[1] for a in found if a is not None and a[0] == project})
+        """Every artifact of ``project``: one LIST with a delimiter per 1,000 names."""
+        return sorted(self.store.list_dirs(layout.artifacts_root(project)))
 
     def all_artifacts(self) -> list[tuple[str, str]]:
         """(project, name) of every artifact with a log, in every project: one LIST of ``projects/``."""
         found = (layout.artifact_of_key(info.key) for info in self.store.list(layout.PROJECTS_ROOT))
         return sorted({a for a in found if a is not None})
 
-    def resolve(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+    def resolve(self, ref: Ref, *, history: bool = True) -> tuple[ArtifactState, VersionState]:
         """The live version a reference names, with a message that says why when it cannot.
 
         A registry reference resolves to the artifact version its collection links to, so
@@ -175,17 +193,17 @@ class Repo:
         on it unchanged.
         """
         if ref.registry is not None:
-            return self._resolve_link(ref)
-        st = self.artifact_state(ref.project, ref.name)
+            return self._resolve_link(ref, history)
+        st = self.artifact_state(ref.project, ref.name, history=history)
         return st, resolve_in(st, ref)
 
-    def _resolve_link(self, ref: Ref) -> tuple[ArtifactState, VersionState]:
+    def _resolve_link(self, ref: Ref, history: bool) -> tuple[ArtifactState, VersionState]:
         assert ref.registry is not None
         coll = self.collection_state(ref.registry, ref.name)
         lk = link_in(coll, ref)
         where = f"{coll.ref}:v{lk.version}"
         try:
-            st = self.artifact_state(lk.project, lk.name)
+            st = self.artifact_state(lk.project, lk.name, history=history)
             vs = resolve_in(st, Ref(lk.project, lk.name, lk.source_version))
         except NotFoundError as exc:
             raise NotFoundError(f"{where} links {lk.source_ref}: {exc}",
@@ -289,6 +307,34 @@ class Repo:
         check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
         return man
 
+    def manifest_file(self, digest: str) -> manifest.Streamed:
+        """A manifest read from the local cache one entry at a time (fetched and decompressed
+        into it streaming when missing): memory does not grow with its entries."""
+        if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+            raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
+        path = self.cache.manifest_path(digest)
+        if path.exists():
+            try:
+                return manifest.Streamed(path, digest)
+            except IntegrityError:  # a damaged cache file: fetched again
+                path.unlink(missing_ok=True)
+        key = layout.manifest_key(digest)
+        gz, raw = self.cache.temp_path("manifest.gz"), self.cache.temp_path("manifest")
+        try:
+            try:
+                self.store.get_files([(key, str(gz))])
+            except NotFoundError:
+                raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
+                                     kind="manifest-missing") from None
+            manifest.decompress_file(gz, raw, key)
+            streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
+            os.replace(raw, path)
+            streamed.path = str(path)
+            return streamed
+        finally:
+            gz.unlink(missing_ok=True)
+            raw.unlink(missing_ok=True)
+
     def load_manifest(self, digest: str) -> Manifest:
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/
@@ -308,10 +354,10 @@ class Repo:
         return manifest.decode(data, digest)
 
 
-def check_against_event(where: str, vs: VersionState, man: Manifest) -> None:
+def check_against_event(where: str, vs: VersionState, man: Manifest | manifest.Streamed) -> None:
     """§5.8: the manifest must hold what the version's event claims."""
     for what, claimed, actual in (("content digest", vs.digest, man.content_digest),
-                                  ("size", vs.size, man.size), ("file count", vs.files, len(man.entries))):
+                                  ("size", vs.size, man.size), ("file count", vs.files, man.count)):
         if claimed != actual:
             raise IntegrityError(f"{where}: its event claims {what} {claimed}, but its manifest {vs.manifest} "
                                  f"holds {actual}", kind="event-manifest-mismatch")

@@ -25,3 +25,142 @@ class Report(Result):
 
     def to_json(self) -> dict[str, Any]:
         return self.data
+
+
+# -- typed read results: what ``ls``/``show``/``files``/``metadata get``/``ttl show`` return --------
+# Each is the object the command's ``--json`` prints (``to_json``), so docs/schemas/ describe both
+# the command line and the Python API (docs/python.md).
+@dataclass
+class ArtifactSummary(Result):
+    """One artifact of a project (``ls`` without a name)."""
+
+    project: str
+    name: str
+    type: str | None
+    versions: int
+    latest: int | None
+    updated: str | None
+    size: int | None = None  # bytes of the latest live version; None when none is live
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "name": self.name, "type": self.type, "versions": self.versions,
+                "latest": None if self.latest is None else f"v{self.latest}", "updated": self.updated,
+                "size": self.size}
+
+
+@dataclass
+class VersionInfo(Result):
+    """One version (``show``, and a row of ``ls NAME``)."""
+
+    project: str
+    name: str
+    type: str | None
+    version: int
+    digest: str
+    manifest: str
+    size: int
+    files: int
+    created: str
+    aliases: list[str]
+    description: str | None
+    run: str | None
+    expires: str | None
+    metadata: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.name}:v{self.version}"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], warnings: list[str] | None = None) -> VersionInfo:
+        return cls(d["project"], d["name"], d["type"], int(str(d["version"]).lstrip("v")), d["digest"],
+                   d["manifest"], d["size"], d["files"], d["created"], list(d["aliases"]), d["description"],
+                   d["run"], d["expires"], dict(d["metadata"]), warnings=list(warnings or []))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "name": self.name, "type": self.type, "version": f"v{self.version}",
+                "ref": self.ref, "digest": self.digest, "manifest": self.manifest, "size": self.size,
+                "files": self.files, "created": self.created, "aliases": list(self.aliases),
+                "description": self.description, "run": self.run, "expires": self.expires,
+                "metadata": dict(self.metadata)}
+
+
+@dataclass
+class VersionDetail(VersionInfo):
+    """One version as ``show`` gives it: a :class:`VersionInfo` plus what it holds and where it
+    came from — its components (``log --component``), the version it was copied from
+    (``origin``) and versions on other remotes it was made from (``remote_inputs``)."""
+
+    components: list[dict[str, Any]] = field(default_factory=list)  # {"path", "ref", "digest"}
+    origin: dict[str, Any] | None = None
+    remote_inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def detail(self, vs: Any) -> VersionDetail:
+        """Fill the extra fields from the folded version state."""
+        self.components = [{"path": c["path"], "ref": f"{c['project']}/{c['name']}:v{c['version']}",
+                            "digest": c["digest"]} for c in vs.components]
+        self.origin = dict(vs.origin) if vs.origin else None
+        self.remote_inputs = [dict(r) for r in vs.remote_inputs]
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "components": [dict(c) for c in self.components],
+                "origin": None if self.origin is None else dict(self.origin),
+                "remote_inputs": [dict(r) for r in self.remote_inputs]}
+
+
+@dataclass
+class FileInfo(Result):
+    """One file of a version (``files``): where its bytes live. ``range`` is set for a file
+    stored in a pack, ``ref`` (the recorded source and its pins) for a reference."""
+
+    path: str
+    size: int
+    digest: str | None
+    url: str | None
+    range: list[int] | None = None
+    ref: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "size": self.size, "digest": self.digest, "url": self.url}
+        if self.ref is not None:
+            out["ref"] = self.ref
+        if self.range is not None:
+            out["range"] = list(self.range)
+        return out
+
+
+@dataclass
+class MetadataValue(Result):
+    """The latest value of one metadata key, or a whole card (``metadata get``)."""
+
+    ref: str
+    key: str
+    card: str | None
+    name: str | None
+    value: Any
+    type: str | None
+    display: str
+    time: str | None
+    run: str | None
+    seq: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "key": self.key, "card": self.card, "name": self.name, "value": self.value,
+                "type": self.type, "display": self.display, "time": self.time, "run": self.run, "seq": self.seq}
+
+
+@dataclass
+class TtlInfo(Result):
+    """When a version expires, the time left, the links that keep it, the project default (``ttl show``)."""
+
+    ref: str
+    expires: str | None
+    remaining_seconds: int | None
+    remaining: str | None
+    linked: list[str]
+    project_default: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "expires": self.expires, "remaining_seconds": self.remaining_seconds,
+                "remaining": self.remaining, "linked": list(self.linked), "project_default": self.project_default}

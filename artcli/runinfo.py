@@ -125,14 +125,17 @@ def fresh_run_id() -> str:
     return f"r-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
 
 
-#: the arguments the CLI entry point was called with, when it was given a list (in-process
-#: callers); None means this process's own ``sys.argv``
+#: the arguments the CLI entry point is running with (set by ``artcli.cli.app.main`` for the
+#: length of one command); None outside the CLI: a Python caller, recorded as ``python <argv>``
 ARGV: list[str] | None = None
 
 
 def command_line(argv: Sequence[str] | None = None) -> list[str]:
-    """This command's line, scrubbed, as ``artcli <args>``."""
-    args = list(argv) if argv is not None else list(ARGV) if ARGV is not None else sys.argv[1:]
+    """This command's line, scrubbed, as ``artcli <args>``; outside the CLI (the Python API,
+    ``ARGV`` unset) the program's own line as ``python <script> <args>``."""
+    if argv is None and ARGV is None:
+        return redact_argv(["python", *sys.argv])
+    args = list(argv) if argv is not None else list(ARGV) if ARGV is not None else []
     return redact_argv(["artcli", *args])
 
 
@@ -174,8 +177,8 @@ def run_attributes(job_type: str | None = None, name: str | None = None,
                    env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What a run records once, in its first event: job type, name, command line, where and who,
     git state and the CI job. Everything is chosen field by field; nothing is copied wholesale."""
-    from artcli import __version__
     from artcli.eventlog import actor
+    from artcli.version import __version__
 
     who = actor(None)
     attrs: dict[str, Any] = {

@@ -33,7 +33,7 @@ from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import ProgressReporter
-from artcli.remoteindex import LooseProbe, find_loose, find_packed, live_packs
+from artcli.remoteindex import LooseProbe, find_loose, find_packed
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -129,10 +129,12 @@ class EagerUploads:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter,
-            eager: EagerUploads) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
+def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eager: EagerUploads,
+                 hints: Callable[[], dict[str, tuple[str, int]]] | None = None,
+                 ) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
     """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
-    writer lease; large files ``eager`` took while hashing are settled here.
+    writer lease; large files ``eager`` took while hashing are settled here. ``hints`` gives
+    where some small files may already be packed (the previous version's manifest).
 
     Returns (files uploaded, bytes uploaded, digest -> (pack or None, offset)) for every
     file of the version. Every object is complete before the manifest that names it.
@@ -144,8 +146,7 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter,
     large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
     where: dict[str, tuple[str | None, int]] = {}
     if small:
-        packs = live_packs(repo)
-        for d, (p, o) in find_packed(repo, small, packs).items():
+        for d, (p, o) in find_packed(repo, small, hints() if hints else None).items():
             where[d] = (p, o)
     offered = eager.offered
     known = [d for d in large if d not in offered]  # digests from the stat cache
@@ -167,9 +168,11 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter,
 
         def ship(b: PackBuilder) -> None:
             pdigest, data, index = b.seal()
+            # known here before it is stored: a re-run after a crash finds it (with a HEAD)
+            # instead of uploading again what did reach the remote
+            repo.db.add_pack(repo.store.url, pdigest, b.members)
             repo.store.put(layout.pack_key(pdigest), data)
             repo.store.put(layout.pack_index_key(pdigest), index)
-            repo.db.add_pack(repo.store.url, pdigest, b.members)
             for d, off, _ in b.members:
                 where[d] = (pdigest, off)
             rep.advance(len(data))

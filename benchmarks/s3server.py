@@ -57,7 +57,7 @@ class MotoServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server
         self.proc = subprocess.Popen(
-            [str(self.exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            self.argv(),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -75,6 +75,9 @@ class MotoServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"moto_server did not answer within {timeout:.0f}s")
+
+    def argv(self) -> list[str]:
+        return [str(self.exe), "-H", "127.0.0.1", "-p", str(self.port)]
 
     def _request(self, method: str, path: str, timeout: float = 30.0) -> int:
         req = urllib.request.Request(

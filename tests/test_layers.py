@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("face", ("artcli.cli", "artcli.cli.*", "artcli.entry", "artcli.__main__",
               "artcli.site", "artcli.site.*")),  # the static catalogue: another face of the same data
-    ("api", ("artcli.api", "artcli.api.*")),
+    ("api", ("artcli", "artcli.api", "artcli.api.*")),  # the package itself re-exports the API (lazily)
     ("ops", ("artcli.ops", "artcli.ops.*")),
     ("repo and shared mechanisms", (
         "artcli.repo",                                     # the context every op takes: settings, store, cache, logs
@@ -37,6 +37,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.components", "artcli.remoterefs",          # composite versions, versions on other remotes
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
+        "artcli.catalogue",                                # the project catalogue: noted by writers, read by ls
+        "artcli.projectindex",                             # one summary per artifact of a project (ls and above)
     )),
     ("state, sources, local", (                            # nothing here knows the Repo
         "artcli.state", "artcli.state.*",                  # folds of event logs
@@ -48,13 +50,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("format, store", (
         "artcli.layout", "artcli.canonical", "artcli.manifest", "artcli.manifest_stream", "artcli.packs",
-        "artcli.eventlog", "artcli.hashing", "artcli.mdvalues",
+        "artcli.eventlog", "artcli.checkpoints", "artcli.hashing", "artcli.mdvalues",
         "artcli.marker",  # the format marker: the one reader and writer of artcli-store.json
         "artcli.store", "artcli.store.*",
         "artcli.localdb",  # the local sqlite index (stat cache, event cache, pack indexes): eventlog keeps its cursor there
     )),
     ("base", (
-        "artcli", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
+        "artcli.version", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
         "artcli.progress", "artcli.results",
     )),
 ]

@@ -52,3 +52,25 @@ def test_subprocesses_import_this_tree(tmp_path: Path) -> None:
         out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True,
                              text=True, check=True).stdout
         assert Path(out.strip()) == tree
+
+
+def test_import_artcli_is_lazy() -> None:
+    """``import artcli`` loads only the version string: not the API, the ops, typer or any cloud library."""
+    probe = ("import sys, artcli\nprint(sorted(m for m in sys.modules if m.startswith('artcli')), "
+             "'typer' in sys.modules, 'blake3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['artcli', 'artcli.version'] False False"
+    assert _loaded("import artcli") == []
+
+
+def test_the_api_on_a_local_remote_imports_no_cloud_library(tmp_path: Path) -> None:
+    """Opening a local remote, logging and reading through the API pulls no fsspec, boto3 or rich."""
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "f.txt").write_text("x")
+    code = (f"import os; os.environ['ARTCLI_CACHE_DIR']={str(tmp_path / 'c')!r}\n"
+            "import artcli\n"
+            f"with artcli.open({(tmp_path / 'r').as_uri()!r}) as repo:\n"
+            f"    repo.log('ds', [{str(data)!r}]); repo.ls('ds'); repo.show('ds'); repo.files('ds')\n"
+            "assert artcli.VersionInfo and artcli.errors.NotFoundError")
+    assert _loaded(code) == []

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -254,6 +255,39 @@ class StoreContract:
         assert [o.key for o in store.list("", start_after="a0")] == ["ab/x", "b", *sorted(keys)[-4:]]
         assert list(store.list("zzz/")) == []
         assert list(store.list("nothing/here/")) == []
+
+    def test_list_dirs(self, store: Store) -> None:
+        for k in ["p/arts/a/events/0", "p/arts/a/events/1", "p/arts/b.c/x", "p/arts/b/y/z", "p/arts/file",
+                  "p/arts/c-d/1", "p/other/e/1", "p/arts0/f/1"]:
+            store.put(k, b"x")
+        if hasattr(store, "list_page_size"):
+            store.list_page_size = 2  # pagination of folders on cloud backends
+        assert list(store.list_dirs("p/arts/")) == ["a", "b.c", "b", "c-d"]  # key order: "b.c/" < "b/"
+        assert list(store.list_dirs("p/")) == ["arts", "arts0", "other"]
+        assert list(store.list_dirs("p/arts/a/events/")) == []
+        assert list(store.list_dirs("nothing/")) == []
+
+    def test_list_dirs_is_one_entry_per_folder_on_cloud_backends(self, store: Store,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+        """Cloud backends list folders with a delimiter: pages grow with folders, not keys (``ls``
+        of a project lists artifact folders, each holding thousands of events)."""
+        if not hasattr(store, "list_page_size"):
+            pytest.skip("folders are directory reads here")
+        for d in "abc":
+            for i in range(6):
+                store.put(f"p/{d}/events/{i:012d}.json", b"x")
+        store.list_page_size = 2
+        pages = 0
+        guard = store._guard  # type: ignore[attr-defined]
+
+        def counting(key: str) -> Any:
+            nonlocal pages
+            pages += 1
+            return guard(key)
+
+        monkeypatch.setattr(store, "_guard", counting)
+        assert list(store.list_dirs("p/")) == ["a", "b", "c"]
+        assert pages <= 2  # walking every key would take 9 pages of 2
 
     def test_list_is_lazy(self, store: Store) -> None:
         for i in range(5):

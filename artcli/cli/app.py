@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from artcli import __version__
 from artcli.cli import output
+from artcli.version import __version__
 
 app = typer.Typer(
     name="artcli",
@@ -104,3 +104,4 @@ def main(argv: list[str] | None = None) -> None:
         from artcli.cli.commands.common import close_repos
 
         close_repos()
+        runinfo.ARGV = None  # a Python caller in this process afterwards records its own line

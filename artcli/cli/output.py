@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 QUIET = False
@@ -58,6 +58,25 @@ def write_file(path: str, text: str) -> None:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def emit_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON array, as :func:`emit_json` prints a list, from rows that arrive one at a time
+    (spooled to a temp file first: nothing reaches stdout if producing a later row fails)."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        spool.write("[")
+        first = True
+        for row in rows:
+            text = json.dumps(row, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  ")
+            spool.write(("\n  " if first else ",\n  ") + text)
+            first = False
+        spool.write("]\n" if first else "\n]\n")
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            sys.stdout.write(chunk)
     sys.stdout.flush()
 
 

@@ -40,10 +40,11 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
         lk = link_in(repo.collection_state(ref.registry, ref.name), ref)
         changes = set_collection_aliases(repo, ref.registry, ref.name, lk.version, wanted)
         return AliasResult(f"{ref.qualified}:v{lk.version}", changes)
-    st, vs = repo.resolve(ref)
+    st, vs = repo.resolve(ref, history=False)
     repo.check_format(for_write=True)
     changes = move_aliases(repo.artifact_log(st.project, st.name), artifact_folder(repo, st.project, st.name),
-                   f"{st.project}/{st.name}", vs.version, wanted)
+                           f"{st.project}/{st.name}", vs.version, wanted,
+                           repo.artifact_fold(st.project, st.name, history=False))
     return AliasResult(f"{st.project}/{st.name}:v{vs.version}", changes)
 
 

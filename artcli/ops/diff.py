@@ -7,12 +7,14 @@ Metadata is compared on each key's latest value and type.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli import canonical
+from artcli import canonical, manifest
+from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref
-from artcli.repo import Repo
+from artcli.repo import Repo, check_against_event
 from artcli.results import Result
 from artcli.state.artifact import ArtifactState, VersionState
 from artcli.state.metadata import latest_rows
@@ -52,10 +54,31 @@ def _file(e: Entry) -> dict[str, Any]:
     return out
 
 
-def _manifest(repo: Repo, st: ArtifactState, vs: VersionState) -> dict[str, Entry]:
+def _streamed(repo: Repo, st: ArtifactState, vs: VersionState) -> manifest.Streamed:
+    if not vs.manifest:
+        raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+    return repo.manifest_file(vs.manifest)
 
-    man = repo.version_manifest(st, vs)
-    return {e.path: e for e in man.entries}
+
+def _compare_files(res: DiffResult, a: Iterable[Entry], b: Iterable[Entry]) -> None:
+    """Merge two path-sorted manifests: memory holds the differences, not the files."""
+    ia, ib = iter(a), iter(b)
+    ea, eb = next(ia, None), next(ib, None)
+    while ea is not None or eb is not None:
+        if eb is None or (ea is not None and ea.path < eb.path):
+            assert ea is not None
+            res.removed.append({"path": ea.path, **_file(ea)})
+            ea = next(ia, None)
+        elif ea is None or eb.path < ea.path:
+            res.added.append({"path": eb.path, **_file(eb)})
+            eb = next(ib, None)
+        else:
+            fa, fb = _file(ea), _file(eb)
+            if fa == fb:
+                res.unchanged += 1
+            else:
+                res.changed.append({"path": ea.path, "a": fa, "b": fb})
+            ea, eb = next(ia, None), next(ib, None)
 
 
 def diff_versions(repo: Repo, ref_a: Ref, ref_b: Ref) -> DiffResult:
@@ -65,19 +88,10 @@ def diff_versions(repo: Repo, ref_a: Ref, ref_b: Ref) -> DiffResult:
     res = DiffResult(f"{st_a.project}/{st_a.name}:v{vs_a.version}", f"{st_b.project}/{st_b.name}:v{vs_b.version}",
                      vs_a.digest == vs_b.digest)
     if not res.same_content:  # equal content digests mean equal files: skip the manifests
-        files_a, files_b = _manifest(repo, st_a, vs_a), _manifest(repo, st_b, vs_b)
-        for path in sorted(files_a.keys() | files_b.keys()):
-            ea, eb = files_a.get(path), files_b.get(path)
-            if ea is None and eb is not None:
-                res.added.append({"path": path, **_file(eb)})
-            elif eb is None and ea is not None:
-                res.removed.append({"path": path, **_file(ea)})
-            elif ea is not None and eb is not None:
-                fa, fb = _file(ea), _file(eb)
-                if fa == fb:
-                    res.unchanged += 1
-                else:
-                    res.changed.append({"path": path, "a": fa, "b": fb})
+        man_a, man_b = _streamed(repo, st_a, vs_a), _streamed(repo, st_b, vs_b)
+        _compare_files(res, man_a, man_b)
+        check_against_event(res.a, vs_a, man_a)
+        check_against_event(res.b, vs_b, man_b)
     else:
         res.unchanged = vs_a.files
     md_a = {r["key"]: r for r in latest_rows(vs_a)}

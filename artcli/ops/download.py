@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli.errors import UsageError
+from artcli.errors import IntegrityError, UsageError
 from artcli.localdb import stat_key
 from artcli.materialise import (
+    LayoutCheck,
     TargetWriter,
-    check_layout,
     copy_into_place,
     final_path,
     make_target,
@@ -22,7 +24,7 @@ from artcli.materialise import (
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo
+from artcli.repo import Repo, check_against_event
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -53,21 +55,71 @@ def default_root(ref_name: str, version: int) -> Path:
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
              skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md)."""
+    run when there is one (lineage: docs/lineage.md).
+
+    The manifest is read twice from the local cache, never whole in memory: a first pass checks
+    every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
+    written; the second materialises ``CHUNK`` entries at a time, so memory does not grow
+    with the number of files (a version of a million files)."""
     rep = reporter or NoProgress()
     repo.check_format()
-    st, vs = repo.resolve(ref)
-    man = repo.version_manifest(st, vs)
-    entries = [e for e in man.entries if not path_prefix or e.path == path_prefix
-               or e.path.startswith(path_prefix.rstrip("/") + "/")]
-    if path_prefix and not entries:
-        raise UsageError(f"no file of {st.project}/{st.name}:v{vs.version} is under {path_prefix!r}")
-    target = Path(root) if root else default_root(st.name, vs.version)
-    check_layout(entries)
-    target = make_target(target)
-    checked: set[str] = set()
-    plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
+    st, vs = repo.resolve(ref, history=False)
+    where = f"{st.project}/{st.name}:v{vs.version}"
+    if not vs.manifest:
+        raise IntegrityError(f"{where} has no manifest in its log")
+    man = repo.manifest_file(vs.manifest)
 
+    def selected() -> Iterator[Entry]:
+        return (e for e in man if not path_prefix or e.path == path_prefix
+                or e.path.startswith(path_prefix.rstrip("/") + "/"))
+
+    layout = LayoutCheck()
+    files = size = 0
+    for e in selected():  # first pass: everything checked before any write
+        layout.add(e.path)
+        files += 1
+        size += e.size
+    check_against_event(where, vs, man)
+    if path_prefix and not files:
+        raise UsageError(f"no file of {where} is under {path_prefix!r}")
+    target = Path(root) if root else default_root(st.name, vs.version)
+    target = make_target(target)
+    done = _Totals(warnings=list(st.warnings))
+    checked: set[str] = set()
+    many = files > CHUNK
+    if many:
+        rep.phase("downloading", None)
+    for chunk in _batched(selected(), CHUNK):
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
+    if track:
+        record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
+    rep.done(f"{where} -> {target} ({done.written} files written)")
+    return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
+                          warnings=done.warnings)
+
+
+def _batched(items: Iterator[Entry], n: int) -> Iterator[list[Entry]]:
+    while batch := list(itertools.islice(items, n)):
+        yield batch
+
+
+#: entries materialised at a time: bounds memory (a few KB each in flight)
+CHUNK = 20_000
+
+
+@dataclass
+class _Totals:
+    fetched_files: int = 0
+    fetched_bytes: int = 0
+    written: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
+                 rep: ProgressReporter, done: _Totals, many: bool) -> None:
+    """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
+    what it holds, the rest is fetched, verified and written."""
+    plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
     sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
@@ -76,7 +128,8 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     # --skip-cache: straight from the remote into the target, no cache read or write
     need = list({e.digest: e for e, _ in todo}.values()) if skip_cache else _from_cache(repo, sink, todo)
     fetched_bytes = sum(e.size for e in need)
-    rep.phase("downloading", fetched_bytes)
+    if not many:
+        rep.phase("downloading", fetched_bytes)
     fetch_stored(repo.store, sink, need, rep.advance)
     if not skip_cache:
         # every path of a digest stored loose (even one another entry names packed) comes from
@@ -86,21 +139,16 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
     repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
-    warnings = list(st.warnings)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         rs = fetch_references(repo, refs, target, rep)
-        fetched_files, fetched_bytes, written = rs.fetched_files, fetched_bytes + rs.fetched_bytes, rs.materialised
-        warnings += rs.warnings
-    else:
-        fetched_files, written = 0, 0
-    fetched_files += len(need)
-    written += len(todo)
-    if track:
-        record_input(repo, st, vs, via="download", requested=str(ref), warnings=warnings)
-    rep.done(f"{st.project}/{st.name}:v{vs.version} -> {target} ({written} files written)")
-    return DownloadResult(f"{st.project}/{st.name}:v{vs.version}", str(target), len(entries),
-                          sum(e.size for e in entries), fetched_files, fetched_bytes, written, warnings=warnings)
+        done.fetched_files += rs.fetched_files
+        fetched_bytes += rs.fetched_bytes
+        done.written += rs.materialised
+        done.warnings += rs.warnings
+    done.fetched_files += len(need)
+    done.fetched_bytes += fetched_bytes
+    done.written += len(todo)
 
 
 def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -> list[Entry]:

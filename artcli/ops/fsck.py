@@ -59,6 +59,8 @@ def fsck(repo: Repo, *, read_data: bool = False) -> FsckReport:
     artifacts = [repo.artifact_state(repo.project, n, must_exist=False) for n in names]
     for st in artifacts:
         rep.findings += st.issues
+        for kind, key, message in repo.artifact_log(repo.project, st.name).check_checkpoints():
+            rep.add(kind, key, message)
     settings = layout.settings_prefix(repo.project)
     if _keys(repo, rep, settings):
         rep.findings += fold_settings(repo.settings_log(repo.project).read()).issues

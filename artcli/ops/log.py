@@ -14,8 +14,8 @@ from artcli import clock, manifest, remoterefs
 from artcli.components import Component, check_still_live
 from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
-from artcli.errors import ConflictError, UsageError
-from artcli.eventlog import EventLog, Events
+from artcli.errors import ArtcliError, ConflictError, UsageError
+from artcli.eventlog import EventLog
 from artcli.inputs import hash_files, scan
 from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines
@@ -27,6 +27,7 @@ from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS
+from artcli.state.artifact import ArtifactState
 from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
@@ -214,7 +215,7 @@ def _log_artifact(
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
-    log, events = reading.result()
+    log, state = reading.result()
     entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
     if spill is None and len(entries) + len(extra_entries or ()) + len(placed) > STREAM_MIN_ENTRIES:
@@ -248,7 +249,7 @@ def _log_artifact(
         cdigest = manifest.content_digest(entries)
     repo.check_format(for_write=True)
 
-    st = repo.fold_artifact(project, name, events)
+    st = state
     _check_renamed(st)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
@@ -261,7 +262,7 @@ def _log_artifact(
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
     lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
-    up_files, up_bytes, stored = upload_files(repo, files, rep, eager)
+    up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
         mdigest = store_streamed(repo, spill, files, stored, rep, located)
     else:
@@ -269,11 +270,10 @@ def _log_artifact(
 
     outcome: dict[str, Any] = {}
 
-    def build(events: Events) -> dict[str, Any] | None:
+    def build(cur: ArtifactState) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
         if fields.get("components"):
             check_still_live(repo, [Component(**c) for c in fields["components"]])
-        cur = repo.fold_artifact(project, name, events)
         _check_renamed(cur)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
@@ -290,7 +290,7 @@ def _log_artifact(
         ev.update(fields)
         return ev
 
-    ev = log.append(build)
+    ev = log.append_folded(repo.artifact_fold(project, name, history=False), build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep, description)
@@ -300,7 +300,7 @@ def _log_artifact(
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
 
 
-def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, Events]]:
+def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[EventLog, ArtifactState]]:
     """Open the remote and read the artifact's event log on a thread while the files hash.
 
     For S3/GCS, importing s3fs/gcsfs and building a client alone takes ~0.2 s; hashing runs in
@@ -308,13 +308,13 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
     (read only: an empty remote is stamped later, and only if something is written). The
     events may be stale by the time they are folded; commits re-fold the current log anyway.
     """
-    done: Future[tuple[EventLog, Events]] = Future()
+    done: Future[tuple[EventLog, ArtifactState]] = Future()
 
     def work() -> None:
         try:
             log = repo.artifact_log(project, name)  # opens the store
             repo.check_format()
-            done.set_result((log, log.read()))
+            done.set_result((log, log.folded(repo.artifact_fold(project, name, history=False))))
         except BaseException as exc:  # raised where the result is used
             done.set_exception(exc)
 
@@ -325,6 +325,23 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
 def _check_renamed(st: Any) -> None:
     if st.renamed_to is not None:
         raise ConflictError(f"{st.project}/{st.name} was renamed to {st.renamed_to}; log to the new name")
+
+
+#: the previous version's manifest is read for deduplication only up to this many files
+HINT_MAX_FILES = 100_000
+
+
+def _packed_in_latest(repo: Repo, st: ArtifactState) -> dict[str, tuple[str, int]]:
+    """Where the latest version's small files are packed: what a new version most likely
+    shares with it (deduplication without reading every pack index of the remote)."""
+    vs = st.latest_live()
+    if vs is None or not vs.manifest or (vs.files > HINT_MAX_FILES and not repo.cache.manifest_path(vs.manifest).exists()):
+        return {}
+    try:
+        man = repo.version_manifest(st, vs)
+    except ArtcliError:  # only a hint: a damaged or missing manifest costs deduplication
+        return {}
+    return {e.digest: (e.pack, e.offset or 0) for e in man.entries if e.pack and e.digest}
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:
@@ -341,8 +358,7 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
     project = repo.project
     log = repo.artifact_log(project, name)
 
-    def build(events: Events) -> dict[str, Any] | None:
-        cur = repo.fold_artifact(project, name, events)
+    def build(cur: ArtifactState) -> dict[str, Any] | None:
         need = [a for a in aliases if cur.aliases.get(a) != version]
         describe = description is not None and cur.versions[version].description != description
         if cur.latest == version and not need and not metadata and not describe:
@@ -353,8 +369,8 @@ def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str]
             ev["description"] = description
         return ev
 
-    log.append(build)
-    st = repo.artifact_state(project, name)
+    log.append_folded(repo.artifact_fold(project, name, history=False), build)
+    st = repo.artifact_state(project, name, history=False)
     vs = st.versions[version]
     rep.done(f"unchanged: {project}/{name}:v{version} already holds this content")
     return LogResult(project, name, version, cdigest, False, vs.files, vs.size, st.type,

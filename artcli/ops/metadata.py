@@ -20,7 +20,7 @@ from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.model import Ref, check_name, parse_ref
 from artcli.repo import Repo
-from artcli.results import Report, Result
+from artcli.results import MetadataValue, Report, Result, VersionInfo
 from artcli.state.artifact import ArtifactState, VersionState, version_summary
 from artcli.state.metadata import latest_rows, metadata_row
 
@@ -136,20 +136,20 @@ def list_metadata(repo: Repo, ref: Ref, history: bool = False) -> Report:
     return Report({"ref": f"{st.project}/{st.name}:v{vs.version}", "entries": rows}, warnings=list(st.warnings))
 
 
-def get_metadata(repo: Repo, ref: Ref, key: str) -> dict[str, Any]:
+def get_metadata(repo: Repo, ref: Ref, key: str) -> MetadataValue:
     """The latest entry of ``key``; a card name gives the card as an object of name -> value."""
     st, vs = repo.resolve(ref)
     where = f"{st.project}/{st.name}:v{vs.version}"
     rows = latest_rows(vs)
     for r in rows:
         if r["key"] == key:
-            return {"ref": where, **r}
+            return MetadataValue(where, r["key"], r["card"], r["name"], r["value"], r["type"], r["display"],
+                                 r["time"], r["run"], r["seq"])
     card = [r for r in rows if r["card"] == key]
     if card:
         value = {r["name"]: r["value"] for r in card}
-        return {"ref": where, "key": key, "card": key, "name": None, "value": value, "type": "card",
-                "display": mdvalues.raw(value), "time": max(r["time"] or "" for r in card) or None,
-                "run": None, "seq": max(r["seq"] or 0 for r in card)}
+        return MetadataValue(where, key, key, None, value, "card", mdvalues.raw(value),
+                             max(r["time"] or "" for r in card) or None, None, max(r["seq"] or 0 for r in card))
     keys = [r["key"] for r in rows]
     close = difflib.get_close_matches(key, keys, n=3)
     hint = (f"did you mean: {', '.join(close)}?" if close else
@@ -267,10 +267,10 @@ def _filter(items: list[tuple[ArtifactState, VersionState]], where: list[str],
 class Selection(Result):
     """``ls [NAME] --where/--sort/--type``: version summaries, filtered and sorted."""
 
-    rows: list[dict[str, Any]]
+    rows: list[VersionInfo]
 
     def to_json(self) -> list[dict[str, Any]]:
-        return self.rows
+        return [v.to_json() for v in self.rows]
 
 
 def select(repo: Repo, name: str | None, where: list[str] | None, sort: str | None,
@@ -287,10 +287,11 @@ def select(repo: Repo, name: str | None, where: list[str] | None, sort: str | No
         _sort_key(sort)
     if name is not None:
         check_name(name)
-        states = [repo.artifact_state(repo.project, name)]
+        states = [repo.artifact_state(repo.project, name, history=False)]
     else:
         states = [st for n in repo.artifact_names(repo.project)
-                  if (st := repo.artifact_state(repo.project, n, must_exist=False, follow=False)).versions
+                  if (st := repo.artifact_state(repo.project, n, must_exist=False, history=False, follow=False)).versions
+                  and st.renamed_to is None
                   and (artifact_type is None or st.type == artifact_type)]
     items = [(st, vs) for st in states for vs in st.live_versions()]
     warnings = [w for st in states for w in st.warnings]
@@ -303,10 +304,11 @@ def select(repo: Repo, name: str | None, where: list[str] | None, sort: str | No
             warnings.append(f"no live version of {where_} has the metadata key {key!r}"
                             + (f"; did you mean {', '.join(repr(c) for c in close)}?" if close else
                                f"; keys: {', '.join(known[:10]) or 'none'}"))
-    rows = [version_summary(st, vs) for st, vs in _filter(items, where or [], sort)]
+    rows = [VersionInfo.from_json(version_summary(st, vs)) for st, vs in _filter(items, where or [], sort)]
     return Selection(rows, warnings=warnings)
 
 
-def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[dict[str, Any]]:
-    """``ls [NAME] --where ... --sort ...``: the version summaries ``ls`` prints, filtered."""
+def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[VersionInfo]:
+    """``ls [NAME] --where ... --sort ...``: the versions ``ls`` prints, filtered (no NAME: across
+    every artifact of the project)."""
     return select(repo, name, where, sort).rows

@@ -2,62 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 from artcli import layout
-from artcli.model import Ref, check_name
-from artcli.repo import Repo
-from artcli.results import Report
+from artcli.errors import IntegrityError
+from artcli.model import Entry, Ref, check_name
+from artcli.projectindex import project_summaries
+from artcli.repo import Repo, check_against_event
+from artcli.results import ArtifactSummary, FileInfo, VersionDetail, VersionInfo
 from artcli.state.artifact import version_summary
 
 
-def list_artifacts(repo: Repo) -> list[dict[str, Any]]:
-    """Every artifact of the project with its type, version count and latest version."""
-    out = []
-    for name in repo.artifact_names(repo.project):
-        st = repo.artifact_state(repo.project, name, must_exist=False, follow=False)
-        if st.renamed_to is not None:  # listed under its new name
-            continue
-        latest = st.latest_live()
-        out.append({"project": repo.project, "name": name, "type": st.type,
-                    "versions": len(st.live_versions()),
-                    "latest": f"v{latest.version}" if latest else None,
-                    "updated": max((v.created for v in st.versions.values()), default=None)})
-    return out
+def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[ArtifactSummary]:
+    """Every artifact of the project (of one type) with its type, version count, latest version
+    and its size: from the project catalogue, plus the own log of each artifact it cannot vouch
+    for. An artifact renamed away (``artcli rename``) is listed under its new name only."""
+    return [ArtifactSummary(repo.project, s.name, s.type, s.live, s.latest, s.updated, s.size)
+            for s in project_summaries(repo, repo.project)
+            if (artifact_type is None or s.type == artifact_type) and s.renamed_to is None]
 
 
-def list_versions(repo: Repo, name: str) -> list[dict[str, Any]]:
+def list_versions(repo: Repo, name: str) -> list[VersionInfo]:
     check_name(name)
-    st = repo.artifact_state(repo.project, name)
-    return [version_summary(st, v) for v in st.live_versions()]
+    st = repo.artifact_state(repo.project, name, history=False)
+    return [VersionInfo.from_json(version_summary(st, v)) for v in st.live_versions()]
 
 
-def show(repo: Repo, ref: Ref) -> Report:
+def show(repo: Repo, ref: Ref) -> VersionDetail:
     """One version's summary (``show``); the artifact log's skipped events are its warnings."""
-    st, vs = repo.resolve(ref)
-    info = version_summary(st, vs)
-    info["components"] = [{"path": c["path"], "ref": f"{c['project']}/{c['name']}:v{c['version']}",
-                           "digest": c["digest"]} for c in vs.components]
-    info["origin"] = dict(vs.origin) if vs.origin else None
-    info["remote_inputs"] = [dict(r) for r in vs.remote_inputs]
-    return Report(info, warnings=list(st.warnings))
+    st, vs = repo.resolve(ref, history=False)
+    return VersionDetail.from_json(version_summary(st, vs), warnings=list(st.warnings)).detail(vs)
 
 
-def files(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
+def iter_files(repo: Repo, ref: Ref) -> Iterator[FileInfo]:
+    """:func:`files`, one row at a time from the manifest file: memory does not grow with the
+    number of files. The manifest is checked against its event (docs/format.md §5.8) when the
+    last row has been given; a mismatch raises then, so consumers must not trust rows before."""
+    st, vs = repo.resolve(ref, history=False)
+    if not vs.manifest:
+        raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
+    streamed = repo.manifest_file(vs.manifest)
+    for e in streamed:
+        yield _file_row(repo, e)
+    check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, streamed)
+
+
+def _file_row(repo: Repo, e: Entry) -> FileInfo:
+    row = FileInfo(e.path, e.size, e.digest, None)
+    if e.ref is not None:
+        row.url = e.ref.get("uri")
+        row.ref = e.ref
+    elif e.pack:
+        row.url = repo.store.public_url(layout.pack_key(e.pack))
+        row.range = [e.offset or 0, (e.offset or 0) + e.size]
+    else:
+        row.url = repo.store.public_url(layout.blob_key(e.digest or ""))
+    return row
+
+
+def files(repo: Repo, ref: Ref) -> list[FileInfo]:
     """Each file of a version: path, size, digest and where its bytes live."""
-
-    st, vs = repo.resolve(ref)
-    man = repo.version_manifest(st, vs)
-    out = []
-    for e in man.entries:
-        row: dict[str, Any] = {"path": e.path, "size": e.size, "digest": e.digest}
-        if e.ref is not None:
-            row["url"] = e.ref.get("uri")
-            row["ref"] = e.ref
-        elif e.pack:
-            row["url"] = repo.store.public_url(layout.pack_key(e.pack))
-            row["range"] = [e.offset, (e.offset or 0) + e.size]
-        else:
-            row["url"] = repo.store.public_url(layout.blob_key(e.digest or ""))
-        out.append(row)
-    return out
+    return list(iter_files(repo, ref))

@@ -23,7 +23,7 @@ from artcli.lineagewalk import walk_lineage
 from artcli.links import clear_ttl_for_link, links_by_version
 from artcli.model import Ref, check_name
 from artcli.repo import Repo
-from artcli.results import Result
+from artcli.results import Result, TtlInfo
 from artcli.state.artifact import fold
 from artcli.state.settings import default_ttl_was_set, fold_default_ttl
 
@@ -147,16 +147,16 @@ def _undo_if_linked(repo: Repo, res: TtlResult) -> None:
             res.skipped.append({"ref": item["ref"], "reason": f"linked as {', '.join(links[key])} meanwhile"})
 
 
-def show_ttl(repo: Repo, ref: Ref) -> dict[str, Any]:
+def show_ttl(repo: Repo, ref: Ref) -> TtlInfo:
     """The version's expiry, the time left, what protects it, and the project default."""
     repo.check_format()
     st, vs = repo.resolve(ref)
     left = remaining(vs.expires)
     links = links_by_version(repo).get((st.project, st.name, vs.version), [])
     default = repo.default_ttl(st.project)
-    return {"ref": _vref(st.project, st.name, vs.version), "expires": vs.expires,
-            "remaining_seconds": left, "remaining": None if left is None else format_duration(left),
-            "linked": links, "project_default": None if default is None else format_duration(default)}
+    return TtlInfo(_vref(st.project, st.name, vs.version), vs.expires, left,
+                   None if left is None else format_duration(left), list(links),
+                   None if default is None else format_duration(default))
 
 
 # -- project default TTL -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artcli import __version__, canonical, clock
+from artcli import canonical, clock
 from artcli.redact import redact_text
 from artcli.repo import Repo
 from artcli.site import assets, paths
@@ -28,6 +28,7 @@ from artcli.site import pages as pg
 from artcli.site import templates as tpl
 from artcli.site.gather import Catalogue, gather
 from artcli.site.html import frame
+from artcli.version import __version__
 
 SCHEMA = "artcli.site/1"
 STATE_SCHEMA = "artcli.site-state/1"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from artcli import __version__, clock
+from artcli import clock
 from artcli.cli.render.escape import esc, safe_link
 from artcli.mdvalues import format_size
 from artcli.site import paths
+from artcli.version import __version__
 
 FILTER_FROM = 8  # rows: a shorter table needs no filter box
 Crumbs = Sequence[tuple[str, str | None]]

@@ -29,7 +29,7 @@ def _request(url: str, method: str, headers: Mapping[str, str] | None = None) ->
     """urlopen with user-info turned into a Basic auth header (never into a message)."""
     import urllib.request
 
-    from artcli import __version__
+    from artcli.version import __version__
 
     parts = urlsplit(url)
     hdrs = {"User-Agent": f"artcli/{__version__}", "Accept-Encoding": "identity", **(headers or {})}

@@ -151,7 +151,7 @@ def _target(st: ArtifactState, ev: dict[str, Any], *, not_deleted: bool) -> Vers
 
 def _created(st: ArtifactState, ev: dict[str, Any]) -> None:
     n = ev["version"]
-    top = max(st.versions, default=-1)
+    top = next(reversed(st.versions), -1)  # versions are added in increasing order (O(1), not O(n))
     if n in st.versions:
         raise Skip("version-duplicate", f"v{n} was created by an earlier event")
     if n < top:

@@ -135,7 +135,7 @@ def apply_collection(st: CollectionState, ev: dict[str, Any]) -> None:
     kind = ev["type"]
     if kind == "linked":
         n = ev["version"]
-        top = max(st.links, default=-1)
+        top = next(reversed(st.links), -1)  # links are added in increasing order (O(1), not O(n))
         if n in st.links:
             raise Skip("version-duplicate", f"collection version v{n} was linked by an earlier event")
         if n < top:

@@ -137,6 +137,9 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "run_finished": ({}, {"status": _or_null(_str)}),
     # project settings logs
     "default_ttl_set": ({"seconds": _or_null(_int(1, MAX_COUNT))}, {}),
+    # project catalogues (§5.10)
+    "artifact_touched": ({"name": _name, "touch": _str}, {}),
+    "artifacts_summarised": ({"artifacts": _list(_obj)}, {"resolves": _obj}),
 }
 
 #: the types that create a number in their log (version numbers of artifacts and collections)

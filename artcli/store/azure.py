@@ -132,6 +132,34 @@ class AzureStore(FsspecStore):
             if not token:
                 return
 
+    def list_dirs(self, prefix: str) -> Iterator[str]:
+        """List Blobs pages with ``delimiter="/"``: one BlobPrefix per folder (``ls`` of a
+        project with 10,000 artifacts is a few requests, not a LIST of every event).
+
+        Azure's List Blobs has no ``start-after`` (only an opaque marker), so :meth:`list` with
+        ``start_after`` still pages from the start of ``prefix`` and skips here."""
+        check_prefix(prefix)
+        cut = len(self.key_prefix + prefix)
+        cc = self._container_client()
+
+        async def page(token: str | None) -> tuple[list[str], str | None]:
+            pages = cc.walk_blobs(
+                name_starts_with=self.key_prefix + prefix or None, delimiter="/", results_per_page=self.list_page_size
+            ).by_page(continuation_token=token)
+            names = [b.name async for b in await pages.__anext__() if b.name.endswith("/")]
+            return names, pages.continuation_token
+
+        token: str | None = None
+        while True:
+            with self._guard(prefix):
+                names, token = self._run(page, token)
+            for name in names:
+                head = name[cut:].rstrip("/")
+                if head:
+                    yield head
+            if not token:
+                return
+
     # -- adlfs transfer settings -------------------------------------------------------------
     def _per_file_concurrency(self, n_files: int) -> int:
         return max(1, _CONNECTIONS // max(1, min(n_files, self.batch_size)))

@@ -72,6 +72,21 @@ class Store(abc.ABC):
         fetch one page at a time.
         """
 
+    def list_dirs(self, prefix: str) -> Iterator[str]:
+        """The names of the "folders" right under ``prefix`` (which ends with "/"): each name
+        ``n`` such that some key starts with ``prefix + n + "/"``, each once, in the order of those
+        keys (``b.c`` before ``b``, as ``b.c/`` < ``b/``).
+
+        This default walks every key below ``prefix``; backends that can list with a delimiter
+        (one entry per folder) override it.
+        """
+        last = None
+        for info in self.list(prefix):
+            head, sep, _ = info.key[len(prefix):].partition("/")
+            if sep and head != last:
+                last = head
+                yield head
+
     # -- writes --------------------------------------------------------------------------
     @abc.abstractmethod
     def put(self, key: str, data: bytes) -> None:

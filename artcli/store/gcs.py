@@ -176,6 +176,24 @@ class GcsStore(FsspecStore):
                 return
             params["pageToken"] = token
 
+    def list_dirs(self, prefix: str) -> Iterator[str]:
+        """Object-list pages with ``delimiter="/"``: one entry per folder."""
+        check_prefix(prefix)
+        params: dict[str, Any] = {"prefix": self.key_prefix + prefix, "delimiter": "/",
+                                  "maxResults": self.list_page_size, "fields": "prefixes,nextPageToken"}
+        cut = len(self.key_prefix + prefix)
+        while True:
+            with self._guard(prefix):
+                page = self.fs.call("GET", "b/{}/o", self.bucket, json_out=True, **params)
+            for common in page.get("prefixes") or ():
+                name = common[cut:].rstrip("/")
+                if name:
+                    yield name
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            params["pageToken"] = token
+
     conditional_delete = True
 
     def version_tag(self, key: str) -> str:

@@ -168,6 +168,20 @@ class LocalStore(Store):
         with translate(self.public_url(prefix)):
             yield from self._walk(start, base_key, prefix, start_after or "")
 
+    def list_dirs(self, prefix: str) -> Iterator[str]:
+        check_prefix(prefix)
+        if prefix and not prefix.endswith("/"):
+            raise ValueError(f"list_dirs needs a folder prefix, got {prefix!r}")
+        path = os.path.join(self.root, *prefix.rstrip("/").split("/")) if prefix else self.root
+        with translate(self.public_url(prefix)):
+            try:
+                names = sorted((e.name for e in os.scandir(path)
+                                if e.is_dir(follow_symlinks=True) and not e.name.startswith(TMP_MARK)),
+                               key=lambda n: n + "/")  # key order, as a flat listing has them
+            except (FileNotFoundError, NotADirectoryError):
+                return
+        yield from names
+
     def _walk(self, path: str, base_key: str, prefix: str, after: str) -> Iterator[ObjectInfo]:
         try:
             entries = list(os.scandir(path))

@@ -62,20 +62,20 @@ _UNSET = ("ARTCLI_REMOTE", "ARTCLI_PROJECT", "ARTCLI_RUN_ID", "ARTCLI_NOW", "GIT
 @contextlib.contextmanager
 def pinned_environment() -> Iterator[None]:
     """Fixed user, host and writer version; no CI or artcli variables from the caller."""
-    import artcli
+    import artcli.version
 
     saved_env = {k: os.environ.get(k) for k in (*_UNSET, "USER", "LOGNAME", "ARTCLI_CACHE_DIR",
                                                 "ARTCLI_CONFIG_DIR", "ARTCLI_DATA_DIR")}
-    saved = (socket.gethostname, artcli.__version__)
+    saved = (socket.gethostname, artcli.version.__version__)
     try:
         for k in _UNSET:
             os.environ.pop(k, None)
         os.environ.update({"USER": USER, "LOGNAME": USER})
         socket.gethostname = lambda: HOST  # type: ignore[assignment]
-        artcli.__version__ = VERSION
+        artcli.version.__version__ = VERSION  # what run records and sources read
         yield
     finally:
-        socket.gethostname, artcli.__version__ = saved  # type: ignore[assignment]
+        socket.gethostname, artcli.version.__version__ = saved  # type: ignore[assignment]
         for k, v in saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -227,7 +227,12 @@ class Gen:
         if dest.exists():
             shutil.rmtree(dest)
         if REMOTE.exists():
-            shutil.copytree(REMOTE, dest, symlinks=True)
+            # The project catalogues (docs/format.md §5.10) the commands wrote are left out: the
+            # edits below change artifact logs behind the catalogue's back, and these cases are
+            # about what the logs themselves mean (a reader without a catalogue reads the logs).
+            shutil.copytree(REMOTE, dest, symlinks=True,
+                            ignore=lambda d, names: [n for n in names if n == "catalogue"
+                                                     and Path(d).parent.name == "projects"])
         else:
             dest.mkdir(parents=True)
         (dest / ".keep").touch()  # git keeps empty trees only with a file in them

@@ -118,22 +118,39 @@ def ls(
                                                autocompletion=completion.complete_name)] = None,
     where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed. Without NAME: across every artifact of the project.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
+    artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Only artifacts of this type (when listing artifacts).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List artifacts, or the versions of one artifact."""
+    """List artifacts, or the versions of one artifact.
+
+    The list of artifacts comes from the project's catalogue (a few requests however many
+    artifacts there are). An artifact last written by an artcli older than the catalogue may
+    show as it was before that write until it is written again; show, download and the list
+    of one artifact's versions always read its own log."""
     from artcli.ops import query
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
     if name is not None and name.startswith("registry/"):
+        if artifact_type is not None:
+            from artcli.errors import UsageError
+
+            raise UsageError("--type filters artifacts: it does not apply to a collection")
         _ls_collection(repo, name, fmt, bool(where or sort))
         return
+    if artifact_type is not None and name is not None:
+        from artcli.errors import UsageError
+
+        raise UsageError("--type filters the project's artifacts: use it without NAME (with --where/--sort "
+                         "it keeps the versions of artifacts of that type)")
     if name is None and not (where or sort):
-        rows = query.list_artifacts(repo)
-        completion.remember(repo, all_names=[r["name"] for r in rows])
+        arts = query.list_artifacts(repo, artifact_type)
+        rows = [a.to_json() for a in arts]
+        if artifact_type is None:
+            completion.remember(repo, all_names=[a.name for a in arts])
         if fmt == "json":
             output.emit_json(rows)
         elif fmt == "markdown":
@@ -141,19 +158,21 @@ def ls(
 
             output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
         else:
-            output.table(["name", "type", "versions", "latest", "updated"],
-                         [[r["name"], r["type"], r["versions"], r["latest"], r["updated"]] for r in rows])
+            output.table(["name", "type", "versions", "latest", "size", "updated"],
+                         [[r["name"], r["type"], r["versions"], r["latest"],
+                           "-" if r["size"] is None else output.human_size(r["size"]), r["updated"]] for r in rows])
         return
     if where or sort:  # one artifact's versions, or (no NAME) every artifact's of the project
         from artcli.ops.metadata import select
 
-        picked = select(repo, name, where, sort)
+        picked = select(repo, name, where, sort, artifact_type)
         for w in picked.warnings:
             output.warn(w)
-        vrows = picked.rows
+        versions = picked.rows
     else:
-        vrows = query.list_versions(repo, name)
-        completion.remember(repo, {name: ([r["version"] for r in vrows], [a for r in vrows for a in r["aliases"]])})
+        versions = query.list_versions(repo, name)
+        completion.remember(repo, {name: ([f"v{v.version}" for v in versions], [a for v in versions for a in v.aliases])})
+    vrows = [v.to_json() for v in versions]
     if fmt == "json":
         output.emit_json(vrows)
     elif fmt == "markdown":
@@ -219,7 +238,14 @@ def show(
                    ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
                    ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
                    ("metadata", info["metadata"] or None),
-                   ("components", [f"{c['path']}/ = {c['ref']}" for c in info["components"]] or None)])
+                   ("components", [f"{c['path']}/ = {c['ref']}" for c in info["components"]] or None),
+                   ("copied from", _origin_text(info["origin"]))])
+
+
+def _origin_text(origin: dict | None) -> str | None:
+    if not origin:
+        return None
+    return f"{origin['remote']}#{origin['project']}/{origin['name']}:v{origin['version']}"
 
 
 def files(
@@ -232,13 +258,14 @@ def files(
     from artcli.ops import query
 
     repo = open_repo(remote, project)
-    rows = query.files(repo, parse(ref, repo))
-    if as_json:
-        output.emit_json(rows)
-    else:  # a packed file is bytes START-END (inclusive, as an HTTP Range header) of its pack's URL
-        output.table(["path", "size", "digest", "url", "range"],
-                     [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"], _byte_range(r.get("range"))]
-                      for r in rows])
+    if as_json:  # streamed: a version of a million files is never a list in memory
+        output.emit_json_rows(f.to_json() for f in query.iter_files(repo, parse(ref, repo)))
+        return
+    rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
+    # a packed file is bytes START-END (inclusive, as an HTTP Range header) of its pack's URL
+    output.table(["path", "size", "digest", "url", "range"],
+                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"], _byte_range(r.get("range"))]
+                  for r in rows])
 
 
 def _byte_range(span: list[int] | None) -> str:

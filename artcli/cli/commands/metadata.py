@@ -94,8 +94,8 @@ def get(
     from artcli.ops.metadata import get_metadata
 
     repo = open_repo(remote, project)
-    row = get_metadata(repo, parse(ref, repo), key)
-    output.emit_json(row) if as_json else output.data(raw(row["value"]))
+    res = get_metadata(repo, parse(ref, repo), key)
+    output.emit_json(res.to_json()) if as_json else output.data(raw(res.value))
 
 
 @metadata_app.command("ls", epilog=example("artcli metadata ls model:v3",

@@ -59,7 +59,7 @@ def show(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_j
     from artcli.ops.ttl import show_ttl
 
     repo = open_repo(remote, project)
-    info = show_ttl(repo, parse(ref, repo))
+    info = show_ttl(repo, parse(ref, repo)).to_json()
     if as_json:
         output.emit_json(info)
         return

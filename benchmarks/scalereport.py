@@ -1,0 +1,69 @@
+"""Markdown for a scale-suite run (``benchmarks/scale.py``): one table per case, before | after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TITLES = {
+    "show_cold": "`show NAME:latest`, cold cache, S3 — N events",
+    "download_cold": "`download NAME:vK`, cold cache, S3 — N events",
+    "show_warm": "`show NAME:latest`, warm cache, S3 — N events",
+    "show_warm_folder": "`show NAME:latest`, warm cache, folder remote — N events",
+    "log_warm": "`log` a new version, warm cache, S3 — N events",
+    "ulimit": "`show NAME:latest`, cold cache, folder remote, `ulimit -n 256` — N events",
+    "ls_cold": "`ls`, cold cache, S3 — N artifacts",
+    "ls_warm": "`ls`, warm cache, S3 — N artifacts",
+    "files_log": "`log` of N × 1 KiB files, folder remote",
+    "files_download": "`download` of N × 1 KiB files, empty cache, folder remote",
+    "files_files": "`files --json` of a version of N files, folder remote",
+    "files_diff": "`diff` of two versions of N files (one differs), empty cache, folder remote",
+}
+
+
+def _cell(row: dict[str, Any] | None, key: str, fmt: str) -> str:
+    if row is None:
+        return "—"
+    if "skipped" in row:
+        return "not run"
+    if row.get("rc"):
+        return f"exit {row['rc']}"
+    return format(row[key], fmt)
+
+
+def render(results: dict[str, Any]) -> str:
+    rows = results["rows"]
+    m0, m1 = results["machine_start"], results["machine_end"]
+    out = [
+        f"# artcli scale suite — run {results['run']}",
+        "",
+        f"before = `{results['baseline']}` (git archive), after = `{results['head']}`"
+        f"{' + uncommitted changes' if results.get('dirty') else ''}; "
+        f"{m0['cpus']} CPUs, load average {m0['loadavg_1_5_15']} at start, {m1['loadavg_1_5_15']} at end; "
+        f"whole run {results['wall_s']:.0f} s.",
+        "Requests are counted at the S3 server. Times are wall seconds on a shared machine: read the "
+        "requests and CPU first. `not run`: the size is above the cap for the old code.",
+        "",
+    ]
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    for case in cases:
+        out += [f"## {TITLES.get(case, case)}", "",
+                "| N | requests before | requests after | wall s before | wall s after | CPU s before | "
+                "CPU s after | peak RSS MiB before | peak RSS MiB after | server CPU s before | server CPU s after |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for n in sorted({r["n"] for r in rows if r["case"] == case}):
+            pick = {r["variant"]: r for r in rows if r["case"] == case and r["n"] == n}
+            b, a = pick.get("before"), pick.get("after")
+            cells = [f"{n:,}"]
+            for key, fmt in (("requests", ","), ("wall_s", ".2f"), ("cpu_s", ".2f"), ("rss_mib", ".0f"),
+                             ("server_cpu_s", ".2f")):
+                cells += [_cell(b, key, fmt), _cell(a, key, fmt)]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    errors = [r for r in rows if r.get("rc")]
+    if errors:
+        out += ["## Errors", ""]
+        for r in errors:
+            out.append(f"- {r['case']} n={r['n']} {r['variant']}: exit {r['rc']}: "
+                       f"{(r.get('error') or '').strip().splitlines()[-1:] or ''}")
+        out.append("")
+    return "\n".join(out)
