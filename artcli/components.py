@@ -88,7 +88,7 @@ def composites_of(repo: Repo, project: str, name: str, versions: set[int]) -> di
     projects, one read per artifact): deletions are rare and must not miss one."""
     out: dict[int, list[str]] = {}
     for p, n in repo.all_artifacts():
-        st = repo.artifact_state(p, n, must_exist=False)
+        st = repo.artifact_state(p, n, must_exist=False, history=False, follow=False)
         for vs in st.live_versions():
             for c in vs.components:
                 if (c.get("project"), c.get("name")) == (project, name) and c.get("version") in versions:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from artcli import layout
+from artcli.model import NAME_RE
 from artcli.repo import Repo
 from artcli.results import Result
 
@@ -18,9 +20,14 @@ class ProjectList(Result):
 
 
 def list_projects(repo: Repo) -> ProjectList:
-    """Every project with at least one artifact log, in name order, with its artifact count.
+    """Every project with at least one artifact, in name order, with its artifact count: one
+    delimited LIST of ``projects/`` and one per project (never a listing of every event).
     (A project with only settings — a default TTL — and no artifact is not listed.)"""
-    counts: dict[str, int] = {}
-    for project, _name in repo.all_artifacts():
-        counts[project] = counts.get(project, 0) + 1
-    return ProjectList([{"project": p, "artifacts": n} for p, n in sorted(counts.items())])
+    rows = []
+    for project in sorted(repo.store.list_dirs(layout.PROJECTS_ROOT)):
+        if not NAME_RE.fullmatch(project):
+            continue
+        count = len(repo.artifact_names(project))
+        if count:
+            rows.append({"project": project, "artifacts": count})
+    return ProjectList(rows)
