@@ -266,3 +266,21 @@ def test_gc_after_a_rename_keeps_the_new_names_versions_and_frees_deleted_ones(c
     out = tmp_path / "out"
     cli.ok("download", "z", "--root", str(out), "--skip-cache")
     assert (out / "a.txt").read_bytes() == b"b 71"
+
+
+# -- ls of a project: size, type --------------------------------------------------------------------
+def test_ls_of_a_project_shows_size_versions_and_last_update(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
+    cli.ok("log", "m", str(_data(tmp_path, "a", 80)), "--type", "model", "-m", "acc=0.7")
+    last = cli.ok("log", "m", str(_data(tmp_path, "b", 81)), "--type", "model", "-m", "acc=0.9", "--json").json()
+    cli.ok("log", "d", str(_data(tmp_path, "c", 82)), "-m", "acc=0.95")
+    rows = {r["name"]: r for r in cli.ok("ls", "--json").json()}
+    assert (rows["m"]["versions"], rows["m"]["latest"], rows["m"]["size"]) == (2, "v1", last["size"])
+    assert rows["m"]["updated"] == cli.ok("show", "m", "--json").json()["created"]
+    text = cli.ok("ls").out.splitlines()
+    assert any(ln.startswith("m\tmodel\t2\tv1\t") for ln in text)
+    picked = cli.ok("ls", "--type", "model", "--where", "acc>0.8", "--json").json()  # versions of models only
+    assert [r["ref"] for r in picked] == ["default/m:v1"]
+    assert cli("ls", "m", "--type", "model").code == 2
+    cli.ok("delete", "d")
+    assert {r["name"]: r["size"] for r in cli.ok("ls", "--json").json()}["d"] is None  # none live
