@@ -284,3 +284,31 @@ def test_ls_of_a_project_shows_size_versions_and_last_update(shared_cli: Cli, tm
     assert cli("ls", "m", "--type", "model").code == 2
     cli.ok("delete", "d")
     assert {r["name"]: r["size"] for r in cli.ok("ls", "--json").json()}["d"] is None  # none live
+
+
+def test_rename_copies_what_a_concurrent_writer_added(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer appends to the old log after the copy and before the old log is closed: the
+    rename copies that event too, so nothing written under the old name is lost."""
+    from artcli.ops import rename as rename_op
+    from artcli.repo import Repo
+
+    cli.ok("log", "a", str(_data(tmp_path, "a", 90)))
+    real = rename_op._copy_events
+    calls = {"n": 0}
+
+    def copy_then_race(*args: object, **kw: object) -> int:
+        n = real(*args, **kw)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 1:  # the race: another writer's event lands on the old log right now
+            other = Repo.open()  # (inside the command: the CLI's environment names the remote)
+            try:
+                other.artifact_log("default", "a").append(
+                    lambda _ev: {"type": "metadata_set", "version": 0, "entries": {"late": {"value": 1, "type": None}}})
+            finally:
+                other.close()
+        return n
+
+    monkeypatch.setattr(rename_op, "_copy_events", copy_then_race)
+    cli.ok("rename", "a", "b")
+    assert cli.ok("show", "b", "--json").json()["metadata"] == {"late": 1}
+    cli.ok("debug", "fsck")
