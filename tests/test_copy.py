@@ -148,3 +148,19 @@ def test_copy_s3_to_gcs_and_back_round_trips_with_history(tmp_path: Path, s3_buc
     graph = rt.ok("lineage", "model", "--direction", "up", "--format", "json").json()
     assert any(e["kind"] == "copied" and e["from"] == f"{gcs_url}#default/model:v0" for e in graph["edges"])
     assert json.loads(json.dumps(final["remote_inputs"])) == []
+
+
+def test_two_copies_at_once_make_one_version(tmp_path: Path) -> None:
+    """Two processes copy the same version to the same destination at the same time: the
+    destination gets one version (the loser of the race finds it and writes nothing)."""
+    src = Cli(tmp_path / "home", (tmp_path / "team").as_uri())
+    src.ok("log", "ds", str(_data(tmp_path, 9)))
+    dst_url = (tmp_path / "prod").as_uri()
+    procs = [src.spawn("copy", "ds", "--to", dst_url, "--json") for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    docs = [json.loads(o) for o, _e in outs]
+    assert {d["ref"] for d in docs} == {"default/ds:v0"} and sorted(d["created"] for d in docs) == [False, True]
+    dst = Cli(tmp_path / "home", dst_url)
+    assert [r["version"] for r in dst.ok("ls", "ds", "--json").json()] == ["v0"]
+    dst.ok("debug", "fsck")
