@@ -7,10 +7,9 @@ and cloud libraries only when a remote of theirs is touched. The public API is w
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from artcli.version import __version__
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would double this module's cost
 if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the same names lazily
     from artcli import errors
     from artcli.api import (
@@ -24,6 +23,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         DiffResult,
         DownloadResult,
         FileInfo,
+        FsckReport,
         GcItem,
         GcResult,
         Graph,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
 
 __all__ = [
     "AddRefResult", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
-    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "GcItem", "GcResult", "Graph", "IntegrityError",
+    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
     "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
     "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
     "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",
@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """PEP 562: load the public API on first use of one of its names."""
     if name == "errors":
         import importlib

@@ -76,6 +76,7 @@ def write_toml(path: Path, data: dict[str, Any]) -> None:
 
 
 _SCHEMES = ("file", "memory", "s3", "gs", "gcs", "az", "abfs", "abfss")
+_BUCKETED = ("s3", "gs", "gcs", "az", "abfs", "abfss")
 
 
 def check_remote_url(url: str) -> str:
@@ -85,6 +86,9 @@ def check_remote_url(url: str) -> str:
         raise UsageError("remote URLs must not contain credentials; use the standard credential chain")
     if parts.scheme and parts.scheme not in _SCHEMES and len(parts.scheme) > 1:
         raise UsageError(f"unsupported remote scheme {parts.scheme!r}: use file://, s3://, gs://, az:// or memory://")
+    if parts.scheme in _BUCKETED and not parts.netloc:
+        what = "container" if parts.scheme in ("az", "abfs", "abfss") else "bucket"
+        raise UsageError(f"remote URL {url!r} names no {what}: use {parts.scheme}://{what.upper()}[/prefix]")
     return url
 
 
@@ -152,9 +156,7 @@ def resolve(remote: str | None = None, project: str | None = None) -> Settings:
         if "://" not in url:
             url = Path(url).expanduser().resolve().as_uri()
         return Settings(check_remote_url(url), None, {}, proj)
-    known = ", ".join(sorted(remotes)) or "none configured"
-    raise UsageError(f"unknown remote {chosen!r} (known remotes: {known})",
-                     hint="add one with: artcli remote add NAME URL")
+    raise UsageError(f"unknown remote {chosen!r}", hint=_known_hint(chosen, remotes))
 
 
 def config_target(local: bool) -> Path:
@@ -163,19 +165,81 @@ def config_target(local: bool) -> Path:
     return user_config_path()
 
 
-def add_remote(name: str, url: str, options: dict[str, str], *, default: bool, local: bool) -> Path:
+@dataclass
+class SavedRemote:
+    """What ``remote add`` did: where it wrote, and what became of an earlier remote's options."""
+
+    path: Path
+    replaced: bool = False
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    overridden_by: str | None = None  # a project file whose core.remote wins over a --default here
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme or "file"
+
+
+def add_remote(name: str, url: str, options: dict[str, str], *, default: bool, local: bool) -> SavedRemote:
+    """Save a remote, checked now (URL, bucket, options, endpoint) rather than at first use.
+
+    Re-adding a name keeps its options for a URL of the same scheme (given options win;
+    ``KEY=`` with no value removes one); a URL of another scheme drops them. Either way the
+    result says so."""
     check_name(name, "remote name")
     check_remote_url(url)
     if "://" not in url:
         url = Path(url).expanduser().resolve().as_uri()
-    check_options(url, options)
     path = config_target(local)
     data = read_toml(path)
-    data.setdefault("remote", {})[name] = {"url": url, **options}
+    old = data.get("remote", {}).get(name)
+    saved = SavedRemote(path, replaced=isinstance(old, dict))
+    merged = dict(options)
+    if isinstance(old, dict):
+        before = {k: str(v) for k, v in old.items() if k != "url"}
+        if _scheme(str(old.get("url", ""))) == _scheme(url):
+            saved.kept = sorted(k for k in before if k not in options)
+            merged = {**{k: before[k] for k in saved.kept}, **options}
+        else:
+            saved.dropped = sorted(k for k in before if k not in options)
+    merged = {k: v for k, v in merged.items() if v != ""}
+    check_options(url, merged)
+    data.setdefault("remote", {})[name] = {"url": url, **merged}
     if default:
         data.setdefault("core", {})["remote"] = name
+        saved.overridden_by = _overriding_project_file(path, name)
     write_toml(path, data)
-    return path
+    return saved
+
+
+def _overriding_project_file(written: Path, name: str) -> str | None:
+    """The artcli.toml that names another default remote, when the user config was just written."""
+    proj = find_project_file()
+    if proj is None or proj.resolve() == written.resolve():
+        return None
+    other = read_toml(proj).get("core", {}).get("remote")
+    return str(proj) if other and other != name else None
+
+
+def set_default(name: str, *, local: bool) -> SavedRemote:
+    """``remote default NAME``: make a configured remote the default (user config or artcli.toml)."""
+    from artcli.errors import NotFoundError
+
+    remotes = merged_config()["remote"]
+    if name not in remotes:
+        raise NotFoundError(f"no remote named {name!r}", hint=_known_hint(name, remotes))
+    path = config_target(local)
+    data = read_toml(path)
+    data.setdefault("core", {})["remote"] = name
+    write_toml(path, data)
+    return SavedRemote(path, overridden_by=_overriding_project_file(path, name))
+
+
+def _known_hint(name: str, remotes: dict[str, Any]) -> str:
+    from artcli.model import did_you_mean
+
+    listing = "list them with: artcli remote ls" if remotes else "none configured; add one with: artcli remote add NAME URL"
+    return did_you_mean(name, remotes, listing) or listing
 
 
 def remove_remote(name: str, *, local: bool) -> Path:
@@ -192,11 +256,64 @@ def remove_remote(name: str, *, local: bool) -> Path:
     return path
 
 
+def remote_source(remote: str | None = None) -> str:
+    """Why the remote in effect is the one it is (flag, environment, which file, or none)."""
+    if remote:
+        return "--remote"
+    if os.environ.get("ARTCLI_REMOTE"):
+        return "ARTCLI_REMOTE"
+    proj = find_project_file()
+    if proj is not None and read_toml(proj).get("core", {}).get("remote"):
+        return str(proj)
+    if read_toml(user_config_path()).get("core", {}).get("remote"):
+        return str(user_config_path())
+    return "no remote configured: the embedded store"
+
+
+def _defined_in(name: str) -> str | None:
+    proj = find_project_file()
+    if proj is not None and name in read_toml(proj).get("remote", {}):
+        return str(proj)
+    return str(user_config_path()) if name in read_toml(user_config_path()).get("remote", {}) else None
+
+
 def list_remotes() -> list[dict[str, Any]]:
+    """Configured remotes; ``active`` marks the one commands use here and now."""
     cfg = merged_config()
     default = cfg["core"].get("remote")
+    active = _active_name()
     out = []
     for name, spec in sorted(cfg["remote"].items()):
+        spec = spec if isinstance(spec, dict) else {}
         opts = {k: v for k, v in spec.items() if k != "url"}
-        out.append({"name": name, "url": spec.get("url"), "default": name == default, "options": opts})
+        out.append({"name": name, "url": spec.get("url"), "default": name == default, "active": name == active,
+                    "options": opts})
     return out
+
+
+def _active_name() -> str | None:
+    try:
+        return resolve().remote_name
+    except UsageError:
+        return None
+
+
+def show_remote(name: str | None = None) -> dict[str, Any]:
+    """One remote (default: the one in effect): URL, options, whether it is the default or in
+    effect and why, and the file that defines it."""
+    from artcli.errors import NotFoundError
+
+    cfg = merged_config()
+    if name is None:
+        settings = resolve()
+        name, url, options = settings.remote_name, settings.remote_url, dict(settings.options)
+    elif name in cfg["remote"] and isinstance(cfg["remote"][name], dict):
+        spec = dict(cfg["remote"][name])
+        url, options = spec.pop("url", None), {k: str(v) for k, v in spec.items()}
+    else:
+        raise NotFoundError(f"no remote named {name!r}", hint=_known_hint(name, cfg["remote"]))
+    active = resolve()
+    in_effect = active.remote_name == name if name is not None else True
+    return {"name": name, "url": url, "options": options, "default": name is not None and cfg["core"].get("remote") == name,
+            "active": in_effect, "source": remote_source() if in_effect else None,
+            "defined_in": _defined_in(name) if name else None}

@@ -13,10 +13,17 @@ from pathlib import Path
 
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.hashing import digest_file
-from artcli.localdb import LocalDB, stat_key
+from artcli.localdb import LocalDB, StatKey, stat_key
 from artcli.model import safe_relpath
 
-RACY_SECONDS = 2.0  # a file modified this recently may change again within the mtime tick
+#: a file whose mtime or ctime is this recent when it is hashed may change again within the
+#: same timestamp tick (a second or two on some filesystems) unseen: it is not remembered
+RACY_SECONDS = 2.0
+
+
+def _now() -> float:
+    """The time the racy window is measured from (a test runs "a few seconds later" with it)."""
+    return time.time()
 
 
 @dataclass
@@ -24,8 +31,10 @@ class InputFile:
     path: str  # relative, POSIX, as it goes into the manifest
     abspath: str
     size: int
-    st: tuple[int, int, int]  # (inode, size, mtime_ns) when hashed
+    st: StatKey  # (device, inode, size, mtime_ns, ctime_ns) when scanned
     digest: str = ""
+    #: the digest came from the stat cache, not from reading the file in this command
+    cached: bool = False
 
 
 def _to_rel(parts: tuple[str, ...]) -> str:
@@ -62,6 +71,14 @@ def _walk(root: str, rel: str, found: dict[str, InputFile]) -> None:
             except IntegrityError:
                 raise UsageError(f"cannot version a file named {name!r}") from None
             _add(found, InputFile(name, d.path, fst.st_size, stat_key(fst)))
+
+
+def require_paths(paths: list[str]) -> None:
+    """Every given local input exists: checked before anything contacts the remote, so a typo
+    is reported at once, not after an unreachable remote's retries (issue 22)."""
+    for given in paths:
+        if not os.path.lexists(given):
+            raise NotFoundError(f"no such file or directory: {given}")
 
 
 def scan(paths: list[str], name_as: str | None = None) -> list[InputFile]:
@@ -105,8 +122,9 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
     todo = []
     for f in files:
         row = known.get(f.abspath)
-        if row is not None and row[:3] == f.st:
-            f.digest = row[3]
+        if row is not None and row[0] == f.st:
+            f.digest = row[1]
+            f.cached = True
             if progress:
                 progress(f.size)
         else:
@@ -127,6 +145,6 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
         workers = min(4, len(todo))
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(work, todo))
-        cutoff = (time.time() - RACY_SECONDS) * 1e9
-        db.stat_store((f.abspath, *f.st, f.digest) for f in todo if f.st[2] < cutoff)
+        cutoff = (_now() - RACY_SECONDS) * 1e9
+        db.stat_store((f.abspath, f.st, f.digest) for f in todo if max(f.st[3], f.st[4]) < cutoff)
     return len(todo)

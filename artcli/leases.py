@@ -19,6 +19,12 @@ ARTCLI_NOW) is less than ``lease`` seconds old; each holder stops work when its 
 heartbeat is older than half that, so a crashed or paused holder never blocks anyone for
 long and never acts on a lapsed lease.
 
+A lease that lapsed stays lapsed (:attr:`Lease.gap`): a process stopped (SIGSTOP, a laptop
+asleep, a preempted CI runner) resumes with its heartbeat thread and its main thread at once,
+and a fresh heartbeat written on resume must not hide that others saw the lease dead
+meanwhile (a gc may have deleted what the holder relies on). Time is measured on a clock that
+counts suspend (CLOCK_BOOTTIME) and on the wall clock, whichever says more time passed.
+
 Waiting for the other side is reported through the caller's progress reporter (``waiting``);
 nothing here prints or logs for people.
 """
@@ -39,6 +45,7 @@ from artcli import canonical, clock, layout
 from artcli.durations import format_duration
 from artcli.errors import ArtcliError, ConflictError, NotFoundError, RemoteError
 from artcli.eventlog import actor
+from artcli.humanize import plural
 from artcli.progress import NoProgress, ProgressReporter
 
 if TYPE_CHECKING:
@@ -59,29 +66,52 @@ def _wall() -> datetime:
     return datetime.now(UTC)
 
 
+def _ticks() -> tuple[float, float]:
+    """Now on two clocks: one that keeps counting while the machine sleeps (Linux's
+    CLOCK_BOOTTIME; elsewhere the monotonic clock) and the wall clock."""
+    boot = time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
+    return boot, time.time()
+
+
+def _elapsed(since: tuple[float, float], now: tuple[float, float]) -> float:
+    """Seconds from ``since`` to ``now``: the larger reading of the two clocks (a wall clock set
+    back cannot hide a pause, one set forward only ends a lease early)."""
+    return max(now[0] - since[0], now[1] - since[1])
+
+
 class Lease:
     """One lease object (``gc/<role>/<id>.json``) kept fresh by a heartbeat thread while work goes on."""
 
     def __init__(self, store: Store, prefix: str, kind: str, run_id: str | None = None,
-                 lease: float = LEASE_SECONDS, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+                 lease: float | None = None, heartbeat: float | None = None) -> None:
         self.store = store
         self.id = uuid.uuid4().hex
         self.key = layout.lease_key(prefix, self.id)
         self.kind = kind
-        self.lease = lease
-        self.interval = heartbeat
+        self.lease = LEASE_SECONDS if lease is None else lease
+        self.interval = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
         self.started = clock.iso(_wall())
         self._actor = actor(run_id)
-        self._last_ok = 0.0
+        self._last_ok: tuple[float, float] | None = None  # _ticks() when the last good heartbeat was stamped
+        #: the longest time others may have seen this lease dead (0: never); it never shrinks
+        self.gap = 0.0
+        self._glock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _put(self) -> None:
-        t0 = time.monotonic()
+        t0 = _ticks()
         body = {"kind": self.kind, "id": self.id, "started": self.started, "heartbeat": clock.iso(_wall()),
                 "lease": self.lease, "actor": self._actor}
         self.store.put(self.key, canonical.dumps(body))
-        self._last_ok = t0
+        with self._glock:
+            if self._last_ok is not None:  # from the last heartbeat to this one being visible
+                self._note_gap(_elapsed(self._last_ok, _ticks()))
+            self._last_ok = t0
+
+    def _note_gap(self, age: float) -> None:
+        if age > self.lease / 2:
+            self.gap = max(self.gap, age)
 
     def start(self) -> Lease:
         self._put()
@@ -96,12 +126,21 @@ class Lease:
             except ArtcliError as exc:  # check() turns a lapsed lease into an error at the next step
                 logger.debug("lease heartbeat failed: %s", exc)
 
+    @property
+    def lapsed(self) -> bool:
+        """Whether others may have seen this lease dead at any moment since it started: a
+        heartbeat more than half the lease late, now or at any time before (for skew)."""
+        with self._glock:
+            if self._last_ok is not None:
+                self._note_gap(_elapsed(self._last_ok, _ticks()))
+            return self.gap > 0
+
     def check(self) -> None:
-        """Raise unless the lease is certainly still live for others (half the lease, for skew)."""
-        age = time.monotonic() - self._last_ok
-        if age > self.lease / 2:
-            raise RemoteError(f"the {self.kind} lease {self.key} lapsed ({age:.0f}s without a heartbeat); "
-                              "stopped before doing anything unsafe", hint="check the connection and run it again")
+        """Raise unless the lease has been live for others without a gap since it started."""
+        if self.lapsed:
+            raise RemoteError(f"the {self.kind} lease {self.key} lapsed ({self.gap:.0f}s without a heartbeat: "
+                              "the process was paused, or the remote unreachable); stopped before doing "
+                              "anything unsafe", hint="check the connection and run it again")
 
     def end(self) -> None:
         self._stop.set()
@@ -196,6 +235,15 @@ class LazyWriteSession:
                 self._lease = self._stack.enter_context(write_session(self._repo, self._reporter))
             return self._lease
 
+    def renew(self) -> Lease:
+        """End a lapsed lease and take a new one (waiting, like the first, while a gc runs).
+        What the holder found or uploaded before must be looked at again under the new one."""
+        with self._lock:
+            self._lease = None
+            self._stack.close()
+            self._stack = ExitStack()
+        return self.get()
+
     def close(self) -> None:
         with self._lock:
             self._lease = None
@@ -221,10 +269,10 @@ def wait_for_writers(repo: Repo, wait: float, lock: Lease, reporter: ProgressRep
         if not pending:
             return
         if time.monotonic() >= deadline:
-            raise ConflictError(f"{len(pending)} write(s) still in progress after {format_duration(wait)}; "
+            raise ConflictError(f"{plural(len(pending), 'write')} still in progress after {format_duration(wait)}; "
                                 "nothing was deleted", hint="run gc again later, or give it more time with --wait")
         if not told:
-            rep.waiting(f"waiting for {len(pending)} write(s) in progress to finish")
+            rep.waiting(f"waiting for {plural(len(pending), 'write')} in progress to finish")
             told = True
         time.sleep(pause)
         pause = min(1.0, pause * 2)

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS stat (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,
-                                 mtime_ns INTEGER, digest TEXT);
+CREATE TABLE IF NOT EXISTS statkey (path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
+                                    mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT);
 CREATE TABLE IF NOT EXISTS events (log TEXT, seq INTEGER, body BLOB, PRIMARY KEY (log, seq));
 CREATE TABLE IF NOT EXISTS packidx (store TEXT, pack TEXT, digest TEXT, off INTEGER, size INTEGER,
                                     PRIMARY KEY (store, pack, digest));
@@ -44,24 +44,33 @@ class LocalDB:
             self._conn.executescript(_SCHEMA)
 
     # -- stat cache ----------------------------------------------------------------------
-    def stat_lookup(self, paths: list[str]) -> dict[str, tuple[int, int, int, str]]:
-        out: dict[str, tuple[int, int, int, str]] = {}
+    # (the table ``stat`` of older versions, keyed without device and ctime, is left unread)
+    def stat_lookup(self, paths: list[str]) -> dict[str, tuple[StatKey, str]]:
+        """path -> (stat key, digest) for the paths the cache knows."""
+        out: dict[str, tuple[StatKey, str]] = {}
         with self._lock:
             for i in range(0, len(paths), 500):
                 chunk = paths[i : i + 500]
-                q = f"SELECT path, ino, size, mtime_ns, digest FROM stat WHERE path IN ({','.join('?' * len(chunk))})"
+                q = ("SELECT path, dev, ino, size, mtime_ns, ctime_ns, digest FROM statkey "
+                     f"WHERE path IN ({','.join('?' * len(chunk))})")
                 for row in self._conn.execute(q, chunk):
-                    out[row[0]] = (row[1], row[2], row[3], row[4])
+                    out[row[0]] = ((row[1], row[2], row[3], row[4], row[5]), row[6])
         return out
 
-    def stat_store(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
-        rows = list(rows)
-        if not rows:
+    def stat_store(self, rows: Iterable[tuple[str, StatKey, str]]) -> None:
+        """Remember (path, stat key, digest) rows."""
+        flat = [(p, *k, d) for p, k, d in rows]
+        if not flat:
             return
         with self._lock:
             self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO stat VALUES (?,?,?,?,?)", rows)
+            self._conn.executemany("INSERT OR REPLACE INTO statkey VALUES (?,?,?,?,?,?,?)", flat)
             self._conn.execute("COMMIT")
+
+    def stat_forget(self, paths: Iterable[str]) -> None:
+        """Drop what the cache says about ``paths`` (a digest it gave proved wrong)."""
+        with self._lock:
+            self._conn.executemany("DELETE FROM statkey WHERE path=?", [(p,) for p in paths])
 
     # -- event-log cache -----------------------------------------------------------------
     def events(self, log: str, after: int = -1, before: int | None = None) -> list[tuple[int, bytes]]:
@@ -126,5 +135,10 @@ class LocalDB:
             self._conn.close()
 
 
-def stat_key(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+#: (device, inode, size, mtime_ns, ctime_ns), as git compares: ``touch -d``, ``cp -p`` and
+#: ``rsync -t`` can set mtime back, but not ctime, which any write or utime moves to now
+StatKey = tuple[int, int, int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

@@ -114,8 +114,8 @@ def out_of_date(db: LocalDB, plans: list[tuple[Entry, str]]) -> list[tuple[Entry
             todo.append((e, p))
             continue
         row = known.get(p)
-        if row is not None and row[:3] == stat_key(lst):
-            if row[3] != e.digest:
+        if row is not None and row[0] == stat_key(lst):
+            if row[1] != e.digest:
                 todo.append((e, p))
             continue
         if digest_file(p) != e.digest:

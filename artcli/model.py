@@ -76,6 +76,28 @@ class Ref:
         return f"{self.qualified}:{self.tag}"
 
 
+def closest(word: str, candidates: Any, n: int = 3) -> list[str]:
+    """The few names a mistyped ``word`` probably meant (for not-found hints): close spellings,
+    then names it is a case-insensitive prefix of; never the whole list."""
+    import difflib
+
+    names = sorted({str(c) for c in candidates})
+    found = difflib.get_close_matches(word, names, n=n, cutoff=0.6)
+    low = word.lower()
+    for name in names:
+        if len(found) >= n:
+            break
+        if low and name.lower().startswith(low) and name not in found:
+            found.append(name)
+    return found
+
+
+def did_you_mean(word: str, candidates: Any, otherwise: str | None = None) -> str | None:
+    """``did you mean 'mnist'?`` when a close name exists, else ``otherwise``."""
+    near = closest(word, candidates)
+    return f"did you mean {' or '.join(repr(x) for x in near)}?" if near else otherwise
+
+
 def parse_ref(text: str, default_project: str) -> Ref:
     """Parse a reference; missing tag means ``latest``; ``name@<hex>`` names a version by a prefix
     (at least DIGEST_PREFIX_MIN hex digits) of its content digest (docs/format.md §3.1)."""

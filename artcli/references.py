@@ -13,6 +13,7 @@ download of the same pinned entry reads nothing from the source.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -126,13 +127,19 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
 
 
 def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
-                     reporter: ProgressReporter | None = None) -> RefDownloadStats:
+                     reporter: ProgressReporter | None = None, *, skip_cache: bool = False) -> RefDownloadStats:
     """Write each reference entry to its path under ``target`` (paths already checked by
-    ``download``), fetching from the source only what neither the target nor the cache holds."""
+    ``download``), fetching from the source only what neither the target nor the cache holds.
+
+    ``skip_cache``: the cache is neither read nor written; every entry the target does not
+    already hold is fetched from its source and verified, so a changed or unreachable source
+    is an error even when the cache still has the old bytes."""
     rep = reporter or NoProgress()
     stats = RefDownloadStats()
     warn = stats.warnings.append
     ctx = source_context(repo)
+    if skip_cache:
+        ctx.cache = None
     checked: set[str] = set()
     made: set[str] = set()
     try:
@@ -154,7 +161,8 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
 
         digests: dict[int, str | None] = {}
         for i, (e, _p) in enumerate(plans):
-            digests[i] = (e.digest or _read_pointer(repo, e)) if is_pinned(e) else None
+            pointer = None if skip_cache else _read_pointer(repo, e)
+            digests[i] = (e.digest or pointer) if is_pinned(e) else None
         known = [(Entry(e.path, e.size, digests[i]), p) for i, (e, p) in enumerate(plans) if digests[i]]
         stale = {p for _e, p in out_of_date(repo.db, known)}
         todo = [i for i, (_e, p) in enumerate(plans) if digests[i] is None or p in stale]
@@ -162,7 +170,7 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
         need: dict[str, list[int]] = {}  # one fetch per distinct pin
         for i in todo:
             d = digests[i]
-            if d is None or not repo.cache.valid(d):
+            if d is None or skip_cache or not repo.cache.valid(d):
                 e = plans[i][0]
                 need.setdefault(pin_key(e) if is_pinned(e) else f"unpinned:{i}", []).append(i)
         if need:
@@ -170,14 +178,18 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
 
         def one(ix: list[int]) -> tuple[list[int], str, int]:
             e = plans[ix[0]][0]
-            tmp = repo.cache.temp_path("ref")
+            tmp = _target_temp(target) if skip_cache else repo.cache.temp_path("ref")
             try:
                 d = fetch(ctx, e, tmp, e.path, rep.advance)
                 size = tmp.stat().st_size
-                repo.cache.adopt(tmp, d)
+                if skip_cache:  # verified: straight to every path that wants these bytes
+                    for i in ix:
+                        copy_into_place(str(tmp), plans[i][1], made)
+                else:
+                    repo.cache.adopt(tmp, d)
             finally:
                 tmp.unlink(missing_ok=True)
-            if is_pinned(e):
+            if is_pinned(e) and not skip_cache:
                 _write_pointer(repo, e, d)
             return ix, d, size
 
@@ -193,13 +205,20 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
             e, p = plans[i]
             d = digests[i]
             assert d is not None
-            copy_into_place(str(repo.cache.path(d)), p, made)
-            rows.append((p, *stat_key(os.stat(p)), d))
+            if not skip_cache:
+                copy_into_place(str(repo.cache.path(d)), p, made)
+            rows.append((p, stat_key(os.stat(p)), d))
         repo.db.stat_store(rows)
         stats.materialised = len(todo)
     finally:
         ctx.close()
     return stats
+
+
+def _target_temp(target: Path) -> Path:
+    """A temp file in the target (a name :func:`artcli.materialise.sweep_temps` knows)."""
+    target.mkdir(parents=True, exist_ok=True)
+    return target / f"..artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
 
 
 def _expand(ctx: SourceContext, e: Entry, rep: ProgressReporter) -> list[Entry]:

@@ -168,13 +168,11 @@ class Repo:
         return st
 
     def _suggest(self, project: str, name: str) -> str | None:
-        names = self.artifact_names(project)
-        if not names:
-            return None
-        import difflib
+        from artcli.model import did_you_mean
 
-        close = difflib.get_close_matches(name, names, n=3)
-        return f"did you mean: {', '.join(close)}?" if close else f"artifacts in {project}: {', '.join(names[:10])}"
+        names = self.artifact_names(project)
+        listing = f"list them with: artcli ls -p {project}" if project != "default" else "list them with: artcli ls"
+        return did_you_mean(name, names, listing if names else None)
 
     def artifact_names(self, project: str) -> list[str]:
         """Every artifact of ``project``: one LIST with a delimiter per 1,000 names."""

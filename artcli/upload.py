@@ -26,14 +26,15 @@ from typing import TYPE_CHECKING
 
 from artcli import layout, manifest
 from artcli.errors import ConflictError
-from artcli.hashing import digest_bytes
+from artcli.hashing import digest_bytes, digest_file
 from artcli.inputs import InputFile
-from artcli.leases import LazyWriteSession
+from artcli.leases import LazyWriteSession, Lease
+from artcli.localdb import stat_key
 from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import ProgressReporter
-from artcli.remoteindex import LooseProbe, find_loose, find_packed
+from artcli.remoteindex import LooseProbe, confirm_packs, find_loose, find_packed
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -46,13 +47,26 @@ WORKERS = 4
 
 
 def put_checked(repo: Repo, files: list[InputFile]) -> None:
-    """Upload files as loose blobs; a file that changed meanwhile has its blob removed and fails."""
+    """Upload files as loose blobs, never under a digest not computed from their bytes: a
+    digest the stat cache gave is computed again first (the cache may be wrong: a filesystem
+    whose ctime did not move), and a file whose stat changed by the end of its upload has its
+    blob removed and fails (the stat key has ctime, which no in-place write keeps)."""
+    for f in files:
+        if f.cached and digest_file(f.abspath) != f.digest:
+            _stale(repo, f)
     repo.store.put_files([(f.abspath, layout.blob_key(f.digest)) for f in files])
     for f in files:
-        st = os.stat(f.abspath)
-        if (st.st_ino, st.st_size, st.st_mtime_ns) != f.st:
+        if stat_key(os.stat(f.abspath)) != f.st:
             repo.store.delete(layout.blob_key(f.digest))
             raise ConflictError(f"{f.abspath} changed while it was being uploaded; try again")
+
+
+def _stale(repo: Repo, f: InputFile) -> None:
+    """A file's bytes no longer have the digest it was logged with: forget what the stat cache
+    said about it (so the next try reads it) and stop before anything names that digest."""
+    repo.db.stat_forget([f.abspath])
+    raise ConflictError(f"{f.abspath} changed while it was being logged (its bytes no longer have the "
+                        "digest it was hashed to); nothing was uploaded under that digest", hint="try again")
 
 
 class EagerUploads:
@@ -180,8 +194,8 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
         for f in need_small:
             with open(f.abspath, "rb") as fh:
                 data = fh.read()
-            if digest_bytes(data) != f.digest:
-                raise ConflictError(f"{f.abspath} changed while it was being logged; try again")
+            if digest_bytes(data) != f.digest:  # the bytes packed are the bytes hashed
+                _stale(repo, f)
             builder.add(f.digest, data)
             if builder.full:
                 futures.append(pool.submit(ship, builder))
@@ -210,6 +224,41 @@ def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], r
     gone = [uniq[d] for d in hinted if d not in there]
     if gone:
         _put_large(repo, gone, rep)
+    return gone
+
+
+def commit_lease(repo: Repo, session: LazyWriteSession, mdigest: str,
+                 stored: dict[str, tuple[str | None, int]]) -> Lease:
+    """The writer lease to commit under: the one held since before the existence checks if it
+    never lapsed; after a gap (the process was paused, the remote unreachable) a new lease, under
+    which every object the version needs is looked for again (docs/format.md §7.1). A gc may
+    have deleted any of them meanwhile: then nothing is committed."""
+    lease = session.get()
+    if not lease.lapsed:
+        return lease
+    gap = lease.gap
+    lease = session.renew()
+    gone = missing_objects(repo, mdigest, stored)
+    if gone:
+        more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""
+        raise ConflictError(f"this write was paused for {gap:.0f}s, longer than its lease; meanwhile "
+                            f"{gone[0]}{more} went from {repo.store.url} (a gc ran): nothing was committed",
+                            hint="run it again: it uploads what is missing")
+    return lease
+
+
+def missing_objects(repo: Repo, mdigest: str, stored: dict[str, tuple[str | None, int]]) -> list[str]:
+    """Keys of the objects a new version needs (its manifest; each pack with its index; each
+    loose blob) that the remote does not hold now: a few LISTs and one HEAD."""
+    loose = sorted({d for d, (pack, _) in stored.items() if pack is None})
+    packs = sorted({pack for pack, _ in stored.values() if pack})
+    gone = [] if repo.store.exists(layout.manifest_key(mdigest)) else [layout.manifest_key(mdigest)]
+    if packs:
+        there = confirm_packs(repo, set(packs))  # a HEAD each (a listing only past many)
+        gone += [layout.pack_key(p) for p in packs if p not in there]
+    if loose:
+        there_loose = find_loose(repo, loose)
+        gone += [layout.blob_key(d) for d in loose if d not in there_loose]
     return gone
 
 

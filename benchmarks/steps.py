@@ -900,6 +900,9 @@ def _startup_variants(ctx: Ctx) -> list[Variant]:
         env = artcli_env(run, run.dir / "state")
         for flag in ("--version", "--help"):
             run.cmd([*(ctx.tools.artcli or []), flag], label=f"artcli {flag}", env=env, bucket=(flag, "artcli"))
+        # the Python API's entry: `import artcli` must cost <= IMPORT_BUDGET_MS over bare Python
+        _inner(run.cmd([ctx.tools.python, "-c", IMPORT_PROBE], label="python -c 'import artcli'", env=env,
+                       bucket=(IMPORT_CASE, "artcli")))
 
     def dvc(run: Run) -> None:
         for flag in ("--version", "--help"):
@@ -907,12 +910,39 @@ def _startup_variants(ctx: Ctx) -> list[Variant]:
 
     def python(run: Run) -> None:
         run.cmd([ctx.tools.python, "-c", "pass"], label="python -c pass", bucket=("--version", "python (bare)"))
+        run.cmd([ctx.tools.python, "-c", "pass"], label="python -c pass", bucket=(IMPORT_CASE, "python (bare)"))
 
     return [
-        Variant("artcli", artcli, ("artcli",), [("--version", "artcli"), ("--help", "artcli")]),
+        Variant("artcli", artcli, ("artcli",), [("--version", "artcli"), ("--help", "artcli"),
+                                                (IMPORT_CASE, "artcli")]),
         Variant("dvc", dvc, ("dvc",), [("--version", "dvc"), ("--help", "dvc")]),
-        Variant("python", python, (), [("--version", "python (bare)")]),
+        Variant("python", python, (), [("--version", "python (bare)"), (IMPORT_CASE, "python (bare)")]),
     ]
+
+
+IMPORT_CASE = "import artcli"
+IMPORT_BUDGET_MS = 30.0
+# the process's wall time, plus the import alone timed inside it (free of process start-up noise)
+IMPORT_PROBE = ("import json, time; t = time.perf_counter(); import artcli; "
+                "print(json.dumps({'seconds': time.perf_counter() - t}))")
+
+
+def import_cost_note(result: dict[str, Any]) -> str | None:
+    """'import artcli' over bare Python, from the medians of one run (None when either is missing)."""
+    case = next((c for c in result["cases"] if c["case"] == IMPORT_CASE), None)
+    sums = {t["tool"]: t.get("summary", {}) for t in (case or {}).get("tools", [])}
+    art, bare = sums.get("artcli", {}), sums.get("python (bare)", {})
+    if not art.get("median_s") or not bare.get("median_s"):
+        return None
+    over = (art["median_s"] - bare["median_s"]) * 1000
+    cpu = {k: (v.get("user_s") or 0) + (v.get("sys_s") or 0) for k, v in (("a", art), ("b", bare))}
+    verdict = "within" if over <= IMPORT_BUDGET_MS else "OVER"
+    return (f"`import artcli`: {art['median_s'] * 1000:.1f} ms vs bare Python {bare['median_s'] * 1000:.1f} ms: "
+            f"{over:+.1f} ms wall, ratio {art['median_s'] / bare['median_s']:.2f} ({verdict} the "
+            f"{IMPORT_BUDGET_MS:.0f} ms budget); CPU {cpu['a'] * 1000:.1f} vs {cpu['b'] * 1000:.1f} ms "
+            f"({(cpu['a'] - cpu['b']) * 1000:+.1f} ms), the steadier figure on a loaded machine"
+            + (f"; the import alone, timed inside the process: {art['inner_s'] * 1000:.1f} ms."
+               if art.get("inner_s") is not None else "."))
 
 
 def step_startup(ctx: Ctx) -> dict[str, Any]:
@@ -920,7 +950,11 @@ def step_startup(ctx: Ctx) -> dict[str, Any]:
     col.remote = "none"
     run_group(ctx, col, _startup_variants(ctx), max(ctx.startup_reps, 1))
     col.notes.append("'python (bare)' is the interpreter's own start-up, for reference.")
-    return col.result()
+    result = col.result()
+    note = import_cost_note(result)
+    if note:
+        result["notes"].append(note)
+    return result
 
 
 # --------------------------------------------------------------------------- step 7: floor

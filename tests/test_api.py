@@ -208,3 +208,10 @@ def test_public_names() -> None:
     with pytest.raises(AttributeError):
         artcli.not_a_name  # noqa: B018
     assert (Path(artcli.__file__).parent / "py.typed").is_file()
+
+
+def test_fsck_from_python(remote: str, data: Path) -> None:
+    with artcli.open(remote) as repo:
+        repo.log("ds", [str(data)])
+        report = repo.fsck(read_data=True)
+        assert isinstance(report, artcli.FsckReport) and report.versions == 1 and not report.problems

@@ -224,7 +224,7 @@ def test_gc_keeps_a_linked_version_past_its_ttl(cli: Cli, tmp_path: Path) -> Non
     cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.txt": b"m", "m.bin": os.urandom(BIG)})),
            "--type", "model", "--ttl", "1d", env=at(T0))
     cli.ok("link", "m:v0", "registry/models/churn", env=at(T0))
-    cleared = tmp_path / "remote" / layout.event_key(layout.artifact_prefix("default", "m"), 1)
+    cleared = tmp_path / "remote" / layout.event_key(layout.artifact_prefix("default", "m"), 2)  # after its claim
     assert b'"ttl_set"' in cleared.read_bytes()
     cleared.unlink()  # as if the link had been killed before it cleared the TTL
     fresh = Cli(tmp_path / "fresh", cli.remote)  # a cache that never saw the removed event
@@ -246,9 +246,9 @@ def test_gc_keeps_what_a_link_to_a_deleted_version_reaches(cli: Cli, tmp_path: P
     cli.ok("log", "m", str(make_tree(tmp_path / "m", {"m.bin": os.urandom(BIG)})), "--type", "model", env=at(T0))
     cli.ok("link", "m:v0", "registry/models/churn", env=at(T0))
     before = remote_keys(cli)
-    deleted = canonical.dumps({"type": "version_deleted", "version": 0, "reason": "deleted", "seq": 1, "time": T0,
+    deleted = canonical.dumps({"type": "version_deleted", "version": 0, "reason": "deleted", "seq": 2, "time": T0,
                                "actor": {"user": "u", "host": "h", "run": None}})
-    put_raw(cli, layout.event_key(layout.artifact_prefix("default", "m"), 1), deleted)
+    put_raw(cli, layout.event_key(layout.artifact_prefix("default", "m"), 2), deleted)  # after the link's claim
     assert cli("show", "m:v0").code == 3  # the version is gone
     res = cli.ok("gc", "--json", env=at(LATER)).json()
     assert res["deleted"] == [] and res["live_versions"] == 1 and remote_keys(cli) == before

@@ -29,7 +29,7 @@ import generate  # noqa: E402
 
 EVENT_TYPES = {  # every type a revision-2 writer produces, by the log it lives in
     "artifact": {"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set", "ttl_set",
-                 "version_deleted", "used", "description_set", "artifact_renamed"},
+                 "version_deleted", "used", "linking", "description_set", "artifact_renamed"},
     "settings": {"default_ttl_set"},
     "registry": {"registry_created"},
     "collection": {"linked", "unlinked", "alias_set", "alias_removed"},

@@ -100,6 +100,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("cache-info", "cache", "info")
     j("cache-prune", "cache", "prune", "--max-size", "1", "--dry-run")
     j("remote-ls", "remote", "ls")
+    j("remote-show", "remote", "show", "team")
+    j("remote-show", "remote", "show")  # the one in effect: a URL here (ARTCLI_REMOTE)
     j("remote-check", "remote", "check", (tmp / "probed").as_uri(), "--writers", "2", "--processes", "1",
       "--trials", "2")
     j("debug-fsck", "debug", "fsck", "--read-data")
@@ -123,11 +125,28 @@ def test_every_json_command_has_a_schema() -> None:
     assert len(names) >= 30 and "log" in names and "alias-add" in names
     missing = [n for n in names if not (SCHEMAS / f"{n}.json").is_file()]
     assert not missing, f"commands with --json but no docs/schemas/<name>.json: {missing}"
-    stale = sorted({p.stem for p in SCHEMAS.glob("*.json")} - set(names))
+    stale = sorted({p.stem for p in SCHEMAS.glob("*.json")} - set(names) - {"error"})  # error: every command's
     assert not stale, f"schemas for commands that do not exist: {stale}"
     doc = (SCHEMAS.parent / "json.md").read_text()
     undocumented = [n for n in names if f"schemas/{n}.json" not in doc]
     assert not undocumented, f"docs/json.md does not describe: {undocumented}"
+
+
+@pytest.mark.parametrize("args", [["show", "nope", "--json"], ["ls", "nope", "--format", "json"],
+                                  ["download", "x", "--root", "/proc/nope", "--json"],
+                                  ["lineage", "x:notanalias!", "--json"], ["ls", "-r", "/no/such/store", "--json"]])
+def test_errors_under_json_are_a_json_error_object(tmp_path: Path, args: list[str]) -> None:
+    """A command asked for JSON that fails prints a JSON error object on stdout (and its one
+    line on stderr), matching docs/schemas/error.json; its ``code`` is the exit code."""
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
+    cli.ok("log", "x", str(make_tree(tmp_path / "d", {"a": b"a"})))
+    r = cli(*args)
+    assert r.code != 0 and r.err.startswith("error: "), r
+    doc = json.loads(r.out)
+    _validator("error").validate(doc)
+    assert doc["error"]["code"] == r.code and doc["error"]["message"] in r.err
+    plain = cli(*[a for a in args if a not in ("--json", "--format", "json")])
+    assert plain.code == r.code and plain.out == ""  # without --json, stdout stays empty
 
 
 @pytest.mark.parametrize("name", json_commands())

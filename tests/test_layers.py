@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", (
         "artcli.version", "artcli.errors", "artcli.clock", "artcli.durations", "artcli.model", "artcli.redact",
         "artcli.progress", "artcli.results",
+        "artcli.humanize",  # sizes, counts and times as people read them (one unit family)
     )),
 ]
 

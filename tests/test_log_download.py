@@ -114,7 +114,8 @@ def test_download_default_root_and_prefix(cli: Cli, data: Path, tmp_path: Path) 
     work.mkdir()
     res = cli.ok("download", "ds:v0", "--path-prefix", "train", cwd=work)
     root = Path(res.out.strip())
-    assert root == (work / "artifacts" / "ds:v0").resolve()
+    assert root == (work / "artifacts" / "ds" / "v0").resolve()  # no ':' in the default (issue 22)
+    assert ":" not in str(root.relative_to(work.resolve()))
     assert set(tree_bytes(root)) == {"train/a.bin", "train/b.bin", "train/nested/deep/c.txt"}
     assert cli("download", "ds:v0", "--path-prefix", "nope", cwd=work).code == 2
 

@@ -1,9 +1,12 @@
 """The stat cache: a file is re-read exactly when it may have changed, never trusted on size alone.
 
-`log` skips hashing a file whose stat matches what the cache saw when it last hashed it; only
-files older than a couple of seconds are remembered (inputs.RACY_SECONDS), so these tests age
-their files with ``os.utime``. `download` skips a target file whose stat matches what it wrote.
-Every edit here keeps the file's size, which is all a size-only check would see.
+`log` skips hashing a file whose stat key (device, inode, size, mtime_ns, ctime_ns) matches what
+the cache saw when it last hashed it; only files whose mtime and ctime are older than a couple of
+seconds are remembered (inputs.RACY_SECONDS). These tests age mtimes with ``os.utime``; ctime
+cannot be set back, so tests that need a file remembered run their logs "a few seconds later"
+(the ``later`` fixture moves the clock the racy window is measured from, nothing else).
+`download` skips a target file whose stat matches what it wrote. Every edit here keeps the
+file's size, which is all a size-only check would see.
 """
 
 from __future__ import annotations
@@ -53,7 +56,15 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def logged(cli: Cli, tmp_path: Path) -> tuple[Cli, Path]:
+def later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashing happens a minute after now, as far as the racy window is concerned."""
+    from artcli import inputs
+
+    monkeypatch.setattr(inputs, "_now", lambda: time.time() + 60)
+
+
+@pytest.fixture
+def logged(cli: Cli, tmp_path: Path, later: None) -> tuple[Cli, Path]:
     """``ds:v0`` of three aged files, logged twice so the stat cache holds all three."""
     src = make_tree(tmp_path / "src", {"a.txt": b"alpha\n", "b.txt": b"bravo\n", "sub/c.bin": b"\x00" * 300})
     for p in src.rglob("*"):
@@ -97,15 +108,50 @@ def test_log_sees_a_file_replaced_by_another_with_the_same_size_and_mtime(logged
     assert version_of(cli, src) == "v1"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 3: the stat key lacks st_ctime_ns; "
-                   "remove this mark when it has it (the test then passes)")
-def test_log_sees_a_same_size_edit_with_its_mtime_restored(logged: tuple[Cli, Path]) -> None:
+def test_log_sees_a_same_size_edit_with_its_mtime_restored(logged: tuple[Cli, Path], tmp_path: Path) -> None:
     """``cp -p``, ``rsync -t --inplace``: new bytes, same inode, size and mtime; only ctime moves."""
     cli, src = logged
     before = (src / "a.txt").stat()
     edit_in_place(src / "a.txt", b"ALPHA\n")
     os.utime(src / "a.txt", ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = (src / "a.txt").stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
     assert version_of(cli, src) == "v1"
+    cli.ok("download", "ds:v1", "--root", str(tmp_path / "out"), "--skip-cache")
+    assert tree_bytes(tmp_path / "out") == tree_bytes(src)
+
+
+@pytest.mark.parametrize("size", [6, 1 << 20], ids=["packed", "loose"])
+def test_log_never_uploads_bytes_under_a_digest_the_stat_cache_gave_wrongly(
+        logged: tuple[Cli, Path], tmp_path: Path, size: int) -> None:
+    """A stat cache that is wrong (a filesystem whose ctime did not move, a planted row): the
+    file logged to a new remote is read while it is uploaded, and its bytes never go up under
+    the old digest; the next try reads the file again (issue 23 item 3)."""
+    from artcli.localdb import LocalDB, stat_key
+
+    cli, src = logged
+    big = src / "big.bin"
+    if size > 6:
+        big.write_bytes(b"b" * size)
+        age(big)
+        cli.ok("log", "ds", str(src))
+    target = src / ("big.bin" if size > 6 else "a.txt")
+    edit_in_place(target, bytes([target.read_bytes()[0] ^ 1]) + target.read_bytes()[1:])
+    db = LocalDB(cli.home / "cache" / "index.sqlite")
+    try:  # the cache now vouches for the new stat with the old digest
+        (_, old_digest), = db.stat_lookup([str(target.resolve())]).values()
+        db.stat_store([(str(target.resolve()), stat_key(target.stat()), old_digest)])
+    finally:
+        db.close()
+    other = (tmp_path / "other").as_uri()
+    (tmp_path / "other").mkdir()
+    res = cli("log", "ds", str(src), "-r", other)
+    assert res.code == 5 and "changed while it was being logged" in res.err, res
+    cli.ok("log", "ds", str(src), "-r", other)  # the row was dropped: read again
+    cli.ok("download", "ds", "--root", str(tmp_path / "out"), "--skip-cache", "-r", other)
+    assert tree_bytes(tmp_path / "out") == tree_bytes(src)
+    rep = cli.ok("debug", "fsck", "--read-data", "--json", "-r", other).json()
+    assert rep["ok"], rep["problems"]
 
 
 # -- download --------------------------------------------------------------------------------------
@@ -156,7 +202,7 @@ def test_download_restores_a_replaced_file_with_the_same_size_and_mtime(
     assert tree_bytes(out) == tree_bytes(src)
 
 
-def test_the_stat_cache_answers_for_many_files(cli: Cli, tmp_path: Path, hashed: list[str]) -> None:
+def test_the_stat_cache_answers_for_many_files(cli: Cli, tmp_path: Path, hashed: list[str], later: None) -> None:
     """Lookups go in chunks (sqlite limits a query's parameters): with 1,200 files every
     chunk is asked, none skipped, so an unchanged tree is read not at all."""
     src = make_tree(tmp_path / "many", {f"f/{i:04d}.txt": b"%d\n" % i for i in range(1200)})
@@ -169,12 +215,12 @@ def test_the_stat_cache_answers_for_many_files(cli: Cli, tmp_path: Path, hashed:
 
 
 def test_a_file_changed_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path: Path,
-                                                               hashed: list[str]) -> None:
+                                                               hashed: list[str], later: None) -> None:
     """A file modified a second ago may change again within the same mtime tick, so the stat
     cache does not remember it (inputs.RACY_SECONDS): the next log reads it again."""
     src = make_tree(tmp_path / "racy", {"fresh.txt": b"fresh\n", "old.txt": b"old\n"})
     age(src / "old.txt")
-    t = time.time() - 1
+    t = time.time() + 59  # a second before the (later) clock
     os.utime(src / "fresh.txt", (t, t))
     cli.ok("log", "racy", str(src))
     hashed.clear()
@@ -182,13 +228,27 @@ def test_a_file_changed_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path
     assert hashed == [str((src / "fresh.txt").resolve())]
 
 
-def test_hashing_reports_every_byte_once(tmp_path: Path) -> None:
+def test_a_file_whose_ctime_is_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path: Path,
+                                                                      hashed: list[str]) -> None:
+    """An old mtime is not enough: a file whose inode changed a moment ago (an in-place write with
+    its mtime set back, which is what ``age`` does) could change again within the same ctime tick."""
+    src = make_tree(tmp_path / "racy", {"reset.txt": b"reset\n"})
+    age(src / "reset.txt")  # mtime a day old, ctime now
+    cli.ok("log", "racy", str(src))
+    hashed.clear()
+    cli.ok("log", "racy", str(src))
+    assert hashed == [str((src / "reset.txt").resolve())]
+
+
+def test_hashing_reports_every_byte_once(tmp_path: Path, later: None) -> None:
     """Progress gets each file's size, whether it was read or known from the stat cache."""
     from artcli.inputs import hash_files, scan
     from artcli.localdb import LocalDB
 
     src = make_tree(tmp_path / "p", {"a.bin": b"a" * 1000, "b.bin": b"b" * 24})
     age(src / "a.bin")
+    t = time.time() + 59.5  # within the racy window of the (later) clock
+    os.utime(src / "b.bin", (t, t))
     db = LocalDB(tmp_path / "index.sqlite")
     try:
         for expect_read in (2, 1):  # then a.bin comes from the stat cache (b.bin is too young)

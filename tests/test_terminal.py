@@ -20,7 +20,7 @@ from clihelp import Cli, make_tree
 
 pexpect = pytest.importorskip("pexpect")
 
-# an SGR sequence that sets a colour (bold and the like are not colour: NO_COLOR allows them)
+# an SGR sequence that sets a colour (NO_COLOR removes bold too: tests/test_readable_output.py checks every style)
 ANSI_COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BOX = re.compile("[\u2500-\u257f\u2580-\u259f\u2501\u2578-\u257b]")
@@ -47,7 +47,7 @@ def test_progress_bar_then_table(cli: Cli, big: Path) -> None:
     raw = tty_run(cli, "log", "bigdata", str(big), "--alias", "best")
     assert "default/bigdata:v0" in raw  # the reference, on stdout
     assert re.search(r"(hashing|uploading)", raw), raw[-500:]  # the bar was drawn
-    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? (MB|GB|kB)", raw), raw[-500:]  # with the transfer counts
+    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? (MiB|GiB|KiB)", raw), raw[-500:]  # with the transfer counts, in IEC units
     table = ANSI.sub("", tty_run(cli, "ls", "bigdata"))
     assert re.search(r"version\s+.*aliases", table) and "v0" in table and "best" in table
     assert "32.0 MiB" in table

@@ -24,6 +24,7 @@ from artcli.ops.aliases import AliasResult
 from artcli.ops.delete import DeleteResult
 from artcli.ops.diff import DiffResult
 from artcli.ops.download import DownloadResult
+from artcli.ops.fsck import FsckReport
 from artcli.ops.gc import GcItem, GcResult
 from artcli.ops.log import AddRefResult, LogResult
 from artcli.ops.metadata import SetResult
@@ -43,7 +44,7 @@ from artcli.state.run import RunRecord, RunState
 
 __all__ = [
     "AddRefResult", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
-    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "GcItem", "GcResult", "Graph", "IntegrityError",
+    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
     "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
     "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
     "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",

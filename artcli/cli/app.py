@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from artcli.cli import output
+from artcli.cli import completion, output
 from artcli.version import __version__
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but data.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but data and errors: no progress, notes or warnings.")] = False,
 ) -> None:
     """artcli: version datasets, models and results on S3, GCS or a folder."""
     output.DEBUG = output.DEBUG or debug
@@ -65,6 +65,7 @@ def _plain_help(t: typer.Typer) -> None:
 
 
 _register()
+completion.use_own_bash_script()  # --install-completion bash: the script completions/artcli.bash has
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     runinfo.ARGV = list(args)  # what a run records as its command line, also when called in-process
     from artcli.errors import ArtcliError
 
+    output.QUIET = False  # set by the --quiet callback; a parse error never gets that far
+    output._json_out = False  # per invocation (tests call main() in one process)
+    as_json = output.wants_json(args)
     try:
         app(args=args, prog_name="artcli")
     except ArtcliError as exc:
@@ -88,17 +92,18 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        output.error(str(exc), exc.hint)
+        output.error(str(exc), exc.hint, code=exc.exit_code, as_json=as_json)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        output.error("interrupted")
+        output.error("interrupted", code=130, as_json=as_json)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:
         if output.DEBUG:
             raise
-        output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback")
+        output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback",
+                     code=1, as_json=as_json)
         sys.exit(1)
     finally:
         from artcli.cli.commands.common import close_repos

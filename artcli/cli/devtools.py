@@ -65,14 +65,12 @@ def render_docs() -> str:
 
 
 def render_completion(shell: str) -> str:
+    """What ``artcli --show-completion SHELL`` prints (bash: artcli.cli.completion.BASH_SCRIPT)."""
     from typer._completion_shared import get_completion_script
 
-    script = get_completion_script(prog_name="artcli", complete_var="_ARTCLI_COMPLETE", shell=shell)
-    if shell == "bash":
-        # bash splits words at ':' by default, so `mnist:v<TAB>` would complete nothing; like
-        # npm's completion, take ':' out of the word breaks (zsh and fish are not affected)
-        script = 'COMP_WORDBREAKS=${COMP_WORDBREAKS//:}\n\n' + script
-    return script
+    import artcli.cli.app  # noqa: F401  (installs artcli's bash script)
+
+    return get_completion_script(prog_name="artcli", complete_var="_ARTCLI_COMPLETE", shell=shell) + "\n"
 
 
 def expected_files() -> dict[Path, str]:

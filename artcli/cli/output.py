@@ -25,12 +25,17 @@ def stderr_tty() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def plain_style() -> bool:
+    """``NO_COLOR`` (any value, https://no-color.org) or ``TERM=dumb``: no colour, no bold, no styles."""
+    return os.environ.get("NO_COLOR") is not None or os.environ.get("TERM") == "dumb"
+
+
 def _console(stderr: bool) -> Any:
     from rich.console import Console
 
-    plain = os.environ.get("NO_COLOR") is not None or os.environ.get("TERM") == "dumb"
-    return Console(stderr=stderr, no_color=plain, emoji=False, highlight=False,
-                   safe_box=True, legacy_windows=False)
+    # color_system=None: rich writes no escape codes at all (no_color alone still writes bold)
+    kwargs: dict[str, Any] = {"color_system": None} if plain_style() else {}
+    return Console(stderr=stderr, emoji=False, highlight=False, safe_box=True, legacy_windows=False, **kwargs)
 
 
 def show(renderable: Any) -> None:
@@ -56,9 +61,16 @@ def write_file(path: str, text: str) -> None:
     data(path)
 
 
+#: set once a JSON document reached stdout: a later error must not append a second document
+#: (``fsck --json`` prints its report, then fails with exit 4)
+_json_out = False
+
+
 def emit_json(obj: Any) -> None:
+    global _json_out
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+    _json_out = True
 
 
 def emit_json_rows(rows: Iterable[Any]) -> None:
@@ -78,6 +90,8 @@ def emit_json_rows(rows: Iterable[Any]) -> None:
         while chunk := spool.read(1 << 20):
             sys.stdout.write(chunk)
     sys.stdout.flush()
+    global _json_out
+    _json_out = True
 
 
 def data(line: str) -> None:
@@ -94,26 +108,62 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """A warning on stderr. ``--quiet`` silences it too: quiet means data (and errors) only."""
+    if QUIET:
+        return
     sys.stderr.write(f"warning: {message}\n")
     sys.stderr.flush()
 
 
-def error(message: str, hint: str | None = None) -> None:
+#: exit code -> the ``kind`` of a JSON error object (docs/json.md, "Errors")
+ERROR_KINDS = {1: "error", 2: "usage", 3: "not_found", 4: "integrity", 5: "conflict", 6: "remote",
+               130: "interrupted"}
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """``--json`` or ``--format json`` on the command line (before a ``--``)."""
+    args = list(argv[:argv.index("--")] if "--" in argv else argv)
+    if "--json" in args or "--format=json" in args:
+        return True
+    from itertools import pairwise
+
+    return any(a in ("--format", "-f") and b == "json" for a, b in pairwise(args))
+
+
+def error(message: str, hint: str | None = None, *, code: int = 1, as_json: bool = False) -> None:
+    """An error: one line (and a hint) on stderr, always; with ``--json`` also a JSON error
+    object on stdout, so a program reading stdout learns what went wrong."""
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
+    if as_json and not _json_out:  # stdout already holds the command's document: exit code + stderr say it
+        emit_json({"error": {"message": message, "hint": hint, "code": code,
+                             "kind": ERROR_KINDS.get(code, "error")}})
 
 
 def human_size(n: int | float | None) -> str:
-    if n is None:
+    """A size in the one unit family (IEC: KiB, MiB, GiB), as everywhere people read sizes."""
+    from artcli.humanize import size
+
+    return size(n)
+
+
+def size_cell(n: int | None) -> str | int | None:
+    """A size in a table: people's units at a terminal, the exact bytes in a pipe."""
+    return human_size(n) if stdout_tty() else n
+
+
+def when(value: str | None) -> str:
+    """A time: relative or local (``3 h ago``, ``2025-03-14``) for a person at a terminal; the
+    exact ISO 8601 text in a pipe (and JSON never comes here)."""
+    if value is None:
         return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(size) < 1024 or unit == "PiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
+    if not stdout_tty():
+        return value
+    from artcli.humanize import ago
+
+    return ago(value)
 
 
 def _cell(v: Any) -> str:
@@ -126,8 +176,20 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
-    """A table: rich on a TTY, tab-separated lines (no header) otherwise, on stdout."""
+#: a column that may wrap keeps at least this many characters (or its header's, or its widest value's
+#: when that is less): below that a value is more wrap than text
+MIN_WRAPPED = 8
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
+          keep: Sequence[str] | None = None) -> None:
+    """A table: rich on a TTY, tab-separated lines (no header) otherwise, on stdout.
+
+    On a terminal the table fits its width and nothing is cut: the ``keep`` columns (default:
+    the first), which identify a row (a reference, a run id, a path), are never wrapped; the
+    others wrap when space runs out. When even that does not fit, each row is printed as a
+    small block of ``column: value`` lines instead.
+    """
     if not stdout_tty():
         for r in rows:
             data("\t".join(_cell(c) for c in r))
@@ -136,13 +198,38 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     from rich.markup import escape
     from rich.table import Table
 
-    plain = os.environ.get("TERM") == "dumb" or os.environ.get("NO_COLOR") is not None
-    t = Table(title=escape(title) if title else None, box=box.ASCII if plain else box.SIMPLE_HEAD, header_style="bold")
-    for c in columns:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*(escape(_cell(c)) for c in r))  # names and values are text, never markup
-    _console(stderr=False).print(t)
+    plain = plain_style()
+    kept = set(keep if keep is not None else columns[:1])
+    cells = [[_cell(c) for c in r] for r in rows]
+    natural = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(columns)]
+    least = [n if h in kept else min(n, max(len(h), MIN_WRAPPED)) for h, n in zip(columns, natural, strict=True)]
+    console = _console(stderr=False)
+    if sum(least) + 3 * len(columns) + 1 > console.width:
+        _records(columns, cells, kept, title)
+        return
+    t = Table(title=escape(title) if title else None, box=box.ASCII if plain else box.SIMPLE_HEAD,
+              header_style="" if plain else "bold", title_style="" if plain else None)
+    for c, low in zip(columns, least, strict=True):
+        t.add_column(c, no_wrap=c in kept, overflow="fold", min_width=low)
+    for r in cells:
+        t.add_row(*(escape(c) for c in r))  # names and values are text, never markup
+    console.print(t)
+
+
+def _records(columns: Sequence[str], cells: list[list[str]], kept: set[str], title: str | None) -> None:
+    """A table too wide for the terminal, as blocks: the row's first identifying value alone on
+    a line, then one ``column: value`` line per other column (long values wrap, never cut)."""
+    if title:
+        data(title)
+    first = next((i for i, c in enumerate(columns) if c in kept), 0)
+    width = max((len(c) for c in columns), default=0)
+    for n, r in enumerate(cells):
+        if n:
+            data("")
+        data(r[first])
+        for i, c in enumerate(columns):
+            if i != first:
+                data(f"  {(c or '-') + ':':<{width + 1}} {r[i]}")
 
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> None:
@@ -170,11 +257,11 @@ class TerminalProgress:
                 Progress,
                 TextColumn,
                 TimeRemainingColumn,
-                TransferSpeedColumn,
             )
 
-            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(), DownloadColumn(),
-                                      TransferSpeedColumn(), TimeRemainingColumn(),
+            # binary_units and an IEC speed: the bar says MiB like every other size artcli prints
+            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(),
+                                      DownloadColumn(binary_units=True), _speed_column(), TimeRemainingColumn(),
                                       console=_console(stderr=True), transient=True)
             self._progress.start()
         if self._task is not None:
@@ -200,3 +287,18 @@ class TerminalProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _speed_column() -> Any:
+    """rich's TransferSpeedColumn in IEC units (it has only decimal ones)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    from artcli.humanize import rate
+
+    class SpeedColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("?" if speed is None else rate(speed), style="progress.data.speed")
+
+    return SpeedColumn()

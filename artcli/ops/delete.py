@@ -8,7 +8,7 @@ from typing import Any
 from artcli.components import composites_of
 from artcli.errors import ConflictError, UsageError
 from artcli.eventlog import Events
-from artcli.links import links_by_version, unlink_version
+from artcli.links import claim_holders, links_by_version, unlink_version
 from artcli.model import Ref, parse_ref
 from artcli.repo import Repo
 from artcli.results import Result
@@ -84,6 +84,10 @@ def _delete_one(repo: Repo, project: str, name: str, n: int, links: list[str], f
         if held and not force:  # an alias arrived since we looked
             raise ConflictError(f"{where} now holds alias(es) {', '.join(held)}; not deleted",
                                 hint="pass --force to delete it anyway")
+        linking = [] if force else claim_holders(repo, events, project, name, n)
+        if linking:  # a link claimed it first (in this log's order): the link wins
+            raise ConflictError(f"{where} is linked ({', '.join(linking)}); not deleted",
+                                hint="unlink it first, or pass --force to delete it anyway")
         removed[:] = held
         return {"type": "version_deleted", "version": n, "reason": DELETED_REASON}
 

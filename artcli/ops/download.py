@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from artcli.errors import IntegrityError, UsageError
+from artcli.humanize import plural
 from artcli.localdb import stat_key
 from artcli.materialise import (
     LayoutCheck,
@@ -49,7 +50,8 @@ class DownloadResult(Result):
 
 
 def default_root(ref_name: str, version: int) -> Path:
-    return Path("artifacts") / f"{ref_name}:v{version}"
+    """``artifacts/<name>/v<N>``: no colon, so the path works in Make, scp and on Windows."""
+    return Path("artifacts") / ref_name / f"v{version}"
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
@@ -93,7 +95,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
-    rep.done(f"{where} -> {target} ({done.written} files written)")
+    rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
     return DownloadResult(where, str(target), files, size, done.fetched_files, done.fetched_bytes, done.written,
                           warnings=done.warnings)
 
@@ -122,7 +124,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
     todo = out_of_date(repo.db, stored)
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache and todo else set()))
+    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
@@ -138,10 +140,10 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
         loose = [(e, p) for e, p in todo if e.digest in loose_digests]
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
             list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
-    repo.db.stat_store((p, *stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep)
+        rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised

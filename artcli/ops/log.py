@@ -16,7 +16,8 @@ from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
-from artcli.inputs import hash_files, scan
+from artcli.humanize import files_and_size
+from artcli.inputs import hash_files, require_paths, scan
 from artcli.leases import LazyWriteSession
 from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, check_alias, check_name
@@ -26,9 +27,9 @@ from artcli.references import spill_references
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import pinned_inputs, records_output
-from artcli.sources import DEFAULT_MAX_OBJECTS
+from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
-from artcli.upload import EagerUploads, store_manifest, store_streamed, upload_files
+from artcli.upload import EagerUploads, commit_lease, store_manifest, store_streamed, upload_files
 
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
@@ -107,6 +108,7 @@ def log_artifact(
     the merge checks every path, and the manifest is hashed and written from it without ever
     being in memory, byte for byte what the in-memory path writes.
     """
+    require_paths(paths)  # a typo is reported before the remote is contacted
     fields = _event_fields(repo, inputs, ttl, event_fields)
     comps, placed = resolve_components(repo, components) if components else ([], [])
     if comps:
@@ -153,6 +155,7 @@ def add_ref(
     is written streaming from it: memory does not grow with the number of objects
     (docs/references.md, "Memory").
     """
+    require_paths([*(paths or []), *_local_sources(uris)])  # before the remote or any source is contacted
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:
         warnings = spill_references(repo, uris, spill, checksum=checksum, max_objects=max_objects,
@@ -162,6 +165,11 @@ def add_ref(
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
                            event_fields=event_fields, components=components, reporter=reporter)
     return AddRefResult(res, references, warnings=warnings)
+
+
+def _local_sources(uris: list[str]) -> list[str]:
+    """The local paths among source URIs (a plain path or file://)."""
+    return [loc.key for loc in map(parse_location, uris) if loc.scheme == "file"]
 
 
 def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
@@ -261,17 +269,18 @@ def _log_artifact(
     fields = dict(event_fields or {})
     if "expires" not in fields and (seconds := repo.default_ttl(project)) is not None:  # no --ttl: the project default
         fields["expires"] = clock.iso(clock.now() + timedelta(seconds=seconds))
-    lease = session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
+    session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
     if spill is not None:
         mdigest = store_streamed(repo, spill, files, stored, rep, located)
     else:
         mdigest = store_manifest(repo, entries, files, stored)
+    lease = commit_lease(repo, session, mdigest, stored)  # a lease that lapsed: everything looked for again
 
     outcome: dict[str, Any] = {}
 
     def build(cur: ArtifactState) -> dict[str, Any] | None:
-        lease.check()  # right before each commit attempt: never on a lapsed lease (a gc may be deleting)
+        lease.check()  # right before each commit attempt: never after a gap in the lease (a gc may have deleted)
         if fields.get("components"):
             check_still_live(repo, [Component(**c) for c in fields["components"]])
         _check_renamed(cur)
@@ -294,8 +303,8 @@ def _log_artifact(
     session.close()  # the lease ends once the version is committed
     if ev is None:
         return _reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep, description)
-    rep.done(f"logged {project}/{name}:v{ev['version']}: {count} files, {total} bytes "
-             f"({up_files} files / {up_bytes} bytes uploaded)")
+    rep.done(f"logged {project}/{name}:v{ev['version']}: {files_and_size(count, total)} "
+             f"({files_and_size(up_files, up_bytes)} uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
                      ev["artifact_type"], ["latest", *aliases], up_files, up_bytes)
 

@@ -14,7 +14,7 @@ from typing import Any
 from artcli.aliasmoves import set_collection_aliases
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
-from artcli.links import clear_ttl_for_link, unlink_version
+from artcli.links import claim_for_link, clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
 from artcli.repo import Repo
 from artcli.results import Report, Result
@@ -181,17 +181,27 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
     src = {"project": st.project, "name": st.name, "version": vs.version, "digest": vs.digest,
            "manifest": mdigest, "artifact_type": st.type}
 
+    # first a claim in the artifact's own log, ordered there against any `version_deleted`:
+    # a plain delete after it refuses, a delete before it makes this link refuse (docs/format.md §5.3)
+    linked_now = fold_collection(registry, coll, log.read()).by_source(st.project, st.name, vs.version)
+    claim = None if linked_now is not None else claim_for_link(repo, st.project, st.name, vs.version, registry, coll)
+
     def build(events: Events) -> dict[str, Any] | None:
         cur = fold_collection(registry, coll, events)
         if cur.by_source(st.project, st.name, vs.version) is not None:
             return None
-        return {"type": "linked", "version": cur.next_version(), "source": src, "aliases": wanted}
+        ev: dict[str, Any] = {"type": "linked", "version": cur.next_version(), "source": src, "aliases": wanted}
+        if claim is not None:
+            claim.check_fresh()
+            ev["claim"] = claim.seq
+        return ev
 
     ev = log.append(build)
     repo.forget_links()
     # a linked version never expires: clear its TTL after the link (ops/ttl.py closes the race
     # with a concurrent `ttl set` from its side); also after a no-op link, to heal an interrupted one
     cleared = clear_ttl_for_link(repo, st.project, st.name, vs.version)
+    _undo_if_deleted(repo, st.project, st.name, vs.version, registry, coll)
     cs = repo.collection_state(registry, coll)
     if ev is not None:
         lk = cs.links[int(ev["version"])]
@@ -202,6 +212,19 @@ def link(repo: Repo, source: Ref, target: Ref, aliases: list[str] | None = None)
         set_collection_aliases(repo, registry, coll, found.version, wanted)
         cs = repo.collection_state(registry, coll)
     return LinkResult(registry, coll, found, False, cs.aliases_of(found.version), cleared)
+
+
+def _undo_if_deleted(repo: Repo, project: str, name: str, version: int, registry: str, coll: str) -> None:
+    """A ``delete --force`` (which ignores claims) may have deleted the source meanwhile: then
+    take the link back and fail, so no live link names a deleted version."""
+    now = repo.artifact_state(project, name, must_exist=False).versions.get(version)
+    if now is not None and not now.deleted:
+        return
+    cs = repo.collection_state(registry, coll, must_exist=False)
+    found = cs.by_source(project, name, version)
+    if found is not None and found.live:
+        unlink_version(repo, registry, coll, found.version)
+    raise NotFoundError(f"{project}/{name}:v{version} was deleted while it was being linked; not linked")
 
 
 @dataclass

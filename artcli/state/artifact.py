@@ -14,7 +14,7 @@ from typing import Any
 
 from artcli import clock
 from artcli.errors import NotFoundError
-from artcli.model import Ref
+from artcli.model import Ref, did_you_mean
 from artcli.state.alias_book import AliasBook
 from artcli.state.fold import Events, Skip, fold_into
 
@@ -129,7 +129,7 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
 
 #: the event types this fold interprets (docs/format.md §5.1); their fields are checked first (§5.6)
 KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
-                         "ttl_set", "version_deleted", "used", "description_set", "artifact_renamed"})
+                         "ttl_set", "version_deleted", "used", "linking", "description_set", "artifact_renamed"})
 
 
 def _describe(vs: VersionState, description: str | None, ev: dict[str, Any]) -> None:
@@ -219,7 +219,8 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
             st.renamed_from.append(ev["from"])
     elif kind == "used":
         _target(st, ev, not_deleted=False).used_by.append({"run": ev.get("run") or run, "time": ev.get("time")})
-    # unknown types: written by a newer artcli; ignored on purpose
+    # "linking" changes no state (delete reads it, artcli/links.py); unknown types: written by a
+    # newer artcli; ignored on purpose
 
 
 def fold(project: str, name: str, events: Events) -> ArtifactState:
@@ -251,8 +252,10 @@ def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
     assert ref.alias is not None
     n = st.aliases.get(ref.alias)
     if n is None:
-        known = ", ".join(sorted(st.aliases)) or "none"
-        raise NotFoundError(f"unknown alias {ref.alias!r}; aliases of {st.name}: {known}")
+        known = sorted(st.aliases)
+        listing = f"aliases: {', '.join(known)}" if 0 < len(known) <= 8 else f"list them with: artcli alias ls {st.name}"
+        raise NotFoundError(f"unknown alias {ref.alias!r} of {where}",
+                            hint=did_you_mean(ref.alias, known, listing if known else f"{st.name} has no alias yet"))
     vs3 = st.versions[n]
     _check_live(st, where, vs3)
     return vs3

@@ -122,6 +122,7 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "ttl_set": ({"version": VERSION, "expires": _or_null(_time)}, {"reason": _or_null(_str)}),
     "version_deleted": ({"version": VERSION}, {"reason": _or_null(_str)}),
     "used": ({"version": VERSION}, {"run": _or_null(_str)}),
+    "linking": ({"version": VERSION, "registry": _name, "collection": _name}, {}),  # ordered against deletion (§5.3)
     # registry and collection logs
     "registry_created": ({}, {"accept_types": _or_null(_list(_name)), "description": _or_null(_str)}),
     "linked": ({"version": VERSION, "source": _source}, {"aliases": _list(_alias)}),

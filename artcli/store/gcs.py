@@ -258,7 +258,7 @@ def read_gcs_options(options: Mapping[str, str] | None) -> GcsSettings:
     """
     opts = OptionReader(options, scheme="gs")
     settings = GcsSettings(
-        endpoint_url=opts.get_str("endpoint_url"),
+        endpoint_url=opts.get_url("endpoint_url"),
         project=opts.get_str("project"),
         token=opts.get_str("token"),
         max_attempts=opts.get_int("max_attempts", minimum=1),

@@ -34,6 +34,27 @@ class OptionReader:
         value = self._pop(name)
         return value or None
 
+    def get_url(self, name: str) -> str | None:
+        """An endpoint: ``http(s)://host[:port][/path]``, never with user-info (credentials
+        come from the environment), checked when a remote is added rather than at first use."""
+        value = self.get_str(name)
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if "@" in parts.netloc:
+            raise UsageError(f"remote option {name} for {self._scheme}:// must not carry user-info (user@host): "
+                             "artcli never stores credentials",
+                             hint="credentials come from the environment or a profile")
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise self._bad(name, value, "an http:// or https:// URL with a host, e.g. http://127.0.0.1:9000")
+        return value
+
     def get_bool(self, name: str, default: bool) -> bool:
         value = self._pop(name)
         if value is None:

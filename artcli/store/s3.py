@@ -274,7 +274,7 @@ def read_s3_options(options: Mapping[str, str] | None) -> S3Settings:
                          to a host other than this one (see ``_signs_payload``)
     """
     opts = OptionReader(options, scheme="s3")
-    endpoint_url = opts.get_str("endpoint_url")
+    endpoint_url = opts.get_url("endpoint_url")
     settings = S3Settings(
         endpoint_url=endpoint_url,
         region=opts.get_str("region"),

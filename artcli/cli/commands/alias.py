@@ -77,7 +77,7 @@ def ls(name: NameArg, show_history: Annotated[bool, typer.Option("--history", he
         output.emit_json(rows)
     else:
         output.table(["alias", "version", "ref", "source"],
-                     [[r["alias"], r["version"], r["ref"], r.get("source")] for r in rows])
+                     [[r["alias"], r["version"], r["ref"], r.get("source")] for r in rows], keep=["alias", "version", "ref"])
 
 
 def history(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
@@ -97,4 +97,5 @@ def _print_history(rows: list[dict[str, Any]], as_json: bool) -> None:
         output.emit_json(rows)
         return
     output.table(["time", "alias", "from", "to", "user", "run"],
-                 [[r["time"], r["alias"], r["from"], r["to"], r["user"], r["run"]] for r in rows])
+                 [[output.when(r["time"]), r["alias"], r["from"], r["to"], r["user"], r["run"]] for r in rows],
+                 keep=["time", "alias", "from", "to", "run"])

@@ -8,6 +8,7 @@ import typer
 
 from artcli.cli import output
 from artcli.cli.commands.common import JsonOpt, example
+from artcli.humanize import plural
 
 cache_app = typer.Typer(help="The local cache of downloaded and logged files.", no_args_is_help=True)
 
@@ -30,10 +31,10 @@ def info(as_json: JsonOpt = False) -> None:
                    ("files", f"{data['files']['count']} ({output.human_size(data['files']['bytes'])})"),
                    ("packs", f"{data['packs']['count']} ({output.human_size(data['packs']['bytes'])})"),
                    ("manifests", f"{data['manifests']['count']} ({output.human_size(data['manifests']['bytes'])})"),
-                   ("partial", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
+                   ("tmp", f"{data['tmp']['count']} ({output.human_size(data['tmp']['bytes'])})"),
                    ("index", output.human_size(data["index_bytes"])),
                    ("total", output.human_size(data["total_bytes"])),
-                   ("oldest use", data["oldest_use"]), ("newest use", data["newest_use"])])
+                   ("oldest use", output.when(data["oldest_use"])), ("newest use", output.when(data["newest_use"]))])
 
 
 @cache_app.command("prune", epilog=example("artcli cache prune --max-size 10G",
@@ -58,6 +59,6 @@ def prune(
     if as_json:
         output.emit_json(res.to_json())
         return
-    output.info(f"{'would remove' if dry_run else 'removed'} {len(res.removed)} entries "
-                f"({output.human_size(res.removed_bytes)}); {res.kept_count} kept ({output.human_size(res.kept_bytes)})")
+    output.info(f"{'would remove' if dry_run else 'removed'} {plural(len(res.removed), 'entry', 'entries')} "
+                f"({output.human_size(res.removed_bytes)}); {res.kept_count:,} kept ({output.human_size(res.kept_bytes)})")
     output.data(res.root)

@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from artcli.cli.completion import choices, complete_remote
+
 if TYPE_CHECKING:
     from artcli.model import Ref
     from artcli.repo import Repo
 
 RemoteOpt = Annotated[str | None, typer.Option(
     "--remote", "-r", help="Remote name or URL (s3://, gs://, file://). Default: ARTCLI_REMOTE, "
-    "then artcli.toml, then user config, then the embedded local store.", show_default=False)]
+    "then artcli.toml, then user config, then the embedded local store.", show_default=False,
+    autocompletion=complete_remote)]
 ProjectOpt = Annotated[str | None, typer.Option(
     "--project", "-p", help="Project namespace. Default: ARTCLI_PROJECT, config, 'default'.", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option(
@@ -20,7 +23,7 @@ RunOpt = Annotated[str | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--format", "-f", help="text, json or markdown (a CI summary: >> $GITHUB_STEP_SUMMARY). Default: text.",
-    show_default=False)]
+    show_default=False, autocompletion=choices("text", "json", "markdown"))]
 
 
 OPEN_REPOS: list[Repo] = []

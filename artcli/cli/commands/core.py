@@ -85,7 +85,7 @@ def log(
 def download(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias]; no tag means latest.",
                                        autocompletion=completion.complete_ref)],
-    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>:<vN>.")] = None,
+    root: Annotated[str | None, typer.Option("--root", help="Target directory. Default: ./artifacts/<name>/v<N>.")] = None,
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
@@ -160,7 +160,9 @@ def ls(
         else:
             output.table(["name", "type", "versions", "latest", "size", "updated"],
                          [[r["name"], r["type"], r["versions"], r["latest"],
-                           "-" if r["size"] is None else output.human_size(r["size"]), r["updated"]] for r in rows])
+                           "-" if r["size"] is None else output.size_cell(r["size"]), output.when(r["updated"])]
+                          for r in rows],
+                         keep=["name", "latest"])
         return
     if where or sort:  # one artifact's versions, or (no NAME) every artifact's of the project
         from artcli.ops.metadata import select
@@ -181,8 +183,9 @@ def ls(
         output.data(markdown.ls_versions(vrows, name or "(all artifacts)").rstrip("\n"))
     else:
         output.table(["version", "aliases", "files", "size", "created", "digest"],
-                     [[r["version"], r["aliases"], r["files"], output.human_size(r["size"]), r["created"],
-                       r["digest"][:12]] for r in vrows])
+                     [[r["version"], r["aliases"], r["files"],
+                       output.size_cell(r["size"]), output.when(r["created"]), r["digest"][:12]] for r in vrows],
+                     keep=["version", "created"])
 
 
 def _ls_collection(repo: Repo, name: str, fmt: str, filtered: bool) -> None:
@@ -234,9 +237,10 @@ def show(
         output.data(markdown.show(info).rstrip("\n"))
         return
     output.fields([("ref", info["ref"]), ("type", info["type"]), ("digest", info["digest"]),
-                   ("size", f"{output.human_size(info['size'])} ({info['size']} bytes)"),
-                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", info["created"]),
-                   ("description", info["description"]), ("run", info["run"]), ("expires", info["expires"]),
+                   ("size", f"{output.human_size(info['size'])} ({info['size']:,} bytes)"),
+                   ("files", info["files"]), ("aliases", info["aliases"]), ("created", output.when(info["created"])),
+                   ("description", info["description"]), ("run", info["run"]),
+                   ("expires", output.when(info["expires"]) if info["expires"] else None),
                    ("metadata", info["metadata"] or None),
                    ("components", [f"{c['path']}/ = {c['ref']}" for c in info["components"]] or None),
                    ("copied from", _origin_text(info["origin"]))])
@@ -264,8 +268,9 @@ def files(
     rows = [f.to_json() for f in query.files(repo, parse(ref, repo))]
     # a packed file is bytes START-END (inclusive, as an HTTP Range header) of its pack's URL
     output.table(["path", "size", "digest", "url", "range"],
-                 [[r["path"], r["size"], (r["digest"] or "-")[:16], r["url"], _byte_range(r.get("range"))]
-                  for r in rows])
+                 [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"],
+                   _byte_range(r.get("range"))] for r in rows],
+                 keep=["path", "url", "range"])
 
 
 def _byte_range(span: list[int] | None) -> str:

@@ -8,6 +8,7 @@ import typer
 
 from artcli.cli import output
 from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, example, open_repo
+from artcli.humanize import plural
 
 debug_app = typer.Typer(help="Inspect a store's raw objects (for debugging).", no_args_is_help=True, hidden=True)
 
@@ -54,7 +55,7 @@ def fsck(read_data: Annotated[bool, typer.Option("--read-data", help="Download a
     else:
         for f in rep.findings:
             output.data(f"{f.kind}: {f.key}: {f.message}")
-        output.info(f"{rep.versions} versions, {rep.files} files checked: "
-                    f"{len(rep.problems) or 'no'} problem(s)")
+        found = plural(len(rep.problems), "problem") if rep.problems else "no problems"
+        output.info(f"{plural(rep.versions, 'version')}, {plural(rep.files, 'file')} checked: {found}")
     if rep.problems:
-        raise IntegrityError(f"fsck found {len(rep.problems)} problem(s)")
+        raise IntegrityError(f"fsck found {plural(len(rep.problems), 'problem')}")

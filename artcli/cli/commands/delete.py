@@ -8,6 +8,7 @@ import typer
 
 from artcli.cli import completion, output
 from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.humanize import plural
 
 
 def register(app: typer.Typer) -> None:
@@ -91,9 +92,10 @@ def gc(
         output.emit_json(res.to_json())
         return
     rows = [["version", e["ref"], "-"] for e in res.expired]
-    rows += [[i.kind, i.key, i.size] for i in res.deleted]
-    output.table(["kind", "what", "size"], rows)
+    rows += [[i.kind, i.key, output.size_cell(i.size)] for i in res.deleted]
+    output.table(["kind", "what", "size"], rows, keep=["kind", "what"])
     verb = "would delete" if dry_run else "deleted"
-    output.info(f"gc: {len(res.expired)} expired version(s) {'to mark' if dry_run else 'marked'} deleted; "
-                f"{verb} {len(res.deleted)} object(s), {output.human_size(res.deleted_bytes)}; "
-                f"kept {res.live_versions} live version(s) and {res.kept['young']} object(s) younger than {grace}")
+    output.info(f"gc: {plural(len(res.expired), 'expired version')} {'to mark' if dry_run else 'marked'} deleted; "
+                f"{verb} {plural(len(res.deleted), 'object')}, {output.human_size(res.deleted_bytes)}; "
+                f"kept {plural(res.live_versions, 'live version')} and "
+                f"{plural(res.kept['young'], 'object')} younger than {grace}")

@@ -22,9 +22,11 @@ def register(app: typer.Typer) -> None:
 def lineage(
     ref: Annotated[str, typer.Argument(help="[project/]name[:vN|:alias] or registry/<registry>/<collection>[:tag].",
                                        autocompletion=completion.complete_ref)],
-    direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.")] = "both",
+    direction: Annotated[str, typer.Option("--direction", help="up (what it came from), down (what came from it) or both.",
+                                            autocompletion=completion.choices("up", "down", "both"))] = "both",
     depth: Annotated[int | None, typer.Option("--depth", min=0, help="At most N runs away from REF. Default: no limit.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot, mermaid, svg (a picture, no Graphviz needed) or markdown (a CI summary with a Mermaid block). Default: tree on a terminal, json otherwise; svg for an --output ending in .svg.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tree, json, dot, mermaid, svg (a picture, no Graphviz needed) or markdown (a CI summary with a Mermaid block). Default: tree (plain text when piped), or the --output file's kind (.json, .dot, .mmd, .md, .svg).",
+                                             autocompletion=completion.choices("tree", "json", "dot", "mermaid", "svg", "markdown"))] = None,
     output_file: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout; .png/.pdf are rendered with Graphviz dot.")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
@@ -50,8 +52,10 @@ def lineage(
     elif output_file and render.is_image(output_file):
         output.data(render.to_image(graph, output_file))
         return
-    fmt = fmt or ("tree" if output.stdout_tty() and not output_file else "json")
-    if fmt == "tree" and output_file is None:
+    # the same on a terminal and in a pipe (as every command's text output): a tree, plain when
+    # not on a terminal; --json / --format json for programs; a file's extension picks its format
+    fmt = fmt or (render.format_for(output_file) if output_file else "tree")
+    if fmt == "tree" and output_file is None and output.stdout_tty():
         output.show(render.tree(graph))
         return
     text = render.text(graph, fmt)

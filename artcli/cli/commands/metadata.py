@@ -119,14 +119,15 @@ def ls(
         output.emit_json(res)
     elif history:
         output.table(["time", "run", "key", "value", "type"],
-                     [[r["time"], r["run"], r["key"], r["display"], r["type"]] for r in res["entries"]],
-                     title=res["ref"])
+                     [[output.when(r["time"]), r["run"], r["key"], r["display"], r["type"]] for r in res["entries"]],
+                     title=res["ref"], keep=["time", "run", "key"])
     elif output.stdout_tty():
         from artcli.cli.render.metadata import cards
 
         output.show(cards(res["ref"], res["entries"]))
     else:
-        output.table(["key", "value", "type"], [[r["key"], r["display"], r["type"]] for r in res["entries"]])
+        output.table(["key", "value", "type"], [[r["key"], r["display"], r["type"]] for r in res["entries"]],
+                     keep=["key"])
 
 
 def diff(

@@ -69,10 +69,13 @@ def show(
     """Show a registry's settings and its collections."""
     from artcli.ops.registry import show_registry
 
-    report = show_registry(open_repo(remote, project), name)
+    repo = open_repo(remote, project)
+    report = show_registry(repo, name)
     for w in report.warnings:
         output.warn(w)
     info = report.to_json()
+    completion.remember_collections(repo, {c["ref"]: ([lk["version"] for lk in c["links"]], list(c["aliases"]))
+                                           for c in info["collections"]})
     if as_json:
         output.emit_json(info)
         return
@@ -80,14 +83,15 @@ def show(
                 + (f" — {info['description']}" if info["description"] else ""))
     output.table(["collection", "versions", "latest", "source", "aliases", "updated"],
                  [[c["ref"], c["versions"], c["latest"], c["source"],
-                   [f"{a}={v}" for a, v in c["aliases"].items()] or None, c["updated"]]
-                  for c in info["collections"]])
+                   [f"{a}={v}" for a, v in c["aliases"].items()] or None, output.when(c["updated"])]
+                  for c in info["collections"]], keep=["collection", "latest", "source"])
 
 
 def link(
     ref: Annotated[str, typer.Argument(help="The version to link: [project/]name[:vN|:alias].",
                                        autocompletion=completion.complete_ref)],
-    target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>; created by its first link.")],
+    target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>; created by its first link.",
+                                          autocompletion=completion.complete_collection)],
     alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias for the collection version (repeatable).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
@@ -103,13 +107,16 @@ def link(
 
     repo = open_repo(remote, project, run)
     res = do_link(repo, parse(ref, repo), parse(target, repo), alias)
+    coll, _, version = res.ref.partition(":")
+    completion.remember_collections(repo, {coll: ([version], res.aliases)}, merge=True)
     output.info(f"linked {res.link.source_ref} as {res.ref}" if res.created
                 else f"{res.link.source_ref} is already linked as {res.ref}")
     output.emit_json(res.to_json()) if as_json else output.data(res.ref)
 
 
 def unlink(
-    target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>:vN.")],
+    target: Annotated[str, typer.Argument(help="registry/<registry>/<collection>:vN.",
+                                          autocompletion=completion.complete_collection_version)],
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,

@@ -1,4 +1,4 @@
-"""remote add / ls / rm."""
+"""remote add / default / ls / show / rm / check."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from artcli.cli import output
+from artcli.cli import completion, output
 from artcli.cli.commands.common import JsonOpt, example
 from artcli.errors import UsageError
 
@@ -25,41 +25,100 @@ def add(
     url: Annotated[str, typer.Argument(help="s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, "
                                             "file:///path or a path.")],
     default: Annotated[bool, typer.Option("--default", help="Make it the default remote.")] = False,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="KEY=VALUE backend option, e.g. endpoint_url (repeatable). Never credentials.")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="KEY=VALUE backend option, e.g. endpoint_url (repeatable); KEY= removes one. Never credentials.")] = None,
     local: Annotated[bool, typer.Option("--local", help="Write to ./artcli.toml instead of the user config.")] = False,
 ) -> None:
-    """Add (or replace) a named remote."""
+    """Add a named remote, or update one (its other options are kept for a URL of the same kind).
+
+    The URL and every option are checked now, before anything is saved.
+    """
     from artcli.config import add_remote
 
-    opts = {}
-    for item in option or []:
-        k, sep, v = item.partition("=")
-        if not sep:
-            raise UsageError(f"--option must be KEY=VALUE, got {item!r}")
-        opts[k.strip()] = v
-    path = add_remote(name, url, opts, default=default, local=local)
-    output.info(f"remote {name!r} saved in {path}")
+    saved = add_remote(name, url, _options(option), default=default, local=local)
+    verb = "updated" if saved.replaced else "saved"
+    output.info(f"remote {name!r} {verb} in {saved.path}")
+    if saved.kept:
+        output.info(f"kept its option{'s' if len(saved.kept) > 1 else ''} {', '.join(saved.kept)} "
+                    "(--option KEY= removes one)")
+    if saved.dropped:
+        output.warn(f"dropped option{'s' if len(saved.dropped) > 1 else ''} {', '.join(saved.dropped)}: "
+                    "they were for the remote's previous kind of URL")
+    _overridden(saved.overridden_by)
+    if not default and not saved.replaced:
+        output.info(f"use it with -r {name}, or make it the default: artcli remote default {name}")
     output.data(name)
 
 
-@remote_app.command("ls", epilog=example("artcli remote ls --json"))
+def _options(items: list[str] | None) -> dict[str, str]:
+    opts: dict[str, str] = {}
+    for item in items or []:
+        k, sep, v = item.partition("=")
+        if not sep or not k.strip():
+            raise UsageError(f"--option must be KEY=VALUE, got {item!r}")
+        opts[k.strip()] = v
+    return opts
+
+
+def _overridden(project_file: str | None) -> None:
+    if project_file:
+        output.warn(f"{project_file} names another default remote, which wins in this directory")
+
+
+@remote_app.command("default", epilog=example("artcli remote default team", "artcli remote default minio --local"))
+def default_(
+    name: Annotated[str, typer.Argument(help="Remote name.", autocompletion=completion.complete_remote)],
+    local: Annotated[bool, typer.Option("--local", help="Write to ./artcli.toml instead of the user config.")] = False,
+) -> None:
+    """Make a configured remote the default."""
+    from artcli.config import set_default
+
+    saved = set_default(name, local=local)
+    output.info(f"default remote is now {name!r} ({saved.path})")
+    _overridden(saved.overridden_by)
+    output.data(name)
+
+
+@remote_app.command("ls", epilog=example("artcli remote ls", "artcli remote ls --json"))
 def ls(as_json: JsonOpt = False) -> None:
-    """List configured remotes."""
-    from artcli.config import list_remotes, resolve
+    """List configured remotes; the one in effect here is marked."""
+    from artcli.config import list_remotes, remote_source, resolve
 
     rows = list_remotes()
     if as_json:
         output.emit_json(rows)
         return
-    if not rows:
-        output.info(f"no remotes configured; using the embedded store at {resolve().remote_url}")
-    output.table(["name", "url", "default", "options"],
-                 [[r["name"], r["url"], "*" if r["default"] else "", r["options"] or None] for r in rows])
+    settings = resolve()
+    if settings.remote_name is None:
+        output.info(f"in effect: {settings.remote_url} ({remote_source()})")
+    else:
+        output.info(f"in effect: {settings.remote_name} ({remote_source()})")
+    output.table(["", "name", "url", "default", "options"],
+                 [["*" if r["active"] else "", r["name"], r["url"], "yes" if r["default"] else "",
+                   r["options"] or None] for r in rows])
+
+
+@remote_app.command("show", epilog=example("artcli remote show", "artcli remote show team --json"))
+def show(
+    name: Annotated[str | None, typer.Argument(help="Remote name. Default: the one in effect.",
+                                               autocompletion=completion.complete_remote, show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a remote: URL, options, whether it is in effect here, and why."""
+    from artcli.config import show_remote
+
+    info = show_remote(name)
+    if as_json:
+        output.emit_json(info)
+        return
+    output.fields([("name", info["name"] or "(none: a URL or the embedded store)"), ("url", info["url"]),
+                   ("options", info["options"] or None), ("default", "yes" if info["default"] else "no"),
+                   ("in effect", f"yes ({info['source']})" if info["active"] else "no"),
+                   ("defined in", info["defined_in"])])
 
 
 @remote_app.command("rm", epilog=example("artcli remote rm team"))
 def rm(
-    name: Annotated[str, typer.Argument(help="Remote name.")],
+    name: Annotated[str, typer.Argument(help="Remote name.", autocompletion=completion.complete_remote)],
     local: Annotated[bool, typer.Option("--local", help="Remove from ./artcli.toml.")] = False,
 ) -> None:
     """Remove a named remote."""
@@ -93,12 +152,7 @@ def check(
     from artcli.ops.remotecheck import check_remote
 
     settings = resolve(remote)
-    options = dict(settings.options)
-    for item in option or []:
-        k, sep, v = item.partition("=")
-        if not sep:
-            raise UsageError(f"--option must be KEY=VALUE, got {item!r}")
-        options[k.strip()] = v
+    options = {**settings.options, **_options(option)}
     output.info(f"checking {settings.remote_url}: {writers} writers racing on {trials} keys, then reads, lists, ranges")
     report = check_remote(settings.remote_url, options, writers=writers, processes=processes, trials=trials)
     for warning in report.warnings:

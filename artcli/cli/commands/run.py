@@ -66,17 +66,18 @@ def show(
         ("run", info["id"]), ("job type", info["job_type"]), ("name", info["name"]),
         ("command", " ".join(info["command"]) if info["command"] else None),
         ("host", info["host"]), ("user", info["user"]), ("cwd", info["cwd"]),
-        ("started", info["started"]), ("finished", info["finished"]), ("status", info["status"]),
-        ("last event", info["last_event"]),
+        ("started", output.when(info["started"])),
+        ("finished", output.when(info["finished"]) if info["finished"] else None), ("status", info["status"]),
+        ("last event", output.when(info["last_event"]) if info["last_event"] else None),
         ("git", (f"{git.get('commit')} {git.get('branch') or '(detached)'}"
                  f"{' dirty' if git.get('dirty') else ''}") if git else None),
         ("ci", f"{ci.get('provider')} {ci.get('url') or ''}".strip() if ci else None),
     ])
-    rows = [["input", r["ref"], r.get("via"), r.get("requested"), r["time"]] for r in info["inputs"]]
-    rows += [["output", r["ref"], "created" if r.get("created") else "reused", None, r["time"]]
+    rows = [["input", r["ref"], r.get("via"), r.get("requested"), output.when(r["time"])] for r in info["inputs"]]
+    rows += [["output", r["ref"], "created" if r.get("created") else "reused", None, output.when(r["time"])]
              for r in info["outputs"]]
     if rows:
-        output.table(["role", "version", "how", "requested", "time"], rows)
+        output.table(["role", "version", "how", "requested", "time"], rows, keep=["role", "version"])
 
 
 @run_app.command("finish", epilog=example("artcli run finish --status succeeded",

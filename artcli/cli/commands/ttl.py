@@ -8,6 +8,7 @@ import typer
 
 from artcli.cli import completion, output
 from artcli.cli.commands.common import JsonOpt, ProjectOpt, RemoteOpt, RunOpt, example, open_repo, parse
+from artcli.humanize import span
 
 ttl_app = typer.Typer(help="Time to live: when versions expire (linked versions never do).", no_args_is_help=True)
 
@@ -63,8 +64,10 @@ def show(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_j
     if as_json:
         output.emit_json(info)
         return
-    output.fields([("ref", info["ref"]), ("expires", info["expires"] or "never"),
-                   ("remaining", info["remaining"]), ("linked", info["linked"] or None),
+    left = info["remaining_seconds"]
+    output.fields([("ref", info["ref"]), ("expires", output.when(info["expires"]) if info["expires"] else "never"),
+                   ("remaining", None if left is None else span(left) if left > 0 else f"none (expired {span(left)} ago)"),
+                   ("linked", info["linked"] or None),
                    ("project default", info["project_default"])])
 
 

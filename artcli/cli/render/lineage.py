@@ -54,6 +54,17 @@ def node_label(node: dict[str, Any]) -> list[str]:
     return lines
 
 
+_BY_SUFFIX = {".json": "json", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid",
+              ".md": "markdown", ".svg": "svg"}
+
+
+def format_for(path: str) -> str:
+    """The format an ``--output`` file's extension asks for (a tree for anything else)."""
+    import os
+
+    return _BY_SUFFIX.get(os.path.splitext(path)[1].lower(), "tree")
+
+
 def text(graph: Graph, fmt: str) -> str:
     """The graph as ``fmt`` (tree, json, dot, mermaid, svg or markdown) text, ending in a newline."""
     if fmt == "json":
