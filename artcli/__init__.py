@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
     from artcli import errors
     from artcli.api import (
         AddRefResult,
+        AliasInfo,
+        AliasMove,
         AliasResult,
         ArtcliError,
         ArtifactSummary,
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         NotFoundError,
         Progress,
         ProgressCallback,
+        RegistryInfo,
         RegistryResult,
         RemoteError,
         Repo,
@@ -57,10 +60,10 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
     )
 
 __all__ = [
-    "AddRefResult", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
+    "AddRefResult", "AliasInfo", "AliasMove", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
     "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
     "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
-    "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
+    "RegistryInfo", "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
     "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",
     "VersionInfo", "__version__", "errors", "open", "run",
 ]

@@ -14,16 +14,43 @@ damaged byte simply reads as a miss.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from artcli.errors import ArtcliError
+from artcli.errors import ArtcliError, local_write
 from artcli.hashing import digest_bytes, digest_file
 from artcli.localdb import LocalDB
 from artcli.model import DIGEST_RE, Entry
+
+LOCK_NAME = "lock"
+
+
+def _lock_file(root: Path) -> int:
+    return os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def hold_shared(root: Path) -> int:
+    """Take the cache's shared lock for as long as the returned fd is open: every command that
+    uses the cache holds it, so ``cache prune`` (which takes it exclusively) never removes a
+    file from under one. A POSIX record lock: per process (a prune never waits for its own
+    process), released by the kernel when a process dies, and honoured over NFS. -1 when the
+    lock file cannot be used (the cache then works unlocked)."""
+    try:
+        fd = _lock_file(root)
+    except OSError:
+        return -1
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH)  # waits only while a prune runs
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
 
 
 class Cache:
@@ -33,12 +60,23 @@ class Cache:
         self.tmp = root / "tmp"
         self.manifests = root / "manifests"
         self.packs = root / "packs"
+        #: what the cache could not do, said once by the CLI (warnings): it is only a cache
+        self.notices: list[str] = []
+        #: False when the cache directory cannot be written: commands then work without it
+        #: (download writes straight into the target, temp files go to the system's temp dir)
+        self.writable = True
         try:
             for d in (self.files, self.tmp, self.manifests, self.packs):
                 d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # ARTCLI_CACHE_DIR in a place one cannot write: one line, not a traceback
-            raise ArtcliError(f"cannot create the cache directory {root}: {exc.strerror or exc}",
-                              hint="set ARTCLI_CACHE_DIR to a writable directory") from None
+            probe = self.temp_path("probe")
+            probe.touch(exist_ok=False)
+            probe.unlink()
+        except OSError as exc:  # ARTCLI_CACHE_DIR in a place one cannot write
+            self.writable = False
+            self.tmp = Path(tempfile.mkdtemp(prefix="artcli-"))
+            self.notices.append(f"the cache directory {root} cannot be written ({exc.strerror or exc}): working "
+                                "without a cache (set ARTCLI_CACHE_DIR to a writable directory)")
+        self._lock_fd = hold_shared(root) if self.writable else -1
         self._db: LocalDB | None = None
         self._files = str(self.files)
         self._dirs: set[str] = set()
@@ -48,7 +86,7 @@ class Cache:
     @property
     def db(self) -> LocalDB:
         if self._db is None:
-            self._db = LocalDB(self.root / "index.sqlite")
+            self._db = LocalDB(self.root / "index.sqlite", self.notices, writable=self.writable)
         return self._db
 
     def path(self, digest: str) -> str:
@@ -86,6 +124,9 @@ class Cache:
 
     def adopt(self, tmp: Path | str, digest: str) -> str:
         """Move a verified temp file into the cache under its digest."""
+        if not self.writable:
+            raise ArtcliError(f"the cache directory {self.root} cannot be written, and this needs it",
+                              hint="set ARTCLI_CACHE_DIR to a writable directory")
         self._fan_dir(digest)
         final = self.path(digest)
         os.chmod(tmp, 0o444)
@@ -127,9 +168,10 @@ class Cache:
         fd = self._pack_fd(e.pack, create=True)
         view = memoryview(data)
         off = e.offset
-        while view:
-            n = os.pwrite(fd, view, off)
-            view, off = view[n:], off + n
+        with local_write(f"{self.packs}/{e.pack}", "the cache"):
+            while view:
+                n = os.pwrite(fd, view, off)
+                view, off = view[n:], off + n
 
     # -- manifests -----------------------------------------------------------------------
     def manifest_path(self, digest: str) -> Path:
@@ -139,7 +181,7 @@ class Cache:
         p = self.manifest_path(digest)
         try:
             data = p.read_bytes()
-        except FileNotFoundError:
+        except OSError:  # absent, or no cache to read (an unwritable cache dir)
             return None
         if digest_bytes(data) != digest:
             p.unlink(missing_ok=True)
@@ -147,11 +189,27 @@ class Cache:
         return data
 
     def put_manifest(self, digest: str, data: bytes) -> None:
+        if not self.writable:
+            return
         tmp = self.temp_path(digest)
-        tmp.write_bytes(data)
-        os.replace(tmp, self.manifest_path(digest))
+        try:
+            with local_write(tmp, "the cache"):
+                tmp.write_bytes(data)
+            os.replace(tmp, self.manifest_path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def adopt_manifest(self, digest: str, tmp: Path) -> None:
+        """Keep a verified manifest written to a temp file (nothing when the cache is unwritable)."""
+        if self.writable:
+            os.replace(tmp, self.manifest_path(digest))
 
     def close(self) -> None:
+        if not self.writable:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # releases the shared lock: a waiting prune may go on
+            self._lock_fd = -1
         with self._pack_lock:
             for fd in self._pack_fds.values():
                 if fd >= 0:

@@ -123,7 +123,8 @@ def merged_config() -> dict[str, Any]:
     user = read_toml(user_config_path())
     proj = read_toml(find_project_file())
     out: dict[str, Any] = {"core": {**user.get("core", {}), **proj.get("core", {})},
-                           "remote": {**user.get("remote", {}), **proj.get("remote", {})}}
+                           "remote": {**user.get("remote", {}), **proj.get("remote", {})},
+                           "references": {**user.get("references", {}), **proj.get("references", {})}}
     return out
 
 

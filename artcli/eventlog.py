@@ -30,9 +30,14 @@ FETCH_CHUNK = 1000
 LONG_TAIL = 64
 #: a folded state is cached again once this many new events were folded onto it
 SNAPSHOT_MIN = 16
+#: cached events that failed validation fetched again per read, at most
+RECHECK = 64
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
 MAX_SEQ = 10**12 - 1  # the 12-digit keys
+#: an event object larger than this is not read whole: only its first bytes are fetched, which
+#: do not parse, so it is skipped like any unreadable event (docs/format.md §3.3, §5.7)
+MAX_EVENT_BYTES = 16 << 20
 Events = list[tuple[str, dict[str, Any] | None]]
 S = TypeVar("S")
 
@@ -58,7 +63,23 @@ def _seq_of(key: str) -> int | None:
     return int(stem) if stem.isdigit() and len(stem) == 12 else None
 
 
+def _fetch_len(size: int) -> int:
+    """How much of an event object of ``size`` bytes is fetched: an object over the limit is
+    not an event, and only enough of it to tell is read."""
+    return min(size, MAX_EVENT_BYTES + 1)
+
+
+def _cacheable(seq: int, body: bytes) -> bool:
+    """Whether an event's bytes may be kept in the local cache: a JSON object with a string
+    ``type`` whose ``seq`` is its key's number. Anything else is read again next time (the
+    remote may be repaired; a cached copy would fail forever)."""
+    ev = _parse(body)
+    return ev is not None and ev.get("seq") == seq and not isinstance(ev.get("seq"), bool)
+
+
 def _parse(body: bytes) -> dict[str, Any] | None:
+    if len(body) > MAX_EVENT_BYTES:
+        return None
     try:
         ev = canonical.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -103,7 +124,9 @@ class EventLog:
         self.prefix = prefix
         self.run_id = run_id
         self.notes = notes
-        self._log_id = f"{store.url}|{prefix}"
+        # the cache is keyed by the store's identity (endpoint, URL, the id in its marker), not
+        # its URL alone: a URL can name another store over time (a folder deleted and made again)
+        self._log_id = f"{store.cache_id}|{prefix}"
         #: checkpoints seen by the last listing (None: not listed in this process)
         self._segments: list[checkpoints.Segment] | None = None
 
@@ -149,9 +172,8 @@ class EventLog:
     def sync(self) -> None:
         """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
         then one LIST with ``start_after`` and a GET per event after the last one held."""
-        last = self.db.last_event(self._log_id)
-        last = -1 if last is None else last
-        listing = self._list_after(last)
+        self._recheck_suspects()  # those cached by earlier reads
+        last, listing = self._check_cached_end()
         tail = list(itertools.islice(listing, LONG_TAIL + 1))
         if len(tail) > LONG_TAIL:  # far behind (or cold on a long log): checkpoints first
             reached = self._from_checkpoints(last)
@@ -164,11 +186,58 @@ class EventLog:
         for i in range(0, len(tail), FETCH_CHUNK):
             # cached chunk by chunk, in order: an interrupted cold read resumes where it stopped
             chunk = tail[i : i + FETCH_CHUNK]
-            bodies = self.store.get_ranges([(info.key, 0, info.size) for _, info in chunk])
-            self.db.add_events(self._log_id, [(s, b) for (s, _), b in zip(chunk, bodies, strict=True)])
+            bodies = self.store.get_ranges([(info.key, 0, _fetch_len(info.size)) for _, info in chunk])
+            self._cache([(s, b) for (s, _), b in zip(chunk, bodies, strict=True)])
             fetched += len(chunk)
         if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
             self._checkpoint_prefix()
+
+    def _check_cached_end(self) -> tuple[int, Iterator[tuple[int, ObjectInfo]]]:
+        """The last event this cache holds, and the listing of the events after it, having
+        checked that the remote still holds that event with the same size (the listing starts
+        one event earlier, so this costs no request). If not, the store changed under the cache
+        (re-created, restored from a backup): its copy of the log is dropped and read again."""
+        last = self.db.last_event(self._log_id)
+        if last is None:
+            return -1, self._list_after(-1)
+        listing = self._list_after(last - 1)
+        first = next(listing, None)
+        held = self.db.events(self._log_id, after=last - 1, before=last + 1)
+        if first is not None and first[0] == last and held and _fetch_len(first[1].size) == len(held[0][1]):
+            return last, listing
+        self.db.forget_events(self._log_id)
+        return -1, self._list_after(-1)
+
+    def _cache(self, rows: list[tuple[int, bytes]]) -> None:
+        """Keep events in the local cache; those that fail validation are kept as *suspects*,
+        fetched again at the next reads until the remote holds a sound event there (a truncated
+        event repaired later must not keep failing from the cache)."""
+        self.db.add_events(self._log_id, rows)
+        bad = [s for s, b in rows if not _cacheable(s, b)]
+        if bad:
+            self.db.add_suspects(self._log_id, bad)
+
+    def _recheck_suspects(self) -> None:
+        """Fetch again the cached events that failed validation (at most RECHECK per read);
+        a repaired one replaces the cached bytes (and drops the folds cached from them)."""
+        suspects = self.db.suspects(self._log_id)[:RECHECK]
+        if not suspects:
+            return
+        fixed = []
+        for seq in suspects:
+            key = layout.event_key(self.prefix, seq)
+            try:
+                body = self.store.get_ranges([(key, 0, _fetch_len(self.store.info(key).size))])[0]
+            except ArtcliError:  # gone or unreachable: keep what is cached, try next time
+                continue
+            if _cacheable(seq, body):
+                fixed.append((seq, body))
+        if fixed:
+            self.db.replace_events(self._log_id, fixed)
+
+    def forget_from(self, seq: int) -> None:
+        """Drop the cached events from ``seq`` on (one proved wrong: read them again next time)."""
+        self.db.forget_events(self._log_id, seq)
 
     def _list_after(self, last: int) -> Iterator[tuple[int, ObjectInfo]]:
         start_after = layout.event_key(self.prefix, last) if last >= 0 else None
@@ -209,7 +278,7 @@ class EventLog:
                 except IntegrityError:
                     bad.add(seg)
                     break
-                self.db.add_events(self._log_id, [(s, b) for s, b in rows if s > last])
+                self._cache([(s, b) for s, b in rows if s > last])
                 last = seg.end - 1
             else:
                 return last

@@ -27,6 +27,16 @@ def size(n: int | float | None) -> str:
     raise AssertionError("unreachable")
 
 
+def progress(done: int, total: int) -> str:
+    """``12.3/32.0 MiB``: an amount done out of a total, both in the total's unit."""
+    if total < 1024:
+        return f"{done}/{total} B"
+    exp = 0
+    while total >= 1024 ** (exp + 1) and exp < len(UNITS) - 1:
+        exp += 1
+    return f"{done / 1024 ** exp:.1f}/{total / 1024 ** exp:.1f} {UNITS[exp]}"
+
+
 def rate(bytes_per_second: float | None) -> str:
     """A transfer speed in the same units: ``12.3 MiB/s``."""
     return "-" if bytes_per_second is None else f"{size(bytes_per_second)}/s"

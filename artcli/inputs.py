@@ -26,8 +26,8 @@ def _now() -> float:
     return time.time()
 
 
-@dataclass
-class InputFile:
+@dataclass(slots=True)
+class InputFile:  # slots: a million of them are held by log
     path: str  # relative, POSIX, as it goes into the manifest
     abspath: str
     size: int

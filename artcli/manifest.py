@@ -6,6 +6,7 @@ digest is always of the uncompressed canonical form, so compression settings nev
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -18,7 +19,12 @@ from artcli.hashing import digest_bytes, digest_stream, new_hasher
 from artcli.model import Entry, Manifest
 
 HEADER = {"artcli": "manifest", "version": 1}
-MAX_MANIFEST_BYTES = 4 << 30  # a decompressed manifest over 4 GiB is refused (zip bombs)
+#: hard limits on what a manifest may inflate to (docs/format.md §3.3): 4 GiB in all, 64 KiB
+#: per entry its event claims (a 4096-byte path escaped, a reference's pins, unknown fields),
+#: and 1 MiB for any one line
+MAX_MANIFEST_BYTES = 4 << 30
+MAX_ENTRY_BYTES = 64 << 10
+MAX_LINE_BYTES = 1 << 20
 
 
 def header_line() -> bytes:
@@ -78,34 +84,75 @@ def compress(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
-def decompress(blob: bytes, what: str) -> bytes:
+def size_limit(files: int | None) -> int:
+    """The most bytes a manifest may decompress to when its event claims ``files`` entries
+    (None: no claim, the hard limit alone). A decompression bomb stops here, not at 4 GiB."""
+    if files is None:
+        return MAX_MANIFEST_BYTES
+    return min(MAX_MANIFEST_BYTES, len(header_line()) + max(files, 0) * MAX_ENTRY_BYTES)
+
+
+def compressed_limit(limit: int) -> int:
+    """The most compressed bytes a manifest of ``limit`` bytes may take: gzip's header and
+    trailer, and deflate's 5 bytes per stored block of at most 64 KiB."""
+    return limit + limit // 8192 + (64 << 10)
+
+
+def _too_big(what: str, limit: int) -> IntegrityError:
+    return IntegrityError(f"manifest {what} is larger than {limit} bytes decompressed", kind=CORRUPT)
+
+
+def _too_big_compressed(what: str, size: int, limit: int) -> IntegrityError:
+    return IntegrityError(f"manifest {what} is {size} bytes compressed, more than a manifest of at most "
+                          f"{limit} bytes can be", kind=CORRUPT)
+
+
+def decompress(blob: bytes, what: str, limit: int | None = None) -> bytes:
+    """Inflate a stored manifest, stopping as soon as it passes ``limit`` bytes (default: the
+    hard limit), and refusing a compressed form over :func:`compressed_limit`: memory never
+    exceeds the limit, whatever the compression ratio."""
+    limit = MAX_MANIFEST_BYTES if limit is None else limit
+    if len(blob) > compressed_limit(limit):
+        raise _too_big_compressed(what, len(blob), limit)
     try:
         d = zlib.decompressobj(wbits=31)
-        out = d.decompress(blob, MAX_MANIFEST_BYTES + 1)
-        if len(out) > MAX_MANIFEST_BYTES or d.unconsumed_tail:
-            raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes", kind=CORRUPT)
+        out = d.decompress(blob, limit + 1)
+        if len(out) > limit or (d.unconsumed_tail and not d.eof):  # past the end: trailing bytes, ignored
+            raise _too_big(what, limit)
         return out
     except (zlib.error, EOFError) as exc:
         raise IntegrityError(f"manifest {what} is not valid gzip: {exc}", kind=CORRUPT) from None
 
 
-def decompress_file(gz_path: str | Path, out_path: str | Path, what: str) -> None:
-    """Stream-decompress a manifest object into a file (refusing more than MAX_MANIFEST_BYTES)."""
+_CHUNK = 1 << 20
+
+
+def decompress_file(gz_path: str | Path, out_path: str | Path, what: str, limit: int | None = None) -> None:
+    """Stream-decompress a manifest object into a file, at most ``limit`` bytes (default: the
+    hard limit) and 1 MiB of output at a time: neither the disk nor memory pays for a bomb."""
+    limit = MAX_MANIFEST_BYTES if limit is None else limit
+    size = os.path.getsize(gz_path)
+    if size > compressed_limit(limit):
+        raise _too_big_compressed(what, size, limit)
     d = zlib.decompressobj(wbits=31)
     total = 0
     try:
         with open(gz_path, "rb") as src, open(out_path, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                data = d.decompress(chunk)
-                while True:
+            # bytes after the end of the gzip stream are ignored (as decompress() does); past the
+            # end, zlib leaves them in unconsumed_tail, so the loops stop at eof
+            while not d.eof and (chunk := src.read(_CHUNK)):
+                while chunk and not d.eof:
+                    data = d.decompress(chunk, min(_CHUNK, limit + 1 - total))  # never more than the limit + 1
                     total += len(data)
-                    if total > MAX_MANIFEST_BYTES:
-                        raise IntegrityError(f"manifest {what} is larger than {MAX_MANIFEST_BYTES} bytes", kind=CORRUPT)
+                    if total > limit:
+                        raise _too_big(what, limit)
                     dst.write(data)
-                    if not d.unconsumed_tail:
-                        break
-                    data = d.decompress(d.unconsumed_tail)
-            dst.write(d.flush())
+                    chunk = d.unconsumed_tail
+            rest = d.flush()
+            total += len(rest)
+            if total > limit:
+                raise _too_big(what, limit)
+            dst.write(rest)
         if not d.eof:
             raise IntegrityError(f"manifest {what} is truncated", kind=CORRUPT)
     except (zlib.error, EOFError) as exc:
@@ -172,19 +219,44 @@ class _LineChecker:
         return entry
 
 
-def decode(data: bytes, expected_digest: str) -> Manifest:
+def decode(data: bytes, expected_digest: str, max_entries: int | None = None) -> Manifest:
     """Verify and parse manifest bytes (docs/format.md §3.3); any flaw is an IntegrityError
     naming the digest, with ``kind`` the consistency finding. The content digest (§3.1) is
-    computed in the same pass (``Manifest.content_digest``)."""
+    computed in the same pass (``Manifest.content_digest``). Lines are read one at a time and
+    parsing stops at the first entry past ``max_entries`` (the file count its event claims)."""
     check = _LineChecker(expected_digest)
     if digest_bytes(data) != expected_digest:
         raise check.fail(CORRUPT, "does not match its digest (corrupt object)")
-    lines = data.split(b"\n")
-    if lines[-1] != b"":
+    if data and not data.endswith(b"\n"):
         raise check.fail(NOT_CANONICAL, "does not end with a newline (not canonical)")
-    check.header(lines[0])
-    entries = [check.entry(raw) for raw in lines[1:-1]]
+    lines = _lines(data)
+    check.header(next(lines))
+    entries = []
+    for raw in lines:
+        _count_ok(expected_digest, len(entries), max_entries)
+        entries.append(check.entry(raw))
     return Manifest(entries, content_digest=check.content.hexdigest())
+
+
+def _count_ok(digest: str, held: int, max_entries: int | None) -> None:
+    """Stop before an entry past the count the event claims (the parse is bounded by it)."""
+    if max_entries is not None and held >= max_entries:
+        raise IntegrityError(f"manifest {digest} holds more entries than the {max_entries} files its event claims",
+                             kind="event-manifest-mismatch")
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """The lines of ``data`` without their newlines, one at a time (a manifest of millions of
+    lines, or of a billion empty ones, is never split into one list); the empty remainder after
+    the final newline is not yielded, but an empty ``data`` is one empty line."""
+    start, end = 0, len(data)
+    if not end:
+        yield b""
+        return
+    while start < end:
+        nl = data.find(b"\n", start)
+        yield data[start:nl]
+        start = nl + 1
 
 
 class Streamed:
@@ -195,8 +267,9 @@ class Streamed:
     ``content_digest``, ``size`` and ``count`` hold what :class:`Manifest` would give.
     """
 
-    def __init__(self, path: str | Path, expected_digest: str) -> None:
-        self.path, self.digest = str(path), expected_digest
+    def __init__(self, path: str | Path, expected_digest: str, max_entries: int | None = None) -> None:
+        """``max_entries``: the file count its event claims; iterating stops past it."""
+        self.path, self.digest, self.max_entries = str(path), expected_digest, max_entries
         self.content_digest: str | None = None
         self.size = self.count = 0
         check = _LineChecker(expected_digest)
@@ -212,7 +285,17 @@ class Streamed:
     def __iter__(self) -> Iterator[Entry]:
         check = _LineChecker(self.digest)
         with open(self.path, "rb") as fh:
-            check.header(fh.readline().removesuffix(b"\n"))
-            for line in fh:
+            check.header(self._line(fh, check).removesuffix(b"\n"))
+            while line := self._line(fh, check):
+                _count_ok(self.digest, check.count, self.max_entries)
                 yield check.entry(line[:-1])
         self.content_digest, self.size, self.count = check.content.hexdigest(), check.size, check.count
+
+    @staticmethod
+    def _line(fh: Any, check: _LineChecker) -> bytes:
+        """The next line, never more than MAX_LINE_BYTES of it in memory (a line of zeros that
+        happens to match its digest is refused, not read whole)."""
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if len(line) > MAX_LINE_BYTES:
+            raise check.fail(INVALID, f"has a line longer than {MAX_LINE_BYTES} bytes")
+        return line

@@ -10,6 +10,8 @@ findings instead of stopping.
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +35,35 @@ class Marker:
     state: str
     message: str = ""
     format: int | None = None
+    #: the store's identity: the marker's ``id``; for a marker without one (written before ids
+    #: existed) a stable stand-in made from its bytes; None for an empty remote (no marker yet)
+    identity: str | None = None
 
     @property
     def problem(self) -> bool:
         return self.state not in (OK, EMPTY)
 
 
-def body() -> bytes:
-    """The marker a writer creates on an empty remote."""
-    return canonical.dumps({"format": layout.FORMAT, "hash": layout.HASH})
+ID_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def new_id() -> str:
+    """A new store's id: 32 random hex digits."""
+    return uuid.uuid4().hex
+
+
+def body(store_id: str | None = None) -> bytes:
+    """The marker a writer creates on an empty remote, with a new random ``id`` (§2.1)."""
+    return canonical.dumps({"format": layout.FORMAT, "hash": layout.HASH, "id": store_id or new_id()})
+
+
+def _identity(obj: dict[str, Any], data: bytes) -> str:
+    sid = obj.get("id")
+    if isinstance(sid, str) and ID_RE.fullmatch(sid):
+        return f"id:{sid}"
+    from artcli.hashing import digest_bytes
+
+    return f"marker:{digest_bytes(data)[:32]}"  # an older marker: the same store keeps the same bytes
 
 
 def parse(data: bytes, where: str) -> Marker:
@@ -63,7 +85,7 @@ def parse(data: bytes, where: str) -> Marker:
                              "upgrade artcli", fmt)
     if algo != layout.HASH:
         return Marker(OTHER_HASH, f"{where} uses hash {algo[:20]!r}; artcli verifies {layout.HASH} only", fmt)
-    return Marker(OK, "", fmt)
+    return Marker(OK, "", fmt, _identity(obj, data))
 
 
 def holds_objects(store: Store) -> str | None:

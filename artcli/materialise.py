@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artcli.errors import ArtcliError, ConflictError, IntegrityError
+from artcli.errors import ArtcliError, ConflictError, IntegrityError, local_write
 from artcli.hashing import digest_file
 from artcli.localdb import stat_key
 from artcli.model import Entry
@@ -187,8 +187,9 @@ def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
     try:
         try:
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            with local_write(dst, "the download target"):
+                while view:
+                    view = view[os.write(fd, view):]
         finally:
             os.close(fd)
         os.replace(tmp, dst)
@@ -210,15 +211,16 @@ def copy_into_place(src: str, dst: str, made: set[str]) -> None:
             size = os.fstat(fi.fileno()).st_size
             tmp, fd = _open_temp(dst)
             try:
-                if size < (1 << 16):
-                    os.write(fd, fi.read())
-                else:
-                    try:
-                        fcntl.ioctl(fd, FICLONE, fi.fileno())
-                    except OSError as exc:
-                        if exc.errno not in _NO_CLONE:
-                            raise
-                        _copy_range(fi.fileno(), fd)
+                with local_write(dst, "the download target"):
+                    if size < (1 << 16):
+                        os.write(fd, fi.read())
+                    else:
+                        try:
+                            fcntl.ioctl(fd, FICLONE, fi.fileno())
+                        except OSError as exc:
+                            if exc.errno not in _NO_CLONE:
+                                raise
+                            _copy_range(fi.fileno(), fd)
             finally:
                 os.close(fd)
         try:

@@ -38,6 +38,7 @@ from artcli.sources import (
     parse_location,
     scan,
 )
+from artcli.sources.policy import RefPolicy, build_policy
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -54,8 +55,17 @@ class RefDownloadStats:
     warnings: list[str] = field(default_factory=list)
 
 
-def source_context(repo: Repo) -> SourceContext:
-    return SourceContext(repo.settings.remote_url, repo.settings.options, db=repo.db, cache=repo.cache)
+def source_context(repo: Repo, policy: RefPolicy | None = None) -> SourceContext:
+    return SourceContext(repo.settings.remote_url, repo.settings.options, db=repo.db, cache=repo.cache, policy=policy)
+
+
+def download_policy(repo: Repo, allow_private: bool = False) -> RefPolicy:
+    """What references a download of this repo may read (artcli/sources/policy.py)."""
+    from artcli.config import config_dir, data_dir, merged_config
+
+    return build_policy(merged_config().get("references", {}), remote_url=repo.settings.remote_url,
+                        remote_options=repo.settings.options, allow_private=allow_private,
+                        own_dirs=(str(config_dir()), str(data_dir()), str(repo.cache.root)))
 
 
 # -- logging ------------------------------------------------------------------------------------
@@ -127,9 +137,12 @@ def _write_pointer(repo: Repo, e: Entry, digest: str) -> None:
 
 
 def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
-                     reporter: ProgressReporter | None = None, *, skip_cache: bool = False) -> RefDownloadStats:
+                     reporter: ProgressReporter | None = None, allow_private: bool = False, *,
+                     skip_cache: bool = False) -> RefDownloadStats:
     """Write each reference entry to its path under ``target`` (paths already checked by
     ``download``), fetching from the source only what neither the target nor the cache holds.
+    Sources at internal addresses or in system places are refused unless ``allow_private``
+    (or the configuration) says otherwise (artcli/sources/policy.py).
 
     ``skip_cache``: the cache is neither read nor written; every entry the target does not
     already hold is fetched from its source and verified, so a changed or unreachable source
@@ -137,7 +150,7 @@ def fetch_references(repo: Repo, refs: list[tuple[Entry, str]], target: Path,
     rep = reporter or NoProgress()
     stats = RefDownloadStats()
     warn = stats.warnings.append
-    ctx = source_context(repo)
+    ctx = source_context(repo, download_policy(repo, allow_private))
     if skip_cache:
         ctx.cache = None
     checked: set[str] = set()

@@ -59,7 +59,7 @@ def find_packed(repo: Repo, digests: list[str],
     if not digests:
         return {}
     few = _packs_if_few(repo)
-    options = repo.db.packed_candidates(repo.store.url, digests)
+    options = repo.db.packed_candidates(repo.store.cache_id, digests)
     for d, where in (hints or {}).items():
         options.setdefault(d, []).append(where)
     candidates = {p for opts in options.values() for p, _ in opts}
@@ -81,7 +81,7 @@ def _packs_if_few(repo: Repo) -> set[str] | None:
         return None
     indexed = {layout.digest_from_key(i.key) for i in listed if i.key.endswith(".idx")}
     complete = {layout.digest_from_key(i.key) for i in listed if not i.key.endswith(".idx")} & indexed
-    url = repo.store.url
+    url = repo.store.cache_id
     for p in sorted(complete - repo.db.loaded_packs(url)):
         try:
             members = decode_index(p, repo.store.get(layout.pack_index_key(p)))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from artcli import layout, manifest, marker
 from artcli.cache import Cache
@@ -34,6 +36,7 @@ from artcli.state.run import RunState, fold_run
 from artcli.state.settings import fold_default_ttl
 
 if TYPE_CHECKING:
+    from artcli.localdb import LocalDB
     from artcli.store.base import Store
 
 
@@ -49,6 +52,7 @@ class Repo:
         self.may_create = False
         self._marker: marker.Marker | None = None
         self._links: set[tuple[str, str, int]] | None = None
+        self._fresh_db: LocalDB | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -75,6 +79,11 @@ class Repo:
                     except BaseException:
                         opened.close()
                         raise
+                # local caches are keyed by this (docs/format.md §2.1). No marker yet (an empty
+                # remote, or a debug tool): a key used by this process alone, so nothing cached
+                # for another store that had this URL is ever read, and nothing is kept for later
+                ident = self._marker.identity if self._marker is not None else None
+                opened.identity = ident or f"unmarked:{uuid.uuid4().hex}"
                 self.__dict__["_store"] = opened
             return self.__dict__["_store"]
 
@@ -93,14 +102,12 @@ class Repo:
                             hint="check the path; the first write (log, add-ref, registry create, run start) "
                                  "creates a store")
 
-    @property
-    def db(self):
-        return self.cache.db
-
     def close(self) -> None:
         if "_store" in self.__dict__:
             self.__dict__.pop("_store").close()
         self.cache.close()
+        if self._fresh_db is not None:
+            self._fresh_db.close()
 
     # -- format marker -------------------------------------------------------------------
     def check_format(self, for_write: bool = False) -> None:
@@ -223,8 +230,11 @@ class Repo:
     def registry_state(self, registry: str, *, must_exist: bool = True) -> RegistryState:
         st = fold_registry(registry, [] if registry in CORE_REGISTRIES else self.registry_log(registry).read())
         if must_exist and not st.exists:
+            from artcli.model import did_you_mean
+
             raise NotFoundError(f"registry {registry!r} not found on {self.store.url}",
-                                hint=f"create it: artcli registry create {registry} --accept-type <type>")
+                                hint=did_you_mean(registry, self.registry_names())
+                                or f"create it: artcli registry create {registry} --accept-type <type>")
         return st
 
     def collection_state(self, registry: str, collection: str, *, must_exist: bool = True) -> CollectionState:
@@ -234,8 +244,12 @@ class Repo:
         if must_exist:
             self.registry_state(registry)
         if must_exist and not st.links:
+            from artcli.model import closest
+
+            near = closest(collection, [c for _, c in self.collection_names(registry)])
             raise NotFoundError(f"collection {st.ref} not found on {self.store.url}",
-                                hint=f"link a version into it: artcli link <ref> {st.ref}")
+                                hint="did you mean " + " or ".join(f"'registry/{registry}/{c}'" for c in near) + "?"
+                                if near else f"link a version into it: artcli link <ref> {st.ref}")
         return st
 
     def registry_names(self) -> list[str]:
@@ -301,19 +315,45 @@ class Repo:
         content digest, size, file count) before anyone uses them."""
         if not vs.manifest:
             raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-        man = self.load_manifest(vs.manifest)
-        check_against_event(f"{st.project}/{st.name}:v{vs.version}", vs, man)
+        man = self.load_manifest(vs.manifest, vs.files)
+        self.check_event(st, vs, man)
         return man
 
-    def manifest_file(self, digest: str) -> manifest.Streamed:
+    def check_event(self, st: ArtifactState, vs: VersionState, man: Any, where: str | None = None) -> None:
+        """:func:`check_against_event`; on a mismatch the version's event (and every later one)
+        leaves the local cache, so a repaired remote is read again, not the cached copy."""
+        try:
+            check_against_event(where or f"{st.project}/{st.name}:v{vs.version}", vs, man)
+        except IntegrityError:
+            self.artifact_log(st.project, st.name).forget_from(vs.seq)
+            raise
+
+    @property
+    def db(self):
+        """The local index; an in-memory one after :meth:`read_fresh`."""
+        return self._fresh_db if self._fresh_db is not None else self.cache.db
+
+    def read_fresh(self) -> None:
+        """Read every log from the remote alone for the rest of this command, into a throwaway
+        in-memory index: gc decides what is live from a fresh listing, never from events this
+        machine cached (which may be of another store that had this URL)."""
+        from artcli.localdb import LocalDB
+
+        with self._lock:
+            if self._fresh_db is None:
+                self._fresh_db = LocalDB(Path(":memory:"))
+
+    def manifest_file(self, digest: str, files: int | None = None) -> manifest.Streamed:
         """A manifest read from the local cache one entry at a time (fetched and decompressed
-        into it streaming when missing): memory does not grow with its entries."""
+        into it streaming when missing): memory does not grow with its entries. ``files``: the
+        entry count its event claims, which bounds decompression and parsing (docs/format.md
+        §3.3) — a planted gzip bomb is refused after a few KiB, not after inflating gigabytes."""
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
         path = self.cache.manifest_path(digest)
         if path.exists():
             try:
-                return manifest.Streamed(path, digest)
+                return manifest.Streamed(path, digest, files)
             except IntegrityError:  # a damaged cache file: fetched again
                 path.unlink(missing_ok=True)
         key = layout.manifest_key(digest)
@@ -324,16 +364,23 @@ class Repo:
             except NotFoundError:
                 raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
                                      kind="manifest-missing") from None
-            manifest.decompress_file(gz, raw, key)
-            streamed = manifest.Streamed(raw, digest)  # verified before it joins the cache
-            os.replace(raw, path)
-            streamed.path = str(path)
+            manifest.decompress_file(gz, raw, key, manifest.size_limit(files))
+            streamed = manifest.Streamed(raw, digest, files)  # verified before it joins the cache
+            if self.cache.writable:
+                os.replace(raw, path)
+                streamed.path = str(path)
+            else:  # no cache to keep it in: read from the temp file, removed when the cache closes
+                keep, raw = raw, None
+                streamed.path = str(keep)
             return streamed
         finally:
             gz.unlink(missing_ok=True)
-            raw.unlink(missing_ok=True)
+            if raw is not None:
+                raw.unlink(missing_ok=True)
 
-    def load_manifest(self, digest: str) -> Manifest:
+    def load_manifest(self, digest: str, files: int | None = None) -> Manifest:
+        """A manifest, from the cache or the remote. ``files``: the entry count its event claims,
+        which bounds decompression and parsing (docs/format.md §3.3)."""
         if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             # it came from an event: never let it name a cache path or key outside manifests/
             raise IntegrityError(f"invalid manifest digest {str(digest)[:80]!r} in an event on {self.store.url}")
@@ -345,11 +392,11 @@ class Repo:
             except NotFoundError:
                 raise IntegrityError(f"manifest {key} is missing from {self.store.url}",
                                      kind="manifest-missing") from None
-            data = manifest.decompress(raw, key)
-            result = manifest.decode(data, digest)
+            data = manifest.decompress(raw, key, manifest.size_limit(files))
+            result = manifest.decode(data, digest, files)
             self.cache.put_manifest(digest, data)
             return result
-        return manifest.decode(data, digest)
+        return manifest.decode(data, digest, files)
 
 
 def check_against_event(where: str, vs: VersionState, man: Manifest | manifest.Streamed) -> None:

@@ -164,3 +164,61 @@ class TtlInfo(Result):
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "expires": self.expires, "remaining_seconds": self.remaining_seconds,
                 "remaining": self.remaining, "linked": list(self.linked), "project_default": self.project_default}
+
+
+def _vtag(n: int | None) -> str | None:
+    return None if n is None else f"v{n}"
+
+
+@dataclass
+class AliasInfo(Result):
+    """One alias of an artifact or collection (``alias ls``); ``source`` is the artifact version
+    a collection version links."""
+
+    alias: str
+    version: int
+    ref: str
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"alias": self.alias, "version": f"v{self.version}", "ref": self.ref}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
+@dataclass
+class AliasMove(Result):
+    """One move of an alias, oldest first (``history``, ``alias ls --history``): from and to
+    version numbers (None: it did not name one before / it was removed)."""
+
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    time: str | None
+    seq: int | None
+    user: str | None
+    host: str | None
+    run: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"alias": self.alias, "from": _vtag(self.from_version), "to": _vtag(self.to_version),
+                "time": self.time, "seq": self.seq, "user": self.user, "host": self.host, "run": self.run}
+
+
+@dataclass
+class RegistryInfo(Result):
+    """One registry and its number of collections (``registry ls``)."""
+
+    name: str
+    ref: str
+    accept_types: list[str] | None
+    description: str | None
+    core: bool
+    created: str | None
+    collections: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ref": self.ref, "accept_types": self.accept_types,
+                "description": self.description, "core": self.core, "created": self.created,
+                "collections": self.collections}

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from artcli import layout
 from artcli.errors import IntegrityError, NotFoundError
-from artcli.hashing import digest_bytes, digest_file
+from artcli.hashing import digest_bytes
 from artcli.model import Entry
 from artcli.packs import plan_ranges
 from artcli.store.base import Store
@@ -73,20 +73,26 @@ def _fetch_loose(store: Store, sink: FetchTarget, entries: list[Entry], advance:
     for i in range(0, len(entries), BATCH):
         chunk = entries[i : i + BATCH]
         tmps = [sink.temp_path(e.digest or "") for e in chunk]
-        try:
-            store.get_files([(layout.blob_key(e.digest or ""), str(t)) for e, t in zip(chunk, tmps, strict=True)])
+        try:  # hashed as the bytes arrive: nothing is read back to be verified
+            got = store.get_files_hashed([(layout.blob_key(e.digest or ""), str(t), e.size)
+                                          for e, t in zip(chunk, tmps, strict=True)])
         except NotFoundError as exc:  # a version names it, so a missing object is damage, not absence
             raise IntegrityError(f"an object of this version is missing from the remote: {exc}") from None
-        for e, t in zip(chunk, tmps, strict=True):
-            _verify_file(t, e, layout.blob_key(e.digest or ""))
+        for i, (e, t, digest) in enumerate(zip(chunk, tmps, got, strict=True)):
+            try:
+                _verify_file(t, e, digest, layout.blob_key(e.digest or ""))
+            except IntegrityError:
+                for later in tmps[i + 1 :]:
+                    later.unlink(missing_ok=True)
+                raise
             sink.adopt(t, e.digest or "")
             if advance:
                 advance(e.size)
 
 
-def _verify_file(tmp: Path, e: Entry, key: str) -> None:
+def _verify_file(tmp: Path, e: Entry, digest: str, key: str) -> None:
     size = tmp.stat().st_size
-    if size != e.size or digest_file(tmp) != e.digest:
+    if size != e.size or digest != e.digest:
         tmp.unlink(missing_ok=True)
         what = "truncated" if size < e.size else "corrupt"
         raise IntegrityError(f"{e.path}: remote object {key} is {what} (digest mismatch)")
@@ -113,8 +119,20 @@ def _fetch_packs(store: Store, sink: FetchTarget, packs: list[tuple[str, list[En
         reads = store.get_ranges(requests)
     except NotFoundError as exc:
         raise IntegrityError(f"a pack of this version is missing from the remote: {exc}") from None
-    with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        writes = [pool.submit(sink.put_packed, e, piece) for e, piece in _verified(plans, reads, advance)]
+    def put_some(part: list[tuple[Entry, memoryview]]) -> None:
+        for e, piece in part:
+            sink.put_packed(e, piece)
+
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:  # handed over in groups: one task per small file
+        writes = []                                   # cost more in thread hand-offs than the writes
+        part: list[tuple[Entry, memoryview]] = []
+        for item in _verified(plans, reads, advance):
+            part.append(item)
+            if len(part) >= 256:
+                writes.append(pool.submit(put_some, part))
+                part = []
+        if part:
+            writes.append(pool.submit(put_some, part))
         for w in writes:
             w.result()
 

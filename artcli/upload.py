@@ -184,7 +184,7 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
             pdigest, data, index = b.seal()
             # known here before it is stored: a re-run after a crash finds it (with a HEAD)
             # instead of uploading again what did reach the remote
-            repo.db.add_pack(repo.store.url, pdigest, b.members)
+            repo.db.add_pack(repo.store.cache_id, pdigest, b.members)
             repo.store.put(layout.pack_key(pdigest), data)
             repo.store.put(layout.pack_index_key(pdigest), index)
             for d, off, _ in b.members:
@@ -313,7 +313,7 @@ def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
         mkey = layout.manifest_key(mdigest)
         if not repo.store.exists(mkey):
             repo.store.put_files([(str(gz), mkey)])
-        os.replace(raw, repo.cache.manifest_path(mdigest))
+        repo.cache.adopt_manifest(mdigest, raw)
     finally:
         gz.unlink(missing_ok=True)
         raw.unlink(missing_ok=True)

@@ -14,7 +14,10 @@ Cases (``--only``): ``show_cold``, ``download_cold``, ``show_warm``, ``log_warm`
 ``ulimit`` (cold ``show`` on the folder remote under ``ulimit -n 256``), ``show_warm_folder``
 (warm ``show`` on the folder remote: no cloud client in the figures), ``ls_cold``,
 ``ls_warm`` (N artifacts), ``files`` (``log``, cold ``download`` and ``files`` of N × 1 KiB
-files on a folder remote: peak RSS). The old code is slow at scale (a cold ``show`` of 100,000
+files on a folder remote: peak RSS), ``large`` (cold and warm ``download`` of ``--large-mib``
+in 32 MiB files from S3: hashing while downloading), ``writers`` (``--writers`` W×V: W
+processes each logging V versions of one artifact on S3 at once, across checkpoint blocks;
+every version acknowledged, consecutive, and every checkpoint equal to the events). The old code is slow at scale (a cold ``show`` of 100,000
 events took 812 s), so ``--before-max-*`` caps the sizes it runs at; rows above the cap say so.
 """
 
@@ -44,7 +47,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 #: main just before issue 24's work began: the "before" of every row unless --baseline says otherwise
 BASELINE = "920fb2a"
 CASES = ("show_cold", "download_cold", "show_warm", "log_warm", "ulimit", "show_warm_folder", "ls_cold", "ls_warm",
-         "files")
+         "files", "large", "writers")
 PROJECT = "bench"
 NOFILE = 256
 
@@ -58,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--events", default="100,1000,10000,100000", help="log lengths (comma-separated)")
     ap.add_argument("--artifacts", default="1000,10000", help="project sizes for ls")
     ap.add_argument("--files", default="100000", help="file counts for the memory case")
+    ap.add_argument("--large-mib", type=int, default=512, help="size of the large-file data set (files of 32 MiB)")
+    ap.add_argument("--writers", default="16x20", help="concurrent writers x versions each (S3), 0 to skip")
     ap.add_argument("--before-max-events", type=int, default=10_000)
     ap.add_argument("--before-max-artifacts", type=int, default=1_000)
     ap.add_argument("--before-max-files", type=int, default=100_000)
@@ -238,6 +243,86 @@ class Suite:
             self.measure("files_diff", n, variant, ["diff", "many:v0", "many:v1", "--json", "--remote", remote],
                          self.env(variant, self.state()))
 
+    # -- large files: hashing while downloading ------------------------------------------
+    def large_case(self, mib: int) -> None:
+        data = scalegen.large_files(BENCH_DIR / ".work" / "scale-data" / f"large-{mib}", mib)
+        remote = self.work / "remotes" / f"large-{mib}"
+        env = self.env("after", self.state())
+        subprocess.run([*self.variants["after"], "log", "large", str(data), "--remote", remote.as_uri()], env=env,
+                       check=True, capture_output=True, cwd=self.work)
+        for variant in self.variants:
+            bucket = f"large{mib}-{variant}"
+            self.server.load(bucket, "artcli/", str(remote))
+            url = f"s3://{bucket}/artcli"
+            env = self.env(variant, self.state())
+            out = self.work / "out" / f"large-{variant}"
+            argv = ["download", "large:v0", "--root", str(out), "--remote", url, "--no-track"]
+            self.measure("large_cold", mib, variant, argv, env)
+            shutil.rmtree(out, ignore_errors=True)
+            self.measure("large_warm", mib, variant, argv, env)  # the cache holds every file now
+            shutil.rmtree(out, ignore_errors=True)
+
+    # -- concurrent writers on S3 ----------------------------------------------------------
+    def writers_case(self, writers: int, each: int) -> None:
+        """W processes x V ``log`` each of one artifact, all at once, on the counting S3 server
+        (which serialises conditional writes, as S3 does); the log starts 16 events short of a
+        checkpoint block, so blocks are completed (and written) while they race."""
+        from artcli import checkpoints, layout
+        from artcli.store import open_store
+
+        remote = self.work / "remotes" / "writers"
+        env0 = self.env("after", self.state())
+        scalegen.log_real_versions(self.variants["after"], env0, remote, PROJECT, "shared", self.work / "src", 1)
+        prefill = checkpoints.BLOCK - 16
+        scalegen.grow_log(remote, PROJECT, "shared", prefill)
+        bucket = "writers-after"
+        self.server.load(bucket, "artcli/", str(remote))
+        url = f"s3://{bucket}/artcli"
+        script = ("import json, subprocess, sys\n"
+                  "for j in range(int(sys.argv[2])):\n"
+                  "    r = subprocess.run(sys.argv[3:] + ['log', 'shared', sys.argv[1] + f'/v{j}', '--json'],"
+                  " capture_output=True, text=True)\n"
+                  "    print(json.loads(r.stdout)['version'] if r.returncode == 0 else 'ERROR ' + r.stderr.strip(),"
+                  " flush=True)\n")
+        procs = []
+        before = self.server.counts()
+        t0 = time.perf_counter()
+        for i in range(writers):
+            base = self.work / "src" / f"w{i}"
+            for j in range(each):
+                (base / f"v{j}").mkdir(parents=True, exist_ok=True)
+                (base / f"v{j}" / "data.txt").write_text(f"writer {i} version {j}\n")
+            env = {**self.env("after", self.state()), "ARTCLI_REMOTE": url}
+            procs.append(subprocess.Popen([sys.executable, "-c", script, str(base), str(each), *self.variants["after"]],
+                                          env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          cwd=self.work))
+        versions, errors = [], []
+        for p in procs:
+            out, err = p.communicate(timeout=self.args.timeout * 4)
+            for line in out.splitlines():
+                (errors.append(line) if line.startswith("ERROR") else versions.append(int(line[1:])))
+            if p.returncode:
+                errors.append(err[-300:])
+        wall = time.perf_counter() - t0
+        after = self.server.counts()
+        consecutive = bool(versions) and sorted(versions) == list(range(min(versions), min(versions) + len(versions)))
+        os.environ.update({k: v for k, v in env0.items() if k.startswith("AWS_")})  # the server's test keys
+        store = open_store(url, {"endpoint_url": self.server.endpoint})
+        prefix = layout.artifact_prefix(PROJECT, "shared")
+        segs = [sg for info in store.list(checkpoints.prefix(prefix))
+                if (sg := checkpoints.parse_key(prefix, info.key, info.size)) is not None]
+        equal = all(store.get(layout.event_key(prefix, seq)) == body
+                    for sg in segs for seq, body in checkpoints.decode(prefix, sg, store.get(sg.key)))
+        kinds = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+        row = {"case": "writers", "n": writers * each, "variant": "after", "rc": 1 if errors else 0,
+               "wall_s": round(wall, 1), "writers": writers, "each": each, "acknowledged": len(versions),
+               "consecutive": consecutive, "checkpoints": sorted((sg.start, sg.end) for sg in segs),
+               "checkpoints_equal_events": equal, "requests": sum(kinds.values()), "by_kind": kinds,
+               "error": "; ".join(errors[:3])[-600:] or None}
+        self.rows.append(row)
+        self.log(f"  writers {writers}x{each}: {len(versions)} acknowledged, consecutive={consecutive}, "
+                 f"checkpoints {row['checkpoints']} equal={equal}, {wall:.0f} s, {row['requests']} requests")
+
 
 def export_baseline(rev: str, work: Path) -> Path:
     """The artcli package as of ``rev`` in its own folder (``git archive``), to run with PYTHONPATH."""
@@ -274,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             suite.ls_cases(n)
         for n in _ints(args.files):
             suite.files_cases(n)
+        if "large" in suite.only and args.large_mib:
+            suite.large_case(args.large_mib)
+        if "writers" in suite.only and args.writers != "0":
+            w, v = (int(x) for x in args.writers.lower().split("x"))
+            suite.writers_case(w, v)
     finally:
         server.stop()
         if not args.keep:

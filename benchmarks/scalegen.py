@@ -147,6 +147,21 @@ def small_files(root: Path, n: int, size: int = 1024, seed: int = 0) -> Path:
     return root
 
 
+def large_files(root: Path, mib: int, file_mib: int = 32, seed: int = 0) -> Path:
+    """``mib`` MiB of seeded random bytes in files of ``file_mib`` MiB (kept if already complete)."""
+    done = root / ".complete"
+    if done.exists() and done.read_text() == f"{mib} {file_mib} {seed}":
+        return root
+    rng = random.Random(f"artcli-scale:{seed}:large")
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(max(1, mib // file_mib)):
+        with open(root / f"part-{i:03d}.bin", "wb") as fh:
+            for _ in range(file_mib):
+                fh.write(rng.randbytes(1 << 20))
+    done.write_text(f"{mib} {file_mib} {seed}")
+    return root
+
+
 def finish(remote: Path, project: str, scratch: Path) -> dict[str, Any]:
     """Leave what current artcli keeps beside the logs, with its own code, as writers and
     readers would have: checkpoints of every long artifact log (written by artcli's reader,

@@ -17,6 +17,8 @@ TITLES = {
     "files_download": "`download` of N × 1 KiB files, empty cache, folder remote",
     "files_files": "`files --json` of a version of N files, folder remote",
     "files_diff": "`diff` of two versions of N files (one differs), empty cache, folder remote",
+    "large_cold": "`download` of N MiB in 32 MiB files, empty cache, S3",
+    "large_warm": "`download` of N MiB in 32 MiB files again (cache full, target removed), S3",
 }
 
 
@@ -44,7 +46,7 @@ def render(results: dict[str, Any]) -> str:
         "requests and CPU first. `not run`: the size is above the cap for the old code.",
         "",
     ]
-    cases = list(dict.fromkeys(r["case"] for r in rows))
+    cases = list(dict.fromkeys(r["case"] for r in rows if r["case"] != "writers"))
     for case in cases:
         out += [f"## {TITLES.get(case, case)}", "",
                 "| N | requests before | requests after | wall s before | wall s after | CPU s before | "
@@ -59,6 +61,12 @@ def render(results: dict[str, Any]) -> str:
                 cells += [_cell(b, key, fmt), _cell(a, key, fmt)]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
+    for r in (r for r in rows if r["case"] == "writers"):
+        out += [f"## {r['writers']} concurrent writers × {r['each']} versions each, one artifact, S3", "",
+                f"{r['acknowledged']} of {r['n']} versions acknowledged; consecutive: {r['consecutive']}; "
+                f"checkpoints written meanwhile: {', '.join(f'[{a}, {b})' for a, b in r['checkpoints']) or 'none'}, "
+                f"each equal to the event objects: {r['checkpoints_equal_events']}; {r['requests']:,} requests "
+                f"({', '.join(f'{k} {v:,}' for k, v in sorted(r['by_kind'].items()))}); {r['wall_s']:.0f} s wall.", ""]
     errors = [r for r in rows if r.get("rc")]
     if errors:
         out += ["## Errors", ""]

@@ -264,8 +264,15 @@ def site() -> Iterator[tuple[Site, str]]:
     server.server_close()
 
 
+def allow_refs_to(cli: Cli, setting: str) -> None:
+    """The test web server is on 127.0.0.1, which downloads refuse by default (docs/references.md)."""
+    (cli.home / "config").mkdir(parents=True, exist_ok=True)
+    (cli.home / "config" / "config.toml").write_text(f"[references]\n{setting}\n")
+
+
 def test_http_reference_pins_etag_and_strips_secrets(cli: Cli, site: tuple[Site, str], tmp_path: Path) -> None:
     s, base = site
+    allow_refs_to(cli, f'allow_hosts = ["{base.split("//")[1]}"]')
     s.files["/m/model.bin"] = A1
     host = base.split("//")[1]
     url = f"http://alice:hunter2pw@{host}/m/model.bin?v=2&X-Amz-Signature=sigSECRET&X-Amz-Credential=AKIAX"
@@ -293,6 +300,7 @@ def test_http_reference_pins_etag_and_strips_secrets(cli: Cli, site: tuple[Site,
 
 def test_http_without_validators_is_pinned_by_digest(cli: Cli, site: tuple[Site, str], tmp_path: Path) -> None:
     s, base = site
+    allow_refs_to(cli, "allow_private = true")
     s.files["/raw.txt"] = B
     s.bare.add("/raw.txt")
     cli.ok("add-ref", "raw", f"{base}/raw.txt")

@@ -68,6 +68,15 @@ def test_results_are_the_json_documents_and_match_the_schemas(remote: str, data:
         assert md.to_json() == cli.ok("metadata", "get", "ds", "stats", "--json").json()
         ttl_cli = cli.ok("ttl", "show", "ds", "--json").json()
         assert ttl.to_json() == ttl_cli
+        repo.alias("ds:v0", "best")
+        assert [a.to_json() for a in repo.aliases("ds")] == cli.ok("alias", "ls", "ds", "--json").json()
+        moves = repo.alias_history("ds")
+        assert [m.to_json() for m in moves] == cli.ok("history", "ds", "--json").json()
+        assert [(m.alias, m.from_version, m.to_version) for m in moves][-1] == ("best", None, 0)
+        assert [r.to_json() for r in repo.registries()] == cli.ok("registry", "ls", "--json").json()
+        _valid("alias-ls", [a.to_json() for a in repo.aliases("ds")])
+        _valid("history", [m.to_json() for m in moves])
+        _valid("registry-ls", [r.to_json() for r in repo.registries()])
         _valid("ls", [a.to_json() for a in arts] + [r.to_json() for r in rows])
         _valid("show", info.to_json())
         _valid("files", [f.to_json() for f in files])
@@ -76,6 +85,8 @@ def test_results_are_the_json_documents_and_match_the_schemas(remote: str, data:
         assert info.metadata == {"rows": 3, "w": 1024, "stats.mean": 0.5}
         assert md.value == {"mean": 0.5} and md.type == "card"
         assert {f.path: f.size for f in files} == {"a.txt": 5, "sub/b.bin": 2048}
+        assert list(repo.iter_files("ds")) == files
+        assert [a.name for a in repo.ls(type="dataset")] == ["ds", "refs"] and repo.ls(type="model") == []
         got = repo.download("ds:raw", str(tmp_path / "out"))
         _valid("download", got.to_json())
         assert (tmp_path / "out" / "sub" / "b.bin").read_bytes() == (data / "sub" / "b.bin").read_bytes()
@@ -155,8 +166,15 @@ def test_explicit_run_id_continues_a_ci_run(remote: str, data: Path, tmp_path: P
     with artcli.open(remote) as repo:
         assert repo.run_id == "ci-7"
         repo.log("ds", [str(data)])
+    with artcli.run(job_type="train", remote=remote) as run:  # joins the started run; does not finish it
+        assert run.id == "ci-7"
+        run.use("ds")
     shown = cli.ok("run", "show", "ci-7", "--json").json()
     assert shown["job_type"] == "ingest" and [r["ref"] for r in shown["outputs"]] == ["default/ds:v0"]
+    assert [r["via"] for r in shown["inputs"]] == ["use"] and shown["finished"] is None
+    # the CLI ran in this process first: the script's records still name the script, not that command
+    assert shown["command"][:2] == ["artcli", "run"] and shown["outputs"][0]["command"][0] == "python"
+    cli.ok("run", "finish", "ci-7", "--status", "succeeded")  # the step that started it finishes it
 
 
 def test_progress_is_a_callback_and_off_by_default(remote: str, data: Path, tmp_path: Path,
@@ -184,7 +202,9 @@ def test_registry_link_and_download_by_registry_ref(remote: str, data: Path, tmp
         got = repo.download("registry/models/churn:production", str(tmp_path / "prod"))
         assert got.ref == v.ref and (tmp_path / "prod" / "a.txt").read_bytes() == b"hello"
         assert repo.show("registry/models/churn:production").digest == v.digest
-        assert [r["name"] for r in repo.registries()] == ["datasets", "models"]
+        assert [r.name for r in repo.registries()] == ["datasets", "models"]
+        assert [(a.alias, a.version, a.source) for a in repo.aliases("registry/models/churn")] == \
+            [("latest", 0, v.ref), ("production", 0, v.ref)]
         with pytest.raises(ConflictError):
             repo.ttl(v.ref, "1d")  # a linked version never expires
 

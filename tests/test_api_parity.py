@@ -77,20 +77,27 @@ def via_api(url: str, data: Path, src: Path, out: Path) -> None:
         repo.delete("locs:v0")
 
 
-_TOUCHES = re.compile(r"\b[0-9a-f]{16}\b")
+def _token(token: str, names: dict[str, str]) -> str:
+    """The catalogue's random touch tokens, numbered in the order the log shows them."""
+    return names.setdefault(f"touch {token}", f"<touch{sum(k.startswith('touch ') for k in names)}>")
 
 
 def _normalise(obj: Any, runs: dict[str, str], root: str) -> Any:
-    """Times, made-up run ids and the remote's own URL replaced by placeholders."""
+    """Times, made-up run ids, the catalogue's random touch tokens and the remote's own URL
+    replaced by placeholders."""
     if isinstance(obj, dict):
-        return {k: _TOUCHES.sub("<touch>", json.dumps(v)) if k in ("touch", "resolves")  # catalogue touch ids are random
-                else _normalise(v, runs, root) for k, v in obj.items()
+        if "touch" in obj:
+            obj = {**obj, "touch": _token(obj["touch"], runs)}
+        if isinstance(obj.get("resolves"), dict):
+            obj = {**obj, "resolves": {k: [_token(t, runs) for t in v] for k, v in obj["resolves"].items()}}
+        return {k: _normalise(v, runs, root) for k, v in obj.items()
                 if k not in ("attributes", "command")}  # the command line: `artcli ...` vs `python ...`
     if isinstance(obj, list):
         return [_normalise(v, runs, root) for v in obj]
     if isinstance(obj, str):
         obj = obj.replace(root, "<remote>")
-        obj = FRESH_RUN.sub(lambda m: runs.setdefault(m.group(0), f"<run{len(runs)}>"), obj)
+        obj = FRESH_RUN.sub(lambda m: runs.setdefault(
+            m.group(0), f"<run{sum(not k.startswith('touch ') for k in runs)}>"), obj)
         return TIME.sub("<time>", obj)
     return obj
 

@@ -111,3 +111,20 @@ def test_a_run_logs_checkpoints_from_a_background_thread(remote_url: str, tmp_pa
         assert info.status == "succeeded"
         assert {v.run for v in repo.ls("ckpt")} == {run.id}
         assert repo.metadata.get("ckpt:latest", "eval.loss").value == 0.5
+
+
+def test_threads_asking_for_a_new_runs_id_start_one_run(tmp_path: Path) -> None:
+    url = (tmp_path / "remote").as_uri()
+    run = artcli.run(job_type="train", remote=url)  # not started yet: the first run.id starts it
+    ids = _in_threads(THREADS, lambda i: run.id)
+    assert len(set(ids)) == 1
+    run.finish()
+    run.close()
+    from artcli.store import open_store
+
+    store = open_store(url, {})
+    try:
+        started = [k.key for k in store.list("runs/")]
+    finally:
+        store.close()
+    assert len({k.split("/")[1] for k in started}) == 1 and len(started) == 2  # run_started, run_finished

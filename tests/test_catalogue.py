@@ -105,7 +105,7 @@ def test_an_old_touch_is_settled_by_a_reader(cli: Cli, tmp_path: Path, lists: li
     store = LocalStore(str(tmp_path / "remote"))
     db = LocalDB(tmp_path / "crash.sqlite")
     cat = EventLog(store, db, CAT)
-    seq = max(s for s, _ in db.events(f"{store.url}|{CAT}")) + 1 if cat.read() else 0
+    seq = max(s for s, _ in db.events(f"{store.cache_id}|{CAT}")) + 1 if cat.read() else 0
     _ev, data = encode({"type": "artifact_touched", "name": "ds", "touch": "old"}, seq, None,
                        "2000-01-01T00:00:00.000000Z")
     store.put_if_absent(layout.event_key(CAT, seq), data)

@@ -141,7 +141,7 @@ def test_folding_through_checkpoints_is_folding_every_event(seed: int, n: int, c
         # a warm reader that had the first `cut` of the log catches up through checkpoints
         k = int(n * cut)
         db = LocalDB(work / "warm.db")
-        db.add_events(f"{LocalStore(str(root)).url}|{PREFIX}", rows[:k])
+        db.add_events(f"{LocalStore(str(root)).cache_id}|{PREFIX}", rows[:k])
         db.close()
         assert _read(root, work / "warm.db") == truth
 
@@ -163,7 +163,7 @@ def test_cold_read_of_a_long_log_costs_checkpoints_plus_the_tail(tmp_path: Path)
     second = CountingStore(str(tmp_path / "remote"))
     db2 = LocalDB(tmp_path / "b.db")
     got = EventLog(second, db2, PREFIX).read()
-    assert [s for s, _ in db2.events(f"{second.url}|{PREFIX}")] == list(range(n))
+    assert [s for s, _ in db2.events(f"{second.cache_id}|{PREFIX}")] == list(range(n))
     assert len(got) == n
     assert second.gets == 4 + tail  # four checkpoints, then the tail one by one
     assert second.lists == 3  # the first page of events, the checkpoints, the tail after them

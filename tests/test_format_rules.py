@@ -42,7 +42,25 @@ def test_marker_states(data: bytes, state: str) -> None:
 
 
 def test_marker_body_is_what_writers_write() -> None:
-    assert marker.body() == b'{"format":2,"hash":"blake3"}'
+    """§2.1: format, hash and a new random 32-hex-digit id per store."""
+    import json
+    import re
+
+    one, two = json.loads(marker.body()), json.loads(marker.body())
+    assert set(one) == {"format", "hash", "id"} and (one["format"], one["hash"]) == (2, "blake3")
+    assert re.fullmatch(r"[0-9a-f]{32}", one["id"]) and one["id"] != two["id"]
+    assert marker.body("abc") == b'{"format":2,"hash":"blake3","id":"abc"}'
+
+
+def test_marker_identity() -> None:
+    """The id names the store; a marker without one (older writers) gets a stable stand-in
+    from its bytes; an id that is not a plain word is not trusted as one."""
+    with_id = marker.parse(b'{"format":2,"hash":"blake3","id":"0f3a"}', "u")
+    assert with_id.identity == "id:0f3a"
+    old = b'{"format":2,"hash":"blake3"}'
+    assert marker.parse(old, "u").identity == marker.parse(old, "v").identity != with_id.identity
+    odd = marker.parse(b'{"format":2,"hash":"blake3","id":"a/../b"}', "u")
+    assert odd.state == marker.OK and odd.identity is not None and odd.identity.startswith("marker:")
 
 
 def _content(data: bytes) -> str:

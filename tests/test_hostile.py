@@ -556,7 +556,8 @@ def test_enormous_manifest_with_one_bad_line_writes_nothing(cli: Cli, arena: tup
     """50,000 good entries, then one that escapes: the whole manifest is refused before any write."""
     outside, target = arena
     good = b"".join(_line({"digest": D1, "path": f"f/{i:06d}", "size": 1}) for i in range(50_000))
-    plant(cli, manifest.header_line() + good + _line({"digest": D1, "path": "../victim.txt", "size": 1}))
+    plant(cli, manifest.header_line() + good + _line({"digest": D1, "path": "../victim.txt", "size": 1}),
+          event={"files": 50_001, "size": 50_001})  # what it holds: within the bound the event sets
     r = cli("download", "evil", "--root", str(target))
     assert r.code == 4 and "unsafe path" in r.err
     _nothing_written(target, outside)

@@ -149,6 +149,17 @@ def test_errors_under_json_are_a_json_error_object(tmp_path: Path, args: list[st
     assert plain.code == r.code and plain.out == ""  # without --json, stdout stays empty
 
 
+def test_a_failing_command_that_printed_its_report_adds_no_error_object(tmp_path: Path) -> None:
+    """``debug fsck --json`` prints its findings and then exits 4: stdout stays one document."""
+    cli = Cli(tmp_path / "home", (tmp_path / "remote").as_uri())
+    cli.ok("log", "x", str(make_tree(tmp_path / "d", {"a": b"a"})))
+    stored = [p for p in (tmp_path / "remote").rglob("*") if p.is_file() and "/packs/" in p.as_posix()]
+    for p in stored:  # the version's bytes are gone
+        p.unlink()
+    r = cli("debug", "fsck", "--json")
+    assert r.code == 4 and "error" not in r.json() and r.json()["findings"], r
+
+
 @pytest.mark.parametrize("name", json_commands())
 def test_output_matches_schema(name: str, outputs: dict[str, list[Any]]) -> None:
     assert name in outputs, f"the scenario never ran {name} --json: add it"

@@ -112,12 +112,23 @@ def test_not_found_hints_name_the_closest_only(cli: Cli, tmp_path: Path) -> None
     cli.ok("alias", "add", "mnist", "production")
     r = cli("download", "mnist:prodution")
     assert r.code == 3 and "did you mean 'production'?" in r.err, r
+    cli.ok("link", "churn-model", "registry/datasets/churn")
+    r = cli("download", "registry/datasets/chrun")
+    assert r.code == 3 and "did you mean 'registry/datasets/churn'?" in r.err, r
+    r = cli("registry", "show", "modles")
+    assert r.code == 3 and "did you mean 'models'?" in r.err, r
 
 
 @pytest.mark.parametrize(("n", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),
                                          (1536 * 1024 * 1024, "1.5 GiB"), (None, "-")])
 def test_one_unit_family(n: int | None, text: str) -> None:
     assert humanize.size(n) == text
+
+
+def test_progress_amounts() -> None:
+    assert humanize.progress(0, 32 << 20) == "0.0/32.0 MiB"
+    assert humanize.progress(3 << 29, 3 << 30) == "1.5/3.0 GiB"
+    assert humanize.progress(10, 500) == "10/500 B"
 
 
 def test_plurals_and_spans() -> None:

@@ -267,3 +267,80 @@ def test_names_that_say_secret_and_values_that_say_nothing() -> None:
     assert redact.find_secret("key=abc") == "a 'key' value" and redact.find_secret("key=abc", bare_key=False) is None
     assert redact.find_secret("password=none") is None and redact.find_secret('password="none"') is None
     assert redact.find_secret("password=hunter2") == "a 'password' value"
+
+
+# -- written against surviving mutants of artcli/redact.py (make mutate GROUPS=redaction) -------
+@pytest.mark.parametrize(("name", "secret"), [
+    ("--key", True), ("key", True), ("Xkey", False),  # a bare key, dashes stripped, nothing else
+    ("client_keys", True), ("api_key", True), ("api_version", False), ("key_access", False),
+    ("db_connection_string", True), ("connection_string", True), ("connection_timeout", False),
+    ("string", False), ("name_string", False), ("string_connection", False),
+    ("pass_word", True), ("pass_phrase", True), ("word_pass", False),  # words joined: a split secret word
+])
+def test_secret_names_word_by_word(name: str, secret: bool) -> None:
+    assert redact.secret_name(name) is secret
+
+
+def test_signed_parameters_by_prefix() -> None:
+    for name in ("X-Amz-Date", "x-amz-security-token", "X-Goog-Date", "x-goog-expires"):
+        assert redact.signed_param(name), name
+    assert not redact.signed_param("X-Custom-Date") and not redact.signed_param("amz-date")
+
+
+def test_what_a_shape_is_called() -> None:
+    assert redact.shape_of("Authorization: Bearer abcDEF123456") == "an authorization header value"
+    assert redact.shape_of("AKIAIOSFODNN7EXAMPLE") == "an AWS access key id"
+    assert redact.shape_of("Basic authentication is off") is None
+
+
+def test_find_secret_judges_urls_by_url_rules_and_pairs_by_their_value() -> None:
+    assert redact.find_secret("token=https://example.com/tokens.txt") is None  # a URL value: its own rules
+    assert redact.find_secret("token=https://u:pw@example.com/x") is not None
+    assert redact.find_secret("token=anon") is None and redact.find_secret("token='anon'") is None
+    assert redact.find_secret("token=XanonX") == "a 'token' value"  # only quotes are stripped
+    assert redact.find_secret("see https://example.com/a?b=1") is None
+
+
+def test_looks_secret_passes_bare_key_on_and_checks_dict_keys() -> None:
+    assert redact.looks_secret("key", "plain")
+    assert not redact.looks_secret("key", "plain", bare_key=False)
+    assert not redact.looks_secret("meta", {"key": "plain"}, bare_key=False)
+    assert redact.looks_secret(None, {"AKIAIOSFODNN7EXAMPLE": "x"})  # a key that is itself a credential
+    assert not redact.looks_secret(None, {"name": ["a", "b"]})
+
+
+def test_list_items_keep_their_name_and_check_no_secret_passes_bare_key_on() -> None:
+    assert redact.looks_secret("token", ["plainvalue"])  # items of a list sit under the list's name
+    with pytest.raises(UsageError):
+        redact.check_no_secret("remote option 'key'", "plain", name="key")  # a bare key by default
+    redact.check_no_secret("metadata 'key'", "plain", name="key", bare_key=False)
+
+
+def test_query_parameters_split_at_their_first_equals_sign() -> None:
+    for url in ("https://h/x?se=2020=1", "https://h/x?se=abc", "https://h/x?X-Amz-Date=20200101"):
+        assert redact.find_secret(url) is not None, url
+    assert redact.redact_url("https://h/x?se=a=b&k=v") == "https://h/x?se=***&k=v"
+
+
+def test_pairs_keep_safe_values_quoted_or_not_and_authorization_keeps_its_scheme() -> None:
+    assert redact.redact_text("token=anon") == "token=anon"
+    assert redact.redact_text("token='anon'") == "token='anon'"
+    assert redact.redact_text("token=XanonX") == "token=***"
+    assert redact.redact_text("sent Bearer abcDEF123456 along") == "sent Bearer *** along"
+
+
+def test_typed_assignments_on_the_command_line() -> None:
+    assert redact.redact_argv(["api_key:str=a=b"]) == ["api_key:str=***"]
+    assert redact.redact_argv(["pass_word:str=x"]) == ["pass_word:str=***"]
+
+
+def test_redact_argv_typed_assignments_inside_options_and_limits() -> None:
+    assert redact.redact_argv(["--metadata=pass_word:str=x"]) == ["--metadata=pass_word:str=***"]
+    assert redact.redact_argv(["-mpass_word:str=x"]) == ["-mpass_word:str=***"]
+    assert redact.redact_argv(["--Xkey", "v"]) == ["--Xkey", "v"]  # not a secret name: its value stays
+    assert redact.redact_argv(["--api-key", "v", "next"]) == ["--api-key", "***", "next"]
+    exact, long = "a" * redact.MAX_ARG_CHARS, "b" * (redact.MAX_ARG_CHARS + 88)
+    assert redact.redact_argv([exact, long]) == [exact, "b" * redact.MAX_ARG_CHARS + "…"]
+    assert redact.redact_argv(["x"] * redact.MAX_ARGS) == ["x"] * redact.MAX_ARGS
+    out = redact.redact_argv(["y"] * (redact.MAX_ARGS + 6))
+    assert out == ["y"] * redact.MAX_ARGS + ["… (6 more arguments)"]

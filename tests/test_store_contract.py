@@ -193,6 +193,24 @@ class StoreContract:
         assert not (dst / "gone").exists()
         assert not [p for p in dst.rglob("*") if "artcli" in p.name]
 
+    def test_get_files_hashed_digests_what_it_writes(self, store: Store, tmp_path: Path) -> None:
+        from artcli.hashing import digest_bytes
+
+        big, small = os.urandom(3 * 2**20 + 5), b"small\n"
+        store.put("h/big", big)
+        store.put("h/small", small)
+        if hasattr(store, "stream_chunk"):
+            store.stream_chunk = 1 << 20  # several reads per object
+        dst = tmp_path / "dst"
+        got = store.get_files_hashed([("h/big", str(dst / "big"), len(big)), ("h/small", str(dst / "s" / "small"), None)])
+        assert got == [digest_bytes(big), digest_bytes(small)]
+        assert (dst / "big").read_bytes() == big and (dst / "s" / "small").read_bytes() == small
+        with pytest.raises(NotFoundError) as info:
+            store.get_files_hashed([("h/small", str(dst / "again"), None), ("h/gone", str(dst / "gone"), 10)])
+        assert "h/gone" in str(info.value)
+        assert not (dst / "gone").exists()
+        assert not [p for p in dst.rglob("*") if "artcli" in p.name]
+
     def test_put_files_missing_source(self, store: Store, tmp_path: Path) -> None:
         with pytest.raises(NotFoundError) as info:
             store.put_files([(str(tmp_path / "nope"), "k")])

@@ -32,9 +32,12 @@ from artcli.ops.registry import LinkResult, RegistryResult, UnlinkResult
 from artcli.ops.runs import StartResult, UseResult
 from artcli.ops.ttl import DefaultResult, TtlResult
 from artcli.results import (
+    AliasInfo,
+    AliasMove,
     ArtifactSummary,
     FileInfo,
     MetadataValue,
+    RegistryInfo,
     Report,
     Result,
     TtlInfo,
@@ -43,10 +46,10 @@ from artcli.results import (
 from artcli.state.run import RunRecord, RunState
 
 __all__ = [
-    "AddRefResult", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
+    "AddRefResult", "AliasInfo", "AliasMove", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
     "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
     "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
-    "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
+    "RegistryInfo", "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
     "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",
     "VersionInfo", "open", "run",
 ]

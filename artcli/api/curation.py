@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artcli.api.context import Context, RefLike, TtlLike, _duration, ttl_text
 from artcli.api.progress import reporter
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from artcli.ops.registry import LinkResult, RegistryResult, UnlinkResult
     from artcli.ops.runs import UseResult
     from artcli.ops.ttl import DefaultResult, TtlResult
-    from artcli.results import Report, TtlInfo
+    from artcli.results import AliasInfo, AliasMove, RegistryInfo, Report, TtlInfo
     from artcli.state.run import RunState
 
 
@@ -41,14 +41,14 @@ class Curation(Context):
 
         return remove_aliases(self._ctx(), self._ref(name), list(aliases))
 
-    def aliases(self, name: str) -> list[dict[str, Any]]:
-        """Every alias of an artifact or collection, ``latest`` first (``artcli alias ls --json`` rows)."""
+    def aliases(self, name: str) -> list[AliasInfo]:
+        """Every alias of an artifact or collection, ``latest`` first (``artcli alias ls``)."""
         from artcli.ops.aliases import list_aliases
 
         return list_aliases(self._ctx(), self._ref(name))
 
-    def alias_history(self, ref: RefLike) -> list[dict[str, Any]]:
-        """Every alias move, oldest first (``artcli history --json`` rows)."""
+    def alias_history(self, ref: RefLike) -> list[AliasMove]:
+        """Every alias move, oldest first (``artcli history``); a tag narrows it (``name:production``)."""
         from artcli.ops.aliases import history
 
         return history(self._ctx(), self._ref(ref), "latest" if ref.endswith(":latest") else None)
@@ -73,8 +73,8 @@ class Curation(Context):
 
         return create_registry(self._ctx(), name, list(accept_types) or None, description)
 
-    def registries(self) -> list[dict[str, Any]]:
-        """Every registry (``artcli registry ls --json`` rows)."""
+    def registries(self) -> list[RegistryInfo]:
+        """Every registry (``artcli registry ls``)."""
         from artcli.ops.registry import list_registries
 
         return list_registries(self._ctx())

@@ -10,13 +10,14 @@ registries, TTLs, runs) come from artcli/api/curation.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from artcli.api.context import RefLike, TtlLike, ttl_text
 from artcli.api.curation import Curation
 from artcli.api.progress import ProgressCallback, reporter
 from artcli.config import resolve
+from artcli.errors import UsageError
 from artcli.runinfo import current_run_id
 
 if TYPE_CHECKING:
@@ -92,17 +93,19 @@ class Repo(Curation):
                         reporter=reporter(self._progress), track=track)
 
     @overload
-    def ls(self, name: None = None) -> list[ArtifactSummary]: ...
+    def ls(self, name: None = None, *, type: str | None = None) -> list[ArtifactSummary]: ...
 
     @overload
     def ls(self, name: str) -> list[VersionInfo]: ...
 
-    def ls(self, name: str | None = None) -> list[ArtifactSummary] | list[VersionInfo]:
-        """The project's artifacts, or with ``name`` its live versions (``artcli ls``)."""
+    def ls(self, name: str | None = None, *, type: str | None = None) -> list[ArtifactSummary] | list[VersionInfo]:
+        """The project's artifacts (of one ``type``), or with ``name`` its live versions (``artcli ls``)."""
         from artcli.ops import query
 
         if name is None:
-            return query.list_artifacts(self._ctx())
+            return query.list_artifacts(self._ctx(), type)
+        if type is not None:
+            raise UsageError("type filters the list of artifacts: give it without a name")
         return query.list_versions(self._ctx(), name)
 
     def versions(self, name: str, *, where: Sequence[str] = (), sort: str | None = None) -> list[VersionInfo]:
@@ -126,6 +129,13 @@ class Repo(Curation):
         from artcli.ops import query
 
         return query.files(self._ctx(), self._ref(ref))
+
+    def iter_files(self, ref: RefLike) -> Iterator[FileInfo]:
+        """:meth:`files` one at a time, memory flat whatever the number of files; the manifest is
+        checked against its event after the last row (an ``IntegrityError`` raises then)."""
+        from artcli.ops import query
+
+        return query.iter_files(self._ctx(), self._ref(ref))
 
     def diff(self, a: RefLike, b: RefLike) -> DiffResult:
         """Files and metadata that differ from ``a`` to ``b`` (``artcli diff``)."""

@@ -4,12 +4,14 @@
 host, user, git state, CI job: ``artcli run start``); inside, ``run.use``/``run.download``
 record inputs and ``run.log`` records outputs in the run's log and in the versions' logs
 (docs/lineage.md); leaving writes ``run_finished`` with ``succeeded``, or ``failed`` when the
-block raised. A Run is a :class:`~artcli.api.repo.Repo` bound to its run id, so every Repo
+block raised — only for a run this block started: inside a CI step whose run already started
+(``ARTCLI_RUN_ID``, ``artcli run start``), the script records into it and leaves it open. A Run is a :class:`~artcli.api.repo.Repo` bound to its run id, so every Repo
 method is there too, and it is as thread-safe as a Repo.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,8 @@ class Run(Repo):
         self._job_type = job_type
         self._name = name
         self._started = False
+        self._owned = False  # this Run wrote run_started: leaving the block finishes it
+        self._start_lock = threading.Lock()
 
     @property
     def id(self) -> str:
@@ -43,15 +47,18 @@ class Run(Repo):
 
     def start(self) -> Run:
         """Write ``run_started`` (once; starting an explicit id that already started is a no-op)."""
-        if self._started:
-            return self
         from artcli.ops.runs import start_run
 
-        res = start_run(self._ctx(), self._job_type, self._name, self._run_id)
-        self._run_id = res.id
-        for ctx in list(self._contexts):  # contexts made before the id was known record for it too
-            ctx.run_id = res.id
-        self._started = True
+        with self._start_lock:  # two threads asking for run.id first: one run, not two
+            if self._started:
+                return self
+            res = start_run(self._ctx(), self._job_type, self._name, self._run_id)
+            self._run_id = res.id
+            with self._lock:
+                for ctx in self._contexts:  # contexts made before the id was known record for it too
+                    ctx.run_id = res.id
+            self._owned = res.created
+            self._started = True
         return self
 
     def finish(self, status: str | None = "succeeded") -> RunState:
@@ -80,7 +87,7 @@ class Run(Repo):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            if self._started:
+            if self._started and self._owned:  # a run somebody else started (CI, the shell) is theirs to finish
                 self.finish("succeeded" if exc_type is None else "failed")
         finally:
             self.close()

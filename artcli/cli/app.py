@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     from artcli.errors import ArtcliError
 
     output.QUIET = False  # set by the --quiet callback; a parse error never gets that far
-    output._json_out = False  # per invocation (tests call main() in one process)
+    output.JSON_SENT = False
     as_json = output.wants_json(args)
     try:
         app(args=args, prog_name="artcli")
@@ -100,6 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:
+        from artcli.errors import DISK_FULL_ERRNOS, disk_full
+
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS and not output.DEBUG:
+            # a full disk met where no code path names it: the file and its disk, when the OS says
+            full = disk_full(exc, str(exc.filename or "a local file"), "a local write")
+            output.error(str(full), full.hint)
+            sys.exit(full.exit_code)
         if output.DEBUG:
             raise
         output.error(f"internal error: {type(exc).__name__}: {exc}", "re-run with --debug for a traceback",

@@ -1,7 +1,8 @@
 """Shell completion of artifact names, versions and aliases, from a small local file.
 
 Completion must be instant and work offline, so it never opens the remote: commands that
-already read it (``ls``, ``show``, ``log``, ``download``) remember what they saw in
+already read it (``ls``, ``show``, ``log``, ``download``; ``registry show`` and ``link`` for
+registry collections) remember what they saw in
 ``<cache_dir>/completion.json``, keyed by remote URL and project, and the Typer
 ``autocompletion`` callbacks below read only that file. A stale entry costs a wrong
 suggestion, never an error: recording and completing both swallow every failure.

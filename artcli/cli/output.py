@@ -15,6 +15,8 @@ from typing import Any
 
 QUIET = False
 DEBUG = False
+#: a JSON document already went to stdout in this command (an error after it adds none: one document)
+JSON_SENT = False
 
 
 def stdout_tty() -> bool:
@@ -61,22 +63,19 @@ def write_file(path: str, text: str) -> None:
     data(path)
 
 
-#: set once a JSON document reached stdout: a later error must not append a second document
-#: (``fsck --json`` prints its report, then fails with exit 4)
-_json_out = False
-
-
 def emit_json(obj: Any) -> None:
-    global _json_out
+    global JSON_SENT
+    JSON_SENT = True
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
-    _json_out = True
 
 
 def emit_json_rows(rows: Iterable[Any]) -> None:
     """A JSON array, as :func:`emit_json` prints a list, from rows that arrive one at a time
     (spooled to a temp file first: nothing reaches stdout if producing a later row fails)."""
     import tempfile
+
+    global JSON_SENT
 
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         spool.write("[")
@@ -87,11 +86,10 @@ def emit_json_rows(rows: Iterable[Any]) -> None:
             first = False
         spool.write("]\n" if first else "\n]\n")
         spool.seek(0)
+        JSON_SENT = True
         while chunk := spool.read(1 << 20):
             sys.stdout.write(chunk)
     sys.stdout.flush()
-    global _json_out
-    _json_out = True
 
 
 def data(line: str) -> None:
@@ -132,12 +130,13 @@ def wants_json(argv: Sequence[str]) -> bool:
 
 def error(message: str, hint: str | None = None, *, code: int = 1, as_json: bool = False) -> None:
     """An error: one line (and a hint) on stderr, always; with ``--json`` also a JSON error
-    object on stdout, so a program reading stdout learns what went wrong."""
+    object on stdout, so a program reading stdout learns what went wrong, unless the command
+    already printed its JSON document (``debug fsck`` reports its findings, then fails)."""
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
-    if as_json and not _json_out:  # stdout already holds the command's document: exit code + stderr say it
+    if as_json and not JSON_SENT:  # a report already printed (fsck's findings) stays the one document
         emit_json({"error": {"message": message, "hint": hint, "code": code,
                              "kind": ERROR_KINDS.get(code, "error")}})
 
@@ -251,22 +250,17 @@ class TerminalProgress:
         if not self._live:
             return
         if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            # binary_units and an IEC speed: the bar says MiB like every other size artcli prints
-            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(),
-                                      DownloadColumn(binary_units=True), _speed_column(), TimeRemainingColumn(),
-                                      console=_console(stderr=True), transient=True)
+            # IEC sizes and speeds: the bar says MiB like every other size artcli prints; a phase
+            # that counts objects or entries says so instead of calling them bytes
+            amount, speed = _amount_columns()
+            self._progress = Progress(TextColumn("{task.description:<12}"), BarColumn(), amount, speed,
+                                      TimeRemainingColumn(), console=_console(stderr=True), transient=True)
             self._progress.start()
         if self._task is not None:
             self._progress.update(self._task, visible=False)
-        self._task = self._progress.add_task(name, total=total or 0)
+        self._task = self._progress.add_task(name, total=total or 0, unit=unit)
 
     def advance(self, n: int = 1) -> None:
         if self._progress is not None and self._task is not None:
@@ -289,16 +283,34 @@ class TerminalProgress:
             self._progress = None
 
 
-def _speed_column() -> Any:
-    """rich's TransferSpeedColumn in IEC units (it has only decimal ones)."""
+def _amount_columns() -> tuple[Any, Any]:
+    """Progress columns for how much is done and how fast, in IEC units for bytes (rich's own
+    columns are decimal) and as plain counts for other units (``1,204/5,000 objects``)."""
     from rich.progress import ProgressColumn
     from rich.text import Text
 
-    from artcli.humanize import rate
+    from artcli.humanize import progress, rate, size
+
+    def is_bytes(task: Any) -> bool:
+        return task.fields.get("unit", "B") == "B"
+
+    class AmountColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            done, total = int(task.completed), int(task.total) if task.total else None
+            if not is_bytes(task):
+                unit = task.fields.get("unit", "")
+                text = f"{done:,}/{total:,} {unit}" if total else f"{done:,} {unit}"
+            elif total:
+                text = progress(done, total)
+            else:
+                text = size(done)
+            return Text(text, style="progress.download")
 
     class SpeedColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
+            if not is_bytes(task):
+                return Text("")
             return Text("?" if speed is None else rate(speed), style="progress.data.speed")
 
-    return SpeedColumn()
+    return AmountColumn(), SpeedColumn()

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli.aliasmoves import Folder, artifact_folder, collection_folder, move_aliases, set_collection_aliases, vtag
+from artcli.aliasmoves import Folder, artifact_folder, collection_folder, move_aliases, set_collection_aliases
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import EventLog, Events
 from artcli.model import Ref, check_alias
 from artcli.repo import Repo
-from artcli.results import Result
+from artcli.results import AliasInfo, AliasMove, Result
 from artcli.state.artifact import fold
 from artcli.state.collection import fold_collection, link_in
 
@@ -102,22 +102,21 @@ def _state_or_raise(repo: Repo, ref: Ref) -> None:
         repo.artifact_state(ref.project, ref.name)
 
 
-def list_aliases(repo: Repo, ref: Ref) -> list[dict[str, Any]]:
+def list_aliases(repo: Repo, ref: Ref) -> list[AliasInfo]:
     """Every alias of an artifact or collection, ``latest`` first: alias, version, ref."""
     _untagged(ref, "alias ls")
     if ref.registry is not None:
         cs = repo.collection_state(ref.registry, ref.name)
         latest = cs.latest_live()
         pairs = ([("latest", latest.version)] if latest else []) + sorted(cs.aliases.items())
-        return [{"alias": a, "version": f"v{n}", "ref": f"{cs.ref}:v{n}", "source": cs.links[n].source_ref}
-                for a, n in pairs]
+        return [AliasInfo(a, n, f"{cs.ref}:v{n}", cs.links[n].source_ref) for a, n in pairs]
     st = repo.artifact_state(ref.project, ref.name)
     vs = st.latest_live()
     pairs = ([("latest", vs.version)] if vs else []) + sorted(st.aliases.items())
-    return [{"alias": a, "version": f"v{n}", "ref": f"{st.project}/{st.name}:v{n}"} for a, n in pairs]
+    return [AliasInfo(a, n, f"{st.project}/{st.name}:v{n}") for a, n in pairs]
 
 
-def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, Any]]:
+def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[AliasMove]:
     """Every alias move of an artifact or collection, oldest first.
 
     ``latest`` moves come from logging (``version_created``/``version_reused``) or linking
@@ -146,8 +145,7 @@ def history(repo: Repo, ref: Ref, alias: str | None = None) -> list[dict[str, An
         if ref.version is not None and ref.version not in (r["from"], r["to"]):
             continue
         actor = r.get("actor") or {}
-        out.append({"alias": r["alias"], "from": vtag(r["from"]), "to": vtag(r["to"]), "time": r.get("time"),
-                    "seq": r.get("seq"), "user": actor.get("user"), "host": actor.get("host"),
-                    "run": actor.get("run")})
+        out.append(AliasMove(r["alias"], r["from"], r["to"], r.get("time"), r.get("seq"), actor.get("user"),
+                             actor.get("host"), actor.get("run")))
     return out
 

@@ -10,15 +10,20 @@ on filesystems mounted with ``relatime``, the Linux default).
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from artcli import clock
+from artcli.cache import LOCK_NAME
 from artcli.errors import UsageError
 from artcli.results import Result
 
@@ -106,15 +111,42 @@ class PruneResult(Result):
 
 
 def prune(root: Path, *, max_size: int | None = None, older_than: int | None = None,
-          dry_run: bool = False) -> PruneResult:
+          dry_run: bool = False, on_wait: Callable[[str], None] | None = None) -> PruneResult:
     """Remove cache entries not used for ``older_than`` seconds, then the least recently used
     ones until files, packs and manifests fit in ``max_size`` bytes. Partial files older than an hour
-    always go (younger ones may be downloads in progress)."""
+    always go (younger ones may be downloads in progress).
+
+    Holds the cache's lock exclusively while it works, so it first waits for every other
+    command using the cache to finish (``on_wait`` is told once), and they wait for it."""
     if max_size is None and older_than is None:
         raise UsageError("say what to prune: --max-size SIZE and/or --older-than DURATION",
                          hint="e.g. artcli cache prune --max-size 10G")
     if max_size is not None and max_size < 0:
         raise UsageError("--max-size must not be negative")
+    if dry_run or not root.is_dir():  # deletes nothing: no need to wait for anyone
+        return _prune(root, max_size, older_than, dry_run)
+    with _exclusive(root, on_wait):
+        return _prune(root, max_size, older_than, dry_run)
+
+
+@contextmanager
+def _exclusive(root: Path, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if on_wait:
+                on_wait(f"waiting for the artcli commands using the cache at {root} to finish")
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _prune(root: Path, max_size: int | None, older_than: int | None, dry_run: bool) -> PruneResult:
     now = clock.now().timestamp()
     items = _scan(root)
     doomed = [i for i in items if i.kind == "tmp" and i.used < min(now, time.time()) - TMP_MIN_AGE]

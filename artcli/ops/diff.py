@@ -14,7 +14,7 @@ from typing import Any
 from artcli import canonical, manifest
 from artcli.errors import IntegrityError
 from artcli.model import Entry, Ref
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import Result
 from artcli.state.artifact import ArtifactState, VersionState
 from artcli.state.metadata import latest_rows
@@ -57,7 +57,7 @@ def _file(e: Entry) -> dict[str, Any]:
 def _streamed(repo: Repo, st: ArtifactState, vs: VersionState) -> manifest.Streamed:
     if not vs.manifest:
         raise IntegrityError(f"{st.project}/{st.name}:v{vs.version} has no manifest in its log")
-    return repo.manifest_file(vs.manifest)
+    return repo.manifest_file(vs.manifest, vs.files)
 
 
 def _compare_files(res: DiffResult, a: Iterable[Entry], b: Iterable[Entry]) -> None:
@@ -90,8 +90,8 @@ def diff_versions(repo: Repo, ref_a: Ref, ref_b: Ref) -> DiffResult:
     if not res.same_content:  # equal content digests mean equal files: skip the manifests
         man_a, man_b = _streamed(repo, st_a, vs_a), _streamed(repo, st_b, vs_b)
         _compare_files(res, man_a, man_b)
-        check_against_event(res.a, vs_a, man_a)
-        check_against_event(res.b, vs_b, man_b)
+        repo.check_event(st_a, vs_a, man_a, res.a)
+        repo.check_event(st_b, vs_b, man_b, res.b)
     else:
         res.unchanged = vs_a.files
     md_a = {r["key"]: r for r in latest_rows(vs_a)}

@@ -25,7 +25,7 @@ from artcli.materialise import (
 from artcli.model import Entry, Ref
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import fetch_references
-from artcli.repo import Repo, check_against_event
+from artcli.repo import Repo
 from artcli.results import Result
 from artcli.runrecords import record_input
 from artcli.transfer import fetch_stored
@@ -55,9 +55,11 @@ def default_root(ref_name: str, version: int) -> Path:
 
 
 def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str | None = None,
-             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True) -> DownloadResult:
+             skip_cache: bool = False, reporter: ProgressReporter | None = None, track: bool = True,
+             allow_private_refs: bool = False) -> DownloadResult:
     """Materialise a version into ``root``, verified; ``track`` records it as used by the current
-    run when there is one (lineage: docs/lineage.md).
+    run when there is one (lineage: docs/lineage.md). References to internal addresses or system
+    files are refused unless ``allow_private_refs`` (docs/references.md).
 
     The manifest is read twice from the local cache, never whole in memory: a first pass checks
     every entry, the layout and the event's claims (docs/format.md §5.8) before anything is
@@ -69,7 +71,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     where = f"{st.project}/{st.name}:v{vs.version}"
     if not vs.manifest:
         raise IntegrityError(f"{where} has no manifest in its log")
-    man = repo.manifest_file(vs.manifest)
+    man = repo.manifest_file(vs.manifest, vs.files)
 
     def selected() -> Iterator[Entry]:
         return (e for e in man if not path_prefix or e.path == path_prefix
@@ -81,7 +83,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         layout.add(e.path)
         files += 1
         size += e.size
-    check_against_event(where, vs, man)
+    repo.check_event(st, vs, man, where)
     if path_prefix and not files:
         raise UsageError(f"no file of {where} is under {path_prefix!r}")
     target = Path(root) if root else default_root(st.name, vs.version)
@@ -89,10 +91,11 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
     done = _Totals(warnings=list(st.warnings))
     checked: set[str] = set()
     many = files > CHUNK
+    skip_cache = skip_cache or not repo.cache.writable  # an unwritable cache: straight into the target
     if many:
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
-        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many)
+        _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, allow_private_refs)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
     rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
@@ -118,7 +121,7 @@ class _Totals:
 
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
-                 rep: ProgressReporter, done: _Totals, many: bool) -> None:
+                 rep: ProgressReporter, done: _Totals, many: bool, allow_private_refs: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
     what it holds, the rest is fetched, verified and written."""
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
@@ -138,12 +141,16 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
         # the cache file the fetch left
         loose_digests = {e.digest for e, _ in todo if not e.pack}
         loose = [(e, p) for e, p in todo if e.digest in loose_digests]
+        def copy_some(part: list[tuple[Entry, str]]) -> None:
+            for e, p in part:
+                copy_into_place(repo.cache.path(e.digest or ""), p, made)
+
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            list(pool.map(lambda ep: copy_into_place(repo.cache.path(ep[0].digest or ""), ep[1], made), loose))
+            list(pool.map(copy_some, _slices(loose, SMALL_TASK)))
     repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
-        rs = fetch_references(repo, refs, target, rep, skip_cache=skip_cache)
+        rs = fetch_references(repo, refs, target, rep, allow_private_refs, skip_cache=skip_cache)
         done.fetched_files += rs.fetched_files
         fetched_bytes += rs.fetched_bytes
         done.written += rs.materialised
@@ -165,15 +172,27 @@ def _from_cache(repo: Repo, sink: TargetWriter, todo: list[tuple[Entry, str]]) -
         elif d not in need and not repo.cache.valid(d):
             need[d] = e
 
-    def one(e: Entry) -> Entry | None:
-        data = repo.cache.get_packed(e)
-        if data is None:
-            return e
-        sink.write_targets(e.digest or "", data)
-        return None
+    def some(part: list[Entry]) -> list[Entry]:
+        missed = []
+        for e in part:
+            data = repo.cache.get_packed(e)
+            if data is None:
+                missed.append(e)
+            else:
+                sink.write_targets(e.digest or "", data)
+        return missed
 
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        for miss in pool.map(one, packed.values()):
-            if miss is not None:
+        for misses in pool.map(some, _slices(list(packed.values()), SMALL_TASK)):
+            for miss in misses:
                 need.setdefault(miss.digest or "", miss)
     return list(need.values())
+
+
+#: files per task handed to the write threads: one task per small file cost more in thread
+#: hand-offs (futex calls: 13 per file) than the writes themselves, mostly system time
+SMALL_TASK = 256
+
+
+def _slices(items: list[Any], n: int) -> list[list[Any]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]

@@ -87,7 +87,7 @@ def _read(repo: Repo, project: str, name: str) -> ArtifactState:
 
 @dataclass
 class _Reach:
-    manifests: set[str] = field(default_factory=set)
+    manifests: dict[str, int] = field(default_factory=dict)  # digest -> most files an event claims for it
     packs: set[str] = field(default_factory=set)
     blobs: set[str] = field(default_factory=set)
     versions: int = 0
@@ -105,9 +105,11 @@ def _mark(repo: Repo, now: datetime, links: set[tuple[str, str, int]]) -> _Reach
             if not DIGEST_RE.fullmatch(digest):
                 raise IntegrityError(f"gc stopped: {project}/{name}:v{v} names no valid manifest; nothing was deleted")
             reach.versions += 1
-            reach.manifests.add(digest)
+            reach.manifests[digest] = max(vs.files, reach.manifests.get(digest, 0))
     with ThreadPoolExecutor(DELETE_WORKERS) as pool:
-        for man in pool.map(repo.load_manifest, sorted(reach.manifests)):
+        # each manifest bounded by the file count its events claim (a bomb stops gc early, exit 4)
+        wanted = sorted(reach.manifests.items())
+        for man in pool.map(lambda item: repo.load_manifest(*item), wanted):
             for e in man.entries:
                 if e.ref is not None:
                     continue
@@ -230,6 +232,7 @@ def gc(repo: Repo, *, dry_run: bool = False, grace: int = DEFAULT_GRACE, wait: f
     this moment (same clock, same remote).
     """
     rep = reporter or NoProgress()
+    repo.read_fresh()  # liveness from the remote's logs as listed now, never from events cached here
     repo.check_format(for_write=not dry_run)
     now = clock.now()
     res = GcResult(dry_run, grace, clock.iso(now))

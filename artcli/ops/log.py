@@ -224,19 +224,21 @@ def _log_artifact(
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=eager.offer)
     log, state = reading.result()
-    entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra_entries if isinstance(extra_entries, EntrySpill) else None
-    if spill is None and len(entries) + len(extra_entries or ()) + len(placed) > STREAM_MIN_ENTRIES:
+    if spill is None and len(files) + len(extra_entries or ()) + len(placed) > STREAM_MIN_ENTRIES:
         spill = cleanup.enter_context(EntrySpill(repo.cache.tmp))
         spill.extend(extra_entries or ())
+    entries: list[Entry] = []
     located: dict[bytes, bytes] = {}  # streamed components: their lines with pack and offset
-    if spill is not None:  # streaming: the files join the spill; its merge checks every path
-        spill.extend(entries)
+    if spill is not None:  # streaming: the files join the spill (never a second list of them); its merge checks every path
+        spill.extend(Entry(f.path, f.size, f.digest) for f in files)
         for e in placed:  # in the spill without their location: its lines make the content digest
             spill.add(Entry(e.path, e.size, e.digest, ref=e.ref))
             if e.pack is not None:
                 located[e.path.encode()] = manifest.entry_line(e)
-        entries = []
+    else:
+        entries = [Entry(f.path, f.size, f.digest) for f in files]
+    if spill is not None:
         if not spill.count:
             raise UsageError("nothing to log")
         count, total = spill.count, spill.size

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
 from typing import Any
 
+from artcli import manifest
 from artcli.model import check_name
 from artcli.repo import Repo
 
 
 def object_bytes(repo: Repo, key: str) -> bytes:
-    """An object's bytes (``.gz`` objects, manifests among them, decompressed)."""
+    """An object's bytes (``.gz`` objects, manifests among them, decompressed — up to the hard
+    limit of a manifest, so a planted bomb is exit 4, not gigabytes of memory)."""
     data = repo.store.get(key)
-    return gzip.decompress(data) if key.endswith(".gz") else data
+    return manifest.decompress(data, key) if key.endswith(".gz") else data
 
 
 def events(repo: Repo, name: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from artcli.eventlog import Events
 from artcli.links import claim_for_link, clear_ttl_for_link, unlink_version
 from artcli.model import Ref, check_alias, check_name
 from artcli.repo import Repo
-from artcli.results import Report, Result
+from artcli.results import RegistryInfo, Report, Result
 from artcli.state.collection import CollectionState, Link, RegistryState, display_ref, fold_collection, fold_registry
 
 
@@ -63,7 +63,7 @@ def _types_text(reg: RegistryState) -> str:
     return "any type" if reg.accept_types is None else "type " + ", ".join(reg.accept_types)
 
 
-def list_registries(repo: Repo) -> list[dict[str, Any]]:
+def list_registries(repo: Repo) -> list[RegistryInfo]:
     """Every registry (core ones included) with its settings and number of collections."""
     counts: dict[str, int] = {}
     for reg, _ in repo.collection_names():
@@ -72,7 +72,7 @@ def list_registries(repo: Repo) -> list[dict[str, Any]]:
     for name in repo.registry_names():
         st = repo.registry_state(name, must_exist=False)
         if st.exists:
-            out.append({**st.to_json(), "collections": counts.get(name, 0)})
+            out.append(RegistryInfo(**st.to_json(), collections=counts.get(name, 0)))
     return out
 
 

@@ -114,6 +114,11 @@ def fetch(ctx: SourceContext, entry: Entry, dest: Path, label: str, progress: Pr
         raise UsageError(f"invalid source URI {uri!r}")
     source = _source(uri)
     loc = source.parse(uri, recorded=True)
+    if ctx.policy is not None:  # a download: refuse internal addresses and system files (sources/policy.py)
+        if loc.scheme == "file":
+            ctx.policy.check_file(loc.key, loc.uri)
+        elif loc.scheme == "http":
+            ctx.policy.check_http(loc.request_url)
     with open(dest, "wb") as fh:
         sink = source.fetch(ctx, loc, entry, fh, dest, label, progress)
     if is_pinned(entry) and sink.size != entry.size:

@@ -88,7 +88,9 @@ class SourceContext:
     """
 
     def __init__(self, remote_url: str = "", remote_options: Mapping[str, str] | None = None,
-                 db: Any = None, cache: Any = None) -> None:
+                 db: Any = None, cache: Any = None, policy: Any = None) -> None:
+        #: a :class:`artcli.sources.policy.RefPolicy` when fetching for a download; None for add-ref
+        self.policy = policy
         self.remote_scheme = remote_url.split("://", 1)[0].lower() if "://" in remote_url else ""
         self.remote_options = {k: str(v) for k, v in (remote_options or {}).items()}
         self.db = db

@@ -25,8 +25,12 @@ from artcli.sources.sink import Sink
 HTTP_TIMEOUT = 60.0
 
 
-def _request(url: str, method: str, headers: Mapping[str, str] | None = None) -> Any:
-    """urlopen with user-info turned into a Basic auth header (never into a message)."""
+def _request(url: str, method: str, headers: Mapping[str, str] | None = None, policy: Any = None,
+             uri: str = "") -> Any:
+    """urlopen with user-info turned into a Basic auth header (never into a message). With a
+    ``policy`` (a download), every connection's peer address is checked once it is made, so a
+    host that resolves differently the second time, or a redirect, cannot reach an internal
+    address (artcli/sources/policy.py)."""
     import urllib.request
 
     from artcli.version import __version__
@@ -40,7 +44,41 @@ def _request(url: str, method: str, headers: Mapping[str, str] | None = None) ->
         netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
         url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     req = urllib.request.Request(url, method=method, headers=hdrs)
-    return urllib.request.urlopen(req, timeout=HTTP_TIMEOUT)
+    if policy is None:
+        return urllib.request.urlopen(req, timeout=HTTP_TIMEOUT)
+    return _checked_opener(policy, uri or url).open(req, timeout=HTTP_TIMEOUT)
+
+
+def _checked_opener(policy: Any, uri: str) -> Any:
+    """A urllib opener whose connections check their peer address against ``policy``."""
+    import http.client
+    import urllib.request
+
+    def check(conn: http.client.HTTPConnection) -> None:
+        target = getattr(conn, "_tunnel_host", None) or conn.host
+        if conn.sock is None or target != conn.host:
+            return  # through a proxy: the peer is the proxy; the target was resolved and checked before
+        policy.check_address(conn.host, conn.port, conn.sock.getpeername()[0], uri)
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            check(self)
+
+    class TlsConn(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            check(self)
+
+    class Handler(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(Conn, req)
+
+    class TlsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(TlsConn, req, context=self._context)
+
+    return urllib.request.build_opener(Handler, TlsHandler)
 
 
 def _error(exc: BaseException, uri: str) -> ArtcliError:
@@ -143,7 +181,7 @@ class HttpSource:
         headers = {"If-Match": etag} if etag and not etag.startswith("W/") else {}
         sink = Sink(fh, progress=progress)
         try:
-            with _request(loc.request_url, "GET", headers) as r:
+            with _request(loc.request_url, "GET", headers, ctx.policy, loc.uri) as r:
                 got_etag, got_modified = r.headers.get("ETag"), r.headers.get("Last-Modified")
                 if etag and got_etag != etag:
                     raise gone(label, loc.uri, f"ETag {got_etag}, the version recorded {etag}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from artcli.errors import ConflictError, NotFoundError, RemoteError, UsageError
 from artcli.store.azure_client import CHUNK, read_azure_options, service_client
-from artcli.store.base import ObjectInfo
+from artcli.store.base import ObjectInfo, bare_endpoint
 from artcli.store.errors import translate
 from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
@@ -259,4 +259,6 @@ def open_azure(container: str, prefix: str, url: str, options: Mapping[str, str]
             use_listings_cache=False,
             blocksize=CHUNK,
         )
-    return AzureStore(fs, container, prefix, url)
+    store = AzureStore(fs, container, prefix, url)
+    store.endpoint = bare_endpoint(getattr(client, "url", None))
+    return store

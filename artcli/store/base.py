@@ -34,6 +34,17 @@ class Store(abc.ABC):
     networked: bool = False
     #: True when :meth:`delete_if_unchanged` is a real conditional delete on this backend
     conditional_delete: bool = False
+    #: where the URL is served from, when the URL alone does not say (an S3/GCS endpoint, an
+    #: Azure account): two servers may each have a bucket of the same name
+    endpoint: str = ""
+    #: what identifies the store behind the URL (docs/format.md §2.1: the marker's ``id``), set
+    #: by whoever read the marker; empty until then
+    identity: str = ""
+
+    @property
+    def cache_id(self) -> str:
+        """What local caches of this store's objects are keyed by: endpoint, URL and identity."""
+        return f"{self.endpoint}|{self.url}|{self.identity}"
 
     # -- reads ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -51,6 +62,16 @@ class Store(abc.ABC):
         Each file is written under a temporary name beside ``local_path`` and renamed when
         complete; the first failure is raised naming its key. Parent directories are created.
         """
+
+    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]]) -> list[str]:
+        """:meth:`get_files` for ``(key, local_path, size or None)``, returning each file's
+        BLAKE3 digest. This default reads each file back once it is down; backends that stream
+        hash the bytes as they arrive instead (a 1 GiB data set is then written once and never
+        read back to be verified)."""
+        from artcli.hashing import digest_file
+
+        self.get_files([(key, dst) for key, dst, _size in jobs])
+        return [digest_file(dst) for _key, dst, _size in jobs]
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -135,3 +156,16 @@ class Store(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def bare_endpoint(url: str | None) -> str:
+    """An endpoint URL reduced to scheme, host, port and path (no user-info, query or fragment:
+    nothing secret goes into a cache key)."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"

@@ -13,14 +13,17 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from artcli.errors import (
+    DISK_FULL_ERRNOS,
     ArtcliError,
     ConflictError,
+    DiskFullError,
     NotFoundError,
     RemoteError,
+    disk_full,
 )
 from artcli.redact import one_line
 
-__all__ = ["has_code", "to_artcli_error", "translate"]
+__all__ = ["downloading_into", "has_code", "to_artcli_error", "translate"]
 
 # Errors that mean a bug in our code, not a remote problem: let them surface with a traceback.
 _PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, RecursionError)
@@ -166,6 +169,15 @@ def _bucket_of(url: str) -> str | None:
     return parts.netloc.rsplit("@", 1)[-1] or None
 
 
+def _local_path(where: str) -> str:
+    """The file-system path of a ``file://`` URL (a local-folder remote's object)."""
+    if not where.startswith("file://"):
+        return where
+    from urllib.parse import unquote
+
+    return unquote(urlsplit(where).path) or where
+
+
 def _classify(exc: BaseException, where: str) -> ArtcliError | None:
     names, codes = _names(exc), _codes(exc)
     reason = _reason(exc)
@@ -185,6 +197,8 @@ def _classify(exc: BaseException, where: str) -> ArtcliError | None:
         return NotFoundError(f"not found: {where}")
     if isinstance(exc, FileExistsError) or codes & {"PreconditionFailed", "412", "BlobAlreadyExists", "ConditionNotMet"}:
         return ConflictError(f"already exists: {where}")
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:  # a local-folder remote's disk
+        return disk_full(exc, _local_path(where), "the remote")
     if isinstance(exc, OSError) or names & _REMOTE_GENERIC:
         return RemoteError(f"remote error on {where}: {reason}")
     return None
@@ -231,3 +245,15 @@ def translate(url_or_key: str) -> Iterator[None]:
         if err is None:
             raise
         raise err from exc
+
+
+@contextmanager
+def downloading_into(dest: str) -> Iterator[None]:
+    """For ``get_files``: a full disk met while writing the local copies is reported against
+    ``dest`` (their folder), not against the remote object being read."""
+    try:
+        yield
+    except DiskFullError as exc:
+        if exc.os_error is None:
+            raise
+        raise disk_full(exc.os_error, dest, "downloaded objects") from None

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from artcli.errors import NotFoundError, UnsafeRemoteError, UsageError
 from artcli.store.base import ObjectInfo, Store
-from artcli.store.errors import translate
+from artcli.store.errors import downloading_into, translate
 from artcli.store.keys import check_key, check_prefix, check_sources
 
 # When a connection dies under concurrent requests, aiohttp can leave a task whose exception
@@ -184,7 +184,8 @@ class FsspecStore(Store):
                 if failed:
                     return _SKIPPED
                 try:
-                    return await getattr(self.fs, "_" + name)(*args, **kwargs)
+                    fn = name if callable(name) else getattr(self.fs, "_" + name)  # a backend's own coroutine
+                    return await fn(*args, **kwargs)
                 except Exception as exc:
                     failed = True
                     return _Failure(exc)
@@ -255,7 +256,8 @@ class FsspecStore(Store):
         try:
             for _key, dst, _tmp in jobs:
                 os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            self._batch([(key, "get_file", (self._path(key), tmp), kwargs) for key, _dst, tmp in jobs])
+            with downloading_into(os.path.dirname(os.path.abspath(jobs[0][1]))):
+                self._batch([(key, "get_file", (self._path(key), tmp), kwargs) for key, _dst, tmp in jobs])
             for _key, dst, tmp in jobs:
                 os.replace(tmp, dst)
         except BaseException:

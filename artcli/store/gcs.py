@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from artcli.errors import ConflictError, NotFoundError, RemoteError, UnsafeRemoteError
-from artcli.store.base import ObjectInfo
+from artcli.store.base import ObjectInfo, bare_endpoint
 from artcli.store.errors import translate
 from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
@@ -298,4 +298,8 @@ def make_gcs_filesystem(options: Mapping[str, str] | None, url: str) -> Any:
 
 def open_gcs(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> GcsStore:
     """Build the gcsfs filesystem for one store (options: :func:`read_gcs_options`)."""
-    return GcsStore(make_gcs_filesystem(options, url), bucket, prefix, url)
+    store = GcsStore(make_gcs_filesystem(options, url), bucket, prefix, url)
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
+    store.endpoint = bare_endpoint(read_gcs_options(options).endpoint_url
+                                   or (emulator if emulator not in ("", "default") else None))
+    return store

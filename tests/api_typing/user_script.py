@@ -40,6 +40,9 @@ def train(remote: str) -> str:
     repo.ttl(ref, "7d")
     link: artcli.LinkResult = repo.link(ref, "registry/datasets/mnist", aliases=["production"])
     got: artcli.DownloadResult = repo.download("registry/datasets/mnist:production", "out")
+    held: list[int] = [a.version for a in repo.aliases("registry/datasets/mnist")]
+    moved: list[int | None] = [m.to_version for m in repo.alias_history("mnist:raw")]
+    shelves: list[str] = [r.name for r in repo.registries() if r.accept_types is None]
     root: str = got.root
     with artcli.run(job_type="train", remote=remote, project="vision") as run:
         used: artcli.UseResult = run.use("mnist:raw")
@@ -60,6 +63,6 @@ def train(remote: str) -> str:
         raise
     graph: artcli.Graph = repo.lineage(out.ref, direction="up")
     print(version, references, with_refs.ref, latest, rows, best, size, urls, value.value, left, link.ref, root,
-          md.ref, run_id, outputs, graph.to_json(), artcli.__version__)
+          md.ref, run_id, outputs, graph.to_json(), artcli.__version__, held, moved, shelves)
     repo.close()
     return out.ref

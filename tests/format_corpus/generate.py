@@ -115,6 +115,8 @@ def work_lock() -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+CORPUS_STORE_ID = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"  # every generated store's marker id
+
 class Gen:
     """One case being built in ``WORK``: artcli commands, then documented edits."""
 
@@ -130,7 +132,9 @@ class Gen:
         return self
 
     def artcli(self, *args: str, run: str | None = "gen", expect: int = 0, project: str | None = None) -> str:
-        """Run the real command line in-process at ``self.now``; returns stdout."""
+        """Run the real command line in-process at ``self.now``; returns stdout. A new store's
+        marker gets the fixed id ``CORPUS_STORE_ID`` (a real one is random)."""
+        from artcli import marker
         from artcli.cli.app import main
 
         env = {"ARTCLI_REMOTE": REMOTE.as_uri(), "ARTCLI_NOW": self.now,
@@ -144,7 +148,9 @@ class Gen:
         cwd = os.getcwd()
         out, err = io.StringIO(), io.StringIO()
         code = 0
+        new_id = marker.new_id
         try:
+            marker.new_id = lambda: CORPUS_STORE_ID
             os.environ.update(env)
             os.chdir(WORK / "work")
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -153,6 +159,7 @@ class Gen:
                 except SystemExit as exc:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:
+            marker.new_id = new_id
             os.chdir(cwd)
             for k, v in old.items():
                 if v is None:

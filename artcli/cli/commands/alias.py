@@ -70,9 +70,9 @@ def ls(name: NameArg, show_history: Annotated[bool, typer.Option("--history", he
     repo = open_repo(remote, project)
     ref = parse(name, repo)
     if show_history:
-        _print_history(do_history(repo, ref), as_json)
+        _print_history([m.to_json() for m in do_history(repo, ref)], as_json)
         return
-    rows = list_aliases(repo, ref)
+    rows = [a.to_json() for a in list_aliases(repo, ref)]
     if as_json:
         output.emit_json(rows)
     else:
@@ -89,7 +89,8 @@ def history(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, a
 
     repo = open_repo(remote, project)
     parsed = parse(ref, repo)
-    _print_history(do_history(repo, parsed, "latest" if ref.endswith(":latest") else None), as_json)
+    _print_history([m.to_json() for m in do_history(repo, parsed, "latest" if ref.endswith(":latest") else None)],
+                   as_json)
 
 
 def _print_history(rows: list[dict[str, Any]], as_json: bool) -> None:

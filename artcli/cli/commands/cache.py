@@ -47,7 +47,8 @@ def prune(
 ) -> None:
     """Remove cached files, least recently used first; they are fetched again when needed.
 
-    Prints the cache directory on stdout and a summary on stderr.
+    Waits for the artcli commands using the cache to finish first (a running download keeps
+    its files). Prints the cache directory on stdout and a summary on stderr.
     """
     from artcli.config import cache_dir
     from artcli.durations import parse_duration
@@ -55,7 +56,8 @@ def prune(
     from artcli.ops.cachemgmt import prune as do_prune
 
     res = do_prune(cache_dir(), max_size=None if max_size is None else parse_size(max_size),
-                   older_than=None if older_than is None else parse_duration(older_than), dry_run=dry_run)
+                   older_than=None if older_than is None else parse_duration(older_than), dry_run=dry_run,
+                   on_wait=output.warn)
     if as_json:
         output.emit_json(res.to_json())
         return

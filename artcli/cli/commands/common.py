@@ -38,8 +38,18 @@ def open_repo(remote: str | None, project: str | None, run: str | None = None) -
 
 
 def close_repos() -> None:
+    """Close every repo the command opened, then say once what its local cache could not do
+    (unwritable, a damaged index rebuilt: docs/reliability.md)."""
+    from artcli.cli import output
+
+    said: set[str] = set()
     while OPEN_REPOS:
-        OPEN_REPOS.pop().close()
+        repo = OPEN_REPOS.pop()
+        repo.close()
+        for notice in repo.cache.notices:
+            if notice not in said:
+                said.add(notice)
+                output.warn(notice)
 
 
 def parse(ref: str, repo: Repo) -> Ref:

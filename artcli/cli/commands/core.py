@@ -89,6 +89,7 @@ def download(
     path_prefix: Annotated[str | None, typer.Option("--path-prefix", help="Only files under this path of the version.")] = None,
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
+    allow_private_refs: Annotated[bool, typer.Option("--allow-private-refs", help="Fetch references to internal addresses (loopback, link-local, private) and system or credential files, refused by default.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -104,7 +105,7 @@ def download(
     rep = output.TerminalProgress()
     try:
         res = do_download(repo, parse(ref, repo), root, path_prefix=path_prefix, skip_cache=skip_cache, reporter=rep,
-                          track=not no_track)
+                          track=not no_track, allow_private_refs=allow_private_refs)
     finally:
         rep.close()
     for w in res.warnings:

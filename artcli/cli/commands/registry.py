@@ -51,7 +51,7 @@ def ls(remote: RemoteOpt = None, project: ProjectOpt = None, as_json: JsonOpt = 
     """List registries: the core ones (models, datasets) and custom ones."""
     from artcli.ops.registry import list_registries
 
-    rows = list_registries(open_repo(remote, project))
+    rows = [r.to_json() for r in list_registries(open_repo(remote, project))]
     if as_json:
         output.emit_json(rows)
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,11 +64,19 @@ def show(ref: RefArg, remote: RemoteOpt = None, project: ProjectOpt = None, as_j
     if as_json:
         output.emit_json(info)
         return
-    left = info["remaining_seconds"]
     output.fields([("ref", info["ref"]), ("expires", output.when(info["expires"]) if info["expires"] else "never"),
-                   ("remaining", None if left is None else span(left) if left > 0 else f"none (expired {span(left)} ago)"),
-                   ("linked", info["linked"] or None),
+                   ("remaining", _remaining(info)), ("linked", info["linked"] or None),
                    ("project default", info["project_default"])])
+
+
+def _remaining(info: dict[str, Any]) -> str | None:
+    """``29 days`` for a person; the exact duration (``4w1d23h59m59s``) in a pipe."""
+    left = info["remaining_seconds"]
+    if left is None:
+        return None
+    if not output.stdout_tty():
+        return info["remaining"]
+    return span(left) if left > 0 else f"none (expired {span(left)} ago)"
 
 
 @ttl_app.command("default", epilog=example("artcli ttl default 30d", "artcli ttl default never --project scratch"))
