@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artcli import layout, manifest, marker
+from artcli import layout, manifest, marker, renames
 from artcli.cache import Cache
 from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
@@ -150,22 +150,11 @@ class Repo:
 
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
                        history: bool = True, follow: bool = True) -> ArtifactState:
-        """An artifact's folded log. ``history=False`` folds (and caches) a summary without alias,
-        metadata and use histories, which is all that show, download, ls and log need.
-
-        One renamed away (``artcli rename``) is followed to its new name, whose log holds the same
-        versions (so references, links and lineage naming the old name keep resolving), with a
-        warning saying so (``follow=False``: the old log itself)."""
+        """An artifact's folded log (``history=False``: a summary without histories); one renamed
+        away is followed to its new name (``follow``), with a warning."""
         st = self.artifact_log(project, name).folded(self.artifact_fold(project, name, history=history))
-        seen = {f"{project}/{name}"}
-        while follow and st.renamed_to is not None and st.renamed_to not in seen:  # renamed again: follow on
-            seen.add(st.renamed_to)
-            new_project, _, new_name = st.renamed_to.partition("/")
-            moved = self.artifact_log(new_project, new_name).folded(
-                self.artifact_fold(new_project, new_name, history=history))
-            notes = [*st.warnings, f"{st.project}/{st.name} was renamed to {st.renamed_to}"]
-            moved.warnings[:0] = [w for w in notes if w not in moved.warnings]
-            st = moved
+        if follow and st.renamed_to is not None:
+            st = renames.follow(self, st, history)
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
         "artcli.components", "artcli.remoterefs",          # composite versions, versions on other remotes
+        "artcli.renames",                                  # following an artifact's rename
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
         "artcli.catalogue",                                # the project catalogue: noted by writers, read by ls
         "artcli.projectindex",                             # one summary per artifact of a project (ls and above)
