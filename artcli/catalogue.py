@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from artcli.store.base import Store
 
 #: artifact events that change what ``ls`` shows (aliases, metadata and uses do not)
-CHANGES_LS = frozenset({"version_created", "version_reused", "version_deleted", "ttl_set"})
+CHANGES_LS = frozenset({"version_created", "version_reused", "version_deleted", "ttl_set", "artifact_renamed"})
 #: a touch this old without a summary: its writer finished or died; a reader may settle it
 SETTLE_AFTER = timedelta(hours=1)
 #: summaries per catalogue event a reader writes back
@@ -48,7 +48,8 @@ def summarise(st: ArtifactState, seq: int) -> dict[str, Any]:
             "latest": None if latest is None else latest.version,
             "updated": max((v.created for v in st.versions.values()), default=None),
             "expiring": [[v.version, v.expires] for v in live if v.expires],
-            "size": None if latest is None else latest.size}
+            "size": None if latest is None else latest.size,
+            **({"renamed_to": st.renamed_to} if st.renamed_to is not None else {})}
 
 
 def _record(cat: EventLog, project: str, items: list[dict[str, Any]], resolves: dict[str, list[str]]) -> None:

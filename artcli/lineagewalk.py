@@ -183,6 +183,15 @@ class _Walker:
                    aliases=st.aliases_of(vs.version) if state == "live" else [], state=state)
         return out
 
+    def add_remote(self, remote: str, ref: str, digest: Any, depth: int) -> str | None:
+        """A version on another remote (``remote_inputs``, a copy's ``origin``): named, not walked
+        (this walk reads one remote); its id is ``<remote URL>#<project/name:vN>``."""
+        node = f"{remote}#{ref}"
+        return node if self._add(node, "version", None, depth, lambda: {
+            "ref": node, "project": None, "name": None, "version": ref.rpartition(":")[2] or None, "type": None,
+            "digest": digest if isinstance(digest, str) else None, "created": None, "run": None, "aliases": [],
+            "description": None, "state": "remote", "remote": remote}) else None
+
     def add_run(self, run_id: str, depth: int) -> str | None:
         node = run_node_id(run_id)
         return node if self._add(node, "run", run_id, depth, lambda: self._run_attrs(run_id)) else None
@@ -242,6 +251,8 @@ class _Walker:
         while queue:
             node, depth = queue.popleft()
             kind, key = self.keys[node]
+            if kind == "version" and key is None:  # on another remote: not walked
+                continue
             if kind == "version":
                 project, name, version = key
                 vs = self.src.version(project, name, version)
@@ -291,6 +302,15 @@ class _Walker:
             else:  # the producing run is unknown: keep the version-to-version fact
                 self.edge(other, where, "derived")
             push(other, depth + 1)
+        for r in vs.remote_inputs:  # versions on other remotes (log --input REMOTE:ref)
+            far = self.add_remote(str(r.get("remote")), str(r.get("ref")), r.get("digest"), depth + 1)
+            self.edge(far, creator if creator is not None and creator in self.g.nodes else where,
+                      "used" if creator is not None and creator in self.g.nodes else "derived")
+        if vs.origin:  # a copy: the version it was copied from
+            o = vs.origin
+            far = self.add_remote(str(o.get("remote")), f"{o.get('project')}/{o.get('name')}:v{o.get('version')}",
+                                  o.get("digest"), depth + 1)
+            self.edge(far, where, "copied")
 
     def _down_version(self, where: str, vs: VersionState, project: str, name: str, depth: int,
                       within: Any, push: Any) -> None:

@@ -12,6 +12,9 @@ from artcli.errors import IntegrityError, UsageError
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 VERSION_RE = re.compile(r"v(0|[1-9][0-9]{0,8})")
 DIGEST_RE = re.compile(r"[0-9a-f]{64}")
+#: ``name@<digest prefix>``: a version by its content digest, at least this many hex digits
+DIGEST_PREFIX_MIN = 6
+DIGEST_PREFIX_RE = re.compile(rf"[0-9a-f]{{{DIGEST_PREFIX_MIN},64}}")
 REGISTRY_PROJECT = "registry"
 MAX_ENTRY_SIZE = 1 << 50  # 1 PiB: anything larger in a manifest is hostile
 
@@ -45,12 +48,20 @@ class Ref:
     version: int | None = None
     alias: str | None = None
     registry: str | None = None  # set for registry collection references
+    digest: str | None = None  # ``name@<prefix>``: the live version whose content digest starts so
 
     @property
     def tag(self) -> str:
+        if self.digest is not None:
+            return f"@{self.digest}"
         if self.version is not None:
             return f"v{self.version}"
         return self.alias or "latest"
+
+    @property
+    def tagged(self) -> bool:
+        """Names one version (vN, an alias, a digest prefix), not just the artifact or collection."""
+        return self.version is not None or self.alias is not None or self.digest is not None
 
     @property
     def qualified(self) -> str:
@@ -60,6 +71,8 @@ class Ref:
         return f"{self.project}/{self.name}"
 
     def __str__(self) -> str:
+        if self.digest is not None:
+            return f"{self.qualified}@{self.digest}"
         return f"{self.qualified}:{self.tag}"
 
 
@@ -86,9 +99,18 @@ def did_you_mean(word: str, candidates: Any, otherwise: str | None = None) -> st
 
 
 def parse_ref(text: str, default_project: str) -> Ref:
-    """Parse a reference; missing tag means ``latest``."""
+    """Parse a reference; missing tag means ``latest``; ``name@<hex>`` names a version by a prefix
+    (at least DIGEST_PREFIX_MIN hex digits) of its content digest (docs/format.md §3.1)."""
     if not isinstance(text, str) or not text or text != text.strip():
         raise UsageError(f"invalid reference {text!r}")
+    if "@" in text:
+        body, _at, prefix = text.partition("@")
+        prefix = prefix.lower()
+        if ":" in body or not DIGEST_PREFIX_RE.fullmatch(prefix):
+            raise UsageError(f"invalid reference {text!r}: after '@' give {DIGEST_PREFIX_MIN} to 64 hex digits "
+                             "of a content digest (and no :tag)")
+        plain = parse_ref(body, default_project)
+        return Ref(plain.project, plain.name, registry=plain.registry, digest=prefix)
     body, sep, tag = text.partition(":")
     if sep and not tag:
         raise UsageError(f"invalid reference {text!r}: empty version or alias after ':'")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artcli import layout, manifest, marker
+from artcli import layout, manifest, marker, renames
 from artcli.cache import Cache
 from artcli.catalogue import CatalogueNotes
 from artcli.config import Settings, cache_dir, resolve
@@ -152,10 +152,12 @@ class Repo:
         return ArtifactFold(project, name, history, self._linked_of(project, name))
 
     def artifact_state(self, project: str, name: str, *, must_exist: bool = True,
-                       history: bool = True) -> ArtifactState:
-        """An artifact's folded log. ``history=False`` folds (and caches) a summary without alias,
-        metadata and use histories, which is all that show, download, ls and log need."""
+                       history: bool = True, follow: bool = True) -> ArtifactState:
+        """An artifact's folded log (``history=False``: a summary without histories); one renamed
+        away is followed to its new name (``follow``), with a warning."""
         st = self.artifact_log(project, name).folded(self.artifact_fold(project, name, history=history))
+        if follow and st.renamed_to is not None:
+            st = renames.follow(self, st, history)
         if must_exist and not st.versions and st.warnings:  # a log exists, but nothing in it is readable
             raise IntegrityError(f"artifact {project}/{name} on {self.store.url} has no valid version: {st.warnings[0]}",
                                  hint="inspect it with: artcli debug events " + name)

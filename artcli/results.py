@@ -52,10 +52,12 @@ class ArtifactSummary(Result):
     versions: int
     latest: int | None
     updated: str | None
+    size: int | None = None  # bytes of the latest live version; None when none is live
 
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "name": self.name, "type": self.type, "versions": self.versions,
-                "latest": None if self.latest is None else f"v{self.latest}", "updated": self.updated}
+                "latest": None if self.latest is None else f"v{self.latest}", "updated": self.updated,
+                "size": self.size}
 
 
 @dataclass
@@ -93,6 +95,30 @@ class VersionInfo(Result):
                 "files": self.files, "created": self.created, "aliases": list(self.aliases),
                 "description": self.description, "run": self.run, "expires": self.expires,
                 "metadata": dict(self.metadata)}
+
+
+@dataclass
+class VersionDetail(VersionInfo):
+    """One version as ``show`` gives it: a :class:`VersionInfo` plus what it holds and where it
+    came from — its components (``log --component``), the version it was copied from
+    (``origin``) and versions on other remotes it was made from (``remote_inputs``)."""
+
+    components: list[dict[str, Any]] = field(default_factory=list)  # {"path", "ref", "digest"}
+    origin: dict[str, Any] | None = None
+    remote_inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def detail(self, vs: Any) -> VersionDetail:
+        """Fill the extra fields from the folded version state."""
+        self.components = [{"path": c["path"], "ref": f"{c['project']}/{c['name']}:v{c['version']}",
+                            "digest": c["digest"]} for c in vs.components]
+        self.origin = dict(vs.origin) if vs.origin else None
+        self.remote_inputs = [dict(r) for r in vs.remote_inputs]
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "components": [dict(c) for c in self.components],
+                "origin": None if self.origin is None else dict(self.origin),
+                "remote_inputs": [dict(r) for r in self.remote_inputs]}
 
 
 @dataclass

@@ -29,7 +29,7 @@ import generate  # noqa: E402
 
 EVENT_TYPES = {  # every type a revision-2 writer produces, by the log it lives in
     "artifact": {"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set", "ttl_set",
-                 "version_deleted", "used", "linking"},
+                 "version_deleted", "used", "linking", "description_set", "artifact_renamed"},
     "settings": {"default_ttl_set"},
     "registry": {"registry_created"},
     "collection": {"linked", "unlinked", "alias_set", "alias_removed"},
@@ -69,7 +69,7 @@ def test_regenerating_gives_the_committed_bytes(tmp_path: Path) -> None:
 
 def test_the_golden_remotes_hold_every_event_type() -> None:
     seen: dict[str, set[str]] = {k: set() for k in EVENT_TYPES}
-    for case in ("basic", "latest-by-number"):  # remotes written by artcli alone, no edits
+    for case in ("basic", "latest-by-number", "curation"):  # remotes written by artcli alone, no edits
         for p in (CORPUS / case / "remote").rglob("events/*.json"):
             key = p.relative_to(CORPUS / case / "remote").as_posix()
             seen[_log_kind(key)].add(json.loads(p.read_bytes())["type"])

@@ -90,6 +90,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("link", "link", "ds:v1", "registry/shelf/churn", "--alias", "candidate", "--dry-run")
     j("link", "link", "ds:v1", "registry/shelf/churn", "--alias", "candidate")
     j("alias-ls", "alias", "ls", "registry/shelf/churn")
+    j("ls", "ls", "registry/shelf/churn")
     j("registry-ls", "registry", "ls")
     j("registry-show", "registry", "show", "shelf")
     j("use", "use", "ds:v0", "--run", "r1")
@@ -118,6 +119,13 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
     j("site", "site", "--out", str(tmp / "site"), "--project", "default")  # unchanged: nothing written
     j("delete", "delete", "mixed:v0", "--dry-run")
     j("delete", "delete", "mixed:v0")
+    j("describe", "describe", "ds:v1", "new words")
+    j("describe", "describe", "ds:v1")
+    j("projects", "projects")
+    j("rename", "rename", "refs", "refs-renamed")
+    j("copy", "copy", "ds:v1", "--to", (tmp / "prod").as_uri(), "--alias", "live")
+    j("copy", "copy", "ds:v1", "--to", (tmp / "prod").as_uri())  # already there
+    j("delete", "delete", "refs", "--all", "--force")
     j("gc", "gc", "--dry-run", env={"ARTCLI_NOW": LATER})
     j("gc", "gc", "--grace", "0s", env={"ARTCLI_NOW": LATER})
     return got

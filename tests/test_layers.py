@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.upload", "artcli.remoteindex",             # what a remote lacks, and sending it
         "artcli.references",                               # reference entries: scan, pin, fetch through sources
         "artcli.links", "artcli.aliasmoves",               # registry links, alias moves (written events)
+        "artcli.components", "artcli.remoterefs",          # composite versions, versions on other remotes
+        "artcli.renames",                                  # following an artifact's rename
         "artcli.runrecords", "artcli.lineagewalk",         # lineage records, and the walk over them
         "artcli.logplan",                                  # what a log takes: folder walk, filters, a base version
         "artcli.dryrun",                                   # dry runs: logs that collect their events, not write them

@@ -285,3 +285,14 @@ def test_tree_on_a_terminal_prints_labels_as_text(tmp_path: Path, monkeypatch: p
     tree = cli.ok("lineage", "ds", env={"COLUMNS": "200"}).out
     assert tree.startswith("default/ds:v0") and "├── upstream" in tree
     assert f"← produced: run {rid} — train · [red]first [bold]try" in tree
+
+
+def test_registry_reference_tree_shows_its_sources_downstream(pipeline: Pipeline) -> None:
+    """The tree (not only the JSON) of a registry reference's downstream lists the consuming run:
+    it used to print an empty downstream, the edge going version → link."""
+    tree = pipeline.cli.ok("lineage", "registry/models/churn:latest", "--direction", "down", "--format", "tree").out
+    lines = tree.splitlines()
+    assert lines[0].startswith(LINK) and lines[1].endswith("downstream")
+    assert "= links: default/model:v0" in lines[2]
+    assert any(f"run {pipeline.runs['evaluate']}" in ln for ln in lines[3:])
+    assert any("default/eval:v0" in ln for ln in lines[3:])

@@ -85,7 +85,7 @@ def test_ls_and_files(cli: Cli, data: Path) -> None:
     assert "/packs/blake3/" in files["labels.csv"]["url"] and "range" in files["labels.csv"]
     assert "/blobs/blake3/" in files["big.bin"]["url"]
     plain = cli.ok("files", "ds").out.splitlines()
-    assert len(plain) == len(FILES) and all(len(line.split("\t")) == 4 for line in plain)
+    assert len(plain) == len(FILES) and all(len(line.split("\t")) == 5 for line in plain)  # path size digest url range
 
 
 def test_single_file_and_name_as(cli: Cli, data: Path, tmp_path: Path) -> None:

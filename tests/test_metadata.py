@@ -293,7 +293,7 @@ def test_where_and_sort(cli: Cli, data: Path) -> None:
     assert len(plain) == 1 and plain[0].startswith("v1\t")
     for bad in (["--where", "m.accuracy"], ["--where", ">=1"], ["--where", "a!1"], ["--sort", "-"]):
         assert cli("ls", "model", *bad).code == 2, bad
-    assert cli("ls", "--where", "a=1").code == 2
+    assert cli.ok("ls", "--where", "a=1", "--json").json() == []  # without NAME: across the project (issue #19)
 
 
 # -- the parsers -------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def add_aliases(repo: Repo, ref: Ref, aliases: list[str]) -> AliasResult:
 
 
 def _untagged(ref: Ref, what: str) -> None:
-    if ref.version is not None or ref.alias is not None:
+    if ref.tagged:
         raise UsageError(f"{what} takes an artifact or collection, not a version: use {ref.qualified}")
 
 

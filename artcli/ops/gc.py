@@ -97,7 +97,7 @@ def _mark(repo: Repo, now: datetime, links: set[tuple[str, str, int]]) -> _Reach
     """Every manifest, pack and blob a live or linked version needs."""
     reach = _Reach()
     for project, name in repo.all_artifacts():
-        st = _read(repo, project, name)
+        st = _read(repo, project, name)  # renamed away: nothing live (its versions are the new name's)
         for v, vs in st.versions.items():
             if not (st.is_live(vs, now) or (project, name, v) in links):
                 continue
@@ -133,7 +133,7 @@ def _expire(repo: Repo, now: datetime, res: GcResult) -> None:
         st = _read(repo, project, name)
         for v, vs in sorted(st.versions.items()):
             ref = f"{project}/{name}:v{v}"
-            if vs.deleted:
+            if vs.deleted or st.renamed_to is not None:  # renamed away: the new name's log expires them
                 continue
             if (project, name, v) in links:
                 if vs.expires is not None:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from artcli import clock
+from artcli import clock, remoterefs
+from artcli.components import Component, check_still_live
+from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
@@ -106,6 +108,7 @@ def log_artifact(
     inputs: list[str] | None = None,
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
+    components: list[str] | None = None,
     reporter: ProgressReporter | None = None,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
@@ -116,6 +119,9 @@ def log_artifact(
     dry_run: bool = False,
 ) -> LogResult:
     """Log ``paths`` (plus ready-made ``extra_entries``, e.g. references) as a version of ``name``.
+
+    ``components``: ``[FOLDER=]REF`` versions the new one holds under folders without copying
+    their bytes (``--component``, artcli/components.py); they are pinned now and join ``inputs``.
 
     ``inputs``: versions it was made from (``--input``), pinned to their vN now; ``ttl``: when it
     expires (``--ttl``: a duration, a date or ``never``; default: the project's default TTL).
@@ -130,11 +136,16 @@ def log_artifact(
     replacing; the base's bytes are never read. ``dry_run``: write nothing, say what would be.
     """
     require_paths(paths)  # a typo is reported before the remote is contacted
+    fields = _event_fields(repo, inputs, ttl, event_fields)
+    comps, placed = resolve_components(repo, components) if components else ([], [])
+    if comps:
+        fields = dict(fields or {})
+        fields["components"] = [c.to_json() for c in comps]
+        fields["inputs"] = list(dict.fromkeys([*fields.get("inputs", []), *(c.ref for c in comps)]))
     options = dict(artifact_type=artifact_type, description=description, aliases=aliases, metadata=metadata,
-                   name_as=name_as, extra_entries=extra_entries, reporter=reporter,
+                   name_as=name_as, extra_entries=extra_entries, reporter=reporter, placed=placed,
                    pfilter=PathFilter.of(include, exclude), follow_symlinks=follow_symlinks,
                    use_ignore=use_ignore, base=base, remove=remove)
-    fields = _event_fields(repo, inputs, ttl, event_fields)
     if dry_run:
         with ExitStack() as cleanup:
             return _log_artifact(repo, name, paths, cleanup, event_fields=fields, dry_run=True, **options)
@@ -164,6 +175,7 @@ def add_ref(
     inputs: list[str] | None = None,
     ttl: str | None = None,
     event_fields: dict[str, Any] | None = None,
+    components: list[str] | None = None,
     reporter: ProgressReporter | None = None,
     run_size: int | None = None,
     include: list[str] | None = None,
@@ -194,9 +206,9 @@ def add_ref(
             raise UsageError(f"nothing to reference: no object matches {pfilter.describe()}")
         res = log_artifact(repo, name, paths or [], artifact_type=artifact_type, description=description,
                            aliases=aliases, metadata=metadata, name_as=name_as, extra_entries=spill,
-                           event_fields=event_fields, reporter=reporter, include=include, exclude=exclude,
-                           follow_symlinks=follow_symlinks, use_ignore=use_ignore, base=base, remove=remove,
-                           dry_run=dry_run)
+                           event_fields=event_fields, components=components, reporter=reporter, include=include,
+                           exclude=exclude, follow_symlinks=follow_symlinks, use_ignore=use_ignore, base=base,
+                           remove=remove, dry_run=dry_run)
     return AddRefResult(res, references, warnings=warnings + res.warnings)
 
 
@@ -211,9 +223,13 @@ def _event_fields(repo: Repo, inputs: list[str] | None, ttl: str | None,
     that moved later; an unknown reference fails before anything is hashed) and ``--ttl``
     (``never``: no expiry, even with a project default; docs/retention.md)."""
     out = dict(fields or {})
-    pinned = pinned_inputs(repo, inputs)
+    elsewhere = [t for t in inputs or [] if remoterefs.split(t) is not None]  # REMOTE:project/name:vN
+    pinned = pinned_inputs(repo, [t for t in inputs or [] if t not in elsewhere])
     if pinned:
         out["inputs"] = pinned
+    if elsewhere:
+        pinned_elsewhere = {(r["remote"], r["ref"]): r for r in map(remoterefs.pin, dict.fromkeys(elsewhere))}
+        out["remote_inputs"] = list(pinned_elsewhere.values())
     if ttl is not None:
         when = parse_expiry(ttl)
         out["expires"] = None if when is None else clock.iso(when)
@@ -233,6 +249,7 @@ def _log_artifact(
     name_as: str | None,
     extra_entries: list[Entry] | EntrySpill | None,
     event_fields: dict[str, Any] | None,
+    placed: list[Entry],
     reporter: ProgressReporter | None,
     pfilter: PathFilter,
     follow_symlinks: bool,
@@ -263,12 +280,13 @@ def _log_artifact(
     rep.phase("hashing", sum(f.size for f in files))
     hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
     log, state = reading.result()
-    man = assemble(files, extra_entries, based.entries if based is not None else [], cleanup, repo.cache.tmp,
-                   STREAM_MIN_ENTRIES, rep)
+    kept = [*(based.entries if based is not None else []), *placed]  # stored elsewhere already: base files, components
+    man = assemble(files, extra_entries, kept, cleanup, repo.cache.tmp, STREAM_MIN_ENTRIES, rep)
     entries, spill, count, total, cdigest = man.entries, man.spill, man.count, man.total, man.cdigest
     repo.check_format(for_write=not dry_run)
 
     st = state
+    _check_renamed(st)
     _check_type(st.type, artifact_type, project, name)
     existing = st.by_digest(cdigest)
     extras = dict(base=based.ref if based else None, removed=based.removed if based else 0,
@@ -288,7 +306,7 @@ def _log_artifact(
     if existing is not None:
         eager.close()
         session.close()
-        res = _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep)
+        res = _reuse(repo, name, existing.version, cdigest, aliases, metadata, rep, description)
         return replace(res, **extras)
 
     fields = dict(event_fields or {})
@@ -308,6 +326,9 @@ def _log_artifact(
 
     def build(cur: ArtifactState) -> dict[str, Any] | None:
         lease.check()  # right before each commit attempt: never after a gap in the lease (a gc may have deleted)
+        if fields.get("components"):
+            check_still_live(repo, [Component(**c) for c in fields["components"]])
+        _check_renamed(cur)
         _check_type(cur.type, artifact_type, project, name)
         again = cur.by_digest(cdigest)
         if again is not None:  # someone logged the same content while we uploaded
@@ -326,7 +347,7 @@ def _log_artifact(
     ev = log.append_folded(repo.artifact_fold(project, name, history=False), build)
     session.close()  # the lease ends once the version is committed
     if ev is None:
-        return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep), **extras)
+        return replace(_reuse(repo, name, outcome["reuse"], cdigest, aliases, metadata, rep, description), **extras)
     rep.done(f"logged {project}/{name}:v{ev['version']}: {files_and_size(count, total)} "
              f"({files_and_size(up_files, up_bytes)} uploaded)")
     return LogResult(project, name, ev["version"], cdigest, True, count, total,
@@ -355,6 +376,11 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
     return done
 
 
+def _check_renamed(st: Any) -> None:
+    if st.renamed_to is not None:
+        raise ConflictError(f"{st.project}/{st.name} was renamed to {st.renamed_to}; log to the new name")
+
+
 #: the previous version's manifest is read for deduplication only up to this many files
 HINT_MAX_FILES = 100_000
 
@@ -378,17 +404,24 @@ def _check_type(current: str | None, wanted: str | None, project: str, name: str
 
 
 def _reuse(repo: Repo, name: str, version: int, cdigest: str, aliases: list[str],
-           metadata: dict[str, Any] | None, rep: ProgressReporter) -> LogResult:
+           metadata: dict[str, Any] | None, rep: ProgressReporter, description: str | None = None) -> LogResult:
     """Identical content exists: move ``latest`` and the requested aliases to it, write nothing
-    when they are already there (so an unchanged re-log does no write at all)."""
+    when they are already there (so an unchanged re-log does no write at all). A description
+    given (``-d``) that differs from the version's becomes its description, kept in its history
+    (it used to be dropped while the aliases and metadata given with it were applied)."""
     project = repo.project
     log = repo.artifact_log(project, name)
 
     def build(cur: ArtifactState) -> dict[str, Any] | None:
         need = [a for a in aliases if cur.aliases.get(a) != version]
-        if cur.latest == version and not need and not metadata:
+        describe = description is not None and cur.versions[version].description != description
+        if cur.latest == version and not need and not metadata and not describe:
             return None
-        return {"type": "version_reused", "version": version, "aliases": need, "metadata": metadata or {}}
+        ev: dict[str, Any] = {"type": "version_reused", "version": version, "aliases": need,
+                              "metadata": metadata or {}}
+        if describe:
+            ev["description"] = description
+        return ev
 
     log.append_folded(repo.artifact_fold(project, name, history=False), build)
     st = repo.artifact_state(project, name, history=False)

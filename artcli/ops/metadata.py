@@ -78,7 +78,7 @@ def infer_target(repo: Repo, artifact: str | None = None) -> tuple[str, str, int
     only: tuple[str, str] | None = None
     if artifact is not None:
         aref = parse_ref(artifact, repo.project)
-        if aref.registry is not None or aref.version is not None or aref.alias is not None:
+        if aref.registry is not None or aref.tagged:
             raise UsageError(f"--artifact takes [project/]name, not {artifact!r}",
                              hint="to name a version, give it as REF instead of --infer")
         only = (aref.project, aref.name)
@@ -240,24 +240,75 @@ def filter_versions(st: ArtifactState, where: list[str], sort: str | None) -> li
 
     ``sort`` is a key (ascending) or ``-key`` (descending); versions without the key come last.
     """
-    conds = [Condition.parse(w) for w in where]
-    keep = [vs for vs in st.live_versions() if all(c.matches(vs.metadata.get(c.key)) for c in conds)]
-    if not sort:
-        return keep
+    return [vs for _st, vs in _filter([(st, vs) for vs in st.live_versions()], where, sort)]
+
+
+def _sort_key(sort: str) -> tuple[str, bool]:
     desc = sort.startswith("-")
     key = sort[1:] if desc else sort
     if not key:
         raise UsageError("--sort needs a metadata key, e.g. --sort -model_metrics.accuracy")
-    have = [vs for vs in keep if key in vs.metadata]
-    have.sort(key=lambda vs: _sort_value(vs.metadata[key]), reverse=desc)
-    return have + [vs for vs in keep if key not in vs.metadata]
+    return key, desc
+
+
+def _filter(items: list[tuple[ArtifactState, VersionState]], where: list[str],
+            sort: str | None) -> list[tuple[ArtifactState, VersionState]]:
+    conds = [Condition.parse(w) for w in where]
+    keep = [(st, vs) for st, vs in items if all(c.matches(vs.metadata.get(c.key)) for c in conds)]
+    if not sort:
+        return keep
+    key, desc = _sort_key(sort)
+    have = [x for x in keep if key in x[1].metadata]
+    have.sort(key=lambda x: _sort_value(x[1].metadata[key]), reverse=desc)
+    return have + [x for x in keep if key not in x[1].metadata]
+
+
+@dataclass
+class Selection(Result):
+    """``ls [NAME] --where/--sort/--type``: version summaries, filtered and sorted."""
+
+    rows: list[VersionInfo]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [v.to_json() for v in self.rows]
+
+
+def select(repo: Repo, name: str | None, where: list[str] | None, sort: str | None,
+           artifact_type: str | None = None) -> Selection:
+    """The live versions of one artifact (``name``) or of every artifact of the project (of
+    ``artifact_type``, when given) whose metadata matches ``where``, sorted by ``sort``.
+
+    A ``--where``/``--sort`` key that no live version of these artifacts has is almost always a
+    typo: it is reported in the warnings, with the keys that look like it, rather than left to
+    look like an empty result.
+    """
+    conds = [Condition.parse(w) for w in where or []]
+    if sort:
+        _sort_key(sort)
+    if name is not None:
+        check_name(name)
+        states = [repo.artifact_state(repo.project, name, history=False)]
+    else:
+        states = [st for n in repo.artifact_names(repo.project)
+                  if (st := repo.artifact_state(repo.project, n, must_exist=False, history=False, follow=False)).versions
+                  and st.renamed_to is None
+                  and (artifact_type is None or st.type == artifact_type)]
+    items = [(st, vs) for st in states for vs in st.live_versions()]
+    warnings = [w for st in states for w in st.warnings]
+    known = sorted({k for _st, vs in items for k in vs.metadata})
+    asked = [c.key for c in conds] + ([_sort_key(sort)[0]] if sort else [])
+    for key in dict.fromkeys(asked):
+        if items and key not in known:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+            where_ = f"{repo.project}/{name}" if name else f"the artifacts of {repo.project}"
+            warnings.append(f"no live version of {where_} has the metadata key {key!r}"
+                            + (f"; did you mean {', '.join(repr(c) for c in close)}?" if close else
+                               f"; keys: {', '.join(known[:10]) or 'none'}"))
+    rows = [VersionInfo.from_json(version_summary(st, vs)) for st, vs in _filter(items, where or [], sort)]
+    return Selection(rows, warnings=warnings)
 
 
 def select_versions(repo: Repo, name: str | None, where: list[str] | None, sort: str | None) -> list[VersionInfo]:
-    """``ls NAME --where ... --sort ...``: the version summaries ``ls NAME`` prints, filtered."""
-    if name is None:
-        raise UsageError("--where and --sort filter the versions of one artifact",
-                         hint="artcli ls NAME --where 'model_metrics.accuracy>=0.9'")
-    check_name(name)
-    st = repo.artifact_state(repo.project, name)
-    return [VersionInfo.from_json(version_summary(st, vs)) for vs in filter_versions(st, where or [], sort)]
+    """``ls [NAME] --where ... --sort ...``: the versions ``ls`` prints, filtered (no NAME: across
+    every artifact of the project)."""
+    return select(repo, name, where, sort).rows

@@ -10,16 +10,17 @@ from artcli.model import Entry, Ref, check_name
 from artcli.pathmatch import PathFilter
 from artcli.projectindex import project_summaries
 from artcli.repo import Repo
-from artcli.results import ArtifactSummary, FileInfo, VersionInfo
+from artcli.results import ArtifactSummary, FileInfo, VersionDetail, VersionInfo
 from artcli.state.artifact import version_summary
 
 
 def list_artifacts(repo: Repo, artifact_type: str | None = None) -> list[ArtifactSummary]:
-    """Every artifact of the project (of one type) with its type, version count and latest
-    version: from the project catalogue, plus the own log of each artifact it cannot vouch for."""
-    return [ArtifactSummary(repo.project, s.name, s.type, s.live, s.latest, s.updated)
+    """Every artifact of the project (of one type) with its type, version count, latest version
+    and its size: from the project catalogue, plus the own log of each artifact it cannot vouch
+    for. An artifact renamed away (``artcli rename``) is listed under its new name only."""
+    return [ArtifactSummary(repo.project, s.name, s.type, s.live, s.latest, s.updated, s.size)
             for s in project_summaries(repo, repo.project)
-            if artifact_type is None or s.type == artifact_type]
+            if (artifact_type is None or s.type == artifact_type) and s.renamed_to is None]
 
 
 def list_versions(repo: Repo, name: str) -> list[VersionInfo]:
@@ -28,10 +29,10 @@ def list_versions(repo: Repo, name: str) -> list[VersionInfo]:
     return [VersionInfo.from_json(version_summary(st, v)) for v in st.live_versions()]
 
 
-def show(repo: Repo, ref: Ref) -> VersionInfo:
+def show(repo: Repo, ref: Ref) -> VersionDetail:
     """One version's summary (``show``); the artifact log's skipped events are its warnings."""
     st, vs = repo.resolve(ref, history=False)
-    return VersionInfo.from_json(version_summary(st, vs), warnings=list(st.warnings))
+    return VersionDetail.from_json(version_summary(st, vs), warnings=list(st.warnings)).detail(vs)
 
 
 def iter_files(repo: Repo, ref: Ref, *, include: list[str] | None = None,

@@ -99,6 +99,33 @@ def collection_summary(cs: CollectionState) -> dict[str, Any]:
                        "aliases": cs.aliases_of(lk.version)} for lk in cs.live_links()]}
 
 
+@dataclass
+class CollectionListing(Result):
+    """``ls registry/<registry>/<collection>``: the collection's live versions, each with the
+    artifact version it links (its source)."""
+
+    collection: CollectionState
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+def list_collection(repo: Repo, ref: Ref) -> CollectionListing:
+    """A collection's live versions in number order, each with its source version (``ls``)."""
+    if ref.registry is None:
+        raise UsageError(f"{ref} is not a registry reference (registry/<registry>/<collection>)")
+    if ref.tagged:
+        raise UsageError(f"ls lists a whole collection: drop the tag of {ref}",
+                         hint=f"to see one version: artcli show {ref}")
+    cs = repo.collection_state(ref.registry, ref.name)
+    rows = [{"ref": f"{cs.ref}:v{lk.version}", "registry": cs.registry, "collection": cs.name,
+             "version": f"v{lk.version}", "aliases": cs.aliases_of(lk.version), "source": lk.source_ref,
+             "digest": lk.digest, "manifest": lk.manifest, "type": lk.artifact_type, "linked": lk.created}
+            for lk in cs.live_links()]
+    return CollectionListing(cs, rows, warnings=list(cs.warnings))
+
+
 # -- link / unlink ---------------------------------------------------------------------------------
 @dataclass
 class LinkResult(Previewable):
@@ -126,7 +153,7 @@ def _collection_target(target: Ref, *, tagged: bool) -> None:
                          hint="use registry/<registry>/<collection>, e.g. registry/models/churn")
     if tagged and target.version is None:
         raise UsageError(f"name the collection version to unlink: {target.qualified}:v<N>")
-    if not tagged and (target.version is not None or target.alias is not None):
+    if not tagged and target.tagged:
         raise UsageError(f"link into a collection, not a version of it: {target.qualified}",
                          hint="collection versions are numbered by the link; use --alias to name it")
 

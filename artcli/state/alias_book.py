@@ -9,10 +9,12 @@ falling back to the newest live one when that one is gone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from artcli.errors import NotFoundError, UsageError
 from artcli.state.fold import LogState
 
 
@@ -62,6 +64,21 @@ class AliasBook(LogState, Generic[T]):
         if latest is not None and latest.version == number:
             out.insert(0, "latest")
         return out
+
+    def by_digest_prefix(self, where: str, prefix: str, digest: Callable[[T], str]) -> T:
+        """The one live number whose content digest starts with ``prefix`` (``name@<prefix>``);
+        not found (naming a deleted or expired match) or ambiguous (naming the candidates)."""
+        matches = [x for x in self._numbered().values() if digest(x).startswith(prefix)]
+        alive = [x for x in matches if self._is_live(x, None)]
+        if len(alive) == 1:
+            return alive[0]
+        if alive:
+            names = ", ".join(f"v{x.version} ({digest(x)[:16]})" for x in alive[:10])
+            raise UsageError(f"{where}@{prefix} is ambiguous: {names}", hint="give more digits of the digest")
+        if matches:
+            raise NotFoundError(f"{where}@{prefix} is v{matches[0].version}, which is no longer live")
+        raise NotFoundError(f"{where} has no live version whose content digest starts with {prefix}",
+                            hint="content digests are the digest field of ls --json and show --json")
 
     # folding ------------------------------------------------------------------------------------
     def set_latest(self, number: int, ev: dict[str, Any]) -> None:

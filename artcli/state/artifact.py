@@ -39,6 +39,14 @@ class VersionState:
     inputs: list[str] = field(default_factory=list)
     #: runs whose ``log`` of identical content reused it: {"run", "seq", "time"}, in log order
     relogged_by: list[dict[str, Any]] = field(default_factory=list)
+    #: where a copy came from (``copy``): {"remote", "project", "name", "version", "digest", "created", "run"}
+    origin: dict[str, Any] | None = None
+    #: versions on other remotes it was made from: {"remote", "ref"[, "digest"]}
+    remote_inputs: list[dict[str, Any]] = field(default_factory=list)
+    #: the versions it holds under folders (``log --component``): {"path", "project", "name", "version", "digest"}
+    components: list[dict[str, Any]] = field(default_factory=list)
+    #: every description it had, oldest first: {"description", "time", "seq", "actor"}
+    description_history: list[dict[str, Any]] = field(default_factory=list)
 
     def expired(self, now: datetime | None = None) -> bool:
         """Its TTL has passed (``expires`` ≤ now). Whether it counts — a linked version does not
@@ -61,6 +69,10 @@ class ArtifactState(AliasBook[VersionState]):
     name: str
     type: str | None = None
     versions: dict[int, VersionState] = field(default_factory=dict)
+    #: ``project/name`` it was renamed to (``artifact_renamed``): its versions live on there
+    renamed_to: str | None = None
+    #: the names it had before (``artifact_renamed`` copied into its log), oldest first
+    renamed_from: list[str] = field(default_factory=list)
 
     #: the versions of this artifact live registry links name, asked only when a TTL has passed
     #: (a linked version does not expire, docs/format.md §5.1); None: no link is known
@@ -71,7 +83,8 @@ class ArtifactState(AliasBook[VersionState]):
         return self.versions
 
     def _is_live(self, item: VersionState, now: datetime | None) -> bool:
-        return item.deleted is None and not self.has_expired(item, now)
+        """Renamed away, nothing is live here: the versions live on under the new name."""
+        return item.deleted is None and self.renamed_to is None and not self.has_expired(item, now)
 
     def is_linked(self, version: int) -> bool:
         if self.linked is None:
@@ -116,7 +129,13 @@ def _record_metadata(vs: VersionState, entries: dict[str, Any], ev: dict[str, An
 
 #: the event types this fold interprets (docs/format.md §5.1); their fields are checked first (§5.6)
 KNOWN_TYPES = frozenset({"version_created", "version_reused", "alias_set", "alias_removed", "metadata_set",
-                         "ttl_set", "version_deleted", "used", "linking"})
+                         "ttl_set", "version_deleted", "used", "linking", "description_set", "artifact_renamed"})
+
+
+def _describe(vs: VersionState, description: str | None, ev: dict[str, Any]) -> None:
+    vs.description = description
+    vs.description_history.append({"description": description, "time": ev.get("time"), "seq": ev.get("seq"),
+                                   "actor": ev.get("actor")})
 
 
 def _target(st: ArtifactState, ev: dict[str, Any], *, not_deleted: bool) -> VersionState:
@@ -147,9 +166,13 @@ def _created(st: ArtifactState, ev: dict[str, Any]) -> None:
         version=n, digest=ev["digest"], size=ev["size"], files=ev["files"], created=clock.normal(ev["time"]),
         seq=ev["seq"], manifest=ev["manifest"], run=(ev.get("actor") or {}).get("run"),
         description=ev.get("description"), expires=None if expires is None else clock.normal(expires),
-        inputs=list(ev.get("inputs") or []),
+        inputs=list(ev.get("inputs") or []), components=[dict(c) for c in ev.get("components") or []],
+        origin=dict(ev["origin"]) if ev.get("origin") else None,
+        remote_inputs=[dict(r) for r in ev.get("remote_inputs") or []],
     )
     st.versions[n] = vs
+    if vs.description is not None:
+        _describe(vs, vs.description, ev)
     _record_metadata(vs, ev.get("metadata") or {}, ev)
     st.set_latest(n, ev)
     for alias in ev.get("aliases") or []:
@@ -168,6 +191,8 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
         for alias in ev.get("aliases") or []:
             st.set_alias(alias, vs.version, ev)
         _record_metadata(vs, ev.get("metadata") or {}, ev)
+        if "description" in ev and ev["description"] != vs.description:  # a re-log with -d
+            _describe(vs, ev["description"], ev)
         if run:
             vs.relogged_by.append({"run": run, "seq": ev["seq"], "time": ev.get("time")})
     elif kind == "alias_set":
@@ -184,6 +209,14 @@ def apply(st: ArtifactState, ev: dict[str, Any]) -> None:
         vs.deleted = clock.normal(ev["time"])
         vs.delete_reason = ev.get("reason")
         st.remove_aliases_of(vs.version, ev)
+    elif kind == "description_set":
+        _describe(_target(st, ev, not_deleted=True), ev["description"], ev)
+    elif kind == "artifact_renamed":
+        here = f"{st.project}/{st.name}"
+        if ev["from"] == here and ev["to"] != here:
+            st.renamed_to = ev["to"]
+        elif ev["to"] == here and ev["from"] != here:
+            st.renamed_from.append(ev["from"])
     elif kind == "used":
         _target(st, ev, not_deleted=False).used_by.append({"run": ev.get("run") or run, "time": ev.get("time")})
     # "linking" changes no state (delete reads it, artcli/links.py); unknown types: written by a
@@ -199,6 +232,8 @@ def fold(project: str, name: str, events: Events) -> ArtifactState:
 def resolve_in(st: ArtifactState, ref: Ref) -> VersionState:
     """The live version ``ref``'s tag names (vN, alias or latest), or a NotFoundError saying why."""
     where = f"{st.project}/{st.name}"
+    if ref.digest is not None:
+        return st.by_digest_prefix(where, ref.digest, lambda v: v.digest)
     if ref.version is not None:
         vs = st.versions.get(ref.version)
         if vs is None:

@@ -33,6 +33,7 @@ class Summary:
     expiring: list[list[Any]] = field(default_factory=list)  # [version, expires] of live versions with a TTL
     pending: list[list[str]] = field(default_factory=list)  # [touch id, time] not yet summarised
     size: int | None = None  # bytes of the latest live version (None: none, or noted before sizes were)
+    renamed_to: str | None = None  # ``project/name`` it was renamed to (``artcli rename``): not listed
 
     def current(self, now: datetime | None = None) -> bool:
         """Whether a reader may use this summary instead of the artifact's own log: it exists,
@@ -75,7 +76,10 @@ def summary_of(item: Any) -> Summary:
         raise ValueError(f"summary of {name} has a malformed type or time")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         raise ValueError(f"summary of {name} has a malformed size")
-    return Summary(name, seq, t, live, latest, updated, expiring, size=size)
+    renamed = item.get("renamed_to")
+    if renamed is not None and not isinstance(renamed, str):
+        raise ValueError(f"summary of {name} has a malformed renamed_to")
+    return Summary(name, seq, t, live, latest, updated, expiring, size=size, renamed_to=renamed)
 
 
 def apply(st: CatalogueState, ev: dict[str, Any]) -> None:

@@ -182,7 +182,9 @@ def fold_registry(name: str, events: Events) -> RegistryState:
 
 
 def link_in(st: CollectionState, ref: Ref) -> Link:
-    """The live link a registry reference's tag names (vN, alias or latest)."""
+    """The live link a registry reference's tag names (vN, alias, latest or a digest prefix)."""
+    if ref.digest is not None:
+        return st.by_digest_prefix(st.ref, ref.digest, lambda lk: lk.digest)
     if ref.version is not None:
         lk = st.links.get(ref.version)
         if lk is None:

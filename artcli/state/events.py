@@ -71,6 +71,30 @@ COUNT = _int(0, MAX_COUNT)
 _SOURCE_REQUIRED = {"project": _name, "name": _name, "version": VERSION, "digest": _digest, "manifest": _digest}
 
 
+def _qualified(v: Any) -> bool:
+    """``project/name``."""
+    return isinstance(v, str) and v.count("/") == 1 and all(_name(p) for p in v.split("/"))
+
+
+def _component(v: Any) -> bool:
+    """An entry of ``version_created.components``: where it sits and which version it is."""
+    return (isinstance(v, dict) and isinstance(v.get("path"), str) and bool(v["path"]) and _name(v.get("project"))
+            and _name(v.get("name")) and VERSION(v.get("version")) and _digest(v.get("digest")))
+
+
+def _remote_ref(v: Any) -> bool:
+    """A version on another remote: its remote's URL and ``project/name:vN`` there."""
+    return (isinstance(v, dict) and isinstance(v.get("remote"), str) and isinstance(v.get("ref"), str)
+            and _or_null(_digest)(v.get("digest")))
+
+
+def _origin(v: Any) -> bool:
+    """Where a copy came from: the source remote's URL and the version there."""
+    return (isinstance(v, dict) and isinstance(v.get("remote"), str) and _name(v.get("project"))
+            and _name(v.get("name")) and VERSION(v.get("version")) and _digest(v.get("digest"))
+            and _or_null(_time)(v.get("created")) and _or_null(_str)(v.get("run")))
+
+
 def _source(v: Any) -> bool:
     return (isinstance(v, dict) and all(k in v and ok(v[k]) for k, ok in _SOURCE_REQUIRED.items())
             and _or_null(_str)(v.get("artifact_type")))
@@ -86,8 +110,12 @@ FIELDS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "version_created": ({"version": VERSION, "digest": _digest, "manifest": _digest, "size": COUNT, "files": COUNT,
                          "artifact_type": _name},
                         {"description": _or_null(_str), "aliases": _list(_alias), "metadata": _obj,
-                         "expires": _or_null(_time), "inputs": _list(_str)}),
-    "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj}),
+                         "expires": _or_null(_time), "inputs": _list(_str), "components": _list(_component),
+                         "origin": _or_null(_origin), "remote_inputs": _list(_remote_ref)}),
+    "version_reused": ({"version": VERSION}, {"aliases": _list(_alias), "metadata": _obj,
+                                              "description": _or_null(_str)}),
+    "description_set": ({"version": VERSION, "description": _or_null(_str)}, {}),
+    "artifact_renamed": ({"from": _qualified, "to": _qualified}, {}),
     "alias_set": ({"alias": _alias, "version": VERSION}, {}),
     "alias_removed": ({"alias": _str}, {}),
     "metadata_set": ({"version": VERSION, "entries": _obj}, {}),

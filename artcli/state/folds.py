@@ -37,7 +37,7 @@ class Unfolded(list):  # type: ignore[type-arg]
 
 
 UNFOLDED = Unfolded()
-_VERSION_HISTORIES = ("metadata_history", "used_by", "relogged_by")
+_VERSION_HISTORIES = ("metadata_history", "used_by", "relogged_by", "description_history")
 _STATE_HISTORIES = ("alias_history", "latest_history")
 
 

@@ -320,6 +320,25 @@ def basic(g: Gen) -> None:
     g.at(t("12:00", "2026-03-03T")).artcli("gc", "--grace", "0s")  # expires scratch:v0 (objects stay: young)
 
 
+def curation(g: Gen) -> None:
+    """What people curate (§5.1, §5.6): a description changed after logging (``description_set``)
+    and by an unchanged re-log (``version_reused`` with ``description``); a composite version
+    holding two others as components (``components``, their references in ``inputs``); a copy
+    (``origin``) and an input on a remote named by URL (``remote_inputs``)."""
+    g.files("d", {"a.txt": b"alpha\n", "sub/b.bin": B2000})
+    g.files("m", {"weights.bin": bytes(range(256)) * 12})
+    g.at(t("10:00")).artcli("log", "ds", "d", "-d", "first", run="cur-1")
+    g.at(t("10:01")).artcli("log", "ds", "d", "-d", "second", run="cur-2")  # identical content, new words
+    g.at(t("10:02")).artcli("describe", "ds:v0", "third")
+    g.at(t("10:03")).artcli("log", "model", "m", "--type", "model", run="cur-3")
+    g.at(t("10:04")).artcli("log", "bundle", "--component", "model", "--component", "data=ds:v0", run="cur-4")
+    # a copy into another project of the same remote (origin), and an input named by its remote's URL
+    g.at(t("10:05")).artcli("copy", "ds", "--to", REMOTE.as_uri(), "--project", "prod", "--alias", "live", run="cur-5")
+    g.files("f", {"f.csv": b"1,2\n"})
+    g.at(t("10:06")).artcli("log", "feat", "f", "--input", f"{REMOTE.as_uri()}#prod/ds:live", run="cur-6")
+    g.at(t("10:07")).artcli("rename", "feat", "features")  # artifact_renamed in both logs
+
+
 def packs(g: Gen) -> None:
     """§4: the 1 MiB boundary, empty files sharing a member, a file stored once in a pack."""
     g.files("p", {"exactly-1MiB.bin": bytes(range(256)) * 4096,  # 1,048,576 bytes: loose
@@ -600,6 +619,7 @@ def make_sources(spec: dict[str, Any]) -> None:
 CASES: dict[str, Callable[[Gen], None]] = {
     "basic": basic,
     "packs": packs,
+    "curation": curation,
     "latest-by-number": latest_by_number,
     "linked-expired": linked_expired,
     "expiry-at-now": expiry_at_now,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,13 +22,17 @@ from artcli.cli.commands.common import (
     pick_format,
 )
 
+if TYPE_CHECKING:
+    from artcli.repo import Repo
+
 
 def register(app: typer.Typer) -> None:
     app.command("log", epilog=example("artcli log mnist data/mnist/ --type dataset --alias raw",
                                       "artcli log model ckpt/model.pt --type model --json",
                                       "artcli log mnist --from mnist:latest data/new-shard.bin --name-as train",
                                       "artcli log mnist --from mnist:v3 --remove 'train/bad-*.bin'",
-                                      "artcli log mnist data/mnist/ --exclude '*.tmp' --dry-run"))(log)
+                                      "artcli log mnist data/mnist/ --exclude '*.tmp' --dry-run",
+                                      "artcli log bundle --component model:production --component data=mnist:v3"))(log)
     app.command("download", epilog=example("artcli download mnist:v3 --root data/mnist",
                                            "artcli download model:production --json",
                                            "artcli download mnist --include 'train/*.bin' --include labels.csv",
@@ -60,6 +64,7 @@ def log(
     follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Follow every symlink in a folder, also to folders and out of the folder (default: only links to files inside it; the rest are skipped with a warning).")] = False,
     no_ignore: Annotated[bool, typer.Option("--no-ignore", help="Take everything in a folder: no .artcliignore, no default ignores (.git/, .env, __pycache__/, ...).")] = False,
     dry_run: DryRunOpt = False,
+    component: Annotated[list[str] | None, typer.Option("--component", "-c", help="[FOLDER=]REF: hold this version's files under FOLDER (default: its name) without copying them; download brings them, lineage shows it as an input (repeatable).")] = None,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
@@ -77,7 +82,8 @@ def log(
     repo = open_repo(remote, project, run)
     opts = dict(artifact_type=artifact_type, description=description, aliases=alias, metadata=md, name_as=name_as,
                 inputs=inputs, ttl=ttl, include=include, exclude=exclude, follow_symlinks=follow_symlinks,
-                use_ignore=not no_ignore, base=parse(base, repo) if base else None, remove=remove, dry_run=dry_run)
+                use_ignore=not no_ignore, base=parse(base, repo) if base else None, remove=remove, dry_run=dry_run,
+                components=component)
     rep = output.TerminalProgress()
     try:
         if refs:  # mixed version: uploaded files plus references (docs/references.md)
@@ -141,9 +147,9 @@ def download(
 
 
 def ls(
-    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions. None: list artifacts.",
+    name: Annotated[str | None, typer.Argument(help="An artifact: list its versions; registry/<registry>/<collection>: its versions and their sources. None: list artifacts.",
                                                autocompletion=completion.complete_name)] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed.")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Keep versions whose metadata matches KEY OP VALUE (= != < <= > >=); repeatable, ANDed. Without NAME: across every artifact of the project.")] = None,
     sort: Annotated[str | None, typer.Option("--sort", help="Sort versions by a metadata key; -KEY for descending.")] = None,
     artifact_type: Annotated[str | None, typer.Option("--type", "-t", help="Only artifacts of this type (when listing artifacts).")] = None,
     remote: RemoteOpt = None,
@@ -161,10 +167,18 @@ def ls(
 
     fmt = pick_format(fmt, as_json)
     repo = open_repo(remote, project)
-    if artifact_type is not None and (name is not None or where or sort):
+    if name is not None and name.startswith("registry/"):
+        if artifact_type is not None:
+            from artcli.errors import UsageError
+
+            raise UsageError("--type filters artifacts: it does not apply to a collection")
+        _ls_collection(repo, name, fmt, bool(where or sort))
+        return
+    if artifact_type is not None and name is not None:
         from artcli.errors import UsageError
 
-        raise UsageError("--type filters the list of artifacts: use it without NAME, --where or --sort")
+        raise UsageError("--type filters the project's artifacts: use it without NAME (with --where/--sort "
+                         "it keeps the versions of artifacts of that type)")
     if name is None and not (where or sort):
         arts = query.list_artifacts(repo, artifact_type)
         rows = [a.to_json() for a in arts]
@@ -177,14 +191,19 @@ def ls(
 
             output.data(markdown.ls_artifacts(rows, repo.project).rstrip("\n"))
         else:
-            output.table(["name", "type", "versions", "latest", "updated"],
-                         [[r["name"], r["type"], r["versions"], r["latest"], output.when(r["updated"])] for r in rows],
+            output.table(["name", "type", "versions", "latest", "size", "updated"],
+                         [[r["name"], r["type"], r["versions"], r["latest"],
+                           "-" if r["size"] is None else output.size_cell(r["size"]), output.when(r["updated"])]
+                          for r in rows],
                          keep=["name", "latest"])
         return
-    if where or sort:
-        from artcli.ops.metadata import select_versions
+    if where or sort:  # one artifact's versions, or (no NAME) every artifact's of the project
+        from artcli.ops.metadata import select
 
-        versions = select_versions(repo, name, where, sort)
+        picked = select(repo, name, where, sort, artifact_type)
+        for w in picked.warnings:
+            output.warn(w)
+        versions = picked.rows
     else:
         versions = query.list_versions(repo, name)
         completion.remember(repo, {name: ([f"v{v.version}" for v in versions], [a for v in versions for a in v.aliases])})
@@ -200,6 +219,29 @@ def ls(
                      [[r["version"], r["aliases"], r["files"],
                        output.size_cell(r["size"]), output.when(r["created"]), r["digest"][:12]] for r in vrows],
                      keep=["version", "created"])
+
+
+def _ls_collection(repo: Repo, name: str, fmt: str, filtered: bool) -> None:
+    """``ls registry/<registry>/<collection>``: its versions, each with the version it links."""
+    from artcli.errors import UsageError
+    from artcli.ops.registry import list_collection
+
+    if filtered:
+        raise UsageError("--where and --sort select artifact versions: they do not apply to a collection")
+    res = list_collection(repo, parse(name, repo))
+    for w in res.warnings:
+        output.warn(w)
+    rows = res.to_json()
+    if fmt == "json":
+        output.emit_json(rows)
+        return
+    if fmt == "markdown":
+        from artcli.cli.render import markdown
+
+        output.data(markdown.ls_collection(rows, res.collection.ref).rstrip("\n"))
+        return
+    output.table(["version", "aliases", "source", "type", "linked", "digest"],
+                 [[r["version"], r["aliases"], r["source"], r["type"], r["linked"], r["digest"][:12]] for r in rows])
 
 
 def show(
@@ -232,7 +274,15 @@ def show(
                    ("files", info["files"]), ("aliases", info["aliases"]), ("created", output.when(info["created"])),
                    ("description", info["description"]), ("run", info["run"]),
                    ("expires", output.when(info["expires"]) if info["expires"] else None),
-                   ("metadata", info["metadata"] or None)])
+                   ("metadata", info["metadata"] or None),
+                   ("components", [f"{c['path']}/ = {c['ref']}" for c in info["components"]] or None),
+                   ("copied from", _origin_text(info["origin"]))])
+
+
+def _origin_text(origin: dict | None) -> str | None:
+    if not origin:
+        return None
+    return f"{origin['remote']}#{origin['project']}/{origin['name']}:v{origin['version']}"
 
 
 def files(
@@ -252,6 +302,16 @@ def files(
                                                                     exclude=exclude))
         return
     rows = [f.to_json() for f in query.files(repo, parse(ref, repo), include=include, exclude=exclude)]
-    output.table(["path", "size", "digest", "url"],
-                 [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"]] for r in rows],
-                 keep=["path"])
+    # a packed file is bytes START-END (inclusive, as an HTTP Range header) of its pack's URL
+    output.table(["path", "size", "digest", "url", "range"],
+                 [[r["path"], output.size_cell(r["size"]), (r["digest"] or "-")[:16], r["url"],
+                   _byte_range(r.get("range"))] for r in rows],
+                 keep=["path", "url", "range"])
+
+
+def _byte_range(span: list[int] | None) -> str:
+    """``[start, end)`` as ``bytes=START-END`` (inclusive, what ``curl -r`` and a Range header take)."""
+    if not span:
+        return "-"
+    start, end = span
+    return f"bytes={start}-{end - 1}" if end > start else "(empty)"

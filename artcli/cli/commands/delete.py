@@ -23,7 +23,8 @@ from artcli.humanize import plural
 
 def register(app: typer.Typer) -> None:
     app.command("delete", epilog=example("artcli delete scratch:v3", "artcli delete model:v1 --force",
-                                         "artcli delete model:v1 --force --dry-run"))(delete)
+                                         "artcli delete model:v1 --force --dry-run",
+                                         "artcli delete scratch --all"))(delete)
     app.command("gc", epilog=example("artcli gc --dry-run", "artcli gc --grace 2h --json"))(gc)
 
 
@@ -32,19 +33,41 @@ def delete(
                                        autocompletion=completion.complete_ref)],
     force: Annotated[bool, typer.Option("--force", help="Delete even if it holds custom aliases (removed) or registry links (unlinked).")] = False,
     dry_run: DryRunOpt = False,
+    all_versions: Annotated[bool, typer.Option("--all", help="Delete the whole artifact: every live version, with the same protections, checked for all before anything is deleted.")] = False,
     remote: RemoteOpt = None,
     project: ProjectOpt = None,
     run: RunOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete a version: it stops resolving now; gc frees its bytes later.
+    """Delete a version (--all: a whole artifact); it stops resolving now, gc frees its bytes later.
 
-    Prints the deleted version reference on stdout. A version holding a custom alias or a
-    registry link is refused (exit 5) unless --force.
+    Prints the deleted version reference(s) on stdout. A version holding a custom alias or a
+    registry link is refused (exit 5) unless --force; a version a live composite holds as a
+    component (log --component) is always refused.
     """
-    from artcli.ops.delete import delete_version
+    from artcli.ops.delete import delete_artifact, delete_version
 
     repo = open_repo(remote, project, run)
+    if all_versions:
+        if dry_run:
+            from artcli.errors import UsageError
+
+            raise UsageError("--dry-run does not combine with --all yet", hint="dry-run each version: artcli delete NAME:vN --dry-run")
+        whole = delete_artifact(repo, parse(ref, repo), force=force)
+        for w in whole.warnings:
+            output.warn(w)
+        if as_json:
+            output.emit_json(whole.to_json())
+            return
+        for link in whole.unlinked:
+            output.info(f"unlinked {link}")
+        if whole.removed_aliases:
+            output.info(f"removed aliases: {', '.join(whole.removed_aliases)}")
+        if not whole.deleted:
+            output.info(f"{whole.artifact} had no live version left; nothing deleted")
+        for r in whole.deleted:
+            output.data(r)
+        return
     res = delete_version(repo, parse(ref, repo), force=force, dry_run=dry_run)
     tell_preview(res.would_write)
     if as_json:

@@ -121,7 +121,19 @@ def _outline(graph: Graph, node: str, direction: str, seen: set[str]) -> Outline
 
 
 def _sections(graph: Graph) -> list[tuple[str, Outline]]:
-    return [(title, _outline(graph, graph.root, d, {graph.root})) for title, d in _branches(graph)]
+    return [(title, _section(graph, d)) for title, d in _branches(graph)]
+
+
+def _section(graph: Graph, direction: str) -> Outline:
+    """One branch of the tree. A registry reference stands for the version it links: its
+    downstream is that version's downstream (the edge goes version → link, so following the
+    link's own successors would show nothing)."""
+    root = graph.root
+    if direction == "down" and graph.nodes[root]["kind"] == "link":
+        sources = [n for n, kind in graph.predecessors(root) if kind == "linked"]
+        seen = {root, *sources}
+        return [(f"= links: {_label(graph, src)}", _outline(graph, src, "down", seen)) for src in sources]
+    return _outline(graph, root, direction, {root})
 
 
 def _flat(items: Outline) -> list[tuple[int, str]]:

@@ -82,6 +82,13 @@ def ls_versions(rows: list[dict[str, Any]], name: str) -> str:
     return f"### Versions of {code(name)}\n\n{body}\n"
 
 
+def ls_collection(rows: list[dict[str, Any]], ref: str) -> str:
+    body = table(["version", "aliases", "source", "type", "linked"],
+                 [[code(r["ref"]), cell(r["aliases"]), code(r["source"]), cell(r["type"]), cell(r["linked"])]
+                  for r in rows]) if rows else "_No linked versions._"
+    return f"### Versions of {code(ref)}\n\n{body}\n"
+
+
 def diff(d: dict[str, Any]) -> str:
     """Two versions compared (the data of ``diff --json``)."""
     f, m = d["files"], d["metadata"]
