@@ -1,9 +1,7 @@
 """A Repo ties together the settings, the remote Store, the local cache and the event logs.
 
-Commands build one Repo and pass it to ops functions; nothing else opens stores. Every read
-of a log goes through here and is folded by ``artcli/state/``: artifacts, registries and
-their collections, runs, project settings; references resolve here too.
-"""
+Commands build one Repo and pass it to ops; nothing else opens stores. Every log read goes
+through here, folded by ``artcli/state/`` (artifacts, registries, runs, settings)."""
 
 from __future__ import annotations
 

@@ -234,3 +234,59 @@ class RegistryInfo(Result):
         return {"name": self.name, "ref": self.ref, "accept_types": self.accept_types,
                 "description": self.description, "core": self.core, "created": self.created,
                 "collections": self.collections}
+
+
+@dataclass
+class LogResult(Result):
+    project: str
+    name: str
+    version: int
+    digest: str
+    created: bool
+    files: int
+    size: int
+    type: str | None
+    aliases: list[str] = field(default_factory=list)
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    #: nothing was written: ``created``/``version``/``uploaded_*`` say what a real run would do
+    dry_run: bool = False
+    #: ``--from``: the version this one was made from, and how many of its files were removed
+    base: str | None = None
+    removed: int = 0
+    #: files the ignore rules (defaults, .artcliignore) left out of the folders
+    ignored: int = 0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.name}:v{self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
+               "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
+               "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
+               "uploaded_bytes": self.uploaded_bytes}
+        if self.dry_run:
+            out["dry_run"] = True
+        if self.base is not None:
+            out.update(base=self.base, removed=self.removed)
+        if self.ignored:
+            out["ignored"] = self.ignored
+        return out
+
+
+@dataclass
+class AddRefResult(Result):
+    """What ``add-ref`` / ``log --ref`` did: the log result plus how many entries are references."""
+
+    log: LogResult
+    references: int
+
+    @property
+    def ref(self) -> str:
+        return self.log.ref
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.log.to_json()
+        out["references"] = self.references
+        return out

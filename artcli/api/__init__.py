@@ -26,16 +26,17 @@ from artcli.ops.diff import DiffResult
 from artcli.ops.download import DownloadResult
 from artcli.ops.fsck import FsckReport
 from artcli.ops.gc import GcItem, GcResult
-from artcli.ops.log import AddRefResult, LogResult
 from artcli.ops.metadata import SetResult
 from artcli.ops.registry import LinkResult, RegistryResult, UnlinkResult
 from artcli.ops.runs import StartResult, UseResult
 from artcli.ops.ttl import DefaultResult, TtlResult
 from artcli.results import (
+    AddRefResult,
     AliasInfo,
     AliasMove,
     ArtifactSummary,
     FileInfo,
+    LogResult,
     MetadataValue,
     RegistryInfo,
     Report,

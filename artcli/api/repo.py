@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from artcli.lineagewalk import Graph
     from artcli.ops.diff import DiffResult
     from artcli.ops.download import DownloadResult
-    from artcli.ops.log import AddRefResult, LogResult
-    from artcli.results import ArtifactSummary, FileInfo, VersionInfo
+    from artcli.results import AddRefResult, ArtifactSummary, FileInfo, LogResult, VersionInfo
 
 
 class Repo(Curation):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from artcli.pathmatch import PathFilter
 from artcli.progress import NoProgress, ProgressReporter
 from artcli.references import spill_references
 from artcli.repo import Repo
-from artcli.results import Result
+from artcli.results import AddRefResult, LogResult
 from artcli.runrecords import pinned_inputs, records_output
 from artcli.sources import DEFAULT_MAX_OBJECTS, parse_location
 from artcli.state.artifact import ArtifactState
@@ -36,62 +36,6 @@ from artcli.upload import EagerUploads, commit_lease, count_missing, store_manif
 #: more entries than this (or references from add-ref / log --ref, in any number): the manifest
 #: is merged, checked and written streaming from disk (artcli/manifest_stream.py), not in memory
 STREAM_MIN_ENTRIES = 100_000
-
-
-@dataclass
-class LogResult(Result):
-    project: str
-    name: str
-    version: int
-    digest: str
-    created: bool
-    files: int
-    size: int
-    type: str | None
-    aliases: list[str] = field(default_factory=list)
-    uploaded_files: int = 0
-    uploaded_bytes: int = 0
-    #: nothing was written: ``created``/``version``/``uploaded_*`` say what a real run would do
-    dry_run: bool = False
-    #: ``--from``: the version this one was made from, and how many of its files were removed
-    base: str | None = None
-    removed: int = 0
-    #: files the ignore rules (defaults, .artcliignore) left out of the folders
-    ignored: int = 0
-
-    @property
-    def ref(self) -> str:
-        return f"{self.project}/{self.name}:v{self.version}"
-
-    def to_json(self) -> dict[str, Any]:
-        out = {"ref": self.ref, "project": self.project, "name": self.name, "version": f"v{self.version}",
-               "digest": self.digest, "created": self.created, "files": self.files, "size": self.size,
-               "type": self.type, "aliases": self.aliases, "uploaded_files": self.uploaded_files,
-               "uploaded_bytes": self.uploaded_bytes}
-        if self.dry_run:
-            out["dry_run"] = True
-        if self.base is not None:
-            out.update(base=self.base, removed=self.removed)
-        if self.ignored:
-            out["ignored"] = self.ignored
-        return out
-
-
-@dataclass
-class AddRefResult(Result):
-    """What ``add-ref`` / ``log --ref`` did: the log result plus how many entries are references."""
-
-    log: LogResult
-    references: int
-
-    @property
-    def ref(self) -> str:
-        return self.log.ref
-
-    def to_json(self) -> dict[str, Any]:
-        out = self.log.to_json()
-        out["references"] = self.references
-        return out
 
 
 def log_artifact(
