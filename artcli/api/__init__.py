@@ -21,14 +21,19 @@ from artcli.errors import (
 )
 from artcli.lineagewalk import Graph
 from artcli.ops.aliases import AliasResult
-from artcli.ops.delete import DeleteResult
+from artcli.ops.copy import CopyResult
+from artcli.ops.delete import DeleteArtifactResult, DeleteResult
+from artcli.ops.describe import DescribeResult
 from artcli.ops.diff import DiffResult
 from artcli.ops.download import DownloadResult
 from artcli.ops.fsck import FsckReport
 from artcli.ops.gc import GcItem, GcResult
 from artcli.ops.metadata import SetResult
-from artcli.ops.registry import LinkResult, RegistryResult, UnlinkResult
+from artcli.ops.projects import ProjectList
+from artcli.ops.registry import CollectionListing, LinkResult, RegistryResult, UnlinkResult
+from artcli.ops.rename import RenameResult
 from artcli.ops.runs import StartResult, UseResult
+from artcli.ops.status import StatusResult
 from artcli.ops.ttl import DefaultResult, TtlResult
 from artcli.results import (
     AddRefResult,
@@ -47,10 +52,55 @@ from artcli.results import (
 from artcli.state.run import RunRecord, RunState
 
 __all__ = [
-    "AddRefResult", "AliasInfo", "AliasMove", "AliasResult", "ArtcliError", "ArtifactSummary", "ConflictError", "DefaultResult",
-    "DeleteResult", "DiffResult", "DownloadResult", "FileInfo", "FsckReport", "GcItem", "GcResult", "Graph", "IntegrityError",
-    "LinkResult", "LogResult", "Metadata", "MetadataValue", "NotFoundError", "Progress", "ProgressCallback",
-    "RegistryInfo", "RegistryResult", "RemoteError", "Repo", "Report", "Result", "Run", "RunRecord", "RunState", "SetResult",
-    "StartResult", "TtlInfo", "TtlResult", "UnlinkResult", "UnsafeRemoteError", "UsageError", "UseResult",
-    "VersionInfo", "open", "run",
+    "AddRefResult",
+    "AliasInfo",
+    "AliasMove",
+    "AliasResult",
+    "ArtcliError",
+    "ArtifactSummary",
+    "CollectionListing",
+    "ConflictError",
+    "CopyResult",
+    "DefaultResult",
+    "DeleteArtifactResult",
+    "DeleteResult",
+    "DescribeResult",
+    "DiffResult",
+    "DownloadResult",
+    "FileInfo",
+    "FsckReport",
+    "GcItem",
+    "GcResult",
+    "Graph",
+    "IntegrityError",
+    "LinkResult",
+    "LogResult",
+    "Metadata",
+    "MetadataValue",
+    "NotFoundError",
+    "Progress",
+    "ProgressCallback",
+    "ProjectList",
+    "RegistryInfo",
+    "RegistryResult",
+    "RemoteError",
+    "RenameResult",
+    "Repo",
+    "Report",
+    "Result",
+    "Run",
+    "RunRecord",
+    "RunState",
+    "SetResult",
+    "StartResult",
+    "StatusResult",
+    "TtlInfo",
+    "TtlResult",
+    "UnlinkResult",
+    "UnsafeRemoteError",
+    "UsageError",
+    "UseResult",
+    "VersionInfo",
+    "open",
+    "run",
 ]

@@ -5,7 +5,8 @@ script and a shell step write the same events; it returns the op's typed result 
 ``--json`` prints with ``to_json()``) and raises the ``artcli.errors`` hierarchy.
 
 One Repo may be shared by threads (artcli/api/context.py). Curating methods (aliases,
-registries, TTLs, runs) come from artcli/api/curation.py.
+registries, TTLs, runs) come from artcli/api/curation.py; folders, single files and catalogue
+curation (status, cat, describe, copy, rename) from artcli/api/catalogue.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from artcli.api.catalogue import Catalogue, _patterns
 from artcli.api.context import RefLike, TtlLike, ttl_text
 from artcli.api.curation import Curation
 from artcli.api.progress import ProgressCallback, reporter
@@ -27,28 +29,41 @@ if TYPE_CHECKING:
     from artcli.results import AddRefResult, ArtifactSummary, FileInfo, LogResult, VersionInfo
 
 
-class Repo(Curation):
+class Repo(Curation, Catalogue):
     """A remote and a project. Make one with :func:`artcli.open`."""
 
     # -- logging -------------------------------------------------------------------------
     @overload
     def log(self, name: str, paths: Sequence[str], *, type: str | None = ..., description: str | None = ...,
             aliases: Sequence[str] = ..., metadata: Mapping[str, Any] | None = ..., ttl: TtlLike | None = ...,
-            inputs: Sequence[RefLike] = ..., refs: None = ..., name_as: str | None = ...) -> LogResult: ...
+            inputs: Sequence[RefLike] = ..., refs: None = ..., name_as: str | None = ...,
+            include: Sequence[str] | None = ..., exclude: Sequence[str] | None = ..., base: RefLike | None = ...,
+            remove: Sequence[str] | None = ..., components: Sequence[str] | None = ...,
+            follow_symlinks: bool = ..., use_ignore: bool = ..., dry_run: bool = ...) -> LogResult: ...
 
     @overload
     def log(self, name: str, paths: Sequence[str], *, type: str | None = ..., description: str | None = ...,
             aliases: Sequence[str] = ..., metadata: Mapping[str, Any] | None = ..., ttl: TtlLike | None = ...,
-            inputs: Sequence[RefLike] = ..., refs: Sequence[str], name_as: str | None = ...) -> AddRefResult: ...
+            inputs: Sequence[RefLike] = ..., refs: Sequence[str], name_as: str | None = ...,
+            include: Sequence[str] | None = ..., exclude: Sequence[str] | None = ..., base: RefLike | None = ...,
+            remove: Sequence[str] | None = ..., components: Sequence[str] | None = ...,
+            follow_symlinks: bool = ..., use_ignore: bool = ..., dry_run: bool = ...) -> AddRefResult: ...
 
     def log(self, name: str, paths: Sequence[str], *, type: str | None = None, description: str | None = None,
             aliases: Sequence[str] = (), metadata: Mapping[str, Any] | None = None, ttl: TtlLike | None = None,
             inputs: Sequence[RefLike] = (), refs: Sequence[str] | None = None,
-            name_as: str | None = None) -> LogResult | AddRefResult:
+            name_as: str | None = None, include: Sequence[str] | None = None,
+            exclude: Sequence[str] | None = None, base: RefLike | None = None, remove: Sequence[str] | None = None,
+            components: Sequence[str] | None = None, follow_symlinks: bool = False, use_ignore: bool = True,
+            dry_run: bool = False) -> LogResult | AddRefResult:
         """Log files and folders as a new version of ``name`` (``artcli log``); identical content
         reuses the existing version. ``refs``: also reference these URIs without uploading
         them (``log --ref``). ``metadata``: ``{"key": value, "card": {"key": value},
-        "weights:size": "1.5GiB"}``. ``ttl``: ``"30d"``, a timedelta, a datetime or ``"never"``."""
+        "weights:size": "1.5GiB"}``. ``ttl``: ``"30d"``, a timedelta, a datetime or ``"never"``.
+        ``base`` (``--from``): start from that version's files, ``remove`` patterns dropped,
+        ``paths`` added; ``components``: ``[FOLDER=]REF`` versions held without copying;
+        ``include``/``exclude``/``use_ignore``/``follow_symlinks``: what folders give;
+        ``dry_run``: write nothing, say what would be."""
         from artcli.mdvalues import flatten
         from artcli.ops.log import add_ref, log_artifact
 
@@ -57,7 +72,10 @@ class Repo(Curation):
         md = flatten(dict(metadata)) if metadata else None
         opts: dict[str, Any] = dict(artifact_type=type, description=description, aliases=list(aliases), metadata=md,
                                     name_as=name_as, inputs=list(inputs), ttl=ttl_text(ttl),
-                                    reporter=reporter(self._progress))
+                                    reporter=reporter(self._progress), include=_patterns(include),
+                                    exclude=_patterns(exclude), follow_symlinks=follow_symlinks,
+                                    use_ignore=use_ignore, base=self._ref(base) if base else None,
+                                    remove=_patterns(remove), components=_patterns(components), dry_run=dry_run)
         if refs:
             return add_ref(self._ctx(), name, list(refs), paths=list(paths), **opts)
         return log_artifact(self._ctx(), name, list(paths), **opts)
@@ -83,13 +101,16 @@ class Repo(Curation):
 
     # -- reading -------------------------------------------------------------------------
     def download(self, ref: RefLike, root: str | None = None, *, path_prefix: str | None = None,
-                 skip_cache: bool = False, track: bool = True) -> DownloadResult:
+                 skip_cache: bool = False, track: bool = True, include: Sequence[str] | None = None,
+                 exclude: Sequence[str] | None = None, force: bool = False, verify: bool = False,
+                 dry_run: bool = False) -> DownloadResult:
         """Download a version into ``root`` (default ``./artifacts/<name>:v<N>``), verified;
         with a run, ``track`` records it as used (``artcli download``)."""
         from artcli.ops.download import download
 
         return download(self._ctx(), self._ref(ref), root, path_prefix=path_prefix, skip_cache=skip_cache,
-                        reporter=reporter(self._progress), track=track)
+                        reporter=reporter(self._progress), track=track, include=_patterns(include),
+                        exclude=_patterns(exclude), force=force, verify=verify, dry_run=dry_run)
 
     @overload
     def ls(self, name: None = None, *, type: str | None = None) -> list[ArtifactSummary]: ...
@@ -123,11 +144,13 @@ class Repo(Curation):
 
         return query.show(self._ctx(), self._ref(ref))
 
-    def files(self, ref: RefLike) -> list[FileInfo]:
-        """A version's files and where their bytes live (``artcli files``)."""
+    def files(self, ref: RefLike, *, include: Sequence[str] | None = None,
+              exclude: Sequence[str] | None = None) -> list[FileInfo]:
+        """A version's files (those ``include``/``exclude`` keep) and where their bytes live
+        (``artcli files``)."""
         from artcli.ops import query
 
-        return query.files(self._ctx(), self._ref(ref))
+        return query.files(self._ctx(), self._ref(ref), include=_patterns(include), exclude=_patterns(exclude))
 
     def iter_files(self, ref: RefLike) -> Iterator[FileInfo]:
         """:meth:`files` one at a time, memory flat whatever the number of files; the manifest is
