@@ -131,7 +131,19 @@ def test_ls_of_a_collection_lists_its_versions_with_their_sources(shared_cli: Cl
 
 
 # -- files in text mode ----------------------------------------------------------------------------
-def test_files_text_shows_a_packed_files_byte_range(cli: Cli, tmp_path: Path) -> None:
+def _read_url(url: str) -> bytes:
+    """The object behind a ``file://`` or ``s3://`` URL that ``files`` printed (the test S3
+    server's endpoint is in AWS_ENDPOINT_URL)."""
+    if url.startswith("file://"):
+        return Path(url.removeprefix("file://")).read_bytes()
+    import boto3
+
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_files_text_shows_a_packed_files_byte_range(shared_cli: Cli, tmp_path: Path) -> None:
+    cli = shared_cli
     d = make_tree(tmp_path / "d", {"a.txt": b"hello", "b.txt": b"world!!", "empty": b"",
                                    "big.bin": os.urandom(1 << 20)})
     cli.ok("log", "ds", str(d))
@@ -140,7 +152,7 @@ def test_files_text_shows_a_packed_files_byte_range(cli: Cli, tmp_path: Path) ->
     for path in ("a.txt", "b.txt"):
         start, end = rows[path]["range"]
         assert lines[path][3] == rows[path]["url"] and lines[path][4] == f"bytes={start}-{end - 1}"
-        pack = Path(rows[path]["url"].removeprefix("file://")).read_bytes()
+        pack = _read_url(rows[path]["url"])
         assert pack[start:end] == (d / path).read_bytes()  # the range fetches exactly that file
     assert lines["empty"][4] == "(empty)"
     assert lines["big.bin"][4] == "-" and "/blobs/" in lines["big.bin"][3]

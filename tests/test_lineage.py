@@ -296,3 +296,20 @@ def test_registry_reference_tree_shows_its_sources_downstream(pipeline: Pipeline
     assert "= links: default/model:v0" in lines[2]
     assert any(f"run {pipeline.runs['evaluate']}" in ln for ln in lines[3:])
     assert any("default/eval:v0" in ln for ln in lines[3:])
+
+
+def test_registry_reference_tree_downstream_on_file_and_s3(shared_cli: Cli, tmp_path: Path) -> None:
+    """The registry tree fix on each remote the concurrency rules are proven on: a run that
+    downloads ``registry/models/churn:latest`` is the link's downstream in the tree too."""
+    cli = shared_cli
+    model = make_tree(tmp_path / "model", {"model.bin": b"weights"})
+    cli.ok("log", "model", str(model), "--type", "model")
+    cli.ok("link", "model", "registry/models/churn")
+    rid = cli.run("run", "start", "--job-type", "evaluate", env=NO_CI).check().out.strip()
+    cli.run("download", "registry/models/churn:latest", "--root", str(tmp_path / "in"),
+            env={**NO_CI, "ARTCLI_RUN_ID": rid}).check()
+    cli.run("run", "finish", rid, env=NO_CI).check()
+    tree = cli.run("lineage", "registry/models/churn:latest", "--direction", "down", "--format", "tree",
+                   env=NO_CI).check().out
+    lines = tree.splitlines()
+    assert lines[1].endswith("downstream") and any(f"run {rid}" in ln for ln in lines[2:]), tree
