@@ -27,6 +27,7 @@ from artcli.aliasmoves import artifact_folder, move_aliases
 from artcli.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from artcli.eventlog import Events
 from artcli.hashing import digest_file
+from artcli.humanize import plural, size
 from artcli.leases import LazyWriteSession
 from artcli.model import Ref, check_alias, check_name
 from artcli.progress import NoProgress, ProgressReporter
@@ -98,7 +99,7 @@ def copy_version(repo: Repo, ref: Ref, dest: Repo, *, project: str | None = None
             result.ref, result.created = f"{project}/{target}:v{n}", True
             result.aliases = dest.artifact_state(project, target).aliases_of(n)
             rep.done(f"copied {src_ref} to {result.ref} on {dest.store.url}: "
-                     f"{result.copied_objects} objects, {result.copied_bytes} bytes sent")
+                     f"{plural(result.copied_objects, 'object')}, {size(result.copied_bytes)} sent")
             return result
         existing = dest.artifact_state(project, target).by_digest(vs.digest)
         if existing is None:  # it was deleted again meanwhile: nothing sensible to report
