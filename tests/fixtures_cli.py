@@ -29,7 +29,8 @@ def gcs_cli(tmp_path: Path, gcs_bucket: str) -> Cli:
     return Cli(tmp_path / "home", f"gs://{gcs_bucket}/artcli")
 
 
-S3 = pytest.param("s3", marks=pytest.mark.s3)  # so `-m "not s3"` leaves out every test that needs the server
+S3 = pytest.param("s3", marks=pytest.mark.s3)
+S3_SLOW = pytest.param("s3", marks=[pytest.mark.s3, pytest.mark.slow])  # an S3 twin of a file test: make test-slow  # so `-m "not s3"` leaves out every test that needs the server
 GCS = pytest.param("gcs", marks=pytest.mark.gcs)
 AZURE = pytest.param("azure", marks=pytest.mark.azure)
 
@@ -55,7 +56,8 @@ def shared_cli(request: pytest.FixtureRequest) -> Cli:
     return request.getfixturevalue(_CLIS[request.param])
 
 
-@pytest.fixture(params=["file", "s3", pytest.param("azure", marks=pytest.mark.azure)])
+@pytest.fixture(params=["file", "s3", pytest.param("azure", marks=[pytest.mark.azure, pytest.mark.slow])])
 def writers_cli(request: pytest.FixtureRequest) -> Cli:
-    """file, S3 and Azure: many writers, parallel logs and killed runs are proven on each."""
+    """file, S3 and Azure: many writers, parallel logs and killed runs are proven on each (Azure
+    in `make test-slow`: the Store contract, racing put-if-absent included, runs it every time)."""
     return request.getfixturevalue(_CLIS[request.param])

@@ -20,7 +20,7 @@ import pytest
 import artcli
 
 from clihelp import Cli, make_tree
-from fixtures_cli import S3
+from fixtures_cli import S3_SLOW
 
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 FRESH_RUN = re.compile(r"r-\d{8}T\d{6}Z-[0-9a-f]{8}")
@@ -142,7 +142,7 @@ def _reads(cli: Cli, url: str) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["file", S3])
+@pytest.mark.parametrize("kind", ["file", S3_SLOW])
 def test_cli_and_api_leave_the_same_remote(kind: str, tmp_path: Path,
                                            make_remote: Callable[[str], tuple[str, dict[str, str]]]) -> None:
     url_cli, _ = make_remote(kind)
