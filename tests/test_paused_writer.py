@@ -42,12 +42,15 @@ def then_stop(repo, *args, **kwargs):
     # resumed: the worst order is the heartbeat thread refreshing the lease before this thread
     # goes on to commit; wait for that (a heartbeat stamped after the resume)
     resumed = leases._wall()
+    deadline = time.monotonic() + 120  # a hang guard only
     while True:
         beats = [clock.parse_iso(canonical.loads(repo.store.get(i.key))["heartbeat"])
                  for i in repo.store.list("gc/writers/")]
         if any(b >= resumed for b in beats):
             return digest
-        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise SystemExit("no heartbeat after the resume")
+        time.sleep(0.01)  # polling a condition, not synchronising on time
 
 oplog.store_manifest = then_stop
 from artcli.cli.app import main
@@ -147,9 +150,12 @@ real = opgc._sweep
 def stop_then(repo, items, lock):
     os.kill(os.getpid(), signal.SIGSTOP)  # marked, about to delete
     resumed = leases._wall()  # as for the writer: let the heartbeat thread win the race
+    deadline = time.monotonic() + 120  # a hang guard only
     while not any(clock.parse_iso(canonical.loads(repo.store.get(i.key))["heartbeat"]) >= resumed
                   for i in repo.store.list("gc/running/")):
-        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise SystemExit("no gc heartbeat after the resume")
+        time.sleep(0.01)  # polling a condition
     return real(repo, items, lock)
 
 opgc._sweep = stop_then
