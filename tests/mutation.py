@@ -107,15 +107,17 @@ GROUPS: dict[str, Group] = {
     }, ("tests/test_stat_cache.py",)),
     # leases and gc liveness: gc deletes only what nothing can reach
     "gc": Group({
-        "artcli.leases": ("Lease.*", "lease_live", "live_leases", "write_session", "wait_for_writers",
-                          "drop_stale_leases"),
+        "artcli.leases": ("_elapsed", "Lease.*", "lease_live", "live_leases", "_writer_lease", "LazyWriteSession.*",
+                          "gc_lease", "wait_for_writers", "drop_stale_leases"),
         "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
-    }, ("tests/test_gc.py",)),
+    }, ("tests/test_gc.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
+        "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too")),
     # TTL: when a version expires, and that a linked one never does
     "ttl": Group({
-        "artcli.ops.ttl": ("set_ttl", "_write", "_undo_if_linked", "expires_for_log"),
+        "artcli.ops.ttl": ("_related", "_set_ttl", "_write", "_undo_if_linked", "set_default_ttl"),
         "artcli.links": ("links_by_version", "clear_ttl_for_link"),
-        "artcli.state.settings": ("fold_default_ttl",),
+        "artcli.state.settings": ("fold_default_ttl", "default_ttl_was_set"),
+        "artcli.durations": ("parse_expiry",),
     }, ("tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
         "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl",
         "tests/test_gc.py::test_gc_itself_keeps_a_linked_version_past_its_ttl")),
