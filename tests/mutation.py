@@ -227,7 +227,7 @@ def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
     started, cpu0 = time.monotonic(), _children_cpu()
     with open(log, "w") as out:
         code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *group_globs(group)], cwd=work,
-                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, stdout=out,
+                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "ARTCLI_TESTS_FORKED": "1"}, stdout=out,
                                stderr=subprocess.STDOUT)
     took, cpu = time.monotonic() - started, _children_cpu() - cpu0
     if code != 0:
