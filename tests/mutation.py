@@ -62,16 +62,30 @@ GROUPS: dict[str, Group] = {
                                "LocalStore._create_excl", "LocalStore._same_bytes", "LocalStore.get",
                                "LocalStore.delete"),
     }, ("tests/test_store_contract.py",)),
-    # folds: state = fold(events)
+    # folds: state = fold(events); an event that breaks a rule is skipped, never half applied,
+    # and no writer numbers past what readers accept (issue 23, item 4)
     "folds": Group({
         "artcli.state.fold": ("*",),
+        "artcli.state.events": ("*",),
         "artcli.state.alias_book": ("_move", "AliasBook.*"),
         "artcli.state.artifact": ("*",),
-        "artcli.state.collection": ("Link.live", "Link.source_json", "CollectionState.*", "apply_collection",
-                                    "fold_collection"),
-    }, ("tests/test_state.py", "tests/test_registry.py", "tests/test_aliases.py",
-        "tests/test_hostile.py::test_fold_regressions",
-        "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed")),
+    }, ("tests/test_state.py", "tests/test_aliases.py", "tests/test_hostile.py::test_fold_regressions",
+        "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed",
+        "tests/test_format_corpus.py")),
+    # registry folds: a collection's links and their aliases
+    "collections": Group({
+        "artcli.state.collection": ("Link.source_json", "CollectionState.*", "_link", "apply_collection",
+                                    "fold_collection", "fold_registry", "link_in"),
+    }, ("tests/test_state.py", "tests/test_registry.py")),
+    # checkpoints and the event cache: a checkpoint never changes what a log means; a cached
+    # event that failed validation, or a log that changed under the cache, is read again (items 2, 6)
+    "checkpoints": Group({
+        "artcli.checkpoints": ("*",),
+        "artcli.eventlog": ("_seq_of", "_fetch_len", "_cacheable", "_parse", "EventLog._check_cached_end",
+                            "EventLog._recheck_suspects", "EventLog._from_checkpoints", "EventLog._list_segments",
+                            "EventLog._write_checkpoint", "EventLog.check_checkpoints"),
+    }, ("tests/test_checkpoints.py", "tests/test_store_identity.py",
+        "tests/test_integrity.py::test_corrupt_event_is_skipped_with_warning")),
     # manifest and path rules: nothing is written outside the target
     "paths": Group({
         "artcli.model": ("check_name", "check_alias", "parse_ref", "safe_relpath", "normalise_relpath",
