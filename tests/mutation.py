@@ -124,8 +124,19 @@ GROUPS: dict[str, Group] = {
         "artcli.leases": ("_elapsed", "Lease.*", "lease_live", "live_leases", "_writer_lease", "LazyWriteSession.*",
                           "gc_lease", "wait_for_writers", "drop_stale_leases"),
         "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
-    }, ("tests/test_gc.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
-        "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too")),
+    }, ("tests/test_gc_rules.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
+        "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too",
+        # test_gc.py without its three slowest (concurrent writers, two gcs, an interrupted gc:
+        # 27 s of the file's 75 s on a loaded machine, and every survivor runs them all)
+        *(f"tests/test_gc.py::{t}" for t in (
+            "test_gc_keeps_shared_and_live_removes_the_rest", "test_gc_grace_period_keeps_young_objects",
+            "test_gc_expires_versions_past_their_ttl", "test_dry_run_deletes_nothing_and_lists_exactly_what_gc_deletes",
+            "test_gc_keeps_what_a_registry_link_reaches", "test_gc_itself_keeps_a_linked_version_past_its_ttl",
+            "test_gc_keeps_a_linked_version_past_its_ttl", "test_gc_keeps_what_a_link_to_a_deleted_version_reaches",
+            "test_pack_grace_counts_its_index", "test_lease_liveness_rules",
+            "test_a_heartbeat_from_the_future_is_believed_for_a_minute_at_most",
+            "test_a_planted_gc_lease_from_the_future_blocks_no_writer",
+            "test_gc_waits_for_a_live_writer_and_ignores_a_stale_one", "test_a_writer_waits_while_gc_runs")))),
     # TTL: when a version expires, and that a linked one never does
     "ttl": Group({
         "artcli.ops.ttl": ("_related", "_set_ttl", "_write", "_undo_if_linked", "set_default_ttl"),
@@ -155,6 +166,8 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"{_MEM}__init____mutmut_7", f"{_MEM}__init____mutmut_8"],
                     "open_store strips '/' from the name, and it is the only caller"),
     f"{_MEM}put_if_absent__mutmut_3": "the key only names an error, and a memory store raises none there",
+    **dict.fromkeys([f"artcli.ops.gc.x__mark_deleted__mutmut_{n}" for n in (3, 4)],
+                    "fold's project and name only label the state; build reads its versions"),
     **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
                     "a temp name one character longer is as unique and as valid"),
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
