@@ -143,7 +143,7 @@ GROUPS: dict[str, Group] = {
         "artcli.links": ("links_by_version", "clear_ttl_for_link"),
         "artcli.state.settings": ("fold_default_ttl", "default_ttl_was_set"),
         "artcli.durations": ("parse_expiry",),
-    }, ("tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
+    }, ("tests/test_ttl_rules.py", "tests/test_ttl.py", "tests/test_gc.py::test_gc_expires_versions_past_their_ttl",
         "tests/test_gc.py::test_gc_keeps_a_linked_version_past_its_ttl",
         "tests/test_gc.py::test_gc_itself_keeps_a_linked_version_past_its_ttl")),
     "packs": Group({
@@ -168,6 +168,9 @@ EQUIVALENT: dict[str, str] = {
     f"{_MEM}put_if_absent__mutmut_3": "the key only names an error, and a memory store raises none there",
     **dict.fromkeys([f"artcli.ops.gc.x__mark_deleted__mutmut_{n}" for n in (3, 4)],
                     "fold's project and name only label the state; build reads its versions"),
+    **dict.fromkeys([f"artcli.ops.ttl.x__write__mutmut_{n}" for n in (5, 6)],
+                    "fold's project and name only label the state; build reads its versions"),
+    "artcli.ops.ttl.x__related__mutmut_33": "the dict's values are never read (it is an ordered set)",
     **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
                     "a temp name one character longer is as unique and as valid"),
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
