@@ -49,6 +49,20 @@ def test_describe_refuses_what_it_cannot_write(cli: Cli, tmp_path: Path) -> None
     assert cli("describe", "ds:v0", "too late").code == 3
 
 
+def test_log_and_add_ref_refuse_a_description_describe_would_refuse(cli: Cli, tmp_path: Path) -> None:
+    """``log -d``/``add-ref -d`` stored a credential (and any length) that ``describe`` refuses."""
+    d = _data(tmp_path, "d", 4)
+    remote = Path(cli.remote.removeprefix("file://"))
+    secret = "from s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@bucket/x"
+    for cmd in (["log", "ds", str(d)], ["add-ref", "ds", (d / "a.txt").as_uri()]):
+        res = cli(*cmd, "-d", secret)
+        assert res.code == 2 and "the description holds credentials" in res.err, res.err
+        assert "wJalrXUtnFEMI" not in res.err
+        assert cli(*cmd, "-d", "x" * (64 * 1024 + 1)).code == 2
+    assert not [p for p in remote.rglob("*") if p.is_file() and "events" in p.parts]  # nothing was written
+    cli.ok("log", "ds", str(d), "-d", "x" * (64 * 1024))  # the limit itself is fine
+
+
 def test_relog_with_a_new_description_records_it(shared_cli: Cli, tmp_path: Path) -> None:
     """An unchanged re-log with -d used to drop the description while applying the aliases and
     metadata given with it."""
