@@ -159,3 +159,81 @@ def test_gc_and_writer_leases_are_where_the_other_side_looks(cli: Cli, tmp_path:
         session.close()
         assert _lease_objects(repo, layout.WRITER_LEASES_PREFIX) == {}
         session.close()  # closing twice is harmless
+
+
+# -- gc waiting for writers -----------------------------------------------------------------------
+class _Waits:
+    """leases' ``time`` for wait_for_writers: a monotonic clock that moves only when it sleeps;
+    ``on_sleep`` runs at each sleep (to end or start writer leases meanwhile)."""
+
+    def __init__(self, on_sleep: object = None) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+        self.on_sleep = on_sleep
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+        if callable(self.on_sleep):
+            self.on_sleep(len(self.sleeps))
+
+    @staticmethod
+    def time() -> float:
+        return datetime.now(UTC).timestamp()
+
+
+class _Told:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def waiting(self, text: str) -> None:
+        self.said.append(text)
+
+
+def _writer(repo: object, name: str) -> str:
+    from artcli import layout
+
+    key = f"{layout.WRITER_LEASES_PREFIX}{name}.json"
+    beat = clock.iso(datetime.now(UTC))
+    repo.store.put(key, canonical.dumps({"kind": "writer", "id": name, "started": beat, "heartbeat": beat,  # type: ignore[attr-defined]
+                                         "lease": 120, "actor": {}}))
+    return key
+
+
+def test_gc_waits_for_the_writers_it_saw_until_its_deadline(cli: Cli, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backing off from 50 ms, saying so once, and giving up exactly at its deadline (exit 5)."""
+    from artcli.errors import ConflictError
+
+    log(cli, tmp_path, "ds", b"a")
+    clock_ = _Waits()
+    monkeypatch.setattr(leases, "time", clock_)
+    told = _Told()
+    with repo_of(cli) as repo:
+        _writer(repo, "w1")
+        with pytest.raises(ConflictError, match="1 write still in progress"):
+            leases.wait_for_writers(repo, 0.05 + 0.1 + 0.2, SimpleNamespace(check=lambda: None), told)
+    assert clock_.sleeps == [0.05, 0.1, 0.2]  # the deadline reached exactly after the third pause
+    assert told.said == ["waiting for 1 write in progress to finish"]
+
+
+def test_gc_waits_only_for_writers_that_were_there_before_it(cli: Cli, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that starts after gc's lease is visible sees gc and waits itself: gc must not
+    wait for it (two sides waiting for each other), only for those of its first listing."""
+    log(cli, tmp_path, "ds", b"a")
+    with repo_of(cli) as repo:
+        first = _writer(repo, "w1")
+
+        def meanwhile(n: int) -> None:
+            if n == 1:
+                repo.store.delete(first)
+                _writer(repo, "w2")
+
+        clock_ = _Waits(meanwhile)
+        monkeypatch.setattr(leases, "time", clock_)
+        leases.wait_for_writers(repo, 60.0, SimpleNamespace(check=lambda: None), _Told())
+    assert clock_.sleeps == [0.05]

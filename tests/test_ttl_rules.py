@@ -98,3 +98,36 @@ def test_a_project_default_on_a_new_remote(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "remote" / layout.MARKER_KEY).is_file()
     with repo_of(cli) as repo, pytest.raises(UsageError, match="invalid project 'no such'"):
         opttl.set_default_ttl(repo, "no such", "1d")
+
+
+def test_a_version_linked_while_its_ttl_was_written_gets_it_cleared_again(cli: Cli, tmp_path: Path) -> None:
+    """The race with ``link`` (docs/retention.md): a TTL written for a version that meanwhile got
+    linked is cleared again and reported as skipped, naming every link; others stay changed."""
+    from artcli.links import clear_ttl_for_link
+
+    log(cli, tmp_path, "model", "--type", "model")
+    log(cli, tmp_path, "free")
+    cli.ok("link", "model:v0", "registry/models/a")
+    cli.ok("link", "model:v0", "registry/models/b")
+    with repo_of(cli) as repo:  # what set_ttl wrote before it looked at the links again
+        repo.artifact_log("default", "model").append(
+            lambda _: {"type": "ttl_set", "version": 0, "expires": "2030-02-01T00:00:00.000000Z"})
+        res = opttl.TtlResult("2030-02-01T00:00:00.000000Z")
+        res.changed = [{"ref": "default/free:v0", "expires": res.expires, "previous": None},
+                       {"ref": "default/model:v0", "expires": res.expires, "previous": None}]
+        opttl._undo_if_linked(repo, res)
+        assert [c["ref"] for c in res.changed] == ["default/free:v0"]
+        assert res.skipped == [{"ref": "default/model:v0",
+                                "reason": "linked as registry/models/a:v0, registry/models/b:v0 meanwhile"}]
+        assert clear_ttl_for_link(repo, "default", "model", 0) is False  # already cleared
+        assert clear_ttl_for_link(repo, "default", "model", 3) is False  # no such version
+    assert cli.ok("show", "model:v0", "--json").json()["expires"] is None
+
+
+def test_clearing_a_ttl_for_a_link_leaves_a_deleted_version_alone(cli: Cli, tmp_path: Path) -> None:
+    from artcli.links import clear_ttl_for_link
+
+    log(cli, tmp_path, "ds", "--ttl", "30d")
+    cli.ok("delete", "ds:v0", env=at(T0))
+    with repo_of(cli) as repo:
+        assert clear_ttl_for_link(repo, "default", "ds", 0) is False
