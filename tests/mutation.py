@@ -176,6 +176,11 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.links.x_clear_ttl_for_link__mutmut_{n}" for n in (3, 4)],
                     "fold's project and name only label the state; build reads its versions"),
     "artcli.leases.x_wait_for_writers__mutmut_12": "told None or False: both false",
+    **dict.fromkeys([f"artcli.ops.gc.x__read__mutmut_{n}" for n in (7, 8)],
+                    "fold's project and name only label the state; _mark takes them from its own loop"),
+    "artcli.ops.gc.x__mark__mutmut_19": "'' or 'XXXX' for a version without a manifest: neither is a digest, "
+                                         "both stop gc",
+    "artcli.ops.gc.x__mark__mutmut_35": "the number of threads loading manifests changes speed, not results",
     **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
                     "a temp name one character longer is as unique and as valid"),
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],

@@ -237,3 +237,15 @@ def test_gc_waits_only_for_writers_that_were_there_before_it(cli: Cli, tmp_path:
         monkeypatch.setattr(leases, "time", clock_)
         leases.wait_for_writers(repo, 60.0, SimpleNamespace(check=lambda: None), _Told())
     assert clock_.sleeps == [0.05]
+
+
+def test_mark_reaches_every_live_version_at_gcs_own_now(cli: Cli, tmp_path: Path) -> None:
+    """Liveness is judged at gc's ``now`` (here years after the real clock): a version past its
+    TTL then is not a root; every live one is counted."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    log(cli, tmp_path, "ds", b"b")
+    log(cli, tmp_path, "other", b"c")
+    with repo_of(cli) as repo:
+        assert opgc._mark(repo, datetime(2030, 1, 1, 1, tzinfo=UTC), set()).versions == 3
+        assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), set()).versions == 2
+        assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), {("default", "ds", 0)}).versions == 3  # linked
