@@ -181,6 +181,7 @@ EQUIVALENT: dict[str, str] = {
     "artcli.ops.gc.x__mark__mutmut_19": "'' or 'XXXX' for a version without a manifest: neither is a digest, "
                                          "both stop gc",
     "artcli.ops.gc.x__mark__mutmut_35": "the number of threads loading manifests changes speed, not results",
+    "artcli.durations.x_parse_expiry__mutmut_6": "'' or 'XXXX' for no text: neither is a date",
     **dict.fromkeys(["artcli.store.local.x__tmp_name__mutmut_7", "artcli.store.local.x__tmp_name__mutmut_8"],
                     "a temp name one character longer is as unique and as valid"),
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
