@@ -43,7 +43,8 @@ def render(results: dict[str, Any]) -> str:
         f"{m0['cpus']} CPUs, load average {m0['loadavg_1_5_15']} at start, {m1['loadavg_1_5_15']} at end; "
         f"whole run {results['wall_s']:.0f} s.",
         "Requests are counted at the S3 server. Times are wall seconds on a shared machine: read the "
-        "requests and CPU first. `not run`: the size is above the cap for the old code.",
+        "requests and CPU first. `not run`: the size is above the cap for the old code. Both trees are "
+        "byte-compiled before the first command (as `pip install` does).",
         "",
     ]
     cases = list(dict.fromkeys(r["case"] for r in rows if r["case"] != "writers"))
