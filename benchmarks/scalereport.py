@@ -7,8 +7,8 @@ from typing import Any
 TITLES = {
     "show_cold": "`show NAME:latest`, cold cache, S3 — N events",
     "download_cold": "`download NAME:vK`, cold cache, S3 — N events",
-    "show_warm": "`show NAME:latest`, warm cache, S3 — N events",
-    "show_warm_folder": "`show NAME:latest`, warm cache, folder remote — N events",
+    "show_warm": "`show NAME:latest`, warm cache, S3 — N events (median CPU of 3 runs)",
+    "show_warm_folder": "`show NAME:latest`, warm cache, folder remote — N events (median CPU of 3 runs)",
     "log_warm": "`log` a new version, warm cache, S3 — N events",
     "ulimit": "`show NAME:latest`, cold cache, folder remote, `ulimit -n 256` — N events",
     "ls_cold": "`ls`, cold cache, S3 — N artifacts",
