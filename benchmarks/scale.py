@@ -299,7 +299,7 @@ class Suite:
                   "    print(json.loads(r.stdout)['version'] if r.returncode == 0 else 'ERROR ' + r.stderr.strip(),"
                   " flush=True)\n")
         procs = []
-        before = self.server.counts()
+        before, answered = self.server.counts(), self.server.answers()
         t0 = time.perf_counter()
         for i in range(writers):
             base = self.work / "src" / f"w{i}"
@@ -319,6 +319,7 @@ class Suite:
                 errors.append(err[-300:])
         wall = time.perf_counter() - t0
         after = self.server.counts()
+        answers = {k: v - answered.get(k, 0) for k, v in self.server.answers().items() if v - answered.get(k, 0)}
         consecutive = bool(versions) and sorted(versions) == list(range(min(versions), min(versions) + len(versions)))
         os.environ.update({k: v for k, v in env0.items() if k.startswith("AWS_")})  # the server's test keys
         store = open_store(url, {"endpoint_url": self.server.endpoint})
@@ -332,6 +333,7 @@ class Suite:
                "wall_s": round(wall, 1), "writers": writers, "each": each, "acknowledged": len(versions),
                "consecutive": consecutive, "checkpoints": sorted((sg.start, sg.end) for sg in segs),
                "checkpoints_equal_events": equal, "requests": sum(kinds.values()), "by_kind": kinds,
+               "answers": answers,
                "error": "; ".join(errors[:3])[-600:] or None}
         self.rows.append(row)
         self.log(f"  writers {writers}x{each}: {len(versions)} acknowledged, consecutive={consecutive}, "

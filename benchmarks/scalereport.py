@@ -44,7 +44,9 @@ def render(results: dict[str, Any]) -> str:
         f"whole run {results['wall_s']:.0f} s.",
         "Requests are counted at the S3 server. Times are wall seconds on a shared machine: read the "
         "requests and CPU first. `not run`: the size is above the cap for the old code. Both trees are "
-        "byte-compiled before the first command (as `pip install` does).",
+        "byte-compiled before the first command (as `pip install` does). "
+        f"Measured commands took {sum(r.get('wall_s') or 0 for r in rows):.0f} s of the run (warm reads "
+        "counted once); the rest went to generating remotes, loading them into the server and warming caches.",
         "",
     ]
     cases = list(dict.fromkeys(r["case"] for r in rows if r["case"] != "writers"))
@@ -67,7 +69,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['acknowledged']} of {r['n']} versions acknowledged; consecutive: {r['consecutive']}; "
                 f"checkpoints written meanwhile: {', '.join(f'[{a}, {b})' for a, b in r['checkpoints']) or 'none'}, "
                 f"each equal to the event objects: {r['checkpoints_equal_events']}; {r['requests']:,} requests "
-                f"({', '.join(f'{k} {v:,}' for k, v in sorted(r['by_kind'].items()))}); {r['wall_s']:.0f} s wall.", ""]
+                f"({', '.join(f'{k} {v:,}' for k, v in sorted(r['by_kind'].items()))}); "
+                f"answers other than 2xx: {', '.join(f'{k} {v:,}' for k, v in sorted(r.get('answers', {}).items())) or 'none'}"
+                f" (PUT 412: an event a writer lost to another); {r['wall_s']:.0f} s wall.", ""]
     errors = [r for r in rows if r.get("rc")]
     if errors:
         out += ["## Errors", ""]
