@@ -250,6 +250,20 @@ def copy_into_place(src: str, dst: str, made: set[str]) -> None:
             os.unlink(tmp)
 
 
+def move_into_place(src: str, dst: str, made: set[str]) -> None:
+    """Rename a verified temp file of the target tree to ``dst`` (a copy when ``dst`` is on
+    another filesystem, under a folder mounted inside the target)."""
+    _parent(dst, made)
+    try:
+        os.replace(src, dst)
+    except IsADirectoryError:
+        raise ConflictError(f"refusing to replace directory {dst} with a file") from None
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        copy_into_place(src, dst, made)
+
+
 _NO_CLONE = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF, errno.ENOSYS, errno.EPERM}
 
 
@@ -292,12 +306,22 @@ class TargetWriter:
         return self.tmpdir / f".{hint[:16]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
 
     def adopt(self, tmp: Path, digest: str) -> None:
+        """A verified loose blob: into the cache, then copied to every path that wants it (on
+        the fetch's write threads, while other blobs are still arriving); without a cache the
+        temp file itself becomes the last such path (renamed, not copied: written once)."""
+        paths = self.paths.get(digest, [])
         if self.cache is not None:
-            self.cache.adopt(tmp, digest)
+            final = self.cache.adopt(tmp, digest)
+            for p in paths:
+                copy_into_place(final, p, self.made)
             return
-        for p in self.paths.get(digest, []):
-            copy_into_place(str(tmp), p, self.made)
-        tmp.unlink(missing_ok=True)
+        try:
+            for p in paths[:-1]:
+                copy_into_place(str(tmp), p, self.made)
+            if paths:
+                move_into_place(str(tmp), paths[-1], self.made)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_packed(self, entry: Entry, data: bytes | memoryview) -> None:
         if self.cache is not None:
