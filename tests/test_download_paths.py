@@ -133,3 +133,58 @@ def test_skip_cache_renames_each_blob_into_place(remote: str, tmp_path: Path, re
     fresh.ok("download", "ds", "--root", str(out), "--skip-cache")
     assert tree_bytes(out) == FILES and _temps(out) == []
     assert len(copies) == 1 and Path(copies[0]).name in {"0.bin", "copy.bin"}, copies
+
+
+def _unnamed_files_work(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE, 0o644)
+    except (OSError, AttributeError):
+        return False
+    try:
+        os.link(f"/proc/self/fd/{fd}", folder / "probe", src_dir_fd=fd, follow_symlinks=True)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    (folder / "probe").unlink()
+    return True
+
+
+def test_new_files_get_no_temp_name(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the filesystem has unnamed files (Linux O_TMPFILE), a new target file is created
+    once under its final name: no temp name is made and renamed."""
+    import artcli.placing
+
+    if not _unnamed_files_work(tmp_path):
+        pytest.skip(f"no O_TMPFILE or /proc/self/fd linking on {tmp_path}'s filesystem")
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", FILES)))
+    names: list[str] = []
+    real = artcli.placing.temp_name
+    monkeypatch.setattr(artcli.placing, "temp_name", lambda dst: names.append(dst) or real(dst))
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    fresh.ok("download", "ds", "--root", str(tmp_path / "o"))
+    assert tree_bytes(tmp_path / "o") == FILES and names == []
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["o_tmpfile", "temp-name"])
+def test_a_symlink_at_a_final_name_is_replaced_never_followed(cli: Cli, tmp_path: Path, unnamed: bool,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of placing a file replace what is at its final name (a stale file, a symlink
+    planted there) atomically, and never write through the symlink."""
+    import artcli.placing
+
+    monkeypatch.setattr(artcli.placing, "_unnamed", unnamed and artcli.placing._unnamed)
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", FILES)))
+    out = tmp_path / "o"
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not yours")
+    (out / "big").mkdir(parents=True)
+    (out / "big" / "1.bin").symlink_to(outside)
+    (out / "small.txt").write_bytes(b"stale")
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    fresh.ok("download", "ds", "--root", str(out), "--force")
+    assert outside.read_bytes() == b"not yours"
+    assert not (out / "big" / "1.bin").is_symlink() and tree_bytes(out) == FILES
+    assert _temps(out) == []
+    again = fresh.ok("download", "ds", "--root", str(tmp_path / "o2"), "--json").json()  # warm, from the cache
+    assert again["fetched_files"] == 0 and tree_bytes(tmp_path / "o2") == FILES

@@ -111,17 +111,27 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
 
     accept, what = _selector(path_prefix, include, exclude)
 
+    kept: list[Entry] | None = None  # the first pass's entries, when they fit in one chunk
+
     def selected() -> Iterator[Entry]:
+        if kept is not None:  # a version of at most CHUNK files is parsed once, not once per pass
+            return iter(kept)
         return (e for e in man if accept is None or accept(e.path))
 
     layout = LayoutCheck()
     files = size = 0
+    first: list[Entry] | None = []
     with repo.judging_event(st, vs):  # a bad event is not kept in the cache
         for e in selected():  # first pass: everything checked before any write
             layout.add(e.path)
             files += 1
             size += e.size
+            if first is not None:
+                first.append(e)
+                if len(first) > CHUNK:
+                    first = None
         check_against_event(where, vs, man)
+    kept = first
     if accept is not None and not files:
         raise UsageError(f"no file of {where} matches {what}")
     target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
@@ -230,13 +240,14 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
 
             def copy_some(part: list[tuple[Entry, str]]) -> None:
                 for e, p in part:
-                    copy_into_place(repo.cache.path(e.digest or ""), p, made)
+                    sink.keys[p] = copy_into_place(repo.cache.path(e.digest or ""), p, made)
 
             copies = [pool.submit(copy_some, part) for part in _slices(hits, SMALL_TASK)]
         fetch_stored(repo.store, sink, need, rep.advance)
         for c in copies:
             c.result()
-    repo.db.stat_store((p, stat_key(os.stat(p)), e.digest or "") for e, p in todo)
+    keys = sink.keys
+    repo.db.stat_store((p, keys.get(p) or stat_key(os.stat(p)), e.digest or "") for e, p in todo)
     refs = [(e, p) for e, p in plans if e.ref is not None]
     if refs:
         rs = fetch_references(repo, refs, target, rep, allow_private_refs, skip_cache=skip_cache)
