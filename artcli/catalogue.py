@@ -86,7 +86,7 @@ class CatalogueNotes:
     def before(self) -> None:
         touch = secrets.token_hex(8)
         try:
-            self._cat.append(lambda _events: {"type": "artifact_touched", "name": self._name, "touch": touch})
+            self._cat.append_next({"type": "artifact_touched", "name": self._name, "touch": touch})
             self._touch = touch
         except ArtcliError:
             pass  # best effort: without the touch a later failure could leave ls one write behind
