@@ -356,13 +356,6 @@ class EventLog:
 
         return self._append(decide)
 
-    def append_next(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Append ``body`` (which the log's events do not decide) after the last event, parsing none."""
-        def decide() -> tuple[dict[str, Any] | None, int]:
-            self.sync()
-            return body, -1 if (last := self.db.last_event(self._log_id)) is None else last
-        return self._append(decide)
-
     def append_folded(self, fold: Fold[S], build: Callable[[S], dict[str, Any] | None]) -> dict[str, Any] | None:
         """:meth:`append`, with ``build`` given the folded state rather than every event: a
         writer on a long log folds only what it had not folded before."""
