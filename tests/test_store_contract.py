@@ -211,6 +211,26 @@ class StoreContract:
         assert not (dst / "gone").exists()
         assert not [p for p in dst.rglob("*") if "artcli" in p.name]
 
+    def test_get_files_hashed_says_as_each_file_lands(self, store: Store, tmp_path: Path) -> None:
+        """``done(i, digest)`` comes once per file, when its bytes are complete at their final
+        name: a download can use a file while the others are still arriving."""
+        from artcli.hashing import digest_bytes, digest_file
+
+        blobs = [os.urandom(2**20 + i) for i in range(3)] + [b"tiny"]
+        for i, b in enumerate(blobs):
+            store.put(f"d/{i}", b)
+        dst = tmp_path / "dst"
+        seen: dict[int, tuple[str, str]] = {}
+
+        def done(i: int, digest: str) -> None:
+            assert i not in seen, "told twice"
+            seen[i] = (digest, digest_file(dst / str(i)))  # complete, under its final name, now
+
+        got = store.get_files_hashed([(f"d/{i}", str(dst / str(i)), len(b)) for i, b in enumerate(blobs)], done=done)
+        want = [digest_bytes(b) for b in blobs]
+        assert got == want
+        assert seen == {i: (d, d) for i, d in enumerate(want)}
+
     def test_put_files_missing_source(self, store: Store, tmp_path: Path) -> None:
         with pytest.raises(NotFoundError) as info:
             store.put_files([(str(tmp_path / "nope"), "k")])

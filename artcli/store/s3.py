@@ -13,7 +13,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -120,49 +120,50 @@ class S3Store(FsspecStore):
         # object) are not hammered. Parallelism comes from several objects at once.
         return {"chunksize": CHUNK, "max_concurrency": 1}
 
-    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]]) -> list[str]:
-        """One streaming GET per object (as :meth:`get_files`), each chunk hashed as it is
-        written: a download is verified without reading the file back (1 GiB written, not
-        written and read). A read that breaks mid-way resumes with a ``Range`` from where it
-        stopped, as s3fs does."""
+    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]],
+                         done: Callable[[int, str], object] | None = None) -> list[str]:
+        """One streaming GET per object (as :meth:`get_files`), each chunk hashed as it is written:
+        verified without reading the file back. A broken read resumes with a ``Range`` from where
+        it stopped, as s3fs does. Each file is renamed into place, and ``done`` told, once complete."""
         if not jobs:
             return []
         from s3fs.core import S3_RETRYABLE_ERRORS
 
         from artcli.hashing import new_hasher
-
         tag = uuid.uuid4().hex[:8]
         tmps = [f"{dst}.artcli-part-{tag}-{i}" for i, (_key, dst, _size) in enumerate(jobs)]
 
-        async def one(key: str, tmp: str, size: int | None) -> str:
-            h = new_hasher(size or 0)
-            done = failures = 0
+        async def one(i: int, key: str, tmp: str, dst: str, size: int | None) -> str:
+            h = new_hasher()  # one thread: a 256 KiB piece is too small to share out
+            got = failures = 0
             with open(tmp, "wb") as fh:
                 while True:
-                    extra = {"Range": f"bytes={done}-"} if done else {}
+                    extra = {"Range": f"bytes={got}-"} if got else {}
                     resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key_prefix + key, **extra)
                     body = resp["Body"]
                     try:
                         while chunk := await body.read(STREAM_READ):
                             h.update(chunk)
                             fh.write(chunk)
-                            done += len(chunk)
-                        return str(h.hexdigest())
+                            got += len(chunk)
+                        break
                     except S3_RETRYABLE_ERRORS:
                         failures += 1
                         if failures >= 3:
                             raise
                     finally:
                         body.close()
+            os.replace(tmp, dst)
+            if done is not None:
+                done(i, h.hexdigest())
+            return str(h.hexdigest())
 
         try:
             for _key, dst, _size in jobs:
                 os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
             with downloading_into(os.path.dirname(os.path.abspath(jobs[0][1]))):  # a full disk is the local one
-                digests = [str(d) for d in self._batch([(key, one, (key, tmp, size), {})  # type: ignore[list-item]
-                                                        for (key, _dst, size), tmp in zip(jobs, tmps, strict=True)])]
-            for (_key, dst, _size), tmp in zip(jobs, tmps, strict=True):
-                os.replace(tmp, dst)
+                calls = [(key, one, (i, key, tmps[i], dst, size), {}) for i, (key, dst, size) in enumerate(jobs)]
+                digests = [str(d) for d in self._batch(calls)]  # type: ignore[arg-type]
         except BaseException:
             for tmp in tmps:
                 try:
