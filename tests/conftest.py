@@ -34,6 +34,14 @@ from hypothesis import settings
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
+if os.environ.get("ARTCLI_TESTS_FORKED"):
+    # tests/mutation.py: mutmut runs each mutant's tests in a process forked from one that has
+    # already hashed, and BLAKE3's thread pool (rayon) does not survive a fork: a forked test
+    # hashing a large file would wait forever. One-thread hashing gives the same digests.
+    from artcli import hashing
+
+    hashing.new_hasher = lambda size_hint=0: hashing.blake3.blake3()
+
 Remote = tuple[str, dict[str, str]]
 TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
