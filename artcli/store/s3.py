@@ -129,20 +129,22 @@ class S3Store(FsspecStore):
             return []
         from s3fs.core import S3_RETRYABLE_ERRORS
 
-        from artcli.store.hashed_file import HashedFile
+        from artcli.hashing import new_hasher
         tag = uuid.uuid4().hex[:8]
         tmps = [f"{dst}.artcli-part-{tag}-{i}" for i, (_key, dst, _size) in enumerate(jobs)]
 
         async def one(i: int, key: str, tmp: str, dst: str, size: int | None) -> str:
+            h = new_hasher()  # one thread: a 256 KiB piece is too small to share out
             got = failures = 0
-            async with HashedFile(tmp) as out:  # hashed and written off the loop, which keeps receiving
+            with open(tmp, "wb") as fh:
                 while True:
                     extra = {"Range": f"bytes={got}-"} if got else {}
                     resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key_prefix + key, **extra)
                     body = resp["Body"]
                     try:
                         while chunk := await body.read(STREAM_READ):
-                            await out.write(chunk)
+                            h.update(chunk)
+                            fh.write(chunk)
                             got += len(chunk)
                         break
                     except S3_RETRYABLE_ERRORS:
@@ -153,8 +155,8 @@ class S3Store(FsspecStore):
                         body.close()
             os.replace(tmp, dst)
             if done is not None:
-                done(i, out.hexdigest())
-            return out.hexdigest()
+                done(i, h.hexdigest())
+            return str(h.hexdigest())
 
         try:
             for _key, dst, _size in jobs:
