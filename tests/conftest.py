@@ -34,6 +34,14 @@ from hypothesis import settings
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
+if os.environ.get("ARTCLI_TESTS_FORKED"):
+    # tests/mutation.py: mutmut runs each mutant's tests in a process forked from one that has
+    # already hashed, and BLAKE3's thread pool (rayon) does not survive a fork: a forked test
+    # hashing a large file would wait forever. One-thread hashing gives the same digests.
+    from artcli import hashing
+
+    hashing.new_hasher = lambda size_hint=0: hashing.blake3.blake3()
+
 Remote = tuple[str, dict[str, str]]
 TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
@@ -193,10 +201,36 @@ def start_moto(wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = _seria
     return server
 
 
+def _share_botocore_data() -> None:
+    """One botocore data loader for every botocore session of this test process.
+
+    artcli opens a new s3fs file system (a new botocore session) per store, as a real command
+    does once; a session's loader parses botocore's JSON service models again, ~0.2 s of CPU
+    each time, and in-process tests open hundreds of stores. The models are static files:
+    sharing their parsed form changes nothing else (sessions and credentials stay per store;
+    ``artcli/store/s3_objects.py`` shares the loader the same way for reference sources).
+    """
+    import botocore.session
+
+    real = botocore.session.create_loader
+    if getattr(real, "artcli_shared", False):
+        return
+    loaders: dict[Any, Any] = {}
+
+    def shared(search_path_string: Any = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = real(search_path_string)
+        return loaders[search_path_string]
+
+    shared.artcli_shared = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = shared
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    _share_botocore_data()
     server = start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
