@@ -12,7 +12,7 @@ back to the database, so memory stays flat whatever the number of files:
   where each is stored (:meth:`FilePlan.place`: a pack and offset, or loose);
 * the manifest reads every file with its location (:meth:`FilePlan.located`), in path order.
 
-The database is a private temp file (no journal, no sync: it dies with the command) in the
+The database is a private temp file (journal in memory, no sync: it dies with the command) in the
 cache's tmp dir, removed on close. sqlite compares TEXT bytewise, so its path order is the
 manifest's (code point order of UTF-8).
 """
@@ -53,7 +53,7 @@ class FilePlan:
         self._path = str(path)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", "cache_size=-8192"):
+        for pragma in ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE", "cache_size=-8192"):
             self._conn.execute(f"PRAGMA {pragma}")
         self._conn.executescript(_SCHEMA)
         self.count = 0  # files added
