@@ -32,11 +32,23 @@ from artcli.errors import UsageError
 from artcli.redact import check_no_secret, find_secret
 
 MAX_VALUE_BYTES = 1 << 20
+MAX_DESCRIPTION = 64 * 1024
 MAX_KEY_CHARS = 256
 MAX_SIZE = (1 << 63) - 1
 TYPES = ("size", "uri", "path", "dtype")  # stored types
 CASTS = ("str", "json")  # command-line casts, stored as plain values
 Entry = dict[str, Any]  # {"value": ..., "type": str | None}
+
+
+def check_description(text: str | None) -> str | None:
+    """A version description (``log -d``, ``describe``): at most 64 KiB of UTF-8, and never a
+    credential, the rule metadata values follow (docs/metadata.md)."""
+    if text is None:
+        return None
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_DESCRIPTION:
+        raise UsageError(f"description longer than {MAX_DESCRIPTION} bytes")
+    check_no_secret("the description", text)
+    return text
 
 
 # -- keys --------------------------------------------------------------------------------------

@@ -49,6 +49,20 @@ def test_describe_refuses_what_it_cannot_write(cli: Cli, tmp_path: Path) -> None
     assert cli("describe", "ds:v0", "too late").code == 3
 
 
+def test_log_and_add_ref_refuse_a_description_describe_would_refuse(cli: Cli, tmp_path: Path) -> None:
+    """``log -d``/``add-ref -d`` stored a credential (and any length) that ``describe`` refuses."""
+    d = _data(tmp_path, "d", 4)
+    remote = Path(cli.remote.removeprefix("file://"))
+    secret = "from s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@bucket/x"
+    for cmd in (["log", "ds", str(d)], ["add-ref", "ds", (d / "a.txt").as_uri()]):
+        res = cli(*cmd, "-d", secret)
+        assert res.code == 2 and "the description holds credentials" in res.err, res.err
+        assert "wJalrXUtnFEMI" not in res.err
+        assert cli(*cmd, "-d", "x" * (64 * 1024 + 1)).code == 2
+    assert not [p for p in remote.rglob("*") if p.is_file() and "events" in p.parts]  # nothing was written
+    cli.ok("log", "ds", str(d), "-d", "x" * (64 * 1024))  # the limit itself is fine
+
+
 def test_relog_with_a_new_description_records_it(shared_cli: Cli, tmp_path: Path) -> None:
     """An unchanged re-log with -d used to drop the description while applying the aliases and
     metadata given with it."""
@@ -182,6 +196,27 @@ def test_delete_all_deletes_every_version_with_the_same_protections(shared_cli: 
     # gc frees the bytes of a deleted artifact as of any deleted version
     gc = cli.ok("gc", "--grace", "0s", "--json").json()
     assert any(d["kind"] == "manifest" for d in gc["deleted"])
+
+
+def test_delete_all_dry_run_shows_every_step_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    for i in range(2):
+        cli.ok("log", "scratch", str(_data(tmp_path, f"s{i}", 40 + i)))
+    cli.ok("alias", "add", "scratch:v0", "keep")
+    cli.ok("link", "scratch:v1", "registry/datasets/s")
+    remote = Path(cli.remote.removeprefix("file://"))
+    before = sorted(p.relative_to(remote).as_posix() for p in remote.rglob("*") if p.is_file())
+    assert cli("delete", "scratch", "--all", "--dry-run").code == 5  # the protections hold in a dry run too
+    res = cli.ok("delete", "scratch", "--all", "--force", "--dry-run", "--json").json()
+    assert res["dry_run"] is True and res["deleted"] == ["default/scratch:v0", "default/scratch:v1"]
+    assert res["removed_aliases"] == ["keep"] and res["unlinked"] == ["registry/datasets/s:v0"]
+    kinds = [(w["event"]["type"], w["event"].get("version")) for w in res["would_write"]]
+    assert kinds == [("version_deleted", 0), ("unlinked", 0), ("version_deleted", 1)]
+    text = cli.ok("delete", "scratch", "--all", "--force", "--dry-run")
+    assert text.out.split() == ["default/scratch:v0", "default/scratch:v1"]
+    assert "dry run: 3 event(s) not written" in text.err
+    after = sorted(p.relative_to(remote).as_posix() for p in remote.rglob("*") if p.is_file())
+    assert after == before  # not one object written
+    assert [r["version"] for r in cli.ok("ls", "scratch", "--json").json()] == ["v0", "v1"]
 
 
 def test_delete_all_writes_one_version_deleted_per_version(cli: Cli, tmp_path: Path) -> None:

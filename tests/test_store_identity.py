@@ -262,3 +262,25 @@ def test_a_cached_event_that_failed_validation_is_fetched_again(cli: Cli, tmp_pa
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.mark.parametrize(("url", "a_opts", "b_opts", "a_endpoint"), [
+    ("gs://same/x", {"endpoint_url": "http://127.0.0.1:9/"}, {"endpoint_url": "http://127.0.0.2:9"}, "http://127.0.0.1:9"),
+    ("az://same/x", {"account_name": "deva"}, {"account_name": "proda"}, "https://deva.blob.core.windows.net"),
+])
+def test_gcs_and_azure_cache_keys_have_the_endpoint(url: str, a_opts: dict[str, str], b_opts: dict[str, str],
+                                                    a_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GCS bucket or an Azure container of one name on two endpoints (two emulators, two
+    storage accounts) is two stores to the local caches, as on S3. Opening makes no request."""
+    from artcli.store import open_store
+
+    for var in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "STORAGE_EMULATOR_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    a, b = open_store(url, a_opts), open_store(url, b_opts)
+    try:
+        assert a.endpoint == a_endpoint
+        a.identity = b.identity = "id:1"
+        assert a.cache_id != b.cache_id
+    finally:
+        a.close()
+        b.close()

@@ -81,12 +81,13 @@ class Catalogue(Context):
         return copy_version(self._ctx(), self._ref(ref), to._ctx(), project=project, name=name,
                             aliases=list(aliases), keep_aliases=keep_aliases, reporter=reporter(self._progress))
 
-    def delete_artifact(self, name: str, *, force: bool = False) -> DeleteArtifactResult:
+    def delete_artifact(self, name: str, *, force: bool = False, dry_run: bool = False) -> DeleteArtifactResult:
         """Delete every live version of an artifact, with ``delete``'s protections checked
-        for all of them first (``artcli delete NAME --all``)."""
+        for all of them first (``artcli delete NAME --all``); ``dry_run`` writes nothing and
+        sets ``would_write``."""
         from artcli.ops.delete import delete_artifact
 
-        return delete_artifact(self._ctx(), self._ref(name), force=force)
+        return delete_artifact(self._ctx(), self._ref(name), force=force, dry_run=dry_run)
 
     def collection(self, ref: RefLike) -> CollectionListing:
         """A registry collection's versions, each with the version it links

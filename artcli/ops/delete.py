@@ -12,7 +12,7 @@ from artcli.eventlog import Events
 from artcli.links import claim_holders, links_by_version, unlink_version
 from artcli.model import Ref, parse_ref
 from artcli.repo import Repo
-from artcli.results import Previewable, Result
+from artcli.results import Previewable
 from artcli.state.artifact import fold
 
 DELETED_REASON = "deleted"
@@ -98,21 +98,23 @@ def _delete_one(repo: Repo, project: str, name: str, n: int, links: list[str], f
 
 
 @dataclass
-class DeleteArtifactResult(Result):
+class DeleteArtifactResult(Previewable):
     artifact: str
     deleted: list[str]  # the versions this command deleted, in number order
     removed_aliases: list[str]
     unlinked: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"artifact": self.artifact, "deleted": self.deleted, "removed_aliases": self.removed_aliases,
-                "unlinked": self.unlinked}
+        return self.with_preview({"artifact": self.artifact, "deleted": self.deleted,
+                                  "removed_aliases": self.removed_aliases, "unlinked": self.unlinked})
 
 
+@dry_runnable
 def delete_artifact(repo: Repo, ref: Ref, *, force: bool = False) -> DeleteArtifactResult:
     """Delete every live version of an artifact, with ``delete``'s protections checked for all
     of them before anything is written: custom aliases and registry links refuse (unless
-    ``force``), a version a live composite holds always does.
+    ``force``), a version a live composite holds always does. ``dry_run``: write nothing;
+    ``would_write`` lists the unlinks and deletions in the order a real run writes them.
 
     One ``version_deleted`` per version, as ``delete`` writes (readers of every revision
     understand them); an interruption leaves some deleted, and running it again finishes.

@@ -11,16 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from artcli import redact
 from artcli.errors import NotFoundError, UsageError
 from artcli.eventlog import Events
+from artcli.mdvalues import check_description
 from artcli.model import Ref
 from artcli.repo import Repo
 from artcli.results import Result
 from artcli.state.artifact import VersionState
-
-#: longer than this is a file pasted by mistake, not a description
-MAX_DESCRIPTION = 64 * 1024
 
 
 @dataclass
@@ -48,10 +45,7 @@ def describe(repo: Repo, ref: Ref, text: str | None = None, *, clear: bool = Fal
     ``ref`` names, with every description it ever had."""
     if text is not None and clear:
         raise UsageError("give a description or --clear, not both")
-    if text is not None and len(text.encode("utf-8", "surrogatepass")) > MAX_DESCRIPTION:
-        raise UsageError(f"description longer than {MAX_DESCRIPTION} bytes")
-    if text is not None:
-        redact.check_no_secret("the description", text)
+    check_description(text)
     st, vs = repo.resolve(ref)
     project, name, n = st.project, st.name, vs.version
     where = f"{project}/{name}:v{n}"

@@ -22,6 +22,7 @@ from artcli.inputs import hash_stream, require_paths
 from artcli.leases import LazyWriteSession
 from artcli.logplan import Gathered, assemble, base_entries, check_base_stored, gather
 from artcli.manifest_stream import EntrySpill
+from artcli.mdvalues import check_description
 from artcli.model import Entry, Ref, check_alias, check_name
 from artcli.packs import PACK_THRESHOLD
 from artcli.pathmatch import PathFilter
@@ -81,6 +82,7 @@ def log_artifact(
     replacing; the base's bytes are never read. ``dry_run``: write nothing, say what would be.
     """
     require_paths(paths)  # a typo is reported before the remote is contacted
+    check_description(description)
     fields = _event_fields(repo, inputs, ttl, event_fields)
     comps, placed = resolve_components(repo, components) if components else ([], [])
     if comps:
@@ -141,6 +143,7 @@ def add_ref(
     (and local files); the other options are ``log``'s.
     """
     require_paths([*(paths or []), *_local_sources(uris)])  # before the remote or any source is contacted
+    check_description(description)
     event_fields = _event_fields(repo, inputs, ttl, event_fields)  # a bad --input fails before any listing
     pfilter = PathFilter.of(include, exclude)
     with EntrySpill(repo.cache.tmp, run_size=run_size) as spill:

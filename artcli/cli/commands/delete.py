@@ -49,11 +49,8 @@ def delete(
 
     repo = open_repo(remote, project, run)
     if all_versions:
-        if dry_run:
-            from artcli.errors import UsageError
-
-            raise UsageError("--dry-run does not combine with --all yet", hint="dry-run each version: artcli delete NAME:vN --dry-run")
-        whole = delete_artifact(repo, parse(ref, repo), force=force)
+        whole = delete_artifact(repo, parse(ref, repo), force=force, dry_run=dry_run)
+        tell_preview(whole.would_write)
         for w in whole.warnings:
             output.warn(w)
         if as_json:
