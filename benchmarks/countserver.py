@@ -47,6 +47,9 @@ class Counting:
         self.counts: Counter[str] = Counter()
         #: answers other than 2xx, by request kind and status ("PUT 412": a lost exclusive create)
         self.answers: Counter[str] = Counter()
+        #: ``ARTCLI_BENCH_TRACE=FILE``: one line per request (method, path?query, status), to see what a case asks for
+        trace = os.environ.get("ARTCLI_BENCH_TRACE")
+        self.trace = open(trace, "a", buffering=1) if trace else None  # noqa: SIM115 - open for the server's life
         self._count_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
@@ -64,6 +67,10 @@ class Counting:
             if not status.startswith("2"):
                 with self._count_lock:
                     self.answers[f"{kind} {status.split()[0]}"] += 1
+            if self.trace is not None:
+                line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')} {status.split()[0]}\n"
+                with self._count_lock:
+                    self.trace.write(line)
             return start_response(status, headers, *exc)
 
         if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ:

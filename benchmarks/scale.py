@@ -388,19 +388,20 @@ def main(argv: list[str] | None = None) -> int:
         if "writers" in suite.only and args.writers != "0":
             w, v = (int(x) for x in args.writers.lower().split("x"))
             suite.writers_case(w, v)
+        info["machine_end"] = machine_info()
+        info["wall_s"] = round(time.perf_counter() - started, 1)
+        results = {"schema": "artcli-scale/1", "run": stamp, **info, "rows": suite.rows}
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"{args.tag}-{stamp}.json").write_text(json.dumps(results, indent=1))
+        md = render(results)
+        (RESULTS_DIR / f"{args.tag}-{stamp}.md").write_text(md)
+        (RESULTS_DIR / f"latest-{args.tag}.md").write_text(md)
+        print(md)
     finally:
         server.stop()
-        if not args.keep:
+        if not args.keep:  # after the results: removing ~300,000 scratch files took minutes here
+            print(f"[{time.strftime('%H:%M:%S')}] removing {work}", file=sys.stderr, flush=True)
             shutil.rmtree(work, ignore_errors=True)
-    info["machine_end"] = machine_info()
-    info["wall_s"] = round(time.perf_counter() - started, 1)
-    results = {"schema": "artcli-scale/1", "run": stamp, **info, "rows": suite.rows}
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"{args.tag}-{stamp}.json").write_text(json.dumps(results, indent=1))
-    md = render(results)
-    (RESULTS_DIR / f"{args.tag}-{stamp}.md").write_text(md)
-    (RESULTS_DIR / f"latest-{args.tag}.md").write_text(md)
-    print(md)
     return 0
 
 
