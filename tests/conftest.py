@@ -164,6 +164,12 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "PYTHONPATH": os.pathsep.join(p for p in (str(TREE), os.environ.get("PYTHONPATH")) if p),
     }
     unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("ARTCLI_TESTS_FORKED"):
+        # (set on shared machines and in many CI images) each of the suite's hundreds of Python
+        # subprocesses compiled this tree's artcli from source again: ~0.17 s of the ~0.7 s of
+        # CPU a `python -m artcli` costs. They write its bytecode once, as on any development
+        # machine (``__pycache__/`` is git-ignored; make mutate keeps its own setting).
+        unset["PYTHONDONTWRITEBYTECODE"] = os.environ.pop("PYTHONDONTWRITEBYTECODE")
     saved = _set_env(values)
     yield
     _restore_env(saved)
