@@ -136,7 +136,8 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         raise UsageError(f"no file of {where} matches {what}")
     target = (Path(root) if root else default_root(st.name, vs.version)).resolve()
     pre = _Survey()
-    if dry_run or (target.is_dir() and any(os.scandir(target))):  # files may be in the way
+    occupied = target.is_dir() and any(os.scandir(target))
+    if dry_run or occupied:  # files may be in the way
         for chunk in _batched(selected(), CHUNK):
             pre.add(repo, chunk, target, verify, dry_run)
     overwritten = sorted(pre.edited)
@@ -159,7 +160,7 @@ def download(repo: Repo, ref: Ref, root: str | None = None, *, path_prefix: str 
         rep.phase("downloading", None)
     for chunk in _batched(selected(), CHUNK):
         _materialise(repo, chunk, target, checked, skip_cache, rep, done, many, pre.stale, allow_private_refs,
-                     verify)
+                     verify, fresh=not occupied)
     if track:
         record_input(repo, st, vs, via="download", requested=str(ref), warnings=done.warnings)
     rep.done(f"{where} -> {target} ({plural(done.written, 'file')} written)")
@@ -211,17 +212,22 @@ class _Totals:
 
 def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[str], skip_cache: bool,
                  rep: ProgressReporter, done: _Totals, many: bool, stale: set[str],
-                 allow_private_refs: bool = False, verify: bool = False) -> None:
+                 allow_private_refs: bool = False, verify: bool = False, *, fresh: bool = False) -> None:
     """Put one chunk of entries in place: up-to-date files are left alone, the cache serves
     what it holds, the rest is fetched, verified and written. ``stale``: existing files the
-    survey found out of date (with ``--verify``, some the stat cache would vouch for)."""
+    survey found out of date (with ``--verify``, some the stat cache would vouch for).
+    ``fresh``: the target was empty when the download began, so there is nothing to compare
+    and no killed run's temp file to sweep (20,000 ``lstat`` calls and index lookups saved)."""
     plans = [(e, final_path(target, e.path, checked)) for e in entries]  # refuses escapes before any write
     stored = [(e, p) for e, p in plans if e.ref is None]
-    todo = out_of_date(repo.db, stored)
-    if stale:
-        have = {p for _, p in todo}
-        todo += [(e, p) for e, p in stored if p in stale and p not in have]
-    sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
+    if fresh:
+        todo = stored
+    else:
+        todo = out_of_date(repo.db, stored)
+        if stale:
+            have = {p for _, p in todo}
+            todo += [(e, p) for e, p in stored if p in stale and p not in have]
+        sweep_temps({os.path.dirname(p) for _, p in todo} | ({str(target)} if skip_cache else set()))
     made: set[str] = set()
     sink = TargetWriter(target, todo, made, None if skip_cache else repo.cache)
     # --skip-cache: straight from the remote into the target, no cache read or write
