@@ -162,6 +162,10 @@ class Store(abc.ABC):
         """The full URL of ``key`` (for ``artcli files``)."""
         return f"{self.url.rstrip('/')}/{key}"
 
+    def prepare_transfers(self) -> None:  # noqa: B027 - optional hook
+        """Build now what file transfers will need (a backend's second, asynchronous client),
+        e.g. on a thread while files hash; backends that build nothing ahead of time ignore it."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
