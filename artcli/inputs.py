@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import stat as statmod
 import time
 import unicodedata
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +72,12 @@ class ScanReport:
 
     skipped: list[tuple[str, str]] = field(default_factory=list)
     ignored: int = 0
+    found: int = 0  # files the walk yielded
 
     def warning(self, limit: int = 5) -> str | None:
         if not self.skipped:
             return None
-        shown = "; ".join(f"{p} ({why})" for p, why in self.skipped[:limit])
+        shown = "; ".join(f"{p} ({why})" for p, why in sorted(self.skipped)[:limit])
         more = f"; and {len(self.skipped) - limit} more" if len(self.skipped) > limit else ""
         return (f"skipped {len(self.skipped)} item{'s' if len(self.skipped) != 1 else ''} that "
                 f"{'are' if len(self.skipped) != 1 else 'is'} not a regular file inside the folder: {shown}{more}")
@@ -81,7 +85,6 @@ class ScanReport:
 
 @dataclass
 class _Walk:
-    found: dict[str, InputFile]
     report: ScanReport
     follow: bool
     use_ignore: bool
@@ -116,16 +119,20 @@ def upward_rules(folder: str) -> tuple[RuleSet, ...]:
     return tuple(rs for d in reversed(chain) if (rs := _ignore_file(d)) is not None)
 
 
-def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: frozenset[str]) -> None:
-    """Depth-first over a folder with scandir: one stat per file. ``folder`` is the logical
-    path (symlinks kept as named), ``rel`` the NFC prefix inside the version, ``above`` the
-    real paths of the folders we are inside (a symlink back to one is a loop)."""
+def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: frozenset[str]) -> Iterator[InputFile]:
+    """Depth-first over a folder with scandir (one stat per file), yielding its files in path
+    order: each folder's items are visited sorted by their name inside the version with a
+    ``/`` after a folder's, which is how a folder's whole paths sort among its siblings'.
+    ``folder`` is the logical path (symlinks kept as named), ``rel`` the NFC prefix inside the
+    version, ``above`` the real paths of the folders we are inside (a symlink back to one is a
+    loop). Only one folder's items are held at a time, per level."""
     try:
         it = sorted(os.scandir(folder), key=lambda d: d.name)
     except PermissionError as exc:
         raise UsageError(f"cannot read directory {folder}: {exc.strerror}") from None
     if w.use_ignore and any(d.name == IGNORE_FILE for d in it) and (own := _ignore_file(folder)) is not None:
         rules = (*rules, own)
+    items: list[tuple[str, str, os.stat_result | None]] = []  # (name in the version, path, stat or None: a folder)
     for d in it:
         path = f"{folder}/{d.name}"
         name = rel + _nfc(d.name)
@@ -160,7 +167,7 @@ def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: fr
             w.report.ignored += 1
             continue
         if is_dir:
-            _walk(w, path, name + "/", rules, above | {os.path.realpath(path)} if w.follow else above)
+            items.append((name + "/", path, None))
             continue
         assert fst is not None
         if statmod.S_ISREG(fst.st_mode):
@@ -168,9 +175,16 @@ def _walk(w: _Walk, folder: str, rel: str, rules: tuple[RuleSet, ...], above: fr
                 safe_relpath(name)
             except IntegrityError:
                 raise UsageError(f"cannot version a file named {name!r}") from None
-            _add(w.found, InputFile(name, path, fst.st_size, stat_key(fst)))
+            items.append((name, path, fst))
         else:
             w.report.skipped.append((name, "not a regular file"))
+    del it
+    items.sort(key=lambda item: item[0])
+    for name, path, fst in items:
+        if fst is None:
+            yield from _walk(w, path, name, rules, above | {os.path.realpath(path)} if w.follow else above)
+        else:
+            yield InputFile(name, path, fst.st_size, stat_key(fst))
 
 
 def require_paths(paths: list[str]) -> None:
@@ -184,7 +198,18 @@ def require_paths(paths: list[str]) -> None:
 def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool = False, use_ignore: bool = True,
          report: ScanReport | None = None, allow_empty: bool = False,
          keep: frozenset[str] = frozenset()) -> list[InputFile]:
-    """Files under ``paths``: a directory contributes its contents, a file its own name.
+    """Files under ``paths`` (:func:`iter_scan`), as a list; none is a UsageError unless ``allow_empty``."""
+    files = list(iter_scan(paths, name_as, follow_symlinks=follow_symlinks, use_ignore=use_ignore, report=report,
+                           keep=keep))
+    if not files and not allow_empty:
+        raise UsageError("nothing to log: the given paths contain no files")
+    return files
+
+
+def iter_scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool = False, use_ignore: bool = True,
+              report: ScanReport | None = None, keep: frozenset[str] = frozenset()) -> Iterator[InputFile]:
+    """Files under ``paths``, in path order, one at a time: a directory contributes its
+    contents, a file its own name.
 
     ``name_as`` places everything under that folder inside the version. In a folder, the
     default ignores and ``.artcliignore`` files leave things out (``use_ignore``), symlinks to
@@ -192,10 +217,11 @@ def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool 
     in ``report`` (``follow_symlinks``: follow every symlink, loops excepted). A path given
     by name is always taken, and so are the paths in ``keep`` (inside the version; with every
     folder above them), whatever the ignore rules say (``status`` of a downloaded folder).
+    Two inputs on one path are a UsageError.
     """
-    found: dict[str, InputFile] = {}
     rep = report if report is not None else ScanReport()
     prefix = tuple(p for p in (name_as or "").replace("\\", "/").split("/") if p)
+    walks: list[Iterator[InputFile]] = []
     for given in paths:
         p = Path(given)
         try:
@@ -203,25 +229,23 @@ def scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: bool 
         except FileNotFoundError:
             raise NotFoundError(f"no such file or directory: {given}") from None
         if statmod.S_ISREG(st.st_mode):
-            _add(found, InputFile(_to_rel((*prefix, p.name)), str(p.resolve()), st.st_size, stat_key(st)))
+            walks.append(iter([InputFile(_to_rel((*prefix, p.name)), str(p.resolve()), st.st_size, stat_key(st))]))
         elif statmod.S_ISDIR(st.st_mode):
             folder = os.path.abspath(given).rstrip("/") or "/"
             real = os.path.realpath(folder)
-            w = _Walk(found, rep, follow_symlinks, use_ignore, real, keep)
+            w = _Walk(rep, follow_symlinks, use_ignore, real, keep)
             rules = ((RuleSet(folder + "/", tuple(parse_ignore_text("\n".join(DEFAULT_IGNORES)))),
                       *upward_rules(folder)) if use_ignore else ())
-            _walk(w, folder, "".join(f"{_nfc(x)}/" for x in prefix), rules, frozenset({real}))
+            walks.append(_walk(w, folder, "".join(f"{_nfc(x)}/" for x in prefix), rules, frozenset({real})))
         else:
             raise UsageError(f"not a regular file or directory: {given}")
-    if not found and not allow_empty:
-        raise UsageError("nothing to log: the given paths contain no files")
-    return [found[k] for k in sorted(found)]
-
-
-def _add(found: dict[str, InputFile], f: InputFile) -> None:
-    if f.path in found:
-        raise UsageError(f"two inputs map to the same path {f.path!r} in the version; use --name-as")
-    found[f.path] = f
+    last = None
+    for f in heapq.merge(*walks, key=lambda f: f.path) if len(walks) > 1 else (walks[0] if walks else ()):
+        if f.path == last:
+            raise UsageError(f"two inputs map to the same path {f.path!r} in the version; use --name-as")
+        last = f.path
+        rep.found += 1
+        yield f
 
 
 def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
@@ -274,3 +298,57 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
         cutoff = (_now() - RACY_SECONDS) * 1e9
         db.stat_store((f.abspath, f.st, f.digest) for f in todo if max(f.st[3], f.st[4]) < cutoff)
     return len(todo)
+
+
+def hash_stream(files: Iterable[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
+                on_hashed: Callable[[InputFile], None] | None = None, batch: int = 512) -> Iterator[InputFile]:
+    """:func:`hash_files` for a stream: each file comes back with its digest, in the order
+    given, while at most a few batches are held (the stat cache is asked ``batch`` paths at a
+    time; files that must be read are hashed ``HASH_TASK`` per task on 4 threads, and what
+    they learnt is remembered batch by batch). ``on_hashed`` as for :func:`hash_files`.
+    """
+    pending: deque[tuple[list[InputFile], list[InputFile], list[Future[None]]]] = deque()
+
+    def work_some(part: list[InputFile]) -> None:
+        for f in part:
+            f.digest = digest_file(f.abspath)
+            if stat_key(os.stat(f.abspath)) != f.st:
+                raise ConflictError(f"{f.abspath} changed while it was being hashed; try again")
+            if progress:
+                progress(f.size)
+            if on_hashed:
+                on_hashed(f)
+
+    def finish(group: list[InputFile], todo: list[InputFile], futs: list[Future[None]]) -> list[InputFile]:
+        for fut in futs:
+            fut.result()
+        if todo:
+            cutoff = (_now() - RACY_SECONDS) * 1e9
+            db.stat_store((f.abspath, f.st, f.digest) for f in todo if max(f.st[3], f.st[4]) < cutoff)
+        return group
+
+    with ThreadPoolExecutor(4) as pool:
+        try:
+            it = iter(files)
+            while group := list(islice(it, batch)):
+                known = db.stat_lookup([f.abspath for f in group])
+                todo = []
+                for f in group:
+                    row = known.get(f.abspath)
+                    if row is not None and row[0] == f.st:
+                        f.digest = row[1]
+                        f.cached = True
+                        if progress:
+                            progress(f.size)
+                    else:
+                        todo.append(f)
+                futs = [pool.submit(work_some, todo[i : i + HASH_TASK]) for i in range(0, len(todo), HASH_TASK)]
+                pending.append((group, todo, futs))
+                while len(pending) > 2:
+                    yield from finish(*pending.popleft())
+            while pending:
+                yield from finish(*pending.popleft())
+        finally:
+            for _group, _todo, futs in pending:  # a failure or an abandoned stream: nothing more starts
+                for fut in futs:
+                    fut.cancel()

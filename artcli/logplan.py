@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from artcli import canonical, manifest
 from artcli.errors import ConflictError, NotFoundError, UsageError
 from artcli.hashing import digest_file
-from artcli.inputs import InputFile, ScanReport, hash_files, scan
+from artcli.inputs import InputFile, ScanReport, hash_files, iter_scan, scan
 from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
@@ -27,28 +27,30 @@ from artcli.progress import ProgressReporter
 from artcli.remoteindex import confirm_packs, find_loose
 
 if TYPE_CHECKING:
+    from artcli.fileplan import FilePlan
     from artcli.localdb import LocalDB
     from artcli.repo import Repo
 
 
 @dataclass
 class Gathered:
-    files: list[InputFile]
     ignored: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
-def gather(paths: list[str], name_as: str | None, *, pfilter: PathFilter | None = None,
+def gather(plan: FilePlan, paths: list[str], name_as: str | None, *, pfilter: PathFilter | None = None,
            follow_symlinks: bool = False, use_ignore: bool = True) -> Gathered:
-    """The files ``log`` takes from ``paths``; what it skipped is one warning."""
+    """Put the files ``log`` takes from ``paths`` into ``plan`` as the walk finds them (none
+    is held: a million files cost what a few do); what it skipped is one warning."""
     report = ScanReport()
-    files = scan(paths, name_as, follow_symlinks=follow_symlinks, use_ignore=use_ignore, report=report)
-    if pfilter:
-        files = [f for f in files if pfilter.accepts(f.path)]
-        if not files:
+    files = iter_scan(paths, name_as, follow_symlinks=follow_symlinks, use_ignore=use_ignore, report=report)
+    plan.add(f for f in files if pfilter.accepts(f.path)) if pfilter else plan.add(files)
+    if not plan.count:
+        if pfilter and report.found:
             raise UsageError(f"nothing to log: no file of the given paths matches {pfilter.describe()}")
+        raise UsageError("nothing to log: the given paths contain no files")
     warning = report.warning()
-    return Gathered(files, report.ignored, [warning] if warning else [])
+    return Gathered(report.ignored, [warning] if warning else [])
 
 
 def folder_entries(db: LocalDB, folder: str, *, read_data: bool = False, pfilter: PathFilter | None = None,
@@ -142,7 +144,7 @@ def check_base_stored(repo: Repo, kept: list[Entry], where: str) -> None:
                             hint="log from a live version, or log the files themselves")
 
 
-def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: list[InputFile]) -> Base:
+def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: FilePlan) -> Base:
     """The base version's entries, minus those matching a ``--remove`` pattern and those a local
     file replaces (same path). A local file where the base has a folder, or under a base file,
     is refused: say ``--remove`` for it."""
@@ -159,9 +161,8 @@ def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: list[Inp
             kept.append(e)
     if patterns and not removed:
         raise UsageError(f"no file of {where} matches --remove {' '.join(p.text for p in patterns)}")
-    replaced = {f.path for f in local}
     base_paths = {e.path for e in kept}
-    for path in replaced:
+    for path in local.paths():
         parts = path.split("/")
         for i in range(1, len(parts)):
             folder = "/".join(parts[:i])
@@ -169,9 +170,10 @@ def base_entries(repo: Repo, ref: Ref, remove: list[str] | None, local: list[Inp
                 raise UsageError(f"{path!r} would be inside {folder!r}, a file of {where}",
                                  hint=f"add --remove {folder}")
     folders = {"/".join(path.split("/")[:i]) for path in base_paths for i in range(1, path.count("/") + 1)}
-    for path in replaced & folders:
-        raise UsageError(f"{path!r} is a folder in {where}", hint=f"add --remove '{path}/'")
-    return Base(where, [e for e in kept if e.path not in replaced], removed)
+    for path in sorted(folders):
+        if path in local:
+            raise UsageError(f"{path!r} is a folder in {where}", hint=f"add --remove '{path}/'")
+    return Base(where, [e for e in kept if e.path not in local], removed)
 
 
 @dataclass
@@ -187,19 +189,18 @@ class Assembled:
     located: dict[bytes, bytes] = field(default_factory=dict)
 
 
-def assemble(files: list[InputFile], extra: list[Entry] | EntrySpill | None, kept: list[Entry],
+def assemble(files: FilePlan, extra: list[Entry] | EntrySpill | None, kept: list[Entry],
              cleanup: ExitStack, tmp_dir: Path, stream_min: int, rep: ProgressReporter) -> Assembled:
     """Local files + ready-made entries (references) + a base's kept entries, checked (no path
     twice): in memory, or, past ``stream_min`` entries or when ``extra`` is a spill, streaming
     (the content digest is of plain lines; the manifest gets the located ones)."""
-    entries = [Entry(f.path, f.size, f.digest) for f in files]
     spill = extra if isinstance(extra, EntrySpill) else None
-    if spill is None and len(entries) + len(extra or ()) + len(kept) > stream_min:
+    if spill is None and files.count + len(extra or ()) + len(kept) > stream_min:
         spill = cleanup.enter_context(EntrySpill(tmp_dir))
         spill.extend(extra or ())
     if spill is not None:  # streaming: the files join the spill; its merge checks every path
         located: dict[bytes, bytes] = {}
-        spill.extend(entries)
+        spill.extend(files.entries())
         for e in kept:
             spill.add(Entry(e.path, e.size, e.digest, ref=e.ref) if e.pack else e)
             if e.pack:
@@ -209,6 +210,7 @@ def assemble(files: list[InputFile], extra: list[Entry] | EntrySpill | None, kep
         rep.phase("checking the manifest", None, unit="entries")
         cdigest = digest_lines(spill.lines())  # no pack locations in it: the content digest
         return Assembled([], spill, spill.count, spill.size, cdigest, located)
+    entries = list(files.entries())  # no more than stream_min
     others = [*(extra or ()), *kept]
     if others:
         seen = {e.path for e in entries}

@@ -9,6 +9,7 @@ files offered one by one, :class:`LooseProbe`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from artcli.packs import decode_index
 if TYPE_CHECKING:
     from artcli.repo import Repo
 
+#: where a batch of digests may be packed: digest -> (pack, offset), for some of them
+Hints = Callable[[list[str]], dict[str, tuple[str, int]]]
 #: concurrent LIST requests of find_loose (and HEADs of confirm_packs)
 LIST_WORKERS = 8
 #: confirm_packs checks this many packs with HEADs at most; more take one LIST of ``packs/``
@@ -56,21 +59,52 @@ def find_packed(repo: Repo, digests: list[str],
     one full LIST of ``packs/`` when that is cheaper. A digest packed by a writer this one
     never heard of, on a big remote, is uploaded again.
     """
-    if not digests:
-        return {}
-    few = _packs_if_few(repo)
-    options = repo.db.packed_candidates(repo.store.cache_id, digests)
-    for d, where in (hints or {}).items():
-        options.setdefault(d, []).append(where)
-    candidates = {p for opts in options.values() for p, _ in opts}
-    live = candidates & few if few is not None else confirm_packs(repo, candidates)
-    out: dict[str, tuple[str, int]] = {}
-    for d in digests:
-        for p, off in options.get(d, ()):
-            if p in live:
-                out[d] = (p, off)
-                break
-    return out
+    return PackFinder(repo, hints).find(digests)
+
+
+class PackFinder:
+    """:func:`find_packed` asked batch after batch (a log of a million files): the remote is
+    looked at once (the few-packs listing), each candidate pack confirmed once."""
+
+    def __init__(self, repo: Repo, hints: dict[str, tuple[str, int]] | Hints | None = None) -> None:
+        """``hints``: where some digests may be packed, as a dict or a lookup of a batch."""
+        self._repo = repo
+        self._hints = hints or {}
+        self._few: set[str] | None = None
+        self._looked = False
+        self._confirmed: dict[str, bool] = {}
+
+    def find(self, digests: list[str]) -> dict[str, tuple[str, int]]:
+        """digest -> (pack, offset) for those of ``digests`` in a complete pack (see find_packed)."""
+        if not digests:
+            return {}
+        repo = self._repo
+        if not self._looked:
+            self._few = _packs_if_few(repo)
+            self._looked = True
+        options = repo.db.packed_candidates(repo.store.cache_id, digests)
+        for d, hint in self._hint_batch(digests).items():
+            options.setdefault(d, []).append(hint)
+        candidates = {p for opts in options.values() for p, _ in opts}
+        if self._few is not None:
+            live = candidates & self._few
+        else:
+            ask = candidates - self._confirmed.keys()
+            there = confirm_packs(repo, ask) if ask else set()
+            self._confirmed.update((p, p in there) for p in ask)
+            live = {p for p in candidates if self._confirmed[p]}
+        out: dict[str, tuple[str, int]] = {}
+        for d in digests:
+            for p, off in options.get(d, ()):
+                if p in live:
+                    out[d] = (p, off)
+                    break
+        return out
+
+    def _hint_batch(self, digests: list[str]) -> dict[str, tuple[str, int]]:
+        if isinstance(self._hints, dict):
+            return {d: h for d in digests if (h := self._hints.get(d)) is not None}
+        return self._hints(digests)
 
 
 def _packs_if_few(repo: Repo) -> set[str] | None:

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from artcli import layout, manifest
 from artcli.errors import ConflictError
+from artcli.fileplan import FilePlan
 from artcli.hashing import digest_bytes, digest_file
 from artcli.inputs import InputFile
 from artcli.leases import LazyWriteSession, Lease
@@ -34,7 +37,7 @@ from artcli.manifest_stream import EntrySpill, write_manifest
 from artcli.model import Entry, Manifest
 from artcli.packs import PACK_THRESHOLD, PackBuilder
 from artcli.progress import ProgressReporter
-from artcli.remoteindex import LooseProbe, confirm_packs, find_loose, find_packed
+from artcli.remoteindex import LooseProbe, PackFinder, confirm_packs, find_loose
 
 if TYPE_CHECKING:
     from artcli.repo import Repo
@@ -143,40 +146,64 @@ class EagerUploads:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eager: EagerUploads,
-                 hints: Callable[[], dict[str, tuple[str, int]]] | None = None,
-                 ) -> tuple[int, int, dict[str, tuple[str | None, int]]]:
-    """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
-    writer lease; large files ``eager`` took while hashing are settled here. ``hints`` gives
-    where some small files may already be packed (the previous version's manifest).
+#: distinct contents looked up at once (each candidate pack is confirmed once for all batches)
+CLASSIFY_BATCH = 8_192
 
-    Returns (files uploaded, bytes uploaded, digest -> (pack or None, offset)) for every
-    file of the version. Every object is complete before the manifest that names it.
+
+@dataclass
+class Stored:
+    """Where a version's local files went: the packs holding the small ones, the loose blobs
+    of the large ones (what is looked for again after a lapsed lease)."""
+
+    packs: set[str]
+    loose: list[str]
+
+
+def upload_files(repo: Repo, plan: FilePlan, rep: ProgressReporter, eager: EagerUploads,
+                 load_hints: Callable[[FilePlan], None] | None = None) -> tuple[int, int, Stored]:
+    """Store every file the remote lacks: small ones packed, large ones loose. Runs inside the
+    writer lease; large files ``eager`` took while hashing are settled here. ``load_hints``
+    puts into the plan where some small files may already be packed (the previous version's
+    manifest); it is called only when there are small files.
+
+    Every distinct content is placed in ``plan`` (a pack and offset, or loose), read back a
+    batch at a time: memory does not grow with the number of files. Returns (files uploaded,
+    bytes uploaded, where they went). Every object is complete before the manifest that names it.
     """
-    uniq: dict[str, InputFile] = {}
-    for f in files:
-        uniq.setdefault(f.digest, f)
-    small = [d for d, f in uniq.items() if f.size < PACK_THRESHOLD]
-    large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
-    where: dict[str, tuple[str | None, int]] = {}
-    if small:
-        for d, (p, o) in find_packed(repo, small, hints() if hints else None).items():
-            where[d] = (p, o)
     offered = eager.offered
-    known = [d for d in large if d not in offered]  # digests from the stat cache
-    for d in find_loose(repo, known) if known else ():
-        where[d] = (None, 0)
-    need_small = [uniq[d] for d in small if d not in where]
-    need_known = [uniq[d] for d in known if d not in where]
+    finder: PackFinder | None = None
+    known: list[InputFile] = []  # large files the stat cache knew: never offered (few: each >= 1 MiB)
+    eager_total = 0
+    distinct = plan.distinct()
+    more = True
+    while more:
+        small: list[str] = []
+        more = False
+        for f in islice(distinct, CLASSIFY_BATCH):
+            more = True
+            if f.size < PACK_THRESHOLD:
+                small.append(f.digest)
+            elif f.digest in offered:
+                eager_total += f.size
+            else:
+                known.append(f)
+        if small:
+            if finder is None:
+                if load_hints is not None:
+                    load_hints(plan)
+                finder = PackFinder(repo, plan.hints_for)
+            plan.place((d, p, o) for d, (p, o) in finder.find(small).items())
+    there = find_loose(repo, [f.digest for f in known]) if known else set()
+    need_known = [f for f in known if f.digest not in there]
+    need_n, need_bytes = plan.unplaced_small(PACK_THRESHOLD)
     eager_done = eager.report_to(rep.advance)
-    eager_left = sum(uniq[d].size for d in offered) - eager_done
-    rep.phase("uploading", sum(f.size for f in need_small) + sum(f.size for f in need_known) + eager_left)
+    rep.phase("uploading", need_bytes + sum(f.size for f in need_known) + eager_total - eager_done)
 
     with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
         futures = []
         if need_known:
             futures.append(pool.submit(_put_large, repo, need_known, rep))
-        settling = pool.submit(_settle_eager, repo, eager, uniq, rep)
+        settling = pool.submit(_settle_eager, repo, eager, plan, rep)
         futures.append(settling)
         builder = PackBuilder()
 
@@ -187,11 +214,12 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
             repo.db.add_pack(repo.store.cache_id, pdigest, b.members)
             repo.store.put(layout.pack_key(pdigest), data)
             repo.store.put(layout.pack_index_key(pdigest), index)
-            for d, off, _ in b.members:
-                where[d] = (pdigest, off)
+            plan.place((d, pdigest, off) for d, off, _ in b.members)
             rep.advance(len(data))
 
-        for f in need_small:
+        # the distinct small contents not placed above, in path order (a pack shipped meanwhile
+        # places only contents already passed)
+        for f in plan.distinct(unplaced_below=PACK_THRESHOLD):
             with open(f.abspath, "rb") as fh:
                 data = fh.read()
             if digest_bytes(data) != f.digest:  # the bytes packed are the bytes hashed
@@ -205,14 +233,14 @@ def upload_files(repo: Repo, files: list[InputFile], rep: ProgressReporter, eage
             futures.append(pool.submit(ship, builder))
         for fut in futures:
             fut.result()
-    for d in large:
-        where[d] = (None, 0)
+    plan.place_loose(PACK_THRESHOLD)
     again = settling.result()
-    up = need_small + need_known + again + [uniq[d] for d in eager.uploaded]
-    return len(up), sum(f.size for f in up), where
+    up_n = need_n + len(need_known) + len(again) + len(eager.uploaded)
+    up_bytes = need_bytes + sum(f.size for f in need_known + again) + sum(eager.uploaded.values())
+    return up_n, up_bytes, Stored(plan.packs(), plan.loose())
 
 
-def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], rep: ProgressReporter) -> list[InputFile]:
+def _settle_eager(repo: Repo, eager: EagerUploads, plan: FilePlan, rep: ProgressReporter) -> list[InputFile]:
     """Wait for the eager uploads, then confirm with a listing made inside the lease the blobs
     their probes found (one may have been garbage a gc was deleting); upload any that is gone.
     Returns those."""
@@ -220,15 +248,14 @@ def _settle_eager(repo: Repo, eager: EagerUploads, uniq: dict[str, InputFile], r
     hinted = sorted(eager.seen)
     there = find_loose(repo, hinted) if hinted else set()
     for d in there:
-        rep.advance(uniq[d].size)
-    gone = [uniq[d] for d in hinted if d not in there]
+        rep.advance(plan.first_with(d).size)
+    gone = [plan.first_with(d) for d in hinted if d not in there]
     if gone:
         _put_large(repo, gone, rep)
     return gone
 
 
-def commit_lease(repo: Repo, session: LazyWriteSession, mdigest: str,
-                 stored: dict[str, tuple[str | None, int]]) -> Lease:
+def commit_lease(repo: Repo, session: LazyWriteSession, mdigest: str, stored: Stored) -> Lease:
     """The writer lease to commit under: the one held since before the existence checks if it
     never lapsed; after a gap (the process was paused, the remote unreachable) a new lease, under
     which every object the version needs is looked for again (docs/format.md §7.1). A gc may
@@ -247,11 +274,11 @@ def commit_lease(repo: Repo, session: LazyWriteSession, mdigest: str,
     return lease
 
 
-def missing_objects(repo: Repo, mdigest: str, stored: dict[str, tuple[str | None, int]]) -> list[str]:
+def missing_objects(repo: Repo, mdigest: str, stored: Stored) -> list[str]:
     """Keys of the objects a new version needs (its manifest; each pack with its index; each
     loose blob) that the remote does not hold now: a few LISTs and one HEAD."""
-    loose = sorted({d for d, (pack, _) in stored.items() if pack is None})
-    packs = sorted({pack for pack, _ in stored.values() if pack})
+    loose = sorted(stored.loose)
+    packs = sorted(stored.packs)
     gone = [] if repo.store.exists(layout.manifest_key(mdigest)) else [layout.manifest_key(mdigest)]
     if packs:
         there = confirm_packs(repo, set(packs))  # a HEAD each (a listing only past many)
@@ -274,18 +301,20 @@ def _put_large(repo: Repo, files: list[InputFile], rep: ProgressReporter) -> Non
         rep.advance(f.size)
 
 
-def store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
-                    stored: dict[str, tuple[str | None, int]]) -> str:
-    """Write the manifest of ``entries`` (files where :func:`upload_files` stored them) in memory; its digest."""
-    by_path = {f.path: f for f in files}
-    located = []
+def placed(entries: Iterable[Entry], plan: FilePlan) -> Iterator[Entry]:
+    """``entries`` (in path order) with each local file's entry as :func:`upload_files` placed
+    it (with its pack and offset when packed): the two are walked side by side."""
+    local = plan.located()
+    f = next(local, None)
     for e in entries:
-        if e.path in by_path and e.digest in stored:
-            pack, off = stored[e.digest]
-            located.append(Entry(e.path, e.size, e.digest, pack, off) if pack else e)
-        else:
-            located.append(e)
-    mdigest, mbytes = manifest.encode(Manifest(located))
+        while f is not None and f.path < e.path:
+            f = next(local, None)
+        yield f if f is not None and f.path == e.path else e  # a local file wins over a base's entry
+
+
+def store_manifest(repo: Repo, entries: list[Entry], plan: FilePlan) -> str:
+    """Write the manifest of ``entries`` (local files where :func:`upload_files` placed them) in memory; its digest."""
+    mdigest, mbytes = manifest.encode(Manifest(list(placed(entries, plan))))
     mkey = layout.manifest_key(mdigest)
     if not repo.store.exists(mkey):
         repo.store.put(mkey, manifest.compress(mbytes))
@@ -293,41 +322,50 @@ def store_manifest(repo: Repo, entries: list[Entry], files: list[InputFile],
     return mdigest
 
 
-def count_missing(repo: Repo, files: list[InputFile]) -> tuple[int, int]:
+def count_missing(repo: Repo, plan: FilePlan) -> tuple[int, int]:
     """(files, bytes) :func:`upload_files` would send now: the distinct contents the remote
     lacks (``log --dry-run``; reads only, no lease)."""
-    uniq: dict[str, InputFile] = {}
-    for f in files:
-        uniq.setdefault(f.digest, f)
-    small = [d for d, f in uniq.items() if f.size < PACK_THRESHOLD]
-    large = [d for d, f in uniq.items() if f.size >= PACK_THRESHOLD]
-    have = set(find_packed(repo, small)) if small else set()
-    have |= find_loose(repo, large) if large else set()
-    need = [f for d, f in uniq.items() if d not in have]
-    return len(need), sum(f.size for f in need)
+    finder = PackFinder(repo)
+    n = size = 0
+    large: dict[str, int] = {}
+    distinct = plan.distinct()
+    more = True
+    while more:
+        small: dict[str, int] = {}
+        more = False
+        for f in islice(distinct, CLASSIFY_BATCH):
+            more = True
+            if f.size < PACK_THRESHOLD:
+                small[f.digest] = f.size
+            else:
+                large[f.digest] = f.size
+        have = finder.find(list(small))
+        n += sum(1 for d in small if d not in have)
+        size += sum(s for d, s in small.items() if d not in have)
+    have_loose = find_loose(repo, list(large)) if large else set()
+    n += sum(1 for d in large if d not in have_loose)
+    size += sum(s for d, s in large.items() if d not in have_loose)
+    return n, size
 
 
-def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
-                    stored: dict[str, tuple[str | None, int]], rep: ProgressReporter,
-                    located_extra: dict[bytes, bytes] | None = None) -> str:
-    """Write the manifest of a spill (files where :func:`upload_files` stored them) streaming: into temp
+def store_streamed(repo: Repo, spill: EntrySpill, plan: FilePlan, rep: ProgressReporter,
+                   located_extra: dict[bytes, bytes] | None = None) -> str:
+    """Write the manifest of a spill (local files where :func:`upload_files` placed them) streaming: into temp
     files in the cache's tmp dir, the gzip uploaded from its file, the canonical bytes moved
     into the local manifest cache; both temp files are gone on every outcome. Its digest."""
     extra = located_extra or {}  # lines carried over from a base version (log --from), with their pack
 
-    def placed() -> Iterator[bytes]:
+    def lines() -> Iterator[bytes]:
         """The spill's lines, each local file's with its pack and offset when it is packed:
-        ``files`` and the spill are both in path order, so they are walked side by side (a
-        dict of a million packed lines was a third of log's memory)."""
-        local = iter(files)
+        the plan and the spill are both in path order, so they are walked side by side."""
+        local = plan.located()
         f = next(local, None)
         for path, line in spill.records():
             while f is not None and f.path.encode() < path:
                 f = next(local, None)
             if f is not None and f.path.encode() == path:  # a local file wins over the base's entry
-                pack, off = stored.get(f.digest, (None, 0))
-                if pack:
-                    line = manifest.entry_line(Entry(f.path, f.size, f.digest, pack, off))
+                if f.pack:
+                    line = manifest.entry_line(f)
             elif path in extra:
                 line = extra[path]
             yield line
@@ -336,7 +374,7 @@ def store_streamed(repo: Repo, spill: EntrySpill, files: list[InputFile],
     raw = repo.cache.temp_path("manifest")
     try:
         rep.phase("writing the manifest", None, unit="entries")
-        mdigest, _size = write_manifest(placed(), gz, raw)
+        mdigest, _size = write_manifest(lines(), gz, raw)
         mkey = layout.manifest_key(mdigest)
         if not repo.store.exists(mkey):
             repo.store.put_files([(str(gz), mkey)])

@@ -48,7 +48,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.sources", "artcli.sources.*",              # reference sources, one per scheme
         "artcli.runinfo",                                  # which job a command belongs to (CI, git)
         "artcli.materialise",                              # verified bytes put in place
+        "artcli.placing",                                  # one file under its final name, atomically
         "artcli.cache", "artcli.inputs", "artcli.transfer",  # the local cache, hashing inputs, fetching entries
+        "artcli.fileplan",                                 # the files of one log, in a temporary database
         "artcli.config",
     )),
     ("format, store", (
@@ -76,7 +78,7 @@ OWNED_IMPORTS: dict[str, tuple[str, ...]] = {
     **{sdk: ("artcli.store", "artcli.store.*") for sdk in (
         "fsspec", "s3fs", "gcsfs", "boto3", "botocore", "aiobotocore", "aiohttp", "google", "adlfs", "azure")},
     "blake3": ("artcli.hashing",),
-    "sqlite3": ("artcli.localdb",),
+    "sqlite3": ("artcli.localdb", "artcli.fileplan"),  # the local index; a log's temporary file plan
     **{lib: ("artcli.cli", "artcli.cli.*") for lib in ("typer", "click")},
     "rich": ("artcli.cli.output", "artcli.cli.render", "artcli.cli.render.*"),  # drawing lives with the printer
 }

@@ -16,8 +16,9 @@ from artcli.components import resolve as resolve_components
 from artcli.durations import parse_expiry
 from artcli.errors import ArtcliError, ConflictError, UsageError
 from artcli.eventlog import EventLog
+from artcli.fileplan import FilePlan
 from artcli.humanize import files_and_size
-from artcli.inputs import hash_files, require_paths
+from artcli.inputs import hash_stream, require_paths
 from artcli.leases import LazyWriteSession
 from artcli.logplan import Gathered, assemble, base_entries, check_base_stored, gather
 from artcli.manifest_stream import EntrySpill
@@ -216,19 +217,20 @@ def _log_artifact(
     project = repo.project
     reading = _read_log_meanwhile(repo, project, name)  # overlaps the scan too: its stats release the GIL
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
-    got = gather(paths, name_as, pfilter=pfilter, follow_symlinks=follow_symlinks,
-                 use_ignore=use_ignore) if paths else Gathered([])
-    files = got.files
-    based = base_entries(repo, base, remove, files) if base is not None else None
+    plan = cleanup.enter_context(FilePlan(repo.cache.temp_path("fileplan")))  # the local files, on disk
+    got = gather(plan, paths, name_as, pfilter=pfilter, follow_symlinks=follow_symlinks,
+                 use_ignore=use_ignore) if paths else Gathered()
+    based = base_entries(repo, base, remove, plan) if base is not None else None
     session = LazyWriteSession(repo, rep)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
-    rep.phase("hashing", sum(f.size for f in files))
-    hash_files(files, repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)
+    rep.phase("hashing", plan.total)
+    for _f in plan.record(hash_stream(plan.files(), repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)):
+        pass
     log, state = reading.result()
     kept = [*(based.entries if based is not None else []), *placed]  # stored elsewhere already: base files, components
-    man = assemble(files, extra_entries, kept, cleanup, repo.cache.tmp, STREAM_MIN_ENTRIES, rep)
+    man = assemble(plan, extra_entries, kept, cleanup, repo.cache.tmp, STREAM_MIN_ENTRIES, rep)
     entries, spill, count, total, cdigest = man.entries, man.spill, man.count, man.total, man.cdigest
     repo.check_format(for_write=not dry_run)
 
@@ -243,7 +245,7 @@ def _log_artifact(
             res = LogResult(project, name, existing.version, cdigest, False, count, total, st.type,
                             st.aliases_of(existing.version), dry_run=True, **extras)
         else:
-            up_files, up_bytes = count_missing(repo, files)
+            up_files, up_bytes = count_missing(repo, plan)
             res = LogResult(project, name, st.next_version(), cdigest, True, count, total,
                             artifact_type or st.type or "dataset", ["latest", *aliases], up_files, up_bytes,
                             dry_run=True, **extras)
@@ -262,11 +264,11 @@ def _log_artifact(
     session.get()  # gc protocol (docs/format.md §7): dedup safely against old objects
     if based is not None:
         check_base_stored(repo, based.entries, based.ref)
-    up_files, up_bytes, stored = upload_files(repo, files, rep, eager, lambda: _packed_in_latest(repo, st))
+    up_files, up_bytes, stored = upload_files(repo, plan, rep, eager, lambda p: _packed_in_latest(repo, st, p))
     if spill is not None:
-        mdigest = store_streamed(repo, spill, files, stored, rep, man.located)
+        mdigest = store_streamed(repo, spill, plan, rep, man.located)
     else:
-        mdigest = store_manifest(repo, entries, files, stored)
+        mdigest = store_manifest(repo, entries, plan)
     lease = commit_lease(repo, session, mdigest, stored)  # a lease that lapsed: everything looked for again
 
     outcome: dict[str, Any] = {}
@@ -316,6 +318,7 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
             log = repo.artifact_log(project, name)  # opens the store
             repo.check_format()
             done.set_result((log, log.folded(repo.artifact_fold(project, name, history=False))))
+            repo.store.prepare_transfers()  # the uploads' client (s3fs), while the files still hash
         except BaseException as exc:  # raised where the result is used
             done.set_exception(exc)
 
@@ -328,21 +331,21 @@ def _check_renamed(st: Any) -> None:
         raise ConflictError(f"{st.project}/{st.name} was renamed to {st.renamed_to}; log to the new name")
 
 
-#: the previous version's manifest is read for deduplication only up to this many files
+#: the previous version's manifest is fetched for deduplication only up to this many files
 HINT_MAX_FILES = 100_000
 
 
-def _packed_in_latest(repo: Repo, st: ArtifactState) -> dict[str, tuple[str, int]]:
-    """Where the latest version's small files are packed: what a new version most likely
-    shares with it (deduplication without reading every pack index of the remote)."""
+def _packed_in_latest(repo: Repo, st: ArtifactState, plan: FilePlan) -> None:
+    """Put into ``plan`` where the latest version's small files are packed: what a new version
+    most likely shares with it (deduplication without reading every pack index of the remote).
+    The manifest is read one entry at a time; a bigger one only when it is cached."""
     vs = st.latest_live()
     if vs is None or not vs.manifest or (vs.files > HINT_MAX_FILES and not repo.cache.manifest_path(vs.manifest).exists()):
-        return {}
+        return
     try:
-        man = repo.version_manifest(st, vs)
+        plan.add_hints(repo.manifest_file(vs.manifest, vs.files))
     except ArtcliError:  # only a hint: a damaged or missing manifest costs deduplication
-        return {}
-    return {e.digest: (e.pack, e.offset or 0) for e in man.entries if e.pack and e.digest}
+        plan.clear_hints()
 
 
 def _check_type(current: str | None, wanted: str | None, project: str, name: str) -> None:
