@@ -131,3 +131,14 @@ def test_clearing_a_ttl_for_a_link_leaves_a_deleted_version_alone(cli: Cli, tmp_
     cli.ok("delete", "ds:v0", env=at(T0))
     with repo_of(cli) as repo:
         assert clear_ttl_for_link(repo, "default", "ds", 0) is False
+
+
+def test_a_ttl_through_lineage_names_every_link_that_keeps_a_version(cli: Cli, tmp_path: Path) -> None:
+    log(cli, tmp_path, "raw")
+    log(cli, tmp_path, "model", "--type", "model", "--input", "raw:v0")
+    cli.ok("link", "model:v0", "registry/models/a")
+    cli.ok("link", "model:v0", "registry/models/b")
+    res = cli.ok("ttl", "set", "raw:v0", "1d", "--downstream", "--json", env=at(T0)).json()
+    assert res["expires"] == "2030-01-02T00:00:00.000000Z"
+    assert [c["ref"] for c in res["changed"]] == ["default/raw:v0"]
+    assert res["skipped"] == [{"ref": "default/model:v0", "reason": "linked as registry/models/a:v0, registry/models/b:v0"}]
