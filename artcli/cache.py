@@ -10,6 +10,13 @@ cost a few cache files instead of 20,000 inodes (creating inodes is what a many-
 download spends its time on). The manifest entry says where a member lives, so no index is
 needed; every read is verified against the member's digest, and a hole, a torn write or a
 damaged byte simply reads as a miss.
+
+A loose file is hashed once, when it enters the cache; its stat key (device, inode, size,
+mtime and ctime in nanoseconds) is then kept in the index, and a later use trusts a file whose
+key is unchanged instead of hashing it again (a warm download of 1 GiB would otherwise hash
+1 GiB). Any write, truncation, chmod or replacement changes the ctime, which no program can set
+back, so a changed file is hashed again (and removed if it no longer matches);
+``download --verify`` hashes every cache file it uses.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pathlib import Path
 
 from artcli.errors import ArtcliError, local_write
 from artcli.hashing import digest_bytes, digest_file
-from artcli.localdb import LocalDB
+from artcli.localdb import LocalDB, stat_key
 from artcli.model import DIGEST_RE, Entry
 
 LOCK_NAME = "lock"
@@ -102,25 +109,57 @@ class Cache:
             os.makedirs(f"{self._files}/{fan}", exist_ok=True)
             self._dirs.add(fan)
 
-    def valid(self, digest: str) -> bool:
-        """True if the cache holds this digest intact; a corrupt copy is removed."""
+    def valid(self, digest: str, *, rehash: bool = False) -> bool:
+        """True if the cache holds this digest intact; a corrupt copy is removed.
+
+        A file whose stat key is the one recorded when it was last hashed is trusted without
+        reading it (see the module docstring); ``rehash`` hashes it anyway."""
         p = self.path(digest)
-        if not os.path.exists(p):
+        try:
+            st = os.stat(p)
+        except OSError:
             return False
-        if digest_file(p) == digest:
-            self.touch(p)
+        if not rehash and self._trusted(p, st, digest):
+            self.touch(p, st, digest)
             return True
-        os.unlink(p)
+        if digest_file(p) == digest:
+            after = os.stat(p)
+            if stat_key(after) == stat_key(st):  # not changed while it was read: remember it
+                self._store(p, after, digest)
+            self.touch(p, after, digest)
+            return True
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
         return False
 
-    @staticmethod
-    def touch(path: str) -> None:
+    def _trusted(self, path: str, st: os.stat_result, digest: str) -> bool:
+        row = self.db.stat_lookup([path]).get(path)
+        return row is not None and row[1] == digest and row[0] == stat_key(st)
+
+    def remember(self, path: str, digest: str) -> None:
+        """Record that the cache file at ``path`` holds ``digest``: artcli wrote it from bytes
+        it verified as they were written, and renamed it into place (its temp name is its own,
+        so no other writer touched it)."""
+        try:
+            self._store(path, os.stat(path), digest)
+        except OSError:
+            pass
+
+    def _store(self, path: str, st: os.stat_result, digest: str) -> None:
+        self.db.stat_store([(path, stat_key(st), digest)])
+
+    def touch(self, path: str, st: os.stat_result | None = None, digest: str = "") -> None:
         """Mark a cache file used, for LRU pruning: relatime/noatime mounts do not do it for us
-        (at most once an hour, so a warm download does not rewrite thousands of inodes)."""
-        st = os.stat(path)
-        now = time.time()
-        if now - st.st_atime > 3600:
-            os.utime(path, (now, st.st_mtime))
+        (at most once an hour, so a warm download does not rewrite thousands of inodes).
+        Setting the times changes the ctime: a trusted file (``digest``) is recorded again."""
+        st = st or os.stat(path)
+        now = time.time_ns()
+        if now - st.st_atime_ns > 3600 * 10**9:
+            os.utime(path, ns=(now, st.st_mtime_ns))
+            if digest and self._trusted(path, st, digest):
+                self.remember(path, digest)
 
     def adopt(self, tmp: Path | str, digest: str) -> str:
         """Move a verified temp file into the cache under its digest."""
@@ -131,6 +170,7 @@ class Cache:
         final = self.path(digest)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
+        self.remember(final, digest)  # verified by the caller: trusted while its stat key holds
         return final
 
     # -- packed files --------------------------------------------------------------------

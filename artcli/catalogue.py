@@ -86,7 +86,9 @@ class CatalogueNotes:
     def before(self) -> None:
         touch = secrets.token_hex(8)
         try:
-            self._cat.append(lambda _events: {"type": "artifact_touched", "name": self._name, "touch": touch})
+            # on the cached fold (as the summary after it): a touch must not parse the whole catalogue
+            body = {"type": "artifact_touched", "name": self._name, "touch": touch}
+            self._cat.append_folded(CatalogueFold(self._project), lambda _st: body)
             self._touch = touch
         except ArtcliError:
             pass  # best effort: without the touch a later failure could leave ls one write behind

@@ -130,6 +130,9 @@ class Lease:
     def lapsed(self) -> bool:
         """Whether others may have seen this lease dead at any moment since it started: a
         heartbeat more than half the lease late, now or at any time before (for skew)."""
+        return self._lapsed()
+
+    def _lapsed(self) -> bool:  # undecorated, so that mutation testing reaches it (mutmut skips decorated ones)
         with self._glock:
             if self._last_ok is not None:
                 self._note_gap(_elapsed(self._last_ok, _ticks()))
@@ -188,6 +191,15 @@ def write_session(repo: Repo, reporter: ProgressReporter | None = None) -> Itera
     Costs one PUT, one LIST and one DELETE per command (plus a heartbeat every 15 s),
     whatever the number of files. Call ``.check()`` on the lease right before committing.
     """
+    lease = _writer_lease(repo, reporter)
+    try:
+        yield lease
+    finally:
+        lease.end()
+
+
+def _writer_lease(repo: Repo, reporter: ProgressReporter | None) -> Lease:
+    """A started writer lease, taken when no live gc lease is listed after it was created."""
     rep = reporter or NoProgress()
     store = repo.store
     since = time.monotonic()
@@ -212,10 +224,7 @@ def write_session(repo: Repo, reporter: ProgressReporter | None = None) -> Itera
                                 f"{format_duration(waited)}", hint="run it again when gc has finished")
         time.sleep(pause)
         pause = min(2.0, pause * 2)
-    try:
-        yield lease
-    finally:
-        lease.end()
+    return lease
 
 
 class LazyWriteSession:

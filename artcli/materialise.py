@@ -2,9 +2,10 @@
 references (``download``).
 
 Every path is checked before anything is written (relative, inside the target, no symlinked
-folder on the way, no file that is also a folder), every write goes to a temp name beside its
-final name and is renamed into place (a reader never sees a half-written file), and the
-cache is copied from (reflink when the filesystem can), never linked into the target.
+folder on the way, no file that is also a folder), every file appears under its final name
+complete or not at all (:mod:`artcli.placing`: an unnamed file linked in, or a temp name
+renamed), and the cache is copied from (reflink when the filesystem can), never linked into
+the target.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artcli.errors import ArtcliError, ConflictError, IntegrityError, local_write
+from artcli.errors import ArtcliError, ConflictError, IntegrityError
 from artcli.hashing import digest_file
-from artcli.localdb import stat_key
+from artcli.localdb import StatKey, stat_key
 from artcli.model import Entry
+from artcli.placing import place, write_all
 
 if TYPE_CHECKING:
     from artcli.cache import Cache
@@ -88,7 +90,7 @@ def final_path(root: Path, rel: str, checked: set[str]) -> str:
             raise ConflictError(f"refusing to write {rel!r}: {cur} is not a directory")
         checked.add(cur)
     final = f"{root}/{rel}"
-    if os.path.commonpath([str(root), os.path.abspath(final)]) != str(root):
+    if not os.path.normpath(final).startswith(str(root).rstrip("/") + "/"):  # root: absolute, normalised
         raise IntegrityError(f"refusing to write {rel!r} outside {root}")
     return final
 
@@ -189,65 +191,46 @@ def _parent(dst: str, made: set[str]) -> str:
     return parent
 
 
-def _open_temp(dst: str) -> tuple[str, int]:
-    """A new temp file beside ``dst`` for one write: the pid (for the sweep) and a random part,
-    created with O_EXCL, so no two writers, threads or processes in other PID namespaces, ever
-    share one (names are cut at 80 characters, so long names with a common prefix would)."""
-    parent, name = os.path.split(dst)
-    tmp = f"{parent}/.{name[:80]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
-    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-
-
-def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> None:
-    """Write verified bytes to ``dst`` through a temp name beside it."""
+def write_bytes(dst: str, data: bytes | memoryview, made: set[str]) -> StatKey:
+    """Write verified bytes to ``dst`` atomically (:func:`artcli.placing.place`); its stat key."""
     _parent(dst, made)
-    tmp, fd = _open_temp(dst)
+    return place(dst, lambda fd: write_all(fd, data))
+
+
+def copy_into_place(src: str, dst: str, made: set[str]) -> StatKey:
+    """Copy a file (reflink when the filesystem can, else in the kernel) to ``dst`` atomically:
+    the cache is never linked into the target, so editing a downloaded file cannot change it.
+    A symlink at ``dst`` is replaced, never followed. Returns the new file's stat key."""
+    _parent(dst, made)
+    with open(src, "rb", buffering=0) as fi:
+        size = os.fstat(fi.fileno()).st_size
+
+        def fill(fd: int) -> None:
+            if size < (1 << 16):
+                write_all(fd, fi.read())
+                return
+            try:
+                fcntl.ioctl(fd, FICLONE, fi.fileno())
+            except OSError as exc:
+                if exc.errno not in _NO_CLONE:
+                    raise
+                _copy_range(fi.fileno(), fd)
+
+        return place(dst, fill)
+
+
+def move_into_place(src: str, dst: str, made: set[str]) -> None:
+    """Rename a verified temp file of the target tree to ``dst`` (a copy when ``dst`` is on
+    another filesystem, under a folder mounted inside the target)."""
+    _parent(dst, made)
     try:
-        try:
-            view = memoryview(data)
-            with local_write(dst, "the download target"):
-                while view:
-                    view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        os.replace(tmp, dst)
+        os.replace(src, dst)
     except IsADirectoryError:
         raise ConflictError(f"refusing to replace directory {dst} with a file") from None
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-
-
-def copy_into_place(src: str, dst: str, made: set[str]) -> None:
-    """Copy (reflink when the filesystem can) to a temp name beside ``dst``, then rename:
-    a reader never sees a half-written file, and the cache is never linked into the target.
-    ``rename`` replaces a symlink at ``dst`` itself, never what it points to."""
-    _parent(dst, made)
-    tmp = ""
-    try:
-        with open(src, "rb") as fi:
-            size = os.fstat(fi.fileno()).st_size
-            tmp, fd = _open_temp(dst)
-            try:
-                with local_write(dst, "the download target"):
-                    if size < (1 << 16):
-                        os.write(fd, fi.read())
-                    else:
-                        try:
-                            fcntl.ioctl(fd, FICLONE, fi.fileno())
-                        except OSError as exc:
-                            if exc.errno not in _NO_CLONE:
-                                raise
-                            _copy_range(fi.fileno(), fd)
-            finally:
-                os.close(fd)
-        try:
-            os.replace(tmp, dst)
-        except IsADirectoryError:
-            raise ConflictError(f"refusing to replace directory {dst} with a file") from None
-    finally:
-        if tmp and os.path.lexists(tmp):
-            os.unlink(tmp)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        copy_into_place(src, dst, made)
 
 
 _NO_CLONE = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF, errno.ENOSYS, errno.EPERM}
@@ -283,6 +266,8 @@ class TargetWriter:
         self.made = made
         self.cache = cache
         self.paths: dict[str, list[str]] = {}
+        #: path -> stat key of each file written, for the stat cache (no second ``stat``)
+        self.keys: dict[str, StatKey] = {}
         for e, p in todo:
             self.paths.setdefault(e.digest or "", []).append(p)
 
@@ -292,12 +277,22 @@ class TargetWriter:
         return self.tmpdir / f".{hint[:16]}.artcli-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
 
     def adopt(self, tmp: Path, digest: str) -> None:
+        """A verified loose blob: into the cache, then copied to every path that wants it (on
+        the fetch's write threads, while other blobs are still arriving); without a cache the
+        temp file itself becomes the last such path (renamed, not copied: written once)."""
+        paths = self.paths.get(digest, [])
         if self.cache is not None:
-            self.cache.adopt(tmp, digest)
+            final = self.cache.adopt(tmp, digest)
+            for p in paths:
+                self.keys[p] = copy_into_place(final, p, self.made)
             return
-        for p in self.paths.get(digest, []):
-            copy_into_place(str(tmp), p, self.made)
-        tmp.unlink(missing_ok=True)
+        try:
+            for p in paths[:-1]:
+                self.keys[p] = copy_into_place(str(tmp), p, self.made)
+            if paths:
+                move_into_place(str(tmp), paths[-1], self.made)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_packed(self, entry: Entry, data: bytes | memoryview) -> None:
         if self.cache is not None:
@@ -306,4 +301,4 @@ class TargetWriter:
 
     def write_targets(self, digest: str, data: bytes | memoryview) -> None:
         for p in self.paths.get(digest, []):
-            write_bytes(p, data, self.made)
+            self.keys[p] = write_bytes(p, data, self.made)

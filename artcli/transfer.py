@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol
 
@@ -70,24 +70,42 @@ def fetch_stored(store: Store, sink: FetchTarget, entries: list[Entry],
 
 
 def _fetch_loose(store: Store, sink: FetchTarget, entries: list[Entry], advance: Callable[[int], None] | None) -> None:
-    for i in range(0, len(entries), BATCH):
-        chunk = entries[i : i + BATCH]
-        tmps = [sink.temp_path(e.digest or "") for e in chunk]
-        try:  # hashed as the bytes arrive: nothing is read back to be verified
-            got = store.get_files_hashed([(layout.blob_key(e.digest or ""), str(t), e.size)
-                                          for e, t in zip(chunk, tmps, strict=True)])
-        except NotFoundError as exc:  # a version names it, so a missing object is damage, not absence
-            raise IntegrityError(f"an object of this version is missing from the remote: {exc}") from None
-        for i, (e, t, digest) in enumerate(zip(chunk, tmps, got, strict=True)):
+    """Loose blobs, ``BATCH`` at a time, hashed as the bytes arrive (nothing is read back to be
+    verified); each is verified and handed over on a write thread as soon as it is down, while
+    the others are still arriving (the sink's copies into the target overlap the network)."""
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        for i in range(0, len(entries), BATCH):
+            chunk = entries[i : i + BATCH]
+            tmps = [sink.temp_path(e.digest or "") for e in chunk]
+            handed: dict[int, Future[None]] = {}
+
+            def finish(j: int, digest: str, chunk: list[Entry] = chunk, tmps: list[Path] = tmps) -> None:
+                e = chunk[j]
+                _verify_file(tmps[j], e, digest, layout.blob_key(e.digest or ""))
+                sink.adopt(tmps[j], e.digest or "")
+                if advance:
+                    advance(e.size)
+
+            def landed(j: int, digest: str, finish: Callable[[int, str], None] = finish,
+                       handed: dict[int, Future[None]] = handed) -> None:
+                handed[j] = pool.submit(finish, j, digest)
+
             try:
-                _verify_file(t, e, digest, layout.blob_key(e.digest or ""))
-            except IntegrityError:
-                for later in tmps[i + 1 :]:
-                    later.unlink(missing_ok=True)
-                raise
-            sink.adopt(t, e.digest or "")
-            if advance:
-                advance(e.size)
+                try:
+                    got = store.get_files_hashed([(layout.blob_key(e.digest or ""), str(t), e.size)
+                                                  for e, t in zip(chunk, tmps, strict=True)], done=landed)
+                except NotFoundError as exc:  # a version names it, so a missing object is damage, not absence
+                    raise IntegrityError(f"an object of this version is missing from the remote: {exc}") from None
+                finally:
+                    wait(list(handed.values()))
+                for j, digest in enumerate(got):  # a store that did not say as it went
+                    if j not in handed:
+                        handed[j] = pool.submit(finish, j, digest)
+                for j in sorted(handed):
+                    handed[j].result()  # the first corrupt blob, in manifest order, is the error
+            finally:
+                for t in tmps:  # what was not handed over: corrupt, or not down when it failed
+                    t.unlink(missing_ok=True)
 
 
 def _verify_file(tmp: Path, e: Entry, digest: str, key: str) -> None:

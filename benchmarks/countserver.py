@@ -6,7 +6,9 @@ is read from ``/proc`` like the plain ``moto_server`` of ``s3server.py``) and wr
 app with three things:
 
 * a counter per request kind (``LIST``, ``GET``, ``HEAD``, ``PUT``, ``DELETE``, ``POST``, by
-  method and whether the path names an object), read with ``GET /_bench/counts``;
+  method and whether the path names an object), read with ``GET /_bench/counts``, and one of
+  the answers that were not 2xx by kind and status (``PUT 412``: an exclusive create that lost
+  its race), read with ``GET /_bench/answers``;
 * conditional writes (``If-None-Match`` / ``If-Match``) serialised, as S3 does them atomically
   (moto checks then stores; see tests/conftest.py), so concurrent writers are judged fairly;
 * ``POST /_bench/load?bucket=B&prefix=P&dir=D``: copy every file under the local directory ``D``
@@ -43,6 +45,11 @@ class Counting:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.counts: Counter[str] = Counter()
+        #: answers other than 2xx, by request kind and status ("PUT 412": a lost exclusive create)
+        self.answers: Counter[str] = Counter()
+        #: ``ARTCLI_BENCH_TRACE=FILE``: one line per request (method, path?query, status), to see what a case asks for
+        trace = os.environ.get("ARTCLI_BENCH_TRACE")
+        self.trace = open(trace, "a", buffering=1) if trace else None  # noqa: SIM115 - open for the server's life
         self._count_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
@@ -52,18 +59,33 @@ class Counting:
             return self._control(path, environ, start_response)
         if path.startswith("/moto-api"):  # the harness's own readiness checks and resets
             return self.app(environ, start_response)
+        kind = request_kind(environ)
         with self._count_lock:
-            self.counts[request_kind(environ)] += 1
+            self.counts[kind] += 1
+
+        def counting_start(status: str, headers: Any, *exc: Any) -> Any:
+            if not status.startswith("2"):
+                with self._count_lock:
+                    self.answers[f"{kind} {status.split()[0]}"] += 1
+            if self.trace is not None:
+                line = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')} {status.split()[0]}\n"
+                with self._count_lock:
+                    self.trace.write(line)
+            return start_response(status, headers, *exc)
+
         if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ:
             with self._write_lock:
-                return list(self.app(environ, start_response))
-        return self.app(environ, start_response)
+                return list(self.app(environ, counting_start))
+        return self.app(environ, counting_start)
 
     def _control(self, path: str, environ: dict[str, Any], start_response: Any) -> Any:
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         if path == "/_bench/counts":
             with self._count_lock:
                 body: Any = dict(self.counts)
+        elif path == "/_bench/answers":
+            with self._count_lock:
+                body = dict(self.answers)
         elif path == "/_bench/load":
             body = {"objects": load_dir(query["bucket"], query.get("prefix", ""), unquote(query["dir"]))}
         else:
@@ -130,6 +152,10 @@ class CountingServer:
 
     def counts(self) -> Counter[str]:
         return Counter(self._get("/_bench/counts"))
+
+    def answers(self) -> Counter[str]:
+        """Answers other than 2xx so far, e.g. ``{"PUT 412": 40, "GET 404": 3}``."""
+        return Counter(self._get("/_bench/answers"))
 
     def load(self, bucket: str, prefix: str, root: str) -> int:
         from urllib.parse import quote

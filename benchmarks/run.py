@@ -4,7 +4,8 @@
 
 Steps (names or numbers for --only): 1 ingest, 2 relog, 3 push, 4 download,
 5 large, 6 startup, 7 floor, 8 azure, 9 incremental.  Results go to benchmarks/results/<size>-<UTC
-timestamp>.json and .md, plus benchmarks/results/latest-<size>.md; the Markdown
+timestamp>.json and .md, plus benchmarks/results/latest-<size>.md (latest-<size>-<steps>.md
+for a run with --only); the Markdown
 table is printed to stdout at the end (progress goes to stderr).
 """
 
@@ -79,6 +80,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data-root", type=Path, default=datasets.DEFAULT_ROOT)
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     return ap.parse_args(argv)
+
+
+def latest_name(size: str, only: str) -> str:
+    """``latest-<size>.md`` for a run of every step; a partial run (``--only``) is
+    ``latest-<size>-<steps>.md``, so it never replaces the last complete report."""
+    if not only:
+        return f"latest-{size}.md"
+    return f"latest-{size}-{'-'.join(parse_only(only))}.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     base = args.results_dir / f"{args.size}-{stamp}"
     base.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
     base.with_suffix(".md").write_text(md + "\n")
-    shutil.copyfile(base.with_suffix(".md"), args.results_dir / f"latest-{args.size}.md")
+    shutil.copyfile(base.with_suffix(".md"), args.results_dir / latest_name(args.size, args.only))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     log(f"== wrote {base}.json and .md")

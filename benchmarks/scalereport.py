@@ -7,8 +7,8 @@ from typing import Any
 TITLES = {
     "show_cold": "`show NAME:latest`, cold cache, S3 — N events",
     "download_cold": "`download NAME:vK`, cold cache, S3 — N events",
-    "show_warm": "`show NAME:latest`, warm cache, S3 — N events",
-    "show_warm_folder": "`show NAME:latest`, warm cache, folder remote — N events",
+    "show_warm": "`show NAME:latest`, warm cache, S3 — N events (median CPU of 3 runs)",
+    "show_warm_folder": "`show NAME:latest`, warm cache, folder remote — N events (median CPU of 3 runs)",
     "log_warm": "`log` a new version, warm cache, S3 — N events",
     "ulimit": "`show NAME:latest`, cold cache, folder remote, `ulimit -n 256` — N events",
     "ls_cold": "`ls`, cold cache, S3 — N artifacts",
@@ -43,7 +43,10 @@ def render(results: dict[str, Any]) -> str:
         f"{m0['cpus']} CPUs, load average {m0['loadavg_1_5_15']} at start, {m1['loadavg_1_5_15']} at end; "
         f"whole run {results['wall_s']:.0f} s.",
         "Requests are counted at the S3 server. Times are wall seconds on a shared machine: read the "
-        "requests and CPU first. `not run`: the size is above the cap for the old code.",
+        "requests and CPU first. `not run`: the size is above the cap for the old code. Both trees are "
+        "byte-compiled before the first command (as `pip install` does). "
+        f"Measured commands took {sum(r.get('wall_s') or 0 for r in rows):.0f} s of the run (warm reads "
+        "counted once); the rest went to generating remotes, loading them into the server and warming caches.",
         "",
     ]
     cases = list(dict.fromkeys(r["case"] for r in rows if r["case"] != "writers"))
@@ -66,7 +69,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['acknowledged']} of {r['n']} versions acknowledged; consecutive: {r['consecutive']}; "
                 f"checkpoints written meanwhile: {', '.join(f'[{a}, {b})' for a, b in r['checkpoints']) or 'none'}, "
                 f"each equal to the event objects: {r['checkpoints_equal_events']}; {r['requests']:,} requests "
-                f"({', '.join(f'{k} {v:,}' for k, v in sorted(r['by_kind'].items()))}); {r['wall_s']:.0f} s wall.", ""]
+                f"({', '.join(f'{k} {v:,}' for k, v in sorted(r['by_kind'].items()))}); "
+                f"answers other than 2xx: {', '.join(f'{k} {v:,}' for k, v in sorted(r.get('answers', {}).items())) or 'none'}"
+                f" (PUT 412: an event a writer lost to another); {r['wall_s']:.0f} s wall.", ""]
     errors = [r for r in rows if r.get("rc")]
     if errors:
         out += ["## Errors", ""]

@@ -34,6 +34,14 @@ from hypothesis import settings
 # Before anything can import gcsfs (see FACTS: 60 s stalls against emulators otherwise).
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
+if os.environ.get("ARTCLI_TESTS_FORKED"):
+    # tests/mutation.py: mutmut runs each mutant's tests in a process forked from one that has
+    # already hashed, and BLAKE3's thread pool (rayon) does not survive a fork: a forked test
+    # hashing a large file would wait forever. One-thread hashing gives the same digests.
+    from artcli import hashing
+
+    hashing.new_hasher = lambda size_hint=0: hashing.blake3.blake3()
+
 Remote = tuple[str, dict[str, str]]
 TREE = Path(__file__).resolve().parents[1]  # the repository root: the artcli under test
 
@@ -98,14 +106,26 @@ _SERVER_FIXTURES = {"s3": ("s3_server", "s3_bucket", "_s3_admin", "s3_cli"),
                     "gcs": ("gcs_server", "gcs_bucket", "gcs_cli")}
 
 
+#: modules holding the longest tests (real processes racing, killed or run by make; a browser; a
+#: Java checker), longest first. They run first: pytest-xdist hands out the rest in collection
+#: order, so the run ends on short tests instead of one worker finishing a long one alone.
+LONG_FIRST = ("test_crashes.py", "test_secrets.py", "test_many_writers.py", "test_examples.py",
+              "test_store_contract.py", "test_checkpoint_writers.py", "test_store_identity.py",
+              "test_api_docs.py", "test_faults.py", "test_site.py", "test_site_browser.py",
+              "test_catalogue.py", "test_metadata.py", "test_bench_smoke.py", "test_site_bench.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses a server's fixtures carries its marker, so ``-m "not s3 and not gcs"``
-    (what ``make mutate`` runs, forking pytest per mutant) never starts a server."""
+    (what ``make mutate`` runs, forking pytest per mutant) never starts a server. Modules in
+    :data:`LONG_FIRST` move to the front, in that order (each module stays in one piece)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         for marker, fixtures in _SERVER_FIXTURES.items():
             if names.intersection(fixtures):
                 item.add_marker(getattr(pytest.mark, marker))
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 def _free_port() -> int:
@@ -144,6 +164,12 @@ def _isolated_session_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "PYTHONPATH": os.pathsep.join(p for p in (str(TREE), os.environ.get("PYTHONPATH")) if p),
     }
     unset = {k: os.environ.pop(k) for k in _SESSION_UNSET if k in os.environ}
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("ARTCLI_TESTS_FORKED"):
+        # (set on shared machines and in many CI images) each of the suite's hundreds of Python
+        # subprocesses compiled this tree's artcli from source again: ~0.17 s of the ~0.7 s of
+        # CPU a `python -m artcli` costs. They write its bytecode once, as on any development
+        # machine (``__pycache__/`` is git-ignored; make mutate keeps its own setting).
+        unset["PYTHONDONTWRITEBYTECODE"] = os.environ.pop("PYTHONDONTWRITEBYTECODE")
     saved = _set_env(values)
     yield
     _restore_env(saved)
@@ -193,10 +219,36 @@ def start_moto(wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = _seria
     return server
 
 
+def _share_botocore_data() -> None:
+    """One botocore data loader for every botocore session of this test process.
+
+    artcli opens a new s3fs file system (a new botocore session) per store, as a real command
+    does once; a session's loader parses botocore's JSON service models again, ~0.2 s of CPU
+    each time, and in-process tests open hundreds of stores. The models are static files:
+    sharing their parsed form changes nothing else (sessions and credentials stay per store;
+    ``artcli/store/s3_objects.py`` shares the loader the same way for reference sources).
+    """
+    import botocore.session
+
+    real = botocore.session.create_loader
+    if getattr(real, "artcli_shared", False):
+        return
+    loaders: dict[Any, Any] = {}
+
+    def shared(search_path_string: Any = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = real(search_path_string)
+        return loaders[search_path_string]
+
+    shared.artcli_shared = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = shared
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server bound to 127.0.0.1 (exported as AWS_ENDPOINT_URL)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    _share_botocore_data()
     server = start_moto()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"

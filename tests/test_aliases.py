@@ -138,5 +138,6 @@ def test_concurrent_alias_moves_file(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.s3
+@pytest.mark.slow  # make test races alias moves on S3 in tests/test_many_writers.py (same checks)
 def test_concurrent_alias_moves_s3(s3_cli: Cli, tmp_path: Path) -> None:
     _concurrent_moves(s3_cli, tmp_path)

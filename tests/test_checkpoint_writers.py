@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from artcli import checkpoints, layout
+from artcli import checkpoints, layout, marker
 from artcli.eventlog import EventLog, encode
 from artcli.localdb import LocalDB
 from artcli.state.artifact import ArtifactState
@@ -32,6 +32,9 @@ def _version(n: int) -> dict[str, Any]:
 
 
 def _prefill(store: Store, n: int) -> None:
+    """``n`` events of a store made as a first writer makes it: the marker first (a remote that
+    holds objects without one is refused, docs/format.md §2.1)."""
+    assert store.put_if_absent(marker.KEY, marker.body())
     for seq in range(n):
         assert store.put_if_absent(layout.event_key(PREFIX, seq), encode(_version(seq), seq, None)[1])
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clihelp import Cli, make_tree
 
 WRITERS = 8
+
+
+@pytest.fixture(params=["file", pytest.param("s3", marks=[pytest.mark.s3, pytest.mark.slow]),
+                        pytest.param("azure", marks=[pytest.mark.azure, pytest.mark.slow])])
+def writers_cli(request: pytest.FixtureRequest) -> Cli:
+    """file in make test; the S3 and Azure twins in make test-slow: on those remotes make test
+    races the same logs (new and identical content) in tests/test_many_writers.py."""
+    return request.getfixturevalue({"file": "cli", "s3": "s3_cli", "azure": "azure_cli"}[request.param])
 
 
 def test_parallel_logs_get_distinct_versions(writers_cli: Cli, tmp_path: Path) -> None:

@@ -52,22 +52,6 @@ def test_a_failed_log_leaves_no_stamp(s3_cli: Cli, s3_server: str, tmp_path: Pat
     assert _stamp(work, "eval.ref").read_text().strip() == "default/evaluation:v0"
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_switching_remotes_runs_the_pipeline_there(cli: Cli, tmp_path: Path) -> None:
-    """docs/makefile.md's order: `make` on one remote, then `ARTCLI_REMOTE=<another> make` logs
-    every stage on the other remote (the stamps are per remote)."""
-    work = tmp_path / "pipeline"
-    shutil.copytree(EXAMPLE, work)
-    env = _make_env(cli, tmp_path)
-    assert _make(work, env).returncode == 0
-    other = (tmp_path / "other").as_uri()
-    second = _make(work, {**env, "ARTCLI_REMOTE": other})
-    assert second.returncode == 0, second.stderr
-    names = {r["name"] for r in cli.ok("ls", "--json", "-r", other).json()}
-    assert names == {"raw-data", "clean-data", "model", "evaluation"}
-    assert _make(work, {**env, "ARTCLI_REMOTE": other}, "-q").returncode == 0  # up to date there too
-
-
 def test_the_documented_makefile_is_the_example() -> None:
     doc = (EXAMPLE.parent.parent / "docs" / "makefile.md").read_text()
     block = doc.split("```make\n", 1)[1].split("```", 1)[0]
@@ -76,6 +60,8 @@ def test_the_documented_makefile_is_the_example() -> None:
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_makefile_pipeline(cli: Cli, tmp_path: Path) -> None:
+    """The pipeline runs, records lineage and metadata, is idempotent, builds its site, and
+    switching remotes runs it again there."""
     work = tmp_path / "pipeline"
     shutil.copytree(EXAMPLE, work)
     bindir = tmp_path / "bin"
@@ -99,3 +85,12 @@ def test_makefile_pipeline(cli: Cli, tmp_path: Path) -> None:
     assert site.returncode == 0, site.stderr
     site_dir = _stamp(work, "eval.ref").parent / "site"
     assert (site_dir / "p/default/a/evaluation/v0.html").is_file() and check_site(site_dir) == []
+
+    # docs/makefile.md's order: then `ARTCLI_REMOTE=<another> make` logs every stage on the other
+    # remote (the stamps are per remote); the first remote's pipeline above is the one it starts from
+    other = (tmp_path / "other").as_uri()
+    second = _make(work, {**env, "ARTCLI_REMOTE": other})
+    assert second.returncode == 0, second.stderr
+    names = {r["name"] for r in cli.ok("ls", "--json", "-r", other).json()}
+    assert names == {"raw-data", "clean-data", "model", "evaluation"}
+    assert _make(work, {**env, "ARTCLI_REMOTE": other}, "-q").returncode == 0  # up to date there too

@@ -239,6 +239,34 @@ def test_lost_answer_to_an_exclusive_create_is_not_a_lost_race(s3_cli: Cli, s3_s
     assert len(events) == 1, events
 
 
+
+def test_one_request_operations_outlast_botocore_s_own_attempts(s3_cli: Cli, s3_server: str, tmp_path: Path) -> None:
+    """Reads and exclusive creates go through the blocking client (not s3fs): a live server that
+    answers 503 SlowDown four times in a row (more than botocore's 3 attempts) and cuts a body
+    off twice is still waited out by the outer layer, as s3fs's would (docs/reliability.md)."""
+    make_tree(tmp_path / "d", {"a.txt": b"a\n"})
+    s3_cli.ok("log", "ds", str(tmp_path / "d"))
+    seen: dict[str, int] = {}
+
+    def rule(method: str, path: str, headers: dict[str, str]) -> str | None:
+        kind = ("marker" if path.split("?")[0].endswith("/artcli-store.json") else
+                "list" if method == "GET" and "list-type=2" in path else
+                "event" if method == "PUT" and "/events/" in path else None)
+        if kind is None:
+            return None
+        seen[kind] = seen.get(kind, 0) + 1
+        if kind == "marker" and seen[kind] <= 2:
+            return "truncate"
+        return "slowdown" if seen[kind] <= 4 else None
+
+    with FaultProxy(s3_server, rule=rule) as proxy:
+        cli = Cli(s3_cli.home, s3_cli.remote, env={"AWS_ENDPOINT_URL": proxy.url})
+        res = cli.run("alias", "add", "ds:v0", "best")
+    assert res.code == 0, res.err
+    assert seen["marker"] >= 3 and seen["list"] >= 5 and seen["event"] >= 5, seen
+    assert proxy.counts["truncate"] == 2 and proxy.counts["slowdown"] >= 10, dict(proxy.counts)
+    assert "best" in s3_cli.ok("show", "ds:latest", "--json").json()["aliases"]
+
 # -- corrupt objects on S3 ---------------------------------------------------------------------
 SMALL = {f"s/{i}.txt": f"small {i}\n".encode() for i in range(20)}
 

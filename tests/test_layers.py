@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "artcli.sources", "artcli.sources.*",              # reference sources, one per scheme
         "artcli.runinfo",                                  # which job a command belongs to (CI, git)
         "artcli.materialise",                              # verified bytes put in place
+        "artcli.placing",                                  # one file under its final name, atomically
         "artcli.cache", "artcli.inputs", "artcli.transfer",  # the local cache, hashing inputs, fetching entries
         "artcli.fileplan",                                 # the files of one log, in a temporary database
         "artcli.config",

@@ -240,5 +240,6 @@ def test_concurrent_links_file(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.s3
+@pytest.mark.slow  # make test races links into one collection on S3 in tests/test_many_writers.py
 def test_concurrent_links_s3(s3_cli: Cli, tmp_path: Path) -> None:
     _concurrent_links(s3_cli, tmp_path)

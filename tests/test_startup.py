@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clihelp import Cli
 
 HEAVY = ["boto3", "botocore", "s3fs", "gcsfs", "fsspec", "aiobotocore", "rich", "pydantic", "adlfs", "azure"]
@@ -74,3 +76,51 @@ def test_the_api_on_a_local_remote_imports_no_cloud_library(tmp_path: Path) -> N
             f"    repo.log('ds', [{str(data)!r}]); repo.ls('ds'); repo.show('ds'); repo.files('ds')\n"
             "assert artcli.VersionInfo and artcli.errors.NotFoundError")
     assert _loaded(code) == []
+
+
+#: what only moving files on S3 needs: a warm read imports none of it (~0.25 s of CPU, ~16 MiB)
+S3_TRANSFER_STACK = ["s3fs", "aiobotocore", "aiohttp", "fsspec", "boto3", "rich"]
+
+
+def _s3_command_loads(cli: Cli, *argv: str) -> tuple[dict[str, object], list[str]]:
+    """Run ``artcli ARGV`` in a fresh process on ``cli``'s remote: its exit code and output, and
+    which of the heavy modules (and botocore) it imported."""
+    probe = ("import json, sys\n"
+             f"sys.argv = ['artcli', *{list(argv)!r}]\n"
+             "from artcli.entry import main\n"
+             "try:\n    main()\n    code = 0\nexcept SystemExit as exc:\n    code = exc.code\n"
+             f"heavy = [m for m in {[*S3_TRANSFER_STACK, 'botocore']!r} if m in sys.modules]\n"
+             "print('\\nPROBE ' + json.dumps({'code': code, 'heavy': heavy}))\n")
+    out = subprocess.run([sys.executable, "-c", probe], env=cli.proc_env(), capture_output=True, text=True, check=True)
+    body, _, probe_line = out.stdout.rpartition("\nPROBE ")
+    found = json.loads(probe_line)
+    assert found["code"] in (0, None), out.stderr
+    return {"stdout": body}, found["heavy"]
+
+
+@pytest.mark.s3
+def test_a_warm_read_on_s3_sends_its_requests_without_the_transfer_stack(s3_cli: Cli, tmp_path: Path) -> None:
+    """A warm ``show`` on S3 is two requests (the marker's GET, the events' LIST): a blocking
+    botocore client sends them, and s3fs, aiobotocore, aiohttp, fsspec and boto3 are imported
+    only by commands that move files (issue 24: warm ``show`` ≤ 0.5 s of CPU). The same holds
+    when another writer added an event since (one more GET), for ``ls`` and for ``alias add``
+    (one conditional PUT)."""
+    from clihelp import make_tree
+
+    make_tree(tmp_path / "d", {"a.txt": b"alpha\n"})
+    s3_cli.ok("log", "ds", str(tmp_path / "d"))
+    s3_cli.ok("show", "ds:latest")  # the cache now holds the log
+    out, heavy = _s3_command_loads(s3_cli, "show", "ds:latest", "--json")
+    assert json.loads(str(out["stdout"]))["version"] == "v0"
+    assert heavy == ["botocore"], f"a warm show imported {heavy}"
+
+    other = Cli(tmp_path / "other", s3_cli.remote)  # another machine: its own cache
+    assert other.run("alias", "add", "ds:v0", "best").code == 0  # one event s3_cli's cache has not seen
+    out, heavy = _s3_command_loads(s3_cli, "show", "ds:best", "--json")
+    assert "best" in json.loads(str(out["stdout"]))["aliases"]
+    assert heavy == ["botocore"], f"a warm show reading one new event imported {heavy}"
+
+    for argv in (["ls", "--json"], ["alias", "add", "ds:v0", "prod"]):
+        _out, heavy = _s3_command_loads(s3_cli, *argv)
+        assert heavy == ["botocore"], f"{argv[0]} imported {heavy}"
+    assert "prod" in s3_cli.ok("show", "ds:latest", "--json").json()["aliases"]

@@ -211,6 +211,26 @@ class StoreContract:
         assert not (dst / "gone").exists()
         assert not [p for p in dst.rglob("*") if "artcli" in p.name]
 
+    def test_get_files_hashed_says_as_each_file_lands(self, store: Store, tmp_path: Path) -> None:
+        """``done(i, digest)`` comes once per file, when its bytes are complete at their final
+        name: a download can use a file while the others are still arriving."""
+        from artcli.hashing import digest_bytes, digest_file
+
+        blobs = [os.urandom(2**20 + i) for i in range(3)] + [b"tiny"]
+        for i, b in enumerate(blobs):
+            store.put(f"d/{i}", b)
+        dst = tmp_path / "dst"
+        seen: dict[int, tuple[str, str]] = {}
+
+        def done(i: int, digest: str) -> None:
+            assert i not in seen, "told twice"
+            seen[i] = (digest, digest_file(dst / str(i)))  # complete, under its final name, now
+
+        got = store.get_files_hashed([(f"d/{i}", str(dst / str(i)), len(b)) for i, b in enumerate(blobs)], done=done)
+        want = [digest_bytes(b) for b in blobs]
+        assert got == want
+        assert seen == {i: (d, d) for i, d in enumerate(want)}
+
     def test_put_files_missing_source(self, store: Store, tmp_path: Path) -> None:
         with pytest.raises(NotFoundError) as info:
             store.put_files([(str(tmp_path / "nope"), "k")])
@@ -657,25 +677,29 @@ def test_s3_put_if_absent_retries_conditional_conflict() -> None:
     from artcli.store.s3 import S3Store
 
     class ClientError(Exception):
-        def __init__(self, code: str) -> None:
+        def __init__(self, code: str, status: int) -> None:
             super().__init__(code)
-            self.response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": 409}}
+            self.response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
-    class FakeFs:
+    class FakeClient:
         calls = 0
 
-        def pipe_file(self, path: str, data: bytes, mode: str = "overwrite") -> None:
-            FakeFs.calls += 1
-            if FakeFs.calls < 3:
-                raise OSError(5, "conflict") from ClientError("ConditionalRequestConflict")
-            raise FileExistsError(path)
+        def call(self, operation: str, **kwargs: object) -> dict[str, object]:
+            assert operation == "put_object" and kwargs["IfNoneMatch"] == "*"
+            FakeClient.calls += 1
+            if FakeClient.calls < 3:
+                raise ClientError("ConditionalRequestConflict", 409)
+            raise ClientError("PreconditionFailed", 412)
 
-        def cat_file(self, path: str, **kwargs: object) -> bytes:
+        def read(self, **kwargs: object) -> bytes:
             return b"theirs"
 
-    store = S3Store(FakeFs(), "bucket", "p", "s3://bucket/p")
+    def no_s3fs() -> None:
+        raise AssertionError("one request needs no s3fs")
+
+    store = S3Store(FakeClient(), no_s3fs, "bucket", "p", "s3://bucket/p")  # type: ignore[arg-type]
     assert store.put_if_absent("k", b"mine") is False
-    assert FakeFs.calls == 3
+    assert FakeClient.calls == 3
 
 
 # -- failures of the remote itself ---------------------------------------------------------------

@@ -318,6 +318,7 @@ def _read_log_meanwhile(repo: Repo, project: str, name: str) -> Future[tuple[Eve
             log = repo.artifact_log(project, name)  # opens the store
             repo.check_format()
             done.set_result((log, log.folded(repo.artifact_fold(project, name, history=False))))
+            repo.store.prepare_transfers()  # the uploads' client (s3fs), while the files still hash
         except BaseException as exc:  # raised where the result is used
             done.set_exception(exc)
 

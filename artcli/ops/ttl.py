@@ -77,6 +77,11 @@ def set_ttl(repo: Repo, ref: Ref, value: str, *, upstream: bool = False, downstr
     a TTL on a linked version is a conflict. Versions reached through lineage that are linked,
     deleted or expired are skipped and reported, never changed.
     """
+    return _set_ttl(repo, ref, value, upstream, downstream)
+
+
+def _set_ttl(repo: Repo, ref: Ref, value: str, upstream: bool, downstream: bool) -> TtlResult:
+    """:func:`set_ttl`, undecorated so that mutation testing reaches it (mutmut skips decorated functions)."""
     now = clock.now()
     when = parse_expiry(value, now)
     expires = None if when is None else clock.iso(when)

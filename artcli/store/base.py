@@ -8,7 +8,7 @@ Every method raises only :mod:`artcli.errors` classes; cloud exceptions are tran
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -63,15 +63,23 @@ class Store(abc.ABC):
         complete; the first failure is raised naming its key. Parent directories are created.
         """
 
-    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]]) -> list[str]:
+    def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]],
+                         done: Callable[[int, str], object] | None = None) -> list[str]:
         """:meth:`get_files` for ``(key, local_path, size or None)``, returning each file's
         BLAKE3 digest. This default reads each file back once it is down; backends that stream
         hash the bytes as they arrive instead (a 1 GiB data set is then written once and never
-        read back to be verified)."""
+        read back to be verified). ``done(i, digest)`` is called as soon as job ``i``'s file is
+        complete at its ``local_path`` (from any thread, in any order), so the caller can use it
+        while the others are still arriving; it must return quickly."""
         from artcli.hashing import digest_file
 
         self.get_files([(key, dst) for key, dst, _size in jobs])
-        return [digest_file(dst) for _key, dst, _size in jobs]
+        digests = []
+        for i, (_key, dst, _size) in enumerate(jobs):
+            digests.append(digest_file(dst))
+            if done is not None:
+                done(i, digests[-1])
+        return digests
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -153,6 +161,10 @@ class Store(abc.ABC):
     def public_url(self, key: str) -> str:
         """The full URL of ``key`` (for ``artcli files``)."""
         return f"{self.url.rstrip('/')}/{key}"
+
+    def prepare_transfers(self) -> None:  # noqa: B027 - optional hook
+        """Build now what file transfers will need (a backend's second, asynchronous client),
+        e.g. on a thread while files hash; backends that build nothing ahead of time ignore it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

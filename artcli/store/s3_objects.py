@@ -18,28 +18,16 @@ from typing import Any
 
 from artcli.errors import ConflictError, NotFoundError, RemoteError
 from artcli.store.errors import has_code, translate
-from artcli.store.s3 import botocore_config, read_s3_options
+from artcli.store.s3_client import shared_loader
+from artcli.store.s3_settings import botocore_config, read_s3_options
 
 #: connections the client keeps: reference downloads fetch on 8 threads
 MAX_POOL_CONNECTIONS = 16
 _MISSING = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
 
-_LOADER: Any = None
-
 
 class PreconditionFailed(ConflictError):
     """``If-Match`` failed: the object is no longer the recorded one."""
-
-
-def _botocore_loader() -> Any:
-    """One botocore data loader per process: it caches the (static) service models, which
-    otherwise cost ~120 ms per client; sessions and credentials stay per client."""
-    global _LOADER
-    if _LOADER is None:
-        import botocore.loaders
-
-        _LOADER = botocore.loaders.create_loader()
-    return _LOADER
 
 
 def make_s3_client(options: Mapping[str, str] | None) -> Any:
@@ -55,7 +43,7 @@ def make_s3_client(options: Mapping[str, str] | None) -> Any:
         config["signature_version"] = UNSIGNED
     with translate("s3://"):
         core = botocore.session.get_session()  # fresh: credentials and env are read now
-        core.register_component("data_loader", _botocore_loader())
+        core.register_component("data_loader", shared_loader())  # models parsed once a process
         session = boto3.session.Session(botocore_session=core, profile_name=s.profile)
         return session.client("s3", endpoint_url=s.endpoint_url, region_name=s.region, config=Config(**config))
 

@@ -90,12 +90,15 @@ def one_command_tree() -> Iterator[None]:
     import typer.main
 
     real = typer.main.get_command
-    built: dict[int, Any] = {}
+    built: dict[tuple[int, ...], Any] = {}
 
     def cached(app: Any) -> Any:
-        if id(app) not in built:
-            built[id(app)] = real(app)
-        return built[id(app)]
+        # keyed by the commands the app holds, not by id(app): the CLI runs a fresh copy of its
+        # app narrowed to the one command it runs, and a freed copy's id is soon reused
+        key = tuple(id(c) for c in [*app.registered_commands, *app.registered_groups])
+        if key not in built:
+            built[key] = real(app)
+        return built[key]
 
     typer.main.get_command = cached  # type: ignore[assignment]
     try:

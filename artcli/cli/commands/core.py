@@ -109,7 +109,7 @@ def download(
     skip_cache: Annotated[bool, typer.Option("--skip-cache", help="Fetch from the remote straight into the target, bypassing the local cache.")] = False,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not record the version as used by the current run.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files of the target that were edited locally (or not written by artcli).")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Re-hash the files already in the target, also those the stat cache vouches for.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Re-hash the files already in the target and the cache files used, also those the stat cache vouches for.")] = False,
     dry_run: DryRunOpt = False,
     allow_private_refs: Annotated[bool, typer.Option("--allow-private-refs", help="Fetch references to internal addresses (loopback, link-local, private) and system or credential files, refused by default.")] = False,
     remote: RemoteOpt = None,

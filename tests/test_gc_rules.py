@@ -1,0 +1,161 @@
+"""The rules under gc and its leases, one at a time and at their edges: when a lease object is
+live, and when gc may mark a version deleted for its TTL. Written against the survivors of
+``make mutate GROUPS=gc`` (docs/reliability.md): each test here failed with a mutant that the
+whole-command tests of ``tests/test_gc.py`` let through."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from artcli import canonical, clock, leases
+from artcli.ops import gc as opgc
+from artcli.repo import Repo
+
+from clihelp import Cli, make_tree
+
+NOW = datetime(2030, 6, 1, 12, 0, 0, tzinfo=UTC)
+T0 = "2030-01-01T00:00:00.000000Z"
+
+
+def at(when: str) -> dict[str, str]:
+    return {"ARTCLI_NOW": when}
+
+
+def log(cli: Cli, tmp_path: Path, name: str, content: bytes, *args: str) -> None:
+    src = make_tree(tmp_path / f"src-{name}-{len(list(tmp_path.iterdir()))}", {"f.txt": content})
+    cli.ok("log", name, str(src), *args, env=at(T0))
+
+
+def events(cli: Cli, name: str) -> list[dict]:
+    return [json.loads(line)["event"] for line in cli.ok("debug", "events", name).out.splitlines()]
+
+
+@contextmanager
+def repo_of(cli: Cli) -> Iterator[Repo]:
+    """An in-process Repo on the test's remote, to call gc's and the leases' functions directly."""
+    saved = {k: os.environ.get(k) for k in cli.env}
+    os.environ.update(cli.env)
+    repo = Repo.open()
+    try:
+        yield repo
+    finally:
+        repo.close()
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both clocks lease_live reads, stopped at NOW (a lease is about real time, so no ARTCLI_NOW)."""
+    monkeypatch.setattr(leases, "_wall", lambda: NOW)
+    monkeypatch.setattr(leases, "time", SimpleNamespace(time=lambda: NOW.timestamp()))
+
+
+def body(age: float, **fields: object) -> bytes:
+    """A lease object whose heartbeat is ``age`` seconds before NOW (negative: ahead of it)."""
+    beat = clock.iso(NOW - timedelta(seconds=age))
+    return canonical.dumps({"kind": "writer", "id": "x", "started": beat, "heartbeat": beat, "actor": {},
+                            **fields})
+
+
+def test_a_lease_is_live_for_its_own_lifetime(frozen: None) -> None:
+    assert leases.lease_live(body(5, lease=10), None)
+    assert not leases.lease_live(body(20, lease=10), None)  # the default (120 s) would keep it
+    assert leases.lease_live(body(100), None) and not leases.lease_live(body(130), None)  # no lease: 120 s
+
+
+def test_lease_lifetime_bounds_exactly(frozen: None) -> None:
+    assert leases.lease_live(body(119.5, lease=120), None)
+    assert not leases.lease_live(body(120, lease=120), None)  # a heartbeat exactly a lease old is dead
+    assert leases.lease_live(body(-leases.FUTURE_MAX, lease=120), None)  # skew up to the bound is believed
+    assert not leases.lease_live(body(-leases.FUTURE_MAX - 1, lease=120), None)
+    # a lease under a second counts as one second; a second and a half is a second and a half
+    assert leases.lease_live(body(0.7, lease=0.5), None)
+    assert not leases.lease_live(body(1.0, lease=0.5), None)
+    assert not leases.lease_live(body(1.7, lease=1.5), None)
+    assert leases.lease_live(body(1.2, lease=1.5), None)
+    # at most an hour, whatever the object says
+    assert leases.lease_live(body(3599, lease=10_000), None)
+    assert not leases.lease_live(body(3600, lease=10_000), None)
+
+
+def test_an_unreadable_lease_is_live_while_its_object_is_young(frozen: None) -> None:
+    t = NOW.timestamp()
+    assert leases.lease_live(b"not json", None)  # no time to judge by: assumed live
+    assert leases.lease_live(b"not json", t - leases.LEASE_SECONDS + 0.5)
+    assert not leases.lease_live(b"not json", t - leases.LEASE_SECONDS)  # exactly a lease old: dead
+    assert not leases.lease_live(body(0, lease="soon"), t - 600)
+    assert leases.lease_live(body(0, lease="soon"), t - 1)
+
+
+def test_elapsed_takes_the_clock_that_says_more() -> None:
+    assert leases._elapsed((10.0, 1000.0), (70.0, 1001.0)) == 60.0  # wall clock set back: boot time counts
+    assert leases._elapsed((10.0, 1000.0), (11.0, 4600.0)) == 3600.0  # monotonic clock stopped in sleep
+
+
+# -- expiry ---------------------------------------------------------------------------------------
+
+def test_gc_marks_an_expired_version_deleted_once(cli: Cli, tmp_path: Path) -> None:
+    """At gc's own ``now`` (here years after the real clock), never at the machine's; a version
+    deleted meanwhile, or not there, is left alone."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    log(cli, tmp_path, "ds", b"b")
+    day2, before = datetime(2030, 1, 3, tzinfo=UTC), datetime(2030, 1, 1, 12, tzinfo=UTC)
+    with repo_of(cli) as repo:
+        assert opgc._mark_deleted(repo, "default", "ds", 0, before) is False  # not expired yet
+        assert opgc._mark_deleted(repo, "default", "ds", 1, day2) is False  # no TTL
+        assert opgc._mark_deleted(repo, "default", "ds", 7, day2) is False  # no such version
+        assert opgc._mark_deleted(repo, "default", "ds", 0, day2) is True
+        assert opgc._mark_deleted(repo, "default", "ds", 0, day2) is False  # already deleted
+    deleted = [e for e in events(cli, "ds") if e["type"] == "version_deleted"]
+    assert [(e["version"], e["reason"]) for e in deleted] == [(0, opgc.EXPIRED_REASON)]
+    assert cli("show", "ds:v0", env=at("2030-01-01T01:00:00Z")).code == 3  # deleted, not only expired
+
+
+
+# -- the lease objects ----------------------------------------------------------------------------
+def _lease_objects(repo: object, prefix: str) -> dict[str, dict]:
+    store = repo.store  # type: ignore[attr-defined]
+    return {i.key: canonical.loads(store.get(i.key)) for i in store.list(prefix)}
+
+
+def test_gc_and_writer_leases_are_where_the_other_side_looks(cli: Cli, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc's lease under gc/running/ and a writer's under gc/writers/, each saying its kind and
+    run, live while held and gone when ended; a renewed write session is a new lease."""
+    from artcli import layout
+
+    log(cli, tmp_path, "ds", b"a")
+    monkeypatch.setenv("ARTCLI_RUN_ID", "run-7")
+    with repo_of(cli) as repo:
+        assert repo.run_id == "run-7"
+        lock = leases.gc_lease(repo)
+        try:
+            objs = _lease_objects(repo, layout.GC_LEASES_PREFIX)
+            assert list(objs) == [lock.key] and lock.key.startswith(layout.GC_LEASES_PREFIX)
+            assert (objs[lock.key]["kind"], objs[lock.key]["actor"]["run"]) == ("gc", "run-7")
+            assert leases.live_leases(repo.store, layout.GC_LEASES_PREFIX) == {lock.key: True}
+        finally:
+            lock.end()
+        assert _lease_objects(repo, layout.GC_LEASES_PREFIX) == {}
+
+        session = leases.LazyWriteSession(repo)
+        first = session.get()
+        assert session.get() is first
+        objs = _lease_objects(repo, layout.WRITER_LEASES_PREFIX)
+        assert list(objs) == [first.key]
+        assert (objs[first.key]["kind"], objs[first.key]["actor"]["run"]) == ("writer", "run-7")
+        second = session.renew()
+        assert second.id != first.id and session.get() is second
+        assert list(_lease_objects(repo, layout.WRITER_LEASES_PREFIX)) == [second.key]  # the old one ended
+        session.close()
+        assert _lease_objects(repo, layout.WRITER_LEASES_PREFIX) == {}
+        session.close()  # closing twice is harmless
