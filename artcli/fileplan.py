@@ -31,6 +31,7 @@ from artcli.inputs import InputFile
 from artcli.model import Entry
 
 BATCH = 2048  # rows read or written at a time
+PLACE_ROWS = 512  # placements written per transaction (see FilePlan.place)
 
 _SCHEMA = """
 CREATE TABLE files (path TEXT PRIMARY KEY, abspath BLOB, size INTEGER, dev INTEGER, ino INTEGER,
@@ -110,12 +111,15 @@ class FilePlan:
             self._conn.execute("COMMIT")
 
     def place(self, rows: Iterable[tuple[str, str | None, int]]) -> None:
-        """Record where distinct contents are stored: (digest, pack or None for loose, offset)."""
+        """Record where distinct contents are stored: (digest, pack or None for loose, offset).
+        A transaction per PLACE_ROWS: random digests dirty a page each, held (and journaled)
+        in memory until the commit."""
         rows = list(rows)
         with self._lock:
-            self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO placed VALUES (?,?,?)", rows)
-            self._conn.execute("COMMIT")
+            for i in range(0, len(rows), PLACE_ROWS):
+                self._conn.execute("BEGIN")
+                self._conn.executemany("INSERT OR REPLACE INTO placed VALUES (?,?,?)", rows[i : i + PLACE_ROWS])
+                self._conn.execute("COMMIT")
 
     def place_loose(self, min_size: int) -> None:
         """Every distinct content of at least ``min_size`` bytes is a loose blob."""
@@ -136,7 +140,8 @@ class FilePlan:
 
     def _hint_rows(self, batch: list[tuple[str, str, int]]) -> None:
         with self._lock:
-            self._conn.executemany("INSERT OR IGNORE INTO hints VALUES (?,?,?)", batch)
+            for i in range(0, len(batch), PLACE_ROWS):
+                self._conn.executemany("INSERT OR IGNORE INTO hints VALUES (?,?,?)", batch[i : i + PLACE_ROWS])
 
     def clear_hints(self) -> None:
         with self._lock:

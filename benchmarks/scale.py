@@ -63,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--events", default="100,1000,10000,100000", help="log lengths (comma-separated)")
     ap.add_argument("--artifacts", default="1000,10000", help="project sizes for ls")
     ap.add_argument("--files", default="100000", help="file counts for the memory case")
+    ap.add_argument("--files-log-only", action="store_true", help="the files case measures log alone")
     ap.add_argument("--large-mib", type=int, default=512, help="size of the large-file data set (files of 32 MiB)")
     ap.add_argument("--writers", default="16x20", help="concurrent writers x versions each (S3), 0 to skip")
     ap.add_argument("--before-max-events", type=int, default=10_000)
@@ -241,6 +242,8 @@ class Suite:
             remote = (self.work / "remotes" / f"files-{n}-{variant}").as_uri()
             env = self.env(variant, self.state())
             self.measure("files_log", n, variant, ["log", "many", str(data), "--json", "--remote", remote], env)
+            if self.args.files_log_only:
+                continue
             out = self.work / "out" / f"files-{n}-{variant}"
             self.measure("files_download", n, variant, ["download", "many:v0", "--root", str(out), "--remote", remote,
                                                         "--no-track"], self.env(variant, self.state()))
