@@ -217,6 +217,30 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.redact.x_redact_argv__mutmut_{n}" for n in (38, 43)],
                     "also trying '--NAME:TYPE=VALUE' as a glued assignment differs only for option names artcli "
                     "does not have (secret option names are handled before)"),
+    # download (round 4, 2026-11-30)
+    **dict.fromkeys([f"artcli.materialise.x_final_path__mutmut_{n}" for n in (13, 14, 18)],
+                    "checked only caches verified directories: one not recorded (or a missing one, below which "
+                    "nothing exists) is checked again with the same result"),
+    "artcli.ops.download.x__from_cache__mutmut_1": "verify's default: the only caller always passes it",
+    **dict.fromkeys(["artcli.ops.download.x__from_cache__mutmut_30", "artcli.transfer.x__fetch_loose__mutmut_1",
+                     "artcli.transfer.x__fetch_packs__mutmut_30"],
+                    "the number of write threads changes speed, not results"),
+    "artcli.cache.xǁCacheǁget_packed__mutmut_6": "create None or False: both false",
+    "artcli.materialise.x_sweep_temps__mutmut_13": "follow_symlinks None or False: both false",
+    **dict.fromkeys(["artcli.cache.xǁCacheǁget_packed__mutmut_1", "artcli.cache.xǁCacheǁput_packed__mutmut_1"],
+                    "an entry with a pack always has an offset (Entry.from_json): 'and' and 'or' assert the same"),
+    **dict.fromkeys([f"artcli.cache.xǁCacheǁput_packed__mutmut_{n}" for n in (14, 17, 18)],
+                    "local_write's 'what' only words a disk-full error and its hint"),
+    **dict.fromkeys([f"artcli.transfer.x__verify_file__mutmut_{n}" for n in range(7, 15)],
+                    "'truncated' or 'corrupt' only words the IntegrityError"),
+    **dict.fromkeys([f"artcli.transfer.x__verify_file__mutmut_{n}" for n in (5, 6)],
+                    "missing_ok: the file was stat'ed just before, so it exists"),
+    **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (20, 26)],
+                    "the key passed to _verify_file only words its IntegrityError"),
+    **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (14, 27, 33, 49)],
+                    "fetch_stored asserts every entry has a digest: the 'or' fallback is never used"),
+    **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (53, 56, 57)],
+                    "zip of chunk and tmps, built from the same list: the same length, strict or not"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
