@@ -109,6 +109,22 @@ def test_symlink_planted_in_target_is_refused(logged: Cli, tmp_path: Path) -> No
     assert not (outside / "f.txt").exists()
 
 
+def test_symlink_planted_below_a_checked_folder_is_refused(logged: Cli, tmp_path: Path) -> None:
+    """The folder check remembers folders it verified: a symlink one level below one of them
+    (``sub`` checked for ``sub/a.txt``, then ``sub/deep`` planted) must still be refused
+    (mutation round 4: ``final_path`` 10, ``continue`` -> ``break``, survived)."""
+    make_tree(tmp_path / "d3", {"sub/a.txt": b"first", "sub/deep/g.txt": b"inside"})
+    logged.ok("log", "deeper", str(tmp_path / "d3"))
+    target = tmp_path / "target3"
+    (target / "sub").mkdir(parents=True)
+    outside = tmp_path / "outside3"
+    outside.mkdir()
+    (target / "sub" / "deep").symlink_to(outside)
+    r = logged("download", "deeper", "--root", str(target))
+    assert r.code == 4 and "symlink" in r.err
+    assert list(outside.iterdir()) == []
+
+
 def test_file_and_folder_clash_refused(cli: Cli, tmp_path: Path) -> None:
     d = digest_bytes(b"x")
     _plant_version(cli, [Entry("a", 1, d), Entry("a/b", 1, d)])
