@@ -248,13 +248,9 @@ def iter_scan(paths: list[str], name_as: str | None = None, *, follow_symlinks: 
         yield f
 
 
-def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
-                on_hashed: Callable[[InputFile], None] | None = None) -> int:
-    """Fill in each file's digest; returns how many files had to be read.
-
-    ``on_hashed`` is called, from the hashing threads, with each file that had to be read, as
-    soon as its digest is known (``log`` starts uploading it then).
-    """
+def _uncached(db: LocalDB, files: list[InputFile], progress: Callable[[int], None] | None) -> list[InputFile]:
+    """Give ``files`` whose stat key the stat cache holds their recorded digest; return the
+    others, which must be read."""
     known = db.stat_lookup([f.abspath for f in files])
     todo = []
     for f in files:
@@ -266,6 +262,17 @@ def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], No
                 progress(f.size)
         else:
             todo.append(f)
+    return todo
+
+
+def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
+                on_hashed: Callable[[InputFile], None] | None = None) -> int:
+    """Fill in each file's digest; returns how many files had to be read.
+
+    ``on_hashed`` is called, from the hashing threads, with each file that had to be read, as
+    soon as its digest is known (``log`` starts uploading it then).
+    """
+    todo = _uncached(db, files, progress)
 
     def work(f: InputFile) -> InputFile:
         f.digest = digest_file(f.abspath)
@@ -331,17 +338,7 @@ def hash_stream(files: Iterable[InputFile], db: LocalDB, progress: Callable[[int
         try:
             it = iter(files)
             while group := list(islice(it, batch)):
-                known = db.stat_lookup([f.abspath for f in group])
-                todo = []
-                for f in group:
-                    row = known.get(f.abspath)
-                    if row is not None and row[0] == f.st:
-                        f.digest = row[1]
-                        f.cached = True
-                        if progress:
-                            progress(f.size)
-                    else:
-                        todo.append(f)
+                todo = _uncached(db, group, progress)
                 futs = [pool.submit(work_some, todo[i : i + HASH_TASK]) for i in range(0, len(todo), HASH_TASK)]
                 pending.append((group, todo, futs))
                 while len(pending) > 2:

@@ -117,7 +117,7 @@ GROUPS: dict[str, Group] = {
     # the stat cache: a changed file is always re-read
     "statcache": Group({
         "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
-        "artcli.inputs": ("hash_files",),
+        "artcli.inputs": ("hash_files", "_uncached"),
     }, ("tests/test_stat_cache.py",)),
     # leases and gc liveness: gc deletes only what nothing can reach
     "gc": Group({
