@@ -115,6 +115,7 @@ GROUPS: dict[str, Group] = {
         "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
     }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
         "tests/test_cache_packs.py", "tests/test_download_paths.py", "tests/test_download_rerun.py", "tests/test_temp_sweep.py",
+        "tests/test_transfer.py",
         "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only",
         "tests/test_manifest_streamed.py::test_layout_check_in_manifest_order",
         "tests/test_manifest_streamed.py::test_layout_check_of_entries_in_any_order",
