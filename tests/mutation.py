@@ -115,14 +115,17 @@ GROUPS: dict[str, Group] = {
         "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
     }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
         "tests/test_cache_packs.py", "tests/test_download_paths.py", "tests/test_download_rerun.py", "tests/test_temp_sweep.py",
-        "tests/test_transfer.py",
+        "tests/test_transfer.py", "tests/test_cache_edges.py",
         "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only",
         "tests/test_manifest_streamed.py::test_layout_check_in_manifest_order",
         "tests/test_manifest_streamed.py::test_layout_check_of_entries_in_any_order",
         # download's --force, --verify, --dry-run, path filters and foreign files
         *(f"tests/test_verbs.py::{t}" for t in (
             "test_download_refuses_local_edits_unless_forced", "test_download_verify_rehashes_what_the_stat_cache_trusts",
-            "test_download_into_a_folder_of_foreign_files", "test_include_exclude_on_log_files_download_diff")))),
+            "test_download_into_a_folder_of_foreign_files", "test_include_exclude_on_log_files_download_diff")),
+        # the download's lineage record
+        "tests/test_runs.py::test_download_records_use_once_per_run",
+        "tests/test_runs.py::test_a_remote_refusing_the_record_never_fails_a_download")),
     # the stat cache: a changed file is always re-read
     "statcache": Group({
         "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
