@@ -125,7 +125,10 @@ GROUPS: dict[str, Group] = {
             "test_download_into_a_folder_of_foreign_files", "test_include_exclude_on_log_files_download_diff")),
         # the download's lineage record
         "tests/test_runs.py::test_download_records_use_once_per_run",
-        "tests/test_runs.py::test_a_remote_refusing_the_record_never_fails_a_download")),
+        "tests/test_runs.py::test_a_remote_refusing_the_record_never_fails_a_download",
+        # references to internal addresses: refused unless the caller opts in
+        "tests/test_private_refs.py::test_internal_http_reference_is_refused_then_allowed_by_opt_in",
+        "tests/test_private_refs.py::test_the_python_api_refuses_an_internal_reference_too")),
     # the stat cache: a changed file is always re-read
     "statcache": Group({
         "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),

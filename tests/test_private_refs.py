@@ -178,3 +178,18 @@ def test_configured_endpoints_stay_allowed(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(UnsafeReference):
         p.check_address("127.0.0.1", 9001, "127.0.0.1", "http://127.0.0.1:9001/")
     assert build_policy({"allow_private": True}, remote_url="", remote_options={}).allow_private
+
+
+def test_the_python_api_refuses_an_internal_reference_too(cli: Cli, internal: Server, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Repo.download`` has no opt-in: it gets ``download``'s default, which refuses."""
+    import artcli
+    from artcli.errors import ArtcliError
+
+    cli.ok("add-ref", "meta", f"{internal.url}/latest/meta-data/creds")
+    for k, v in cli.env.items():
+        monkeypatch.setenv(k, v)
+    with artcli.open(cli.remote) as repo, pytest.raises(ArtcliError, match="refusing the reference") as exc:
+        repo.download("meta", str(tmp_path / "o"))
+    assert exc.value.exit_code == 4
+    assert internal.gets == [] and not (tmp_path / "o" / "creds").exists()
