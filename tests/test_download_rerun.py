@@ -127,3 +127,37 @@ def test_force_overwrites_a_foreign_file_of_another_size_without_reading_it(cli:
     forced = cli.ok("download", "ds", "--root", str(out), "--force", "--json").json()
     assert forced["overwritten"] == ["c.txt"] and tree_bytes(out) == V0
     assert read == [], "a file whose size differs from the version's was hashed"
+
+
+def test_dry_run_reports_what_a_download_would_do_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", V0)))
+    out = tmp_path / "o"
+    empty = cli.ok("download", "ds", "--root", str(out), "--dry-run", "--json")
+    assert empty.json() == {"ref": "default/ds:v0", "root": str(out), "files": 5, "size": sum(map(len, V0.values())),
+                            "fetched_files": 0, "fetched_bytes": 0, "materialised": 0, "dry_run": True,
+                            "would_write": sorted(V0)}
+    assert f"dry run: default/ds:v0 -> {out}: would write 5 files" in empty.err.splitlines()
+    assert not out.exists()
+    cli.ok("download", "ds", "--root", str(out))
+    (out / "b" / "1.txt").unlink()
+    (out / "c.txt").write_bytes(b"GAMMA\n")  # same size, other bytes: edited
+    before = tree_bytes(out)
+    dry = cli.ok("download", "ds", "--root", str(out), "--dry-run", "--json")
+    assert dry.json() == {"ref": "default/ds:v0", "root": str(out), "files": 5, "size": sum(map(len, V0.values())),
+                          "fetched_files": 0, "fetched_bytes": 0, "materialised": 0, "dry_run": True,
+                          "would_write": ["b/1.txt", "c.txt"], "overwritten": ["c.txt"]}
+    assert (f"dry run: default/ds:v0 -> {out}: would write 2 files; 1 edited locally (--force to overwrite)"
+            in dry.err)
+    assert tree_bytes(out) == before
+
+
+@pytest.mark.parametrize("edited", [10, 11, 12])
+def test_a_refused_download_names_ten_edited_files_and_counts_the_rest(cli: Cli, tmp_path: Path, edited: int) -> None:
+    files = {f"f{i:02d}.txt": f"file {i}\n".encode() for i in range(12)}
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", files)))
+    out = make_tree(tmp_path / "o", {k: v.upper() for k, v in list(files.items())[:edited]})  # not artcli's: differ
+    r = cli("download", "ds", "--root", str(out))
+    assert r.code == 5
+    shown = ", ".join(sorted(files)[:10]) + (f" and {edited - 10} more" if edited > 10 else "")
+    assert f"{edited} file(s) in {out} differ from default/ds:v0" in r.err, r.err
+    assert f"(edited locally?): {shown}\n" in r.err + "\n", r.err
