@@ -161,3 +161,43 @@ def test_a_refused_download_names_ten_edited_files_and_counts_the_rest(cli: Cli,
     shown = ", ".join(sorted(files)[:10]) + (f" and {edited - 10} more" if edited > 10 else "")
     assert f"{edited} file(s) in {out} differ from default/ds:v0" in r.err, r.err
     assert f"(edited locally?): {shown}\n" in r.err + "\n", r.err
+
+
+@pytest.mark.parametrize("chunk", [20_000, 5, 2])
+def test_download_progress_and_result_count_what_it_fetches(cli: Cli, tmp_path: Path, chunk: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """One ``downloading`` phase: its total is the bytes to fetch, or unknown when the version
+    has more files than one chunk holds (``CHUNK``: 20,000; lowered here), and it advances to
+    every byte fetched; the result and the done message say what was done."""
+    import artcli
+    import artcli.ops.download
+
+    monkeypatch.setattr(artcli.ops.download, "CHUNK", chunk)
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", V0)))
+    for k, v in cli.env.items():
+        monkeypatch.setenv(k, v)
+    seen: list[artcli.Progress] = []
+    out = tmp_path / "o"
+    with artcli.open(cli.remote, progress=seen.append) as repo:
+        res = repo.download("ds", str(out))
+    total = sum(map(len, V0.values()))
+    assert [(p.phase, p.total) for p in seen if p.kind == "phase"] == [("downloading", None if chunk < 5 else total)]
+    assert [p.completed for p in seen if p.kind == "advance"][-1] == total
+    assert [p.message for p in seen if p.kind == "done"] == [f"default/ds:v0 -> {out} (5 files written)"]
+    assert res.to_json() == {"ref": "default/ds:v0", "root": str(out), "files": 5, "size": total, "fetched_files": 5,
+                             "fetched_bytes": total, "materialised": 5}
+    assert tree_bytes(out) == V0
+
+
+def test_an_occupied_target_is_judged_whatever_the_working_directory(cli: Cli, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from an empty folder, a download into a target holding an edited file still refuses it."""
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", V0)))
+    out = tmp_path / "o"
+    cli.ok("download", "ds", "--root", str(out))
+    (out / "c.txt").write_bytes(b"GAMMA\n")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    r = cli("download", "ds", "--root", str(out))
+    assert r.code == 5 and "c.txt" in r.err
+    assert (out / "c.txt").read_bytes() == b"GAMMA\n"

@@ -214,3 +214,20 @@ def test_a_root_ending_in_any_character_is_not_an_escape(logged: Cli, tmp_path: 
     r = logged("download", "ds", "--root", str(tmp_path / name))
     assert r.code == 0, r.err
     assert tree_bytes(tmp_path / name) == {"small.txt": SMALL, "big.bin": BIG}
+
+
+def test_an_event_naming_another_versions_manifest_of_the_same_count_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """§5.8: the manifest must hold the content digest, size and file count the event claims;
+    one of another artifact with as many files passes the parse bound and is refused, named."""
+    import json
+
+    cli.ok("log", "ds", str(make_tree(tmp_path / "a", {"a.txt": b"the files of ds"})))
+    cli.ok("log", "other", str(make_tree(tmp_path / "o", {"o.txt": b"the files of other"})))
+    ds_key = tmp_path / "remote" / layout.event_key(layout.artifact_prefix("default", "ds"), 0)
+    other_key = tmp_path / "remote" / layout.event_key(layout.artifact_prefix("default", "other"), 0)
+    ev = json.loads(ds_key.read_bytes())
+    ev["manifest"] = json.loads(other_key.read_bytes())["manifest"]
+    ds_key.write_bytes(json.dumps(ev, separators=(",", ":"), sort_keys=True).encode())
+    res = Cli(tmp_path / "fresh", cli.remote)("download", "ds", "--root", str(tmp_path / "bad"))
+    assert res.code == 4 and "default/ds:v0: its event claims content digest" in res.err, res.err
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

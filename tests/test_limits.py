@@ -123,7 +123,7 @@ def test_download_of_a_bomb_is_exit_4_with_bounded_memory(logged: Cli, tmp_path:
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
-@pytest.mark.parametrize("command", [["gc", "--dry-run"], ["debug", "fsck"], ["files", "ds"]])
+@pytest.mark.parametrize("command", [["gc", "--dry-run"], ["debug", "fsck"], ["files", "ds"], ["download", "ds", "--dry-run"]])
 def test_every_reader_of_a_bomb_stops_at_the_claimed_bound(logged: Cli, command: list[str],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, counting what zlib inflates: at most the bound for one file (+1 byte)."""
