@@ -71,6 +71,11 @@ def test_a_local_pack_opened_as_fd_0_is_read(tmp_path: Path) -> None:
     status, (got, fd) = _in_child(read_with_stdin_closed)
     assert status == "ok" and fd == 0, "the premise: the pack was opened as fd 0"
     assert got == MEMBERS
+    cache = Cache(tmp_path / "cache")  # and with stdin open, as usual (mutmut sees the calls it runs here)
+    try:
+        assert [cache.get_packed(e) for e in _entries()] == MEMBERS
+    finally:
+        cache.close()
 
 
 @pytest.mark.parametrize("short", [False, True], ids=["at-the-limit", "across-it"])
@@ -86,6 +91,15 @@ def test_a_file_size_limit_met_writing_a_pack_copy_is_disk_full(tmp_path: Path, 
         m = MEMBERS[0]
         c.put_packed(Entry("far", len(m), digest_bytes(m), pack=PACK, offset=limit - 10 if short else limit), m)
 
+    cache = Cache(tmp_path / "cache")  # within no limit the same write lands (and mutmut sees it here)
+    try:
+        m = MEMBERS[0]
+        e = Entry("far", len(m), digest_bytes(m), pack=PACK, offset=limit - 10 if short else limit)
+        cache.put_packed(e, m)
+        assert cache.get_packed(e) == m
+    finally:
+        cache.close()
+    (tmp_path / "cache" / "packs" / PACK).unlink()
     status, message = _in_child(write_past_the_limit)
     assert status == "raised" and message.startswith("DiskFullError"), message
     assert f"{tmp_path / 'cache' / 'packs' / PACK}" in message

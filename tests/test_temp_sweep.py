@@ -97,6 +97,7 @@ def test_another_users_live_process_counts_as_alive(tmp_path: Path) -> None:
             return
         os.write(w, b"1" if _alive(parent) else b"0")
 
+    assert _alive(parent)  # (also: mutmut links the test to _alive only through calls it sees here)
     _in_dead_process(probe)
     os.close(w)
     with os.fdopen(r, "rb") as f:
@@ -120,5 +121,25 @@ def test_a_killed_skip_cache_downloads_temp_files_are_swept(tmp_path: Path) -> N
     _in_dead_process(leave_temps)
     left = sorted(p.name for p in d.iterdir())
     assert len(left) == 3
+    mine = TargetWriter(d, [], set()).temp_path(DIGEST)  # this process's: alive, kept
+    mine.write_bytes(b"in flight")
     sweep_temps({str(d)})
-    assert sorted(p.name for p in d.iterdir()) == [], f"not swept: {left}"
+    assert sorted(p.name for p in d.iterdir()) == [mine.name], f"not swept: {left}"
+
+
+class _Sorted(set):  # type: ignore[type-arg]
+    """A set iterated in sorted order: which folder comes first is then known."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(set.__iter__(self)))
+
+
+def test_a_folder_that_cannot_be_listed_does_not_stop_the_sweep(tmp_path: Path) -> None:
+    """A folder a download will create does not exist yet: the folders after it are swept too."""
+    dead = _dead_pid()
+    d = tmp_path / "b-real"
+    d.mkdir()
+    stale = d / f".a.bin.artcli-{dead}-0123456789ab.part"
+    stale.write_bytes(b"half")
+    sweep_temps(_Sorted({str(tmp_path / "a-missing"), str(d)}))
+    assert not stale.exists()
