@@ -201,3 +201,28 @@ def test_an_occupied_target_is_judged_whatever_the_working_directory(cli: Cli, t
     r = cli("download", "ds", "--root", str(out))
     assert r.code == 5 and "c.txt" in r.err
     assert (out / "c.txt").read_bytes() == b"GAMMA\n"
+
+
+def test_two_hours_on_used_cache_files_are_marked_used_and_trusted_again(cli: Cli, tmp_path: Path, hashed: list[str],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hours later by the clock (the files not read since, as on a noatime mount), a download
+    marks each cache file it uses (LRU) — those it trusted and those it had to hash again — and
+    the next download trusts them all without hashing."""
+    import types
+
+    import artcli.cache
+
+    big = {f"big/{i}.bin": bytes([i]) * ((1 << 20) + i) for i in range(3)}
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", big)))
+    cli.ok("download", "ds", "--root", str(tmp_path / "o1"))
+    cached = sorted(p for p in (cli.home / "cache" / "files").rglob("*") if p.is_file())
+    cached[0].chmod(0o444)  # the same mode, a new ctime: hashed on its next use
+    later = time.time_ns() + 2 * 3600 * 10**9
+    monkeypatch.setattr(artcli.cache, "time", types.SimpleNamespace(time_ns=lambda: later))
+    hashed.clear()
+    cli.ok("download", "ds", "--root", str(tmp_path / "o2"))
+    assert hashed == [str(cached[0])]
+    assert all(p.stat().st_atime_ns == later for p in cached), "a used cache file was not marked used"
+    hashed.clear()
+    cli.ok("download", "ds", "--root", str(tmp_path / "o3"))
+    assert hashed == [], "a cache file marked used was not trusted afterwards"
