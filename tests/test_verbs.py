@@ -92,6 +92,9 @@ def test_include_exclude_on_log_files_download_diff(shared_cli: Cli, data: Path,
     out = tmp_path / "o3"
     cli.ok("download", "ds:v1", "--root", str(out), "--include", "*.md", "--include", "train/sub")
     assert tree_bytes(out) == {"notes/readme.md": b"# data\n", "train/sub/3.bin": b"three"}
+    out = tmp_path / "o5"
+    cli.ok("download", "ds:v1", "--root", str(out), "--include", "train/**", "--exclude", "**/sub/**")
+    assert set(tree_bytes(out)) == {"train/1.bin", "train/2.bin"}
     res = cli("download", "ds:v1", "--root", str(tmp_path / "o4"), "--include", "*.nothing")
     assert res.code == 2 and "--include *.nothing" in res.err
     d = cli.ok("diff", "ds:v0", "ds:v1", "--json", "--exclude", "big.bin").json()
