@@ -258,6 +258,32 @@ EQUIVALENT: dict[str, str] = {
                     "fetch_stored asserts every entry has a digest: the 'or' fallback is never used"),
     **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (53, 56, 57)],
                     "zip of chunk and tmps, built from the same list: the same length, strict or not"),
+    # download (round 5, mutdl, 2026-11-30)
+    **dict.fromkeys([f"artcli.ops.download.x_download__mutmut_{n}" for n in (1, 2, 3, 4, 5)],
+                    "a keyword's default (skip_cache, track, force, verify, dry_run): the CLI and Repo.download "
+                    "both pass it"),
+    **dict.fromkeys([f"artcli.ops.download.x_download__mutmut_{n}" for n in (11, 13, 14)],
+                    "history only keeps past metadata and descriptions (for show): the same version resolves"),
+    **dict.fromkeys([f"artcli.ops.download.x_download__mutmut_{n}" for n in (38, 51, 59)],
+                    "the first pass's entries kept, or the manifest read again: the same entries"),
+    **dict.fromkeys([f"artcli.ops.download.x__from_cache__mutmut_{n}" for n in (6, 29, 45)]
+                    + ["artcli.materialise.xǁTargetWriterǁ__init____mutmut_12",
+                       "artcli.materialise.xǁTargetWriterǁput_packed__mutmut_11"],
+                    "a stored entry always has a digest (Entry.from_json): the 'or' fallback is never used"),
+    **dict.fromkeys([f"artcli.materialise.xǁTargetWriterǁ{f}__mutmut_{n}"
+                     for f, n in (("adopt", 3), ("adopt", 5), ("write_targets", 2), ("write_targets", 4))],
+                    "every digest handed to the writer comes from the entries it was built with: paths has it"),
+    "artcli.materialise.xǁTargetWriterǁtemp_path__mutmut_1": "the hint's default: every caller passes a hint",
+    **dict.fromkeys([f"artcli.cache.xǁCacheǁvalid__mutmut_{n}" for n in (16, 36)],
+                    "touch stats the file itself when given no stat result: the same values"),
+    **dict.fromkeys([f"artcli.materialise.x_copy_into_place__mutmut_{n}" for n in (10, 13)],
+                    "the source is read whole or used by its fd (clone, copy_file_range): buffering changes neither"),
+    **dict.fromkeys([f"artcli.materialise.x_copy_into_place__mutmut_{n}" for n in (16, 17, 18, 19)],
+                    "the size below which a file is read and written rather than cloned or copied in the kernel "
+                    "changes speed, not bytes"),
+    **dict.fromkeys([f"artcli.materialise.x_copy_into_place__mutmut_{n}" for n in (27, 28)],
+                    "an ioctl on no such fd (EBADF) or with no such request (ENOTTY) falls back to copying: the "
+                    "same bytes"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
