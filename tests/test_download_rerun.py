@@ -226,3 +226,28 @@ def test_two_hours_on_used_cache_files_are_marked_used_and_trusted_again(cli: Cl
     hashed.clear()
     cli.ok("download", "ds", "--root", str(tmp_path / "o3"))
     assert hashed == [], "a cache file marked used was not trusted afterwards"
+
+
+def test_verify_finds_an_edit_the_stat_cache_vouches_for(cli: Cli, tmp_path: Path) -> None:
+    """An edited target file whose recorded stat key matches it (a coarse or unreliable ctime):
+    a plain download trusts the key and leaves it; ``--verify`` hashes it, refuses to overwrite
+    it as a local edit, and with ``--force`` restores it."""
+    from artcli.cache import Cache
+    from artcli.hashing import digest_bytes
+    from artcli.localdb import stat_key
+
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", V0)))
+    out = tmp_path / "o"
+    cli.ok("download", "ds", "--root", str(out))
+    edited = out / "c.txt"
+    edited.write_bytes(b"GAMMA\n")  # same size, other bytes
+    cache = Cache(cli.home / "cache")
+    try:
+        cache.db.stat_store([(str(edited), stat_key(edited.stat()), digest_bytes(V0["c.txt"]))])
+    finally:
+        cache.close()
+    assert cli.ok("download", "ds", "--root", str(out), "--json").json()["materialised"] == 0
+    r = cli("download", "ds", "--root", str(out), "--verify")
+    assert r.code == 5 and "c.txt" in r.err
+    assert cli.ok("download", "ds", "--root", str(out), "--verify", "--force", "--json").json()["overwritten"] == ["c.txt"]
+    assert tree_bytes(out) == V0

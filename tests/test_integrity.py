@@ -154,6 +154,8 @@ def test_corrupt_event_is_skipped_with_warning(logged: Cli, tmp_path: Path) -> N
     got = fresh.ok("download", "ds:v0", "--root", str(tmp_path / "o"), "--json")  # download says so too
     assert got.json()["ref"] == "default/ds:v0" and "warnings" not in got.json()
     assert "warning:" in got.err and "000000000001.json" in got.err
+    dry = fresh.ok("download", "ds:v0", "--root", str(tmp_path / "o2"), "--dry-run")  # and a dry run
+    assert "warning:" in dry.err and "000000000001.json" in dry.err
 
 
 def test_debug_fsck_and_cat(logged: Cli, tmp_path: Path) -> None:
