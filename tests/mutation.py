@@ -124,7 +124,7 @@ GROUPS: dict[str, Group] = {
         "artcli.leases": ("_elapsed", "Lease.*", "lease_live", "live_leases", "_writer_lease", "LazyWriteSession.*",
                           "gc_lease", "wait_for_writers", "drop_stale_leases"),
         "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
-    }, ("tests/test_gc_rules.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
+    }, ("tests/test_gc_rules.py", "tests/test_gc_reach.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
         "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too",
         # test_gc.py without its three slowest (concurrent writers, two gcs, an interrupted gc:
         # 27 s of the file's 75 s on a loaded machine, and every survivor runs them all)

@@ -220,6 +220,21 @@ def test_gc_waits_for_the_writers_it_saw_until_its_deadline(cli: Cli, tmp_path: 
     assert told.said == ["waiting for 1 write in progress to finish"]
 
 
+def test_gc_backs_off_to_one_second_at_most(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Doubling from 50 ms, the pause stops growing at 1 s: a writer that ends is noticed within
+    a second, however long gc has waited."""
+    from artcli.errors import ConflictError
+
+    log(cli, tmp_path, "ds", b"a")
+    clock_ = _Waits()
+    monkeypatch.setattr(leases, "time", clock_)
+    with repo_of(cli) as repo:
+        _writer(repo, "w1")
+        with pytest.raises(ConflictError):
+            leases.wait_for_writers(repo, 3.0, SimpleNamespace(check=lambda: None), _Told())
+    assert clock_.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
+
+
 def test_gc_waits_only_for_writers_that_were_there_before_it(cli: Cli, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer that starts after gc's lease is visible sees gc and waits itself: gc must not
