@@ -156,3 +156,76 @@ def test_gc_clears_a_ttl_left_on_a_linked_version_only_when_it_is_not_a_dry_run(
     assert res["expired"] == [] and res["deleted"] == []
     after = cli.ok("show", "m:v0", "--json", env=at(LATER)).json()
     assert after["expires"] == (EXPIRES if dry_run else None)
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+def _remote_root(cli: Cli) -> Path:
+    from urllib.parse import urlsplit
+
+    return Path(urlsplit(cli.remote or "").path)
+
+
+def _three_versions_one_deleted(cli: Cli, tmp_path: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """v0 and v2 live and v1 deleted, each a manifest, a pack (with its index) and a loose blob,
+    from seeded bytes (so the keys, and their order in a listing, are the same on every run).
+    Returns (live: kind -> sorted keys, dead: kind -> key)."""
+    import random
+
+    rnd = random.Random(23)
+    for v in (0, 1, 2):
+        tree = {f"small{v}.txt": rnd.randbytes(100), f"big{v}.bin": rnd.randbytes(BIG)}
+        cli.ok("log", "ds", str(make_tree(tmp_path / f"v{v}", tree)), env=at(T0))
+    keys = content_keys(cli)
+    cli.ok("delete", "ds:v1", env=at(T0))
+    dead = {d["kind"]: d["key"] for d in cli.ok("gc", "--dry-run", "--json", env=at(LATER)).json()["deleted"]}
+    assert set(dead) == {"manifest", "pack-index", "pack", "blob"}
+    live = {kind: sorted(k for k in keys - set(dead.values()) if _kind(k) == kind) for kind in dead}
+    return live, dead
+
+
+def _kind(key: str) -> str:
+    if key.startswith("manifests/"):
+        return "manifest"
+    if key.startswith("packs/"):
+        return "pack-index" if key.endswith(".idx") else "pack"
+    return "blob"
+
+
+def test_gc_deletes_every_unreachable_object_and_nothing_it_does_not_own(cli: Cli, tmp_path: Path) -> None:
+    """Objects under gc's prefixes that are not at the key of a digest (a copy, a name that is
+    no digest) are not gc's to delete, and they do not stop it considering the objects listed
+    after them; what it keeps is counted, kind by kind."""
+    live, dead = _three_versions_one_deleted(cli, tmp_path)
+    # the seeded keys sort a live pack and blob before the dead ones: a sweep that stopped at
+    # the first object it keeps would leave the dead ones behind
+    assert live["pack"][0] < dead["pack"] and live["blob"][0] < dead["blob"]
+    h = "0" * 64
+    strays = [f"manifests/blake3/00/{h[2:]}.copy.jsonl.gz", "manifests/blake3/00/nothex.jsonl.gz",
+              "packs/blake3/00/nothex", "packs/blake3/00/nothex.idx", f"packs/blake3/00/{h[2:]}.copy",
+              "blobs/blake3/00/nothex", f"blobs/blake3/00/{h[2:]}.copy"]
+    root = _remote_root(cli)
+    for key in strays:
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(b"not gc's")
+    assert all(s < dead[_kind(s)] for s in strays)  # listed before what gc must still find
+    res = cli.ok("gc", "--json", env=at(LATER)).json()
+    assert {d["key"] for d in res["deleted"]} == set(dead.values())
+    assert [d["kind"] for d in res["deleted"]] == ["manifest", "pack-index", "pack", "blob"]  # in this order
+    assert res["kept"] == {"manifests": 2, "packs": 2, "blobs": 2, "young": 0, "young_bytes": 0}
+    assert content_keys(cli) == {k for keys in live.values() for k in keys} | set(strays)
+
+
+def test_an_object_exactly_grace_old_is_old(cli: Cli, tmp_path: Path) -> None:
+    """The grace period is a closed bound: an unreachable object whose mtime is exactly
+    ``grace`` before gc's ``now`` goes, one a second younger stays (and is counted young)."""
+    from artcli import clock
+
+    _, dead = _three_versions_one_deleted(cli, tmp_path)
+    now = clock.parse_iso(LATER).timestamp()
+    root = _remote_root(cli)
+    ages = {"manifest": 100, "pack-index": 99, "pack": 99, "blob": 100}
+    for kind, key in dead.items():
+        os.utime(root / key, (now - ages[kind], now - ages[kind]))
+    res = cli.ok("gc", "--grace", "100s", "--json", env=at(LATER)).json()
+    assert sorted(d["kind"] for d in res["deleted"]) == ["blob", "manifest"]
+    assert res["kept"]["young"] == 1  # a pack and its index are judged together

@@ -121,6 +121,19 @@ def test_gc_marks_an_expired_version_deleted_once(cli: Cli, tmp_path: Path) -> N
 
 
 
+def test_expiry_is_judged_at_gcs_own_now(cli: Cli, tmp_path: Path) -> None:
+    """gc's ``now`` (here years after the real clock) decides what expires, both when it picks a
+    version and when it writes the deletion."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    res = opgc.GcResult(dry_run=False, grace=0, now="")
+    with repo_of(cli) as repo:
+        opgc._expire(repo, datetime(2030, 1, 1, 12, tzinfo=UTC), res)
+        assert res.expired == []
+        opgc._expire(repo, datetime(2030, 1, 3, tzinfo=UTC), res)
+    assert res.expired == [{"ref": "default/ds:v0", "expires": "2030-01-02T00:00:00.000000Z"}]
+    assert [e["version"] for e in events(cli, "ds") if e["type"] == "version_deleted"] == [0]
+
+
 # -- the lease objects ----------------------------------------------------------------------------
 def _lease_objects(repo: object, prefix: str) -> dict[str, dict]:
     store = repo.store  # type: ignore[attr-defined]
