@@ -90,7 +90,7 @@ GROUPS: dict[str, Group] = {
         "artcli.eventlog": ("_seq_of", "_fetch_len", "_cacheable", "_parse", "EventLog._check_cached_end",
                             "EventLog._recheck_suspects", "EventLog._from_checkpoints", "EventLog._list_segments",
                             "EventLog._write_checkpoint", "EventLog.check_checkpoints"),
-    }, ("tests/test_checkpoints.py", "tests/test_store_identity.py",
+    }, ("tests/test_checkpoint_rules.py", "tests/test_checkpoints.py", "tests/test_store_identity.py",
         "tests/test_integrity.py::test_corrupt_event_is_skipped_with_warning",
         "tests/test_limits.py::test_an_oversized_event_is_fetched_only_up_to_the_limit",
         "tests/test_checkpoint_writers.py::test_threads_append_across_a_checkpoint[file]")),
