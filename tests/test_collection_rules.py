@@ -202,10 +202,10 @@ def test_link_in_failures_say_what_there_is() -> None:
         link_in(fold_collection("r", "c", [linked(0, 0)]), ref(":staging"))
     with pytest.raises(NotFoundError, match="has no linked version"):
         link_in(fold_collection("r", "c", [linked(0, 0), ev(1, "unlinked", version=0)]), ref(""))
-    with pytest.raises(NotFoundError, match="no longer live"):
+    with pytest.raises(NotFoundError, match=f"registry/r/c@{dg(2)[:9]} is v2, which is no longer live"):
         link_in(s, ref(f"@{dg(2)[:9]}"))
     both = fold_collection("r", "c", [linked(0, 0, src=0), linked(1, 1, src=0)])
-    with pytest.raises(UsageError, match="ambiguous"):
+    with pytest.raises(UsageError, match=rf"registry/r/c@{dg(0)[:9]} is ambiguous: v0 \({dg(0)[:16]}\), v1 "):
         link_in(both, ref(f"@{dg(0)[:9]}"))
 
 
