@@ -250,6 +250,9 @@ EQUIVALENT: dict[str, str] = {
                     "fetch_stored asserts every entry has a digest: the 'or' fallback is never used"),
     **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (53, 56, 57)],
                     "zip of chunk and tmps, built from the same list: the same length, strict or not"),
+    # folds/collections/checkpoints (round 5)
+    "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
+                                                             "refused as a duplicate just before",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

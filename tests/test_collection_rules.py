@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artcli.errors import IntegrityError, NotFoundError, UsageError
-from artcli.model import parse_ref
+from artcli.model import REGISTRY_PROJECT, Ref, parse_ref
 from artcli.state.collection import CollectionState, Link, fold_collection, fold_registry, link_in
 from artcli.state.events import MAX_VERSION
 
@@ -75,6 +75,9 @@ def test_numbering_rules_duplicates_out_of_order_and_gaps() -> None:
     assert sorted(s.links) == [0, 2, 3] and s.links[2].source == ("p", "ds", 7)
     # a gap is applied and noted (fsck reports it), a duplicate and a number below the top are skipped
     assert kinds(s) == [("version-gap", 1), ("version-duplicate", 2), ("version-out-of-order", 3)]
+    assert [i.message for i in s.issues] == ["collection version v2 follows v0",
+                                             "collection version v2 was linked by an earlier event",
+                                             "collection version v1 is linked after v2"]
     assert len(s.warnings) == 2 and all("registry/r/c/events/00000000000" in w for w in s.warnings)
     assert s.claimed == 3 and s.next_version() == 4
 
@@ -183,6 +186,8 @@ def test_link_in_resolves_each_kind_of_tag() -> None:
     assert link_in(s, ref(":prod")) is s.links[1]
     assert link_in(s, ref("")) is s.links[1]  # latest live: v2 was unlinked
     assert link_in(s, ref(":latest")) is s.links[1]
+    # a Ref made in code rather than parsed may spell latest out
+    assert link_in(s, Ref(REGISTRY_PROJECT, "c", alias="latest", registry="r")) is s.links[1]
     assert link_in(s, ref(f"@{dg(0)[:9]}")) is s.links[0]
 
 
@@ -198,6 +203,9 @@ def test_link_in_failures_say_what_there_is() -> None:
         link_in(s, ref(":v2"))
     with pytest.raises(NotFoundError, match="unknown alias 'staging'; aliases of registry/r/c: prod"):
         link_in(s, ref(":staging"))
+    two = fold_collection("r", "c", [linked(0, 0, aliases=["prod", "best"])])
+    with pytest.raises(NotFoundError, match=r"aliases of registry/r/c: best, prod$"):
+        link_in(two, ref(":staging"))
     with pytest.raises(NotFoundError, match="aliases of registry/r/c: none"):
         link_in(fold_collection("r", "c", [linked(0, 0)]), ref(":staging"))
     with pytest.raises(NotFoundError, match="has no linked version"):
