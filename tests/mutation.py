@@ -253,6 +253,12 @@ EQUIVALENT: dict[str, str] = {
     # folds/collections/checkpoints (round 5)
     "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
                                                              "refused as a duplicate just before",
+    "artcli.checkpoints.x_decode__mutmut_11": "inflating MAX_BYTES + 1 or + 2 bytes: either is over the limit, refused",
+    "artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_10": "the listed size (nbytes) is not used by fsck's check",
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (28, 29)],
+                    "listing one event before the range, or one past it: fetched, never compared"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (39, 42, 43)],
+                    "zip of the listed keys and get_ranges of the same keys: the same length, strict or not"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
