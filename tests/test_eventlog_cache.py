@@ -143,6 +143,16 @@ def test_a_checkpoint_that_vanished_is_passed_over_and_the_next_one_used(tmp_pat
     assert len(events) == BLOCK + 5  # [0, 64) from its checkpoint, the rest one by one
 
 
+@pytest.mark.parametrize("held", [1, BLOCK - 2, BLOCK - 1, BLOCK, BLOCK + 1])
+def test_a_warm_reader_far_behind_catches_up_through_checkpoints_missing_nothing(tmp_path: Path, held: int) -> None:
+    truth = _long_log(tmp_path, 3 * BLOCK + 5)
+    log, store, db = open_log(tmp_path, "warm")
+    db.add_events(log._log_id, [(s, body(s)) for s in range(held)])
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5  # the rest came in checkpoints
+
+
 def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     write_log(tmp_path / "remote", 2 * BLOCK + 5)
     log, store, _db = open_log(tmp_path)
