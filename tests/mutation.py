@@ -259,6 +259,8 @@ EQUIVALENT: dict[str, str] = {
                     "listing one event before the range, or one past it: fetched, never compared"),
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (39, 42, 43)],
                     "zip of the listed keys and get_ranges of the same keys: the same length, strict or not"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_{n}" for n in (20, 23, 24)],
+                    "zip of the chosen checkpoints and one blob fetched per each: the same length, strict or not"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
