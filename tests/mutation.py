@@ -261,6 +261,8 @@ EQUIVALENT: dict[str, str] = {
                     "zip of the listed keys and get_ranges of the same keys: the same length, strict or not"),
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_{n}" for n in (20, 23, 24)],
                     "zip of the chosen checkpoints and one blob fetched per each: the same length, strict or not"),
+    "artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_36": "caching from `last` or after it: `last` is cached "
+                                                                "already, and add_events keeps what it holds",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
