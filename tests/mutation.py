@@ -263,6 +263,8 @@ EQUIVALENT: dict[str, str] = {
                     "zip of the chosen checkpoints and one blob fetched per each: the same length, strict or not"),
     "artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_36": "caching from `last` or after it: `last` is cached "
                                                                 "already, and add_events keeps what it holds",
+    "artcli.checkpoints.x_plan__mutmut_12": "a level past MAX_LEVEL finds no checkpoint the others miss (none is "
+                                            "larger: parse_key refuses it)",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

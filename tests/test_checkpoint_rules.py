@@ -166,6 +166,11 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
         seg(31 * BLOCK, 32 * BLOCK)]
     far = seg(TOP, 2 * TOP)
     assert checkpoints.plan([far], TOP + 5) == [far] and checkpoints.plan([far], 5) == []
+    # a checkpoint of every level is found from any position inside it, past its first half too
+    for lv in range(MAX_LEVEL + 1):
+        size = checkpoints.level_size(lv)
+        whole = seg(size, 2 * size)
+        assert checkpoints.plan([whole], size + size // 2 + 1) == [whole], lv
 
 
 def test_what_a_writer_and_a_reader_write() -> None:
