@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutants"
 MUTMUT = "mutmut==3.8.1"  # and pytest-timeout==2.4.0; both installed by `make mutate`
 #: the suite's servers run in pytest's process; mutmut forks it per mutant, so cloud-server
-#: tests stay out (the store contract still runs on file:// and memory://)
-PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist",
+#: tests stay out (the store contract still runs on file:// and memory://); Azurite too: a
+#: session fixture, so each mutant that selects an Azure test would start it again
+PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs and not azure", "-p", "no:cacheprovider", "-p", "no:xdist",
                # mutmut's own limit counts CPU time; a mutant that makes a test wait (a lease, a
                # lock) uses none, so a wall-clock limit per test ends it (pytest-timeout)
                "--timeout", "300"]
@@ -117,12 +118,19 @@ GROUPS: dict[str, Group] = {
     # every byte verified before use; the target only ever sees complete files
     "download": Group({
         "artcli.ops.download": ("download", "_from_cache"),
-        "artcli.materialise": ("check_layout", "final_path", "out_of_date", "sweep_temps", "_alive", "_open_temp",
+        "artcli.materialise": ("LayoutCheck.*", "check_layout", "final_path", "out_of_date", "sweep_temps", "_alive",
                                "write_bytes", "copy_into_place", "TargetWriter.*"),
         "artcli.transfer": ("fetch_stored", "_fetch_loose", "_verify_file", "_fetch_packs", "_verified"),
         "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
     }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
-        "tests/test_cache_packs.py", "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only")),
+        "tests/test_cache_packs.py", "tests/test_download_paths.py", "tests/test_download_rerun.py", "tests/test_temp_sweep.py",
+        "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only",
+        "tests/test_manifest_streamed.py::test_layout_check_in_manifest_order",
+        "tests/test_manifest_streamed.py::test_layout_check_of_entries_in_any_order",
+        # download's --force, --verify, --dry-run, path filters and foreign files
+        *(f"tests/test_verbs.py::{t}" for t in (
+            "test_download_refuses_local_edits_unless_forced", "test_download_verify_rehashes_what_the_stat_cache_trusts",
+            "test_download_into_a_folder_of_foreign_files", "test_include_exclude_on_log_files_download_diff")))),
     # the stat cache: a changed file is always re-read
     "statcache": Group({
         "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
