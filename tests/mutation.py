@@ -264,6 +264,18 @@ EQUIVALENT: dict[str, str] = {
     # folds/collections/checkpoints (round 5)
     "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
                                                              "refused as a duplicate just before",
+    "artcli.checkpoints.x_decode__mutmut_11": "inflating MAX_BYTES + 1 or + 2 bytes: either is over the limit, refused",
+    "artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_10": "the listed size (nbytes) is not used by fsck's check",
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (28, 29)],
+                    "listing one event before the range, or one past it: fetched, never compared"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (39, 42, 43)],
+                    "zip of the listed keys and get_ranges of the same keys: the same length, strict or not"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_{n}" for n in (20, 23, 24)],
+                    "zip of the chosen checkpoints and one blob fetched per each: the same length, strict or not"),
+    "artcli.eventlog.xǁEventLogǁ_from_checkpoints__mutmut_36": "caching from `last` or after it: `last` is cached "
+                                                                "already, and add_events keeps what it holds",
+    "artcli.checkpoints.x_plan__mutmut_12": "a level past MAX_LEVEL finds no checkpoint the others miss (none is "
+                                            "larger: parse_key refuses it)",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
