@@ -128,6 +128,7 @@ GROUPS: dict[str, Group] = {
         "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only",
         "tests/test_manifest_streamed.py::test_layout_check_in_manifest_order",
         "tests/test_manifest_streamed.py::test_layout_check_of_entries_in_any_order",
+        "tests/test_manifest_streamed.py::test_layout_check_refuses_paths_out_of_order_or_twice",
         # download's --force, --verify, --dry-run, path filters and foreign files
         *(f"tests/test_verbs.py::{t}" for t in (
             "test_download_refuses_local_edits_unless_forced", "test_download_verify_rehashes_what_the_stat_cache_trusts",
@@ -278,6 +279,9 @@ EQUIVALENT: dict[str, str] = {
                     "history only keeps past metadata and descriptions (for show): the same version resolves"),
     **dict.fromkeys([f"artcli.ops.download.x_download__mutmut_{n}" for n in (38, 51, 59)],
                     "the first pass's entries kept, or the manifest read again: the same entries"),
+    **dict.fromkeys([f"artcli.ops.download.x_download__mutmut_{n}" for n in (174, 186)],
+                    "fresh only skips comparing with a target that was empty: compared, every file is missing"),
+    "artcli.ops.download.x_download__mutmut_156": "phase's total defaults to None, the value passed",
     **dict.fromkeys([f"artcli.ops.download.x__from_cache__mutmut_{n}" for n in (6, 29, 45)]
                     + ["artcli.materialise.xǁTargetWriterǁ__init____mutmut_12",
                        "artcli.materialise.xǁTargetWriterǁput_packed__mutmut_11"],
@@ -296,6 +300,21 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.materialise.x_copy_into_place__mutmut_{n}" for n in (27, 28)],
                     "an ioctl on no such fd (EBADF) or with no such request (ENOTTY) falls back to copying: the "
                     "same bytes"),
+    "artcli.transfer.x__fetch_loose__mutmut_13": "the hint only labels a temp file (the sweep's pattern takes an empty one)",
+    **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (44, 46)],
+                    "without done a batch's blobs are handed over when it ends, not as each lands: the same results"),
+    "artcli.transfer.x__fetch_packs__mutmut_8": "'' or None while the size is not asked: plan_ranges takes both as unknown",
+    "artcli.transfer.x__fetch_packs__mutmut_10": "exactly 1 MiB wanted: the pack's size asked or not, one request more "
+                                                 "or less, the same bytes",
+    **dict.fromkeys([f"artcli.transfer.x__fetch_packs__mutmut_{n}" for n in (40, 41)],
+                    "how many verified writes one task hands over changes speed, not results"),
+    **dict.fromkeys([f"artcli.transfer.x__verified__mutmut_{n}" for n in (5, 8, 10)],
+                    "get_ranges returns one result per range asked (the Store contract): the lists zip evenly"),
+    "artcli.transfer.x__verified__mutmut_17": "the planned ranges cover every member (plan_ranges): next() always "
+                                              "finds one",
+    "artcli.transfer.x__verified__mutmut_27": "the planned ranges cover every member, so piece is never None; a short "
+                                              "one fails the digest check anyway",
+    "artcli.materialise.xǁLayoutCheckǁ__init____mutmut_2": "no manifest path is empty, so none sorts at or before ''",
     # folds/collections/checkpoints (round 5)
     "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
                                                              "refused as a duplicate just before",

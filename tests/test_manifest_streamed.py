@@ -122,3 +122,14 @@ def test_layout_check_of_entries_in_any_order() -> None:
     check_layout([Entry("b/c", 1), Entry("a.txt", 1), Entry("a", 1)])
     with pytest.raises(IntegrityError):
         check_layout([Entry("a/b", 1), Entry("c", 1), Entry("a", 1)])
+
+
+def test_layout_check_refuses_paths_out_of_order_or_twice() -> None:
+    """The file-and-folder check holds only over sorted paths, so the order is checked too."""
+    from artcli.materialise import LayoutCheck
+
+    for bad in (["b", "a"], ["a", "b", "b"], ["a/b", "a/a"]):
+        check = LayoutCheck()
+        with pytest.raises(IntegrityError, match="not sorted"):
+            for p in bad:
+                check.add(p)
