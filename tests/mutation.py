@@ -207,6 +207,11 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.inputs.x_hash_files__mutmut_{n}" for n in (38, 39, 40)],
                     "how many hashing tasks are in flight changes memory and speed: every task is awaited"),
     "artcli.inputs.x_hash_files__mutmut_42": "which in-flight task is awaited first: all are awaited before returning",
+    "artcli.ops.gc.x_gc__mutmut_1": "the default of dry_run: both callers (the command and the API) pass it",
+    **dict.fromkeys([f"artcli.ops.gc.x_gc__mutmut_{n}" for n in (14, 16, 25)],
+                    "gc's now, or the same clock read a moment later with nothing that waits in between "
+                    "(ARTCLI_NOW fixes both)"),
+    "artcli.ops.gc.x__sweep__mutmut_2": "the number of deleting threads changes speed, not results",
     "artcli.durations.x_parse_expiry__mutmut_6": "'' or 'XXXX' for no text: neither is a date",
     **dict.fromkeys([f"artcli.ops.ttl.x__set_ttl__mutmut_{n}" for n in (1, 4, 6, 53)],
                     "now, or the same process's clock read a moment later (ARTCLI_NOW fixes both)"),

@@ -277,3 +277,44 @@ def test_mark_reaches_every_live_version_at_gcs_own_now(cli: Cli, tmp_path: Path
         assert opgc._mark(repo, datetime(2030, 1, 1, 1, tzinfo=UTC), set()).versions == 3
         assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), set()).versions == 2
         assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), {("default", "ds", 0)}).versions == 3  # linked
+
+
+def test_gc_tells_its_reporter_while_it_waits(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's reporter (what prints "waiting for …" on stderr) is the one gc waits with."""
+    log(cli, tmp_path, "ds", b"a")
+    told = _Told()
+    with repo_of(cli) as repo:
+        first = _writer(repo, "w1")
+        monkeypatch.setattr(leases, "time", _Waits(lambda n: repo.store.delete(first)))
+        opgc.gc(repo, grace=0, wait=60.0, reporter=told)  # type: ignore[arg-type]
+    assert told.said == ["waiting for 1 write in progress to finish"]
+
+
+def test_gc_judges_liveness_at_the_instant_it_started(cli: Cli, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc may wait minutes for writers; a TTL that passes meanwhile is the next gc's business:
+    this one neither expires the version nor deletes what it reaches."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    monkeypatch.setenv("ARTCLI_NOW", "2030-01-01T12:00:00Z")  # half a day before the TTL passes
+    waits = leases.wait_for_writers
+
+    def slow_wait(*args: object) -> None:
+        monkeypatch.setenv("ARTCLI_NOW", "2030-01-03T00:00:00Z")  # ... and a day after, once it waited
+        waits(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opgc, "wait_for_writers", slow_wait)
+    with repo_of(cli) as repo:
+        res = opgc.gc(repo, grace=0)
+    assert (res.expired, res.deleted, res.live_versions) == ([], [], 1)
+    assert res.now == "2030-01-01T12:00:00.000000Z"
+
+
+def test_gc_stamps_an_empty_remote_before_writing_and_a_dry_run_writes_nothing(tmp_path: Path) -> None:
+    from artcli import layout
+
+    for dry in (True, False):
+        root = tmp_path / f"remote-{dry}"
+        root.mkdir()  # an empty folder: a store no one has written to yet
+        Cli(tmp_path / f"home-{dry}", root.as_uri()).ok("gc", *(["--dry-run"] if dry else []))
+        written = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        assert written == ([] if dry else [layout.MARKER_KEY]), written
