@@ -318,3 +318,66 @@ def test_gc_stamps_an_empty_remote_before_writing_and_a_dry_run_writes_nothing(t
         Cli(tmp_path / f"home-{dry}", root.as_uri()).ok("gc", *(["--dry-run"] if dry else []))
         written = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
         assert written == ([] if dry else [layout.MARKER_KEY]), written
+
+
+# -- a writer waiting for gc ----------------------------------------------------------------------
+def _gc_running(repo: object) -> str:
+    from artcli import layout
+
+    key = f"{layout.GC_LEASES_PREFIX}g.json"
+    beat = clock.iso(datetime.now(UTC))
+    repo.store.put(key, canonical.dumps({"kind": "gc", "id": "g", "started": beat, "heartbeat": beat,  # type: ignore[attr-defined]
+                                         "lease": 120, "actor": {}}))
+    return key
+
+
+def test_a_writer_waits_for_a_running_gc_backing_off_and_saying_so_once(cli: Cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a live gc lease is listed, the writer ends its own lease before each pause (a fresh
+    one next time: gc never waits for a writer that waits for it), backs off from 50 ms to 2 s,
+    says once which gc it waits for, and goes on with a live lease once the gc is gone."""
+    from artcli import layout
+
+    log(cli, tmp_path, "ds", b"a")
+    told, writers_while_waiting = _Told(), []
+    with repo_of(cli) as repo:
+        gc_key = _gc_running(repo)
+
+        def meanwhile(n: int) -> None:
+            writers_while_waiting.append(list(leases.live_leases(repo.store, layout.WRITER_LEASES_PREFIX)))
+            if n == 8:
+                repo.store.delete(gc_key)
+
+        clock_ = _Waits(meanwhile)
+        clock_.t = 10_000.0  # a monotonic clock is far from zero
+        monkeypatch.setattr(leases, "time", clock_)
+        lease = leases._writer_lease(repo, told)  # type: ignore[arg-type]
+        try:
+            assert lease.key.startswith(layout.WRITER_LEASES_PREFIX)
+            assert leases.live_leases(repo.store, layout.WRITER_LEASES_PREFIX) == {lease.key: True}
+            assert canonical.loads(repo.store.get(lease.key))["kind"] == "writer"
+        finally:
+            lease.end()
+    assert clock_.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0])
+    assert told.said == [f"waiting for a garbage collection to finish ({gc_key})"]
+    assert writers_while_waiting == [[]] * 8
+
+
+def test_a_writer_gives_up_on_a_gc_once_it_waited_longer_than_the_limit(cli: Cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exactly the limit is still waited through; past it, exit 5 naming the gc."""
+    from artcli.errors import ConflictError
+
+    log(cli, tmp_path, "ds", b"a")
+    clock_ = _Waits()
+    clock_.t = 10_000.0
+    t = clock_.t
+    for pause in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0):  # the same float sums the clock will make
+        t += pause
+    monkeypatch.setattr(leases, "WRITER_MAX_WAIT", t - clock_.t)
+    monkeypatch.setattr(leases, "time", clock_)
+    with repo_of(cli) as repo:
+        gc_key = _gc_running(repo)
+        with pytest.raises(ConflictError, match=f"a garbage collection \\({gc_key}\\) has kept this write waiting"):
+            leases._writer_lease(repo, _Told())  # type: ignore[arg-type]
+    assert len(clock_.sleeps) == 8  # waited exactly the limit after seven pauses: one more
