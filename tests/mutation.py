@@ -158,7 +158,7 @@ GROUPS: dict[str, Group] = {
     # covering tests): here only the tests about leases
     "leases": Group({
         "artcli.leases": ("_elapsed", "Lease.*", "live_leases", "_writer_lease", "LazyWriteSession.*"),
-    }, ("tests/test_gc_rules.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
+    }, ("tests/test_leases.py", "tests/test_gc_rules.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
         "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too",
         *(f"tests/test_gc.py::{t}" for t in (
             "test_lease_liveness_rules", "test_a_heartbeat_from_the_future_is_believed_for_a_minute_at_most",
@@ -223,6 +223,8 @@ EQUIVALENT: dict[str, str] = {
                     "(ARTCLI_NOW fixes both)"),
     "artcli.ops.gc.x__sweep__mutmut_2": "the number of deleting threads changes speed, not results",
     "artcli.leases.x__writer_lease__mutmut_5": "told None or False: both false",
+    **dict.fromkeys([f"artcli.leases.xǁLeaseǁstart__mutmut_{n}" for n in (3, 6)],
+                    "the heartbeat thread's name is only seen in a debugger"),
     "artcli.manifest.x_content_digest__mutmut_8": "an entry without a pack has no offset (Entry.from_json), so "
                                                   "rebuilding it without pack fields gives the same entry",
     "artcli.manifest.x_iter_lines__mutmut_1": "no path is empty: '' sorts before every path, as no previous path does",
