@@ -21,6 +21,7 @@ from artcli.errors import ArtcliError, ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
+    from artcli.notelog import Notes
     from artcli.store.base import ObjectInfo, Store
 
 MAX_ATTEMPTS = 500
@@ -104,18 +105,6 @@ class Fold(Protocol[S]):
     def load(self, data: bytes) -> S: ...
 
 
-class Notes(Protocol):
-    """Someone to tell when this log changes (the project catalogue, for an artifact's log):
-    ``before`` the first attempt to write an event it ``wants``, ``after`` the append ends,
-    however it ends. Both must be best effort: they never fail the append."""
-
-    def wants(self, body: dict[str, Any]) -> bool: ...
-
-    def before(self) -> None: ...
-
-    def after(self, log: EventLog) -> None: ...
-
-
 class EventLog:
     def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
                  notes: Notes | None = None) -> None:
@@ -129,21 +118,27 @@ class EventLog:
         self._log_id = f"{store.cache_id}|{prefix}"
         #: checkpoints seen by the last listing (None: not listed in this process)
         self._segments: list[checkpoints.Segment] | None = None
+        #: this object read the log to its end: an append's first attempt tries the next number
+        #: without listing again (the exclusive create proves the log still ends there)
+        self._synced = False
+        #: the seq the last append through this object wrote (None: it wrote nothing)
+        self.committed: int | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> Events:
         """Every event in sequence order, as (key, parsed-or-None)."""
         return self._read()[0]
 
-    def _read(self) -> tuple[Events, int]:
+    def _read(self, sync: bool = True) -> tuple[Events, int]:
         """The events, and the highest seq among them (-1: none)."""
-        self.sync()
+        if sync:
+            self.sync()
         rows = self.db.events(self._log_id)
         return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
 
-    def folded_at(self, fold: Fold[S]) -> tuple[S, int]:
-        """:meth:`folded`, and the seq of the last event folded into it (-1: none)."""
-        return self._folded(fold)
+    def folded_at(self, fold: Fold[S], *, sync: bool = True) -> tuple[S, int]:
+        """:meth:`folded`, and the last seq folded into it (-1: none); ``sync=False``: cache only."""
+        return self._folded(fold, sync)
 
     def folded(self, fold: Fold[S]) -> S:
         """The log folded by ``fold``: the state cached locally plus the events after it.
@@ -153,9 +148,10 @@ class EventLog:
         """
         return self._folded(fold)[0]
 
-    def _folded(self, fold: Fold[S]) -> tuple[S, int]:
+    def _folded(self, fold: Fold[S], sync: bool = True) -> tuple[S, int]:
         """The folded state, and the highest seq folded into it (-1: none)."""
-        self.sync()
+        if sync:
+            self.sync()
         snap = self.db.snapshot(self._log_id, fold.kind)
         state, after = (fold.new(), -1) if snap is None else (fold.load(snap[1]), snap[0])
         rows = self.db.events(self._log_id, after=after)
@@ -191,6 +187,7 @@ class EventLog:
             fetched += len(chunk)
         if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
             self._checkpoint_prefix()
+        self._synced = True
 
     def _check_cached_end(self) -> tuple[int, Iterator[tuple[int, ObjectInfo]]]:
         """The last event this cache holds, and the listing of the events after it, having
@@ -350,8 +347,8 @@ class EventLog:
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""
 
-        def decide() -> tuple[dict[str, Any] | None, int]:
-            events, last = self._read()
+        def decide(sync: bool) -> tuple[dict[str, Any] | None, int]:
+            events, last = self._read(sync)
             return build(events), last
 
         return self._append(decide)
@@ -360,19 +357,21 @@ class EventLog:
         """:meth:`append`, with ``build`` given the folded state rather than every event: a
         writer on a long log folds only what it had not folded before."""
 
-        def decide() -> tuple[dict[str, Any] | None, int]:
-            state, last = self._folded(fold)
+        def decide(sync: bool) -> tuple[dict[str, Any] | None, int]:
+            state, last = self._folded(fold, sync)
             return build(state), last
 
         return self._append(decide)
 
-    def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
+    def _append(self, decide: Callable[[bool], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
         noted = False
+        self.committed = None
         try:
             for attempt in range(MAX_ATTEMPTS):
                 # the next seq follows the last event the decision saw, never one cached since
-                # (by another process sharing this cache): that one may change the decision
-                body, last = decide()
+                # (by another process sharing this cache): that one may change the decision. No
+                # LIST for a first attempt after a sync: a lost race lists and decides again
+                body, last = decide(attempt > 0 or not self._synced)
                 if body is None:
                     return None
                 if self.notes is not None and not noted and self.notes.wants(body):
@@ -385,6 +384,7 @@ class EventLog:
                 ev, data = encode(body, seq, self.run_id)
                 if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                     self.db.add_events(self._log_id, [(seq, data)])
+                    self.committed = seq
                     for start, end in checkpoints.completed_by(seq):
                         self._write_checkpoint(start, end)
                     return ev
