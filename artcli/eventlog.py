@@ -21,7 +21,6 @@ from artcli.errors import ArtcliError, ConflictError, IntegrityError
 
 if TYPE_CHECKING:
     from artcli.localdb import LocalDB
-    from artcli.notelog import Notes
     from artcli.store.base import ObjectInfo, Store
 
 MAX_ATTEMPTS = 500
@@ -71,10 +70,12 @@ def _fetch_len(size: int) -> int:
 
 
 def _cacheable(seq: int, body: bytes) -> bool:
-    """Whether an event's bytes may be kept in the local cache: a JSON object with a string
-    ``type`` whose ``seq`` is its key's number. Anything else is read again next time (the
-    remote may be repaired; a cached copy would fail forever)."""
-    ev = _parse(body)
+    """Whether a cached event is sound: a JSON object with a string ``type`` whose ``seq`` is its
+    key's number. Anything else is read again next time (the remote may be repaired)."""
+    return _sound(seq, _parse(body))
+
+
+def _sound(seq: int, ev: dict[str, Any] | None) -> bool:
     return ev is not None and ev.get("seq") == seq and not isinstance(ev.get("seq"), bool)
 
 
@@ -107,7 +108,7 @@ class Fold(Protocol[S]):
 
 class EventLog:
     def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
-                 notes: Notes | None = None) -> None:
+                 notes: Any = None) -> None:  # an artcli.notelog.Notes (not imported: no cycle)
         self.store = store
         self.db = db
         self.prefix = prefix
@@ -118,8 +119,7 @@ class EventLog:
         self._log_id = f"{store.cache_id}|{prefix}"
         #: checkpoints seen by the last listing (None: not listed in this process)
         self._segments: list[checkpoints.Segment] | None = None
-        #: this object read the log to its end: an append's first attempt tries the next number
-        #: without listing again (the exclusive create proves the log still ends there)
+        #: read to its end here: an append's first attempt needs no LIST (exclusive create decides)
         self._synced = False
         #: the seq the last append through this object wrote (None: it wrote nothing)
         self.committed: int | None = None
@@ -134,11 +134,10 @@ class EventLog:
         if sync:
             self.sync()
         rows = self.db.events(self._log_id)
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
+        return list(self._parsed(rows)), rows[-1][0] if rows else -1
 
     def folded_at(self, fold: Fold[S], *, sync: bool = True) -> tuple[S, int]:
-        """:meth:`folded`, and the last seq folded into it (-1: none); ``sync=False``: cache only."""
-        return self._folded(fold, sync)
+        return self._folded(fold, sync)  # and the last seq folded into it (-1: none); sync=False: cache only
 
     def folded(self, fold: Fold[S]) -> S:
         """The log folded by ``fold``: the state cached locally plus the events after it.
@@ -161,9 +160,16 @@ class EventLog:
         return state, rows[-1][0] if rows else after
 
     def _parsed(self, rows: list[tuple[int, bytes]]) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """Events parsed one at a time, as the fold takes them (no list of them all)."""
+        """Events parsed one at a time, as the fold takes them (no list of them all); those that
+        fail validation become *suspects* here, as the first fold parses them (not when cached)."""
+        bad = []
         for seq, body in rows:
-            yield layout.event_key(self.prefix, seq), _parse(body)
+            ev = _parse(body)
+            if not _sound(seq, ev):
+                bad.append(seq)
+            yield layout.event_key(self.prefix, seq), ev
+        if bad:
+            self.db.add_suspects(self._log_id, bad)
 
     def sync(self) -> None:
         """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
@@ -206,13 +212,10 @@ class EventLog:
         return -1, self._list_after(-1)
 
     def _cache(self, rows: list[tuple[int, bytes]]) -> None:
-        """Keep events in the local cache; those that fail validation are kept as *suspects*,
-        fetched again at the next reads until the remote holds a sound event there (a truncated
-        event repaired later must not keep failing from the cache)."""
+        """Keep events in the local cache; suspects (:meth:`_parsed`) are fetched again at the
+        next reads until the remote holds a sound event there (a truncated event repaired later
+        must not keep failing from the cache)."""
         self.db.add_events(self._log_id, rows)
-        bad = [s for s, b in rows if not _cacheable(s, b)]
-        if bad:
-            self.db.add_suspects(self._log_id, bad)
 
     def _recheck_suspects(self) -> None:
         """Fetch again the cached events that failed validation (at most RECHECK per read);
@@ -368,9 +371,8 @@ class EventLog:
         self.committed = None
         try:
             for attempt in range(MAX_ATTEMPTS):
-                # the next seq follows the last event the decision saw, never one cached since
-                # (by another process sharing this cache): that one may change the decision. No
-                # LIST for a first attempt after a sync: a lost race lists and decides again
+                # the next seq follows the last event the decision saw, never one cached since (by
+                # another process); no LIST for a first try after a sync: a lost race lists again
                 body, last = decide(attempt > 0 or not self._synced)
                 if body is None:
                     return None
