@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutants"
 MUTMUT = "mutmut==3.8.1"  # and pytest-timeout==2.4.0; both installed by `make mutate`
 #: the suite's servers run in pytest's process; mutmut forks it per mutant, so cloud-server
-#: tests stay out (the store contract still runs on file:// and memory://)
-PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs", "-p", "no:cacheprovider", "-p", "no:xdist",
+#: tests stay out (the store contract still runs on file:// and memory://); Azurite too: a
+#: session fixture, so each mutant that selects an Azure test would start it again
+PYTEST_ARGS = ["-m", "not slow and not s3 and not gcs and not azure", "-p", "no:cacheprovider", "-p", "no:xdist",
                # mutmut's own limit counts CPU time; a mutant that makes a test wait (a lease, a
                # lock) uses none, so a wall-clock limit per test ends it (pytest-timeout)
                "--timeout", "300"]
@@ -69,14 +70,20 @@ GROUPS: dict[str, Group] = {
         "artcli.state.events": ("*",),
         "artcli.state.alias_book": ("_move", "AliasBook.*"),
         "artcli.state.artifact": ("*",),
-    }, ("tests/test_state.py", "tests/test_aliases.py", "tests/test_hostile.py::test_fold_regressions",
+    }, ("tests/test_fold_rules.py", "tests/test_event_fields.py", "tests/test_collection_rules.py",
+        "tests/test_state.py", "tests/test_aliases.py", "tests/test_hostile.py::test_fold_regressions",
         "tests/test_hostile.py::test_crafted_events_are_skipped_and_never_followed",
-        "tests/test_format_corpus.py")),
+        # the conformance cases of the event-log rules (§5); the marker, manifest and pack cases
+        # test other modules, and every survivor would run them all
+        *(f"tests/test_format_corpus.py::test_case[{case}]" for case in (
+            "basic", "curation", "expiry-at-now", "latest-by-number", "linked-expired", "log-events",
+            "log-numbers", "log-references", "registry-rules", "time-forms")))),
     # registry folds: a collection's links and their aliases
     "collections": Group({
         "artcli.state.collection": ("Link.source_json", "CollectionState.*", "_link", "apply_collection",
                                     "fold_collection", "fold_registry", "link_in"),
-    }, ("tests/test_state.py", "tests/test_registry.py")),
+    }, ("tests/test_collection_rules.py", "tests/test_state.py", "tests/test_registry.py",
+        "tests/test_format_corpus.py::test_case[registry-rules]")),
     # checkpoints and the event cache: a checkpoint never changes what a log means; a cached
     # event that failed validation, or a log that changed under the cache, is read again (items 2, 6)
     "checkpoints": Group({
@@ -84,8 +91,11 @@ GROUPS: dict[str, Group] = {
         "artcli.eventlog": ("_seq_of", "_fetch_len", "_cacheable", "_parse", "EventLog._check_cached_end",
                             "EventLog._recheck_suspects", "EventLog._from_checkpoints", "EventLog._list_segments",
                             "EventLog._write_checkpoint", "EventLog.check_checkpoints"),
-    }, ("tests/test_checkpoints.py", "tests/test_store_identity.py",
-        "tests/test_integrity.py::test_corrupt_event_is_skipped_with_warning")),
+    }, ("tests/test_checkpoint_rules.py", "tests/test_eventlog_cache.py", "tests/test_checkpoints.py",
+        "tests/test_store_identity.py",
+        "tests/test_integrity.py::test_corrupt_event_is_skipped_with_warning",
+        "tests/test_limits.py::test_an_oversized_event_is_fetched_only_up_to_the_limit",
+        "tests/test_checkpoint_writers.py::test_threads_append_across_a_checkpoint[file]")),
     # manifest and path rules: nothing is written outside the target
     "paths": Group({
         "artcli.model": ("check_name", "check_alias", "parse_ref", "safe_relpath", "normalise_relpath",
@@ -108,12 +118,19 @@ GROUPS: dict[str, Group] = {
     # every byte verified before use; the target only ever sees complete files
     "download": Group({
         "artcli.ops.download": ("download", "_from_cache"),
-        "artcli.materialise": ("check_layout", "final_path", "out_of_date", "sweep_temps", "_alive", "_open_temp",
+        "artcli.materialise": ("LayoutCheck.*", "check_layout", "final_path", "out_of_date", "sweep_temps", "_alive",
                                "write_bytes", "copy_into_place", "TargetWriter.*"),
         "artcli.transfer": ("fetch_stored", "_fetch_loose", "_verify_file", "_fetch_packs", "_verified"),
         "artcli.cache": ("Cache.valid", "Cache.adopt", "Cache.get_packed", "Cache.put_packed"),
     }, ("tests/test_integrity.py", "tests/test_log_download.py", "tests/test_stat_cache.py",
-        "tests/test_cache_packs.py", "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only")),
+        "tests/test_cache_packs.py", "tests/test_download_paths.py", "tests/test_download_rerun.py", "tests/test_temp_sweep.py",
+        "tests/test_crashes.py::test_rerun_removes_temp_files_of_dead_processes_only",
+        "tests/test_manifest_streamed.py::test_layout_check_in_manifest_order",
+        "tests/test_manifest_streamed.py::test_layout_check_of_entries_in_any_order",
+        # download's --force, --verify, --dry-run, path filters and foreign files
+        *(f"tests/test_verbs.py::{t}" for t in (
+            "test_download_refuses_local_edits_unless_forced", "test_download_verify_rehashes_what_the_stat_cache_trusts",
+            "test_download_into_a_folder_of_foreign_files", "test_include_exclude_on_log_files_download_diff")))),
     # the stat cache: a changed file is always re-read
     "statcache": Group({
         "artcli.localdb": ("LocalDB.stat_lookup", "LocalDB.stat_store", "stat_key"),
@@ -241,6 +258,9 @@ EQUIVALENT: dict[str, str] = {
                     "fetch_stored asserts every entry has a digest: the 'or' fallback is never used"),
     **dict.fromkeys([f"artcli.transfer.x__fetch_loose__mutmut_{n}" for n in (53, 56, 57)],
                     "zip of chunk and tmps, built from the same list: the same length, strict or not"),
+    # folds/collections/checkpoints (round 5)
+    "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
+                                                             "refused as a duplicate just before",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

@@ -336,7 +336,8 @@ def test_rerun_removes_temp_files_of_dead_processes_only(cli: Cli, tmp_path: Pat
              target / "big" / f".000.bin.artcli-{dead.pid}-0123456789ab.part"]  # and of this one
     for p in stale:
         p.write_bytes(b"half")
-    running = subprocess.Popen(["sleep", "60"])
+    # still running: exits 0 when its stdin closes, and dies if the sweep signals it
+    running = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         live = [target / "big" / f".001.bin.artcli-{running.pid}.part",  # its writer is still running
                 target / "big" / f".001.bin.artcli-{running.pid}-ba9876543210.part"]
@@ -345,8 +346,9 @@ def test_rerun_removes_temp_files_of_dead_processes_only(cli: Cli, tmp_path: Pat
         cli.ok("download", "ds", "--root", str(target))
         assert not any(p.exists() for p in stale) and all(p.exists() for p in live)
     finally:
-        running.kill()
-        running.wait()
+        running.stdin.close()  # type: ignore[union-attr]
+        code = running.wait(timeout=120)
+    assert code == 0, f"the sweep sent signal {-code} to the live process it asked about"
     for p in live:
         p.unlink()
     assert tree_bytes(target) == files

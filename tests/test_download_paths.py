@@ -188,3 +188,38 @@ def test_a_symlink_at_a_final_name_is_replaced_never_followed(cli: Cli, tmp_path
     assert _temps(out) == []
     again = fresh.ok("download", "ds", "--root", str(tmp_path / "o2"), "--json").json()  # warm, from the cache
     assert again["fetched_files"] == 0 and tree_bytes(tmp_path / "o2") == FILES
+
+
+def test_verify_rehashes_a_cache_file_its_stat_key_vouches_for(cli: Cli, tmp_path: Path) -> None:
+    """A cache file edited in place whose recorded stat key still matches (a filesystem with
+    coarse or unreliable ctimes, a restore from backup): a plain download trusts the key, as
+    documented; ``--verify`` hashes the file, refuses its bytes, fetches the blob again and
+    repairs the cache."""
+    from artcli.cache import Cache
+
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", FILES)))
+    cli.ok("download", "ds", "--root", str(tmp_path / "o1"))
+    digest = digest_bytes(BIG["big/1.bin"])
+    cache = Cache(cli.home / "cache")
+    try:
+        victim = cache.path(digest)
+        os.chmod(victim, 0o644)
+        with open(victim, "r+b") as fh:  # same size, other bytes
+            fh.write(b"EDITED" * 100)
+        cache.remember(victim, digest)  # its key now vouches for the edited bytes
+    finally:
+        cache.close()
+    res = cli.ok("download", "ds", "--root", str(tmp_path / "o2"), "--verify", "--json").json()
+    assert tree_bytes(tmp_path / "o2") == FILES, "--verify copied a cache file it did not hash"
+    assert res["fetched_files"] == 1
+    assert digest_file(victim) == digest
+
+
+def test_skip_cache_writes_a_blob_wanted_at_three_paths(cli: Cli, tmp_path: Path) -> None:
+    """One blob, three paths, no cache: two copies and a rename, and each file complete."""
+    files = {**FILES, "third/copy.bin": BIG["big/0.bin"]}
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", files)))
+    fresh = Cli(tmp_path / "fresh", cli.remote)
+    res = fresh.ok("download", "ds", "--root", str(tmp_path / "o"), "--skip-cache", "--json").json()
+    assert tree_bytes(tmp_path / "o") == files and _temps(tmp_path / "o") == []
+    assert res["materialised"] == len(files)

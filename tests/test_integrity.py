@@ -205,3 +205,12 @@ def test_a_valid_format_marker_is_accepted(cli: Cli, tmp_path: Path, fmt: int) -
     fresh = Cli(tmp_path / "fresh", cli.remote)
     r = fresh("log", "ds", str(tmp_path / "d"))
     assert r.code == 4 and "upgrade artcli" in r.err  # a newer format is refused (format §2.1)
+
+
+@pytest.mark.parametrize("name", ["outX", "out ", "out.v0_"])
+def test_a_root_ending_in_any_character_is_not_an_escape(logged: Cli, tmp_path: Path, name: str) -> None:
+    """The escape check compares each path with the root plus ``/``: whatever character the
+    root's name ends in, its files are inside it."""
+    r = logged("download", "ds", "--root", str(tmp_path / name))
+    assert r.code == 0, r.err
+    assert tree_bytes(tmp_path / name) == {"small.txt": SMALL, "big.bin": BIG}

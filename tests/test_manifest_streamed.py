@@ -112,3 +112,13 @@ def test_layout_check_in_manifest_order() -> None:
         with pytest.raises(IntegrityError):
             for p in bad:
                 check.add(p)
+
+
+def test_layout_check_of_entries_in_any_order() -> None:
+    """References expanded from folders come in any order: ``check_layout`` sorts them first."""
+    from artcli.materialise import check_layout
+    from artcli.model import Entry
+
+    check_layout([Entry("b/c", 1), Entry("a.txt", 1), Entry("a", 1)])
+    with pytest.raises(IntegrityError):
+        check_layout([Entry("a/b", 1), Entry("c", 1), Entry("a", 1)])
