@@ -60,6 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--artcli", default="", help="artcli command line (default: .venv/bin/artcli, else python -m artcli)"
     )
+    ap.add_argument("--datasets", default="", help="comma-separated data sets (A,B,C) for the steps that loop over sets")
+    ap.add_argument("--tools", default="", help="comma-separated tools to run (artcli,dvc,s5cmd,wandb,...); default all")
     ap.add_argument("--no-peers", action="store_true", help="measure artcli only (no dvc/s5cmd/wandb)")
     ap.add_argument("--no-s3", action="store_true", help="do not start the S3 server (skips S3 steps)")
     ap.add_argument("--no-azure", action="store_true", help="do not start Azurite (skips the Azure rows)")
@@ -133,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"--drop-caches ignored: {err}")
             args.drop_caches = False
 
-    needed = tuple(sorted({d for s in steps for d in STEP_DATASETS[s]}))
+    chosen_sets = tuple(d.strip().upper() for d in args.datasets.split(",") if d.strip()) or None
+    needed = tuple(sorted({d for s in steps for d in STEP_DATASETS[s] if chosen_sets is None or d in chosen_sets}))
     data = datasets.ensure_datasets(args.size, args.data_root, needed, log=not args.quiet)
 
     workdir = WORK_DIR / "runs" / f"{args.size}-{stamp}"
@@ -149,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         drop_caches=args.drop_caches,
         keep=args.keep,
         verbose=not args.quiet,
+        datasets=chosen_sets,
+        only_tools=tuple(t.strip().lower() for t in args.tools.split(",") if t.strip()) or None,
     )
 
     server: MotoServer | None = None

@@ -156,6 +156,12 @@ class Ctx:
     drop_caches: bool = False
     keep: bool = False
     verbose: bool = True
+    datasets: tuple[str, ...] | None = None  # --datasets: only these sets (None: every set of a step)
+    only_tools: tuple[str, ...] | None = None  # --tools: only these tools (None: all)
+
+    def sets(self, *names: str) -> tuple[str, ...]:
+        """The data sets of ``names`` that ``--datasets`` selected."""
+        return tuple(n for n in names if self.datasets is None or n in self.datasets)
 
     def discard(self, path: Path) -> None:
         """Remove a scratch tree without taxing the next timed command: a tree of many files is
@@ -351,6 +357,8 @@ def run_group(
     runnable: list[Variant] = []
     for v in variants:
         reason = ctx.missing(v.needs)
+        if ctx.only_tools is not None and v.tool.split()[0] not in ctx.only_tools:
+            reason = "not selected (--tools)"
         for key in v.buckets:
             col.bucket(key)  # keep the declared row order
             if reason:
@@ -694,7 +702,7 @@ def _ingest_variants(ctx: Ctx, ds: str) -> list[Variant]:
 def step_ingest(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "ingest")
     col.remote = "local folder (file://)"
-    for ds in ("A", "B"):
+    for ds in ctx.sets("A", "B"):
         run_group(ctx, col, _ingest_variants(ctx, ds), ctx.reps)
     col.notes.append("wandb offline does not upload: it stages a full copy and writes the run file.")
     return col.result()
@@ -774,7 +782,7 @@ def step_push(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "push")
     col.remote = "S3 (moto server)"
     col.uses_s3 = ctx.s3 is not None
-    for ds in ("A", "B"):
+    for ds in ctx.sets("A", "B"):
         run_group(ctx, col, _push_variants(ctx, ds), ctx.reps)
     col.notes.append("artcli log hashes and uploads; s5cmd only uploads; dvc = add (hash) + push.")
     return col.result()
@@ -844,7 +852,7 @@ def step_download(ctx: Ctx) -> dict[str, Any]:
     col.remote = "S3 (moto server)" if ctx.s3 is not None else "local folder (file://)"
     col.uses_s3 = ctx.s3 is not None
     fresh = (lambda: ctx.s3.fresh_bucket(BUCKET)) if ctx.s3 is not None else None
-    for ds in ("A", "B"):
+    for ds in ctx.sets("A", "B"):
         run_group(ctx, col, _download_variants(ctx, ds), ctx.reps, before=fresh)
     col.notes.append(
         "Each tool uploads A / B once (untimed, own prefix); then per repetition "
@@ -985,7 +993,7 @@ def _floor_variants(ctx: Ctx, ds: str) -> list[Variant]:
 def step_floor(ctx: Ctx) -> dict[str, Any]:
     col = StepCollector(ctx, "floor")
     col.remote = "none"
-    for ds in ("A", "B", "C"):
+    for ds in ctx.sets("A", "B", "C"):
         if ds in ctx.data:
             run_group(ctx, col, _floor_variants(ctx, ds), ctx.reps)
     col.notes.append(

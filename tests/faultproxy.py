@@ -10,6 +10,10 @@ server), except that a seeded fraction of requests meets a fault instead:
   for requests that are safe to repeat, which is what exposes non-idempotent retries
 * ``truncate`` — a GET's answer is cut in the middle of its body
 * ``delay``    — the answer is forwarded after a pause
+* ``cut``      — as ``truncate``, but the connection is closed politely (FIN, not RST), so the
+  half that was sent does reach the client before the end; only by ``rule``, never drawn
+* ``ignore_range`` — a GET's ``Range`` header is dropped: the whole object comes back, ``200``
+  (as from a server or cache that does not do ranges); only by ``rule``, never drawn
 
 Every fault is one the S3 client must survive by retrying; the test then checks that the data
 came through intact. ``counts`` records what was injected, for the test's assertions and the
@@ -181,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "delay":
             time.sleep(self.owner.delay * (0.5 + self.owner._rng.random()))
         try:
-            status, reason, resp_headers, data = self._forward(body)
+            status, reason, resp_headers, data = self._forward(body, drop=("range",) if mode == "ignore_range" else ())
         except OSError:  # the upstream is gone: so are we, as far as the client can tell
             return self._abort()
         if mode == "drop_after":
@@ -192,6 +196,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if mode == "cut" and len(data) > 1:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return None
         if mode == "truncate" and len(data) > 1:
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
@@ -199,12 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _forward(self, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    def _forward(self, body: bytes, drop: tuple[str, ...] = ()) -> tuple[int, str, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(*self.owner.upstream, timeout=120)
         try:
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
-                if k.lower() not in _HOP and k.lower() != "content-length":
+                if k.lower() not in _HOP and k.lower() != "content-length" and k.lower() not in drop:
                     conn.putheader(k, v)
             if body or self.command in ("PUT", "POST"):
                 conn.putheader("Content-Length", str(len(body)))

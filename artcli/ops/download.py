@@ -248,7 +248,7 @@ def _materialise(repo: Repo, entries: list[Entry], target: Path, checked: set[st
                 for e, p in part:
                     sink.keys[p] = copy_into_place(repo.cache.path(e.digest or ""), p, made)
 
-            copies = [pool.submit(copy_some, part) for part in _slices(hits, SMALL_TASK)]
+            copies = [pool.submit(copy_some, part) for part in _tasks(hits)]
         fetch_stored(repo.store, sink, need, rep.advance)
         for c in copies:
             c.result()
@@ -303,3 +303,24 @@ SMALL_TASK = 256
 
 def _slices(items: list[Any], n: int) -> list[list[Any]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+#: bytes per copy task: large files are shared out between the write threads (a warm download
+#: of 100 files of 10 MiB was one task, so one thread copied the whole GiB while the other idled)
+COPY_TASK_BYTES = 32 << 20
+
+
+def _tasks(hits: list[tuple[Entry, str]]) -> list[list[tuple[Entry, str]]]:
+    """Copies in tasks of at most ``SMALL_TASK`` files and about ``COPY_TASK_BYTES`` bytes."""
+    tasks: list[list[tuple[Entry, str]]] = []
+    cur: list[tuple[Entry, str]] = []
+    held = 0
+    for e, p in hits:
+        if cur and (len(cur) >= SMALL_TASK or held + e.size > COPY_TASK_BYTES):
+            tasks.append(cur)
+            cur, held = [], 0
+        cur.append((e, p))
+        held += e.size
+    if cur:
+        tasks.append(cur)
+    return tasks

@@ -1,10 +1,11 @@
-"""``s3://bucket/prefix`` stores: one-request operations through botocore, file transfers through s3fs.
+"""``s3://bucket/prefix`` stores: requests and downloads through botocore, other transfers through s3fs.
 
 Every operation that is one request (LIST, HEAD, GET of a whole object, PUT, the conditional
 PUT of put_if_absent, DELETE) goes straight to the S3 API through a blocking botocore client
 (:mod:`artcli.store.s3_client`): a warm read then never imports s3fs, aiobotocore or aiohttp.
-Batches, streams and uploads (get_ranges of several objects, get_files, open, put_files) go
-through s3fs, built at their first use. Listing goes to the API rather than s3fs's
+Downloads of whole objects to files (get_files, get_files_hashed) go through the same client on
+threads. Batches of many range reads, streams and uploads (get_ranges of several objects, open,
+put_files) go through s3fs, built at their first use. Listing goes to the API rather than s3fs's
 ``info``/``find`` because those fall back to directory emulation and listing caches, which cost
 extra requests and can hide fresh objects; ``list_objects_v2`` also gives us ``StartAfter``.
 """
@@ -16,16 +17,16 @@ import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from artcli.errors import RemoteError
 from artcli.store.base import ObjectInfo, bare_endpoint
-from artcli.store.errors import downloading_into, has_code, translate
+from artcli.store.errors import has_code, translate
 from artcli.store.fsspec_store import FsspecStore, _Failure
 from artcli.store.keys import check_prefix
 from artcli.store.s3_client import S3Client, server_side_transient, shared_loader
+from artcli.store.s3_download import get_many
 from artcli.store.s3_settings import (  # noqa: F401 - re-exported: the options of an s3:// remote
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_ATTEMPTS,
@@ -40,8 +41,6 @@ from artcli.store.s3_settings import (  # noqa: F401 - re-exported: the options 
 #: ``max_concurrency * chunksize`` bytes per file in flight (and a whole file below 2 chunks),
 #: so this bounds memory: at most batch_size * max(2, per-file concurrency) * 8 MiB.
 CHUNK = 8 * 2**20
-#: bytes asked for per read of a streamed, hashed download
-STREAM_READ = 1 << 18
 #: total connections one batch aims for: files in flight x parts per file
 _CONNECTIONS = 16
 
@@ -155,64 +154,16 @@ class S3Store(FsspecStore):
     def _open_kwargs(self) -> dict[str, Any]:
         return {"block_size": CHUNK}  # s3fs reads ahead 50 MiB blocks by default
 
-    def _get_file_kwargs(self, n_files: int) -> dict[str, Any]:
-        # One streaming GET per object: constant memory, and S3 servers that cost per range
-        # request in proportion to the object (moto: 0.2 s per 1 MiB range of a 256 MiB
-        # object) are not hammered. Parallelism comes from several objects at once.
-        return {"chunksize": CHUNK, "max_concurrency": 1}
+    def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """As :meth:`get_files_hashed`, without the hashing (a manifest, ``cat``, ``copy``)."""
+        get_many(self, [(key, dst) for key, dst in pairs], hashed=False)
 
     def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]],
                          done: Callable[[int, str], object] | None = None) -> list[str]:
-        """One streaming GET per object (as :meth:`get_files`), each chunk hashed as it is written:
-        verified without reading the file back. A broken read resumes with a ``Range`` from where
-        it stopped, as s3fs does. Each file is renamed into place, and ``done`` told, once complete."""
-        if not jobs:
-            return []
-        from s3fs.core import S3_RETRYABLE_ERRORS
-
-        from artcli.hashing import new_hasher
-        tag = uuid.uuid4().hex[:8]
-        tmps = [f"{dst}.artcli-part-{tag}-{i}" for i, (_key, dst, _size) in enumerate(jobs)]
-
-        async def one(i: int, key: str, tmp: str, dst: str, size: int | None) -> str:
-            h = new_hasher()  # one thread: a 256 KiB piece is too small to share out
-            got = failures = 0
-            with open(tmp, "wb") as fh:
-                while True:
-                    extra = {"Range": f"bytes={got}-"} if got else {}
-                    resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key_prefix + key, **extra)
-                    body = resp["Body"]
-                    try:
-                        while chunk := await body.read(STREAM_READ):
-                            h.update(chunk)
-                            fh.write(chunk)
-                            got += len(chunk)
-                        break
-                    except S3_RETRYABLE_ERRORS:
-                        failures += 1
-                        if failures >= 3:
-                            raise
-                    finally:
-                        body.close()
-            os.replace(tmp, dst)
-            if done is not None:
-                done(i, h.hexdigest())
-            return str(h.hexdigest())
-
-        try:
-            for _key, dst, _size in jobs:
-                os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            with downloading_into(os.path.dirname(os.path.abspath(jobs[0][1]))):  # a full disk is the local one
-                calls = [(key, one, (i, key, tmps[i], dst, size), {}) for i, (key, dst, size) in enumerate(jobs)]
-                digests = [str(d) for d in self._batch(calls)]  # type: ignore[arg-type]
-        except BaseException:
-            for tmp in tmps:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-            raise
-        return digests
+        """One streaming GET per object, each piece hashed as it is written: verified without
+        reading the file back. A broken read resumes with a ``Range`` from where it stopped, as
+        s3fs does. Each file is renamed into place, and ``done`` told, once complete."""
+        return get_many(self, [(key, dst) for key, dst, _size in jobs], hashed=True, done=done)
 
     def _put_file_kwargs(self, n_files: int) -> dict[str, Any]:
         # at most 4 parts of one file in flight: 32 MiB, so a 2 GiB upload stays small
