@@ -6,6 +6,9 @@ property test, each pinned where a one-character change would go unseen there.
 from __future__ import annotations
 
 import gzip
+import re
+import tracemalloc
+import zlib
 
 import pytest
 
@@ -95,15 +98,34 @@ def test_decode_is_bounded_by_max_bytes(monkeypatch: pytest.MonkeyPatch) -> None
         checkpoints.decode(PREFIX, s, blob)
 
 
+def test_decode_inflates_no_more_than_max_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip bomb under a checkpoint's name costs at most MAX_BYTES of memory, not its size."""
+    monkeypatch.setattr(checkpoints, "MAX_BYTES", 1 << 20)
+    bomb = gzip.compress(bytes(64 << 20), compresslevel=9)
+    s = Segment(0, BLOCK, D, checkpoints.key(PREFIX, 0, BLOCK, D))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IntegrityError, match="larger than"):
+            checkpoints.decode(PREFIX, s, bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
 def test_decode_refuses_a_truncated_or_damaged_stream() -> None:
     digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, rows(0, BLOCK))
-    s = Segment(0, BLOCK, digest, checkpoints.key(PREFIX, 0, BLOCK, digest))
-    with pytest.raises(IntegrityError, match="is truncated"):
+    key = checkpoints.key(PREFIX, 0, BLOCK, digest)
+    s = Segment(0, BLOCK, digest, key)
+    with pytest.raises(IntegrityError, match=f"^checkpoint {re.escape(key)} is truncated"):
         checkpoints.decode(PREFIX, s, blob[:-8])  # the whole stream but its trailer
-    with pytest.raises(IntegrityError, match="not valid gzip"):
+    with pytest.raises(IntegrityError, match=f"^checkpoint {re.escape(key)} is not valid gzip"):
         checkpoints.decode(PREFIX, s, blob[:10] + b"\xff" * 20)
     with pytest.raises(IntegrityError, match="is truncated"):
         checkpoints.decode(PREFIX, s, b"")
+    # the same bytes deflated in the zlib format, not gzip: not a checkpoint
+    with pytest.raises(IntegrityError, match="not valid gzip"):
+        checkpoints.decode(PREFIX, s, zlib.compress(gzip.decompress(blob)))
 
 
 def test_decode_checks_each_frame() -> None:
@@ -144,6 +166,11 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
         seg(31 * BLOCK, 32 * BLOCK)]
     far = seg(TOP, 2 * TOP)
     assert checkpoints.plan([far], TOP + 5) == [far] and checkpoints.plan([far], 5) == []
+    # a checkpoint of every level is found from any position inside it, past its first half too
+    for lv in range(MAX_LEVEL + 1):
+        size = checkpoints.level_size(lv)
+        whole = seg(size, 2 * size)
+        assert checkpoints.plan([whole], size + size // 2 + 1) == [whole], lv
 
 
 def test_what_a_writer_and_a_reader_write() -> None:

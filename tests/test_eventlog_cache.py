@@ -143,6 +143,16 @@ def test_a_checkpoint_that_vanished_is_passed_over_and_the_next_one_used(tmp_pat
     assert len(events) == BLOCK + 5  # [0, 64) from its checkpoint, the rest one by one
 
 
+@pytest.mark.parametrize("held", [1, BLOCK - 2, BLOCK - 1, BLOCK, BLOCK + 1])
+def test_a_warm_reader_far_behind_catches_up_through_checkpoints_missing_nothing(tmp_path: Path, held: int) -> None:
+    truth = _long_log(tmp_path, 3 * BLOCK + 5)
+    log, store, db = open_log(tmp_path, "warm")
+    db.add_events(log._log_id, [(s, body(s)) for s in range(held)])
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5  # the rest came in checkpoints
+
+
 def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     write_log(tmp_path / "remote", 2 * BLOCK + 5)
     log, store, _db = open_log(tmp_path)
@@ -181,7 +191,8 @@ def test_fsck_counts_every_event_a_checkpoint_gets_wrong(tmp_path: Path) -> None
     log.read()
     assert log.check_checkpoints() == []
     rows = [(s, body(s)) for s in range(BLOCK)]
-    for changed, says in (({5}, "at seq 5: the remote"), ({5, 9, 60}, "at seq 5 and 2 more: the remote")):
+    for changed, says in (({5}, "at seq 5: the remote"), ({5, 9}, "at seq 5 and 1 more: the remote"),
+                          ({5, 9, 60}, "at seq 5 and 2 more: the remote")):
         forged = [(s, b.replace(b'"x"', b'"y"') if s in changed else b) for s, b in rows]
         digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, forged)
         key = checkpoints.key(PREFIX, 0, BLOCK, digest)
@@ -189,6 +200,16 @@ def test_fsck_counts_every_event_a_checkpoint_gets_wrong(tmp_path: Path) -> None
         assert log.check_checkpoints() == [("checkpoint-mismatch", key,
                                             f"differs from the event objects {says} is damaged")]
         (tmp_path / "remote" / key).unlink()
+    # a corrupt checkpoint listed first does not stop fsck from checking the next one
+    digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, [(s, b.replace(b'"x"', b'"z"')) for s, b in rows])
+    key = checkpoints.key(PREFIX, 0, BLOCK, digest)
+    (tmp_path / "remote" / key).write_bytes(blob)
+    junk = checkpoints.key(PREFIX, 0, BLOCK, "0" * 64)
+    (tmp_path / "remote" / junk).write_bytes(b"junk")
+    assert [(k, where) for k, where, _m in log.check_checkpoints()] == [("checkpoint-corrupt", junk),
+                                                                      ("checkpoint-mismatch", key)]
+    (tmp_path / "remote" / key).unlink()
+    (tmp_path / "remote" / junk).unlink()
     stray = tmp_path / "remote" / PREFIX / "checkpoints" / "notes.txt"
     stray.write_bytes(b"not a checkpoint")
     assert log.check_checkpoints() == []
