@@ -273,6 +273,7 @@ EQUIVALENT: dict[str, str] = {
                                                                 "already, and add_events keeps what it holds",
     "artcli.checkpoints.x_plan__mutmut_12": "a level past MAX_LEVEL finds no checkpoint the others miss (none is "
                                             "larger: parse_key refuses it)",
+    "artcli.checkpoints.x_plan__mutmut_25": "count // 2 or count / 2: a checkpoint's count is a multiple of 64",
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

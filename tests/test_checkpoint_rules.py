@@ -155,6 +155,11 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
     assert checkpoints.plan([big, *smalls], 8 * BLOCK) == [big]  # wastes exactly half
     assert checkpoints.plan([big, *smalls], 8 * BLOCK + 1) == smalls[8:]
     assert checkpoints.plan([*smalls, big], 0) == [big]
+    # past the middle of every checkpoint holding it: the smallest one
+    assert checkpoints.plan([big, *smalls], 12 * BLOCK + BLOCK // 2 + 1) == smalls[12:]
+    # a big one that does not start at 0, entered in its first half
+    later = seg(16 * BLOCK, 32 * BLOCK)
+    assert checkpoints.plan([later, seg(16 * BLOCK, 17 * BLOCK)], 16 * BLOCK + 3) == [later]
     assert checkpoints.plan([big], 16 * BLOCK) == [] and checkpoints.plan([big], 16 * BLOCK - 1) == [big]
     # among the thrifty ones the one that reaches furthest; otherwise the smallest holding the position
     mid = seg(0, 16 * BLOCK)
