@@ -167,6 +167,18 @@ def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     assert store2.count("put_if_absent") == 0  # a second reader finds them listed
 
 
+def test_checkpoints_a_process_wrote_serve_its_own_later_cold_read(tmp_path: Path) -> None:
+    """A process that wrote checkpoints and then drops its cached events (the store changed
+    under the cache, an event proved wrong) reads them back through those checkpoints."""
+    write_log(tmp_path / "remote", 2 * BLOCK + 5)
+    log, store, db = open_log(tmp_path)
+    truth = log.read()
+    db.forget_events(log._log_id)
+    store.calls.clear()
+    assert log.read() == truth
+    assert sum(len(keys) for c, keys in store.calls if c == "get_ranges") == 2 + 5  # two checkpoints, the tail
+
+
 def test_no_checkpoint_over_a_gap_in_the_cache_or_on_a_read_only_store(tmp_path: Path) -> None:
     write_log(tmp_path / "remote", 2 * BLOCK + 5)
     log, store, db = open_log(tmp_path)
