@@ -274,6 +274,9 @@ EQUIVALENT: dict[str, str] = {
     "artcli.checkpoints.x_plan__mutmut_12": "a level past MAX_LEVEL finds no checkpoint the others miss (none is "
                                             "larger: parse_key refuses it)",
     "artcli.checkpoints.x_plan__mutmut_25": "count // 2 or count / 2: a checkpoint's count is a multiple of 64",
+    **dict.fromkeys([f"artcli.checkpoints.x_encode__mutmut_{n}" for n in (33, 35, 36)],
+                    "another gzip level or a fixed mtime of 1: other gzip bytes, still the same for every writer, "
+                    "and the checkpoint is named and checked by the digest of its inflated bytes"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
