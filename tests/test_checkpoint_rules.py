@@ -185,6 +185,10 @@ def test_what_a_writer_and_a_reader_write() -> None:
     assert checkpoints.completed_by(TOP - 1) == [(TOP - checkpoints.level_size(lv), TOP)
                                                  for lv in range(MAX_LEVEL + 1)]
     assert checkpoints.completed_by(0) == [] and checkpoints.completed_by(2 * BLOCK - 1) == [(BLOCK, 2 * BLOCK)]
+    beyond = checkpoints.level_size(MAX_LEVEL + 1)  # a sequence number a log may reach: still only real levels
+    assert beyond <= eventlog.MAX_SEQ
+    assert checkpoints.completed_by(beyond - 1) == [(beyond - checkpoints.level_size(lv), beyond)
+                                                    for lv in range(MAX_LEVEL + 1)]
     b = BLOCK
     assert checkpoints.greedy_ranges(0, 0) == [] and checkpoints.greedy_ranges(0, b - 1) == []
     assert checkpoints.greedy_ranges(0, b) == [(0, b)]
