@@ -277,9 +277,10 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.checkpoints.x_encode__mutmut_{n}" for n in (33, 35, 36)],
                     "another gzip level or a fixed mtime of 1: other gzip bytes, still the same for every writer, "
                     "and the checkpoint is named and checked by the digest of its inflated bytes"),
-    "artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_8": "_list_after(-1) or (-2): both list from the start",
-    "artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_20": "`last` is the highest seq cached: nothing is held "
-                                                               "after it, bounded or not",
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (8, 42)],
+                    "_list_after(-1) or (-2): both list from the start"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (20, 23, 27)],
+                    "`last` is the highest seq cached: nothing is held after it, bounded or not"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")

@@ -8,6 +8,7 @@ read is passed over; checkpoints are written once, only over events the cache re
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_suspects_are_fetched_again_a_bounded_number_per_read(tmp_path: Path, mo
 
 
 def test_a_read_with_no_suspects_asks_for_none(tmp_path: Path) -> None:
-    write_log(tmp_path / "remote", 3)
+    write_log(tmp_path / "remote", 3, {s: encode({"type": "x", "pad": "p" * 10 * s}, s, "r")[1] for s in range(3)})
     log, store, _db = open_log(tmp_path)
     log.read()
     store.calls.clear()
@@ -151,6 +152,25 @@ def test_a_warm_reader_far_behind_catches_up_through_checkpoints_missing_nothing
     assert log.read() == truth
     events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
     assert len(events) == 5  # the rest came in checkpoints
+
+
+def test_a_store_made_again_under_the_cache_is_read_again_through_its_checkpoints(tmp_path: Path) -> None:
+    """The cache held a short log; the store was made again (same URL) with a long one whose
+    last event has another size: the cache is dropped and the new log read from its start,
+    through its checkpoints, missing nothing."""
+    write_log(tmp_path / "remote", 5)
+    log, store, _db = open_log(tmp_path)
+    log.read()
+    shutil.rmtree(tmp_path / "remote")
+    longer = {s: encode({"type": "y", "pad": "q" * (s % 7)}, s, "r")[1] for s in range(3 * BLOCK + 5)}
+    write_log(tmp_path / "remote", 3 * BLOCK + 5, longer)
+    truth = open_log(tmp_path, "fresh")[0].read()  # leaves the checkpoints of [0, 192)
+    assert [ev["type"] for _k, ev in truth] == ["y"] * (3 * BLOCK + 5)
+    store.calls.clear()
+    log._segments = None  # a later process
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5
 
 
 def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
