@@ -141,7 +141,7 @@ GROUPS: dict[str, Group] = {
         "artcli.leases": ("_elapsed", "Lease.*", "lease_live", "live_leases", "_writer_lease", "LazyWriteSession.*",
                           "gc_lease", "wait_for_writers", "drop_stale_leases"),
         "artcli.ops.gc": ("_read", "_mark", "_linked", "_expire", "_mark_deleted", "_candidates", "_sweep", "gc"),
-    }, ("tests/test_gc_rules.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
+    }, ("tests/test_gc_rules.py", "tests/test_gc_reach.py", "tests/test_paused_writer.py::test_a_lease_that_lapsed_stays_lapsed",
         "tests/test_paused_writer.py::test_a_lease_lapses_by_the_wall_clock_too",
         # test_gc.py without its three slowest (concurrent writers, two gcs, an interrupted gc:
         # 27 s of the file's 75 s on a loaded machine, and every survivor runs them all)
@@ -198,6 +198,15 @@ EQUIVALENT: dict[str, str] = {
     "artcli.ops.gc.x__mark__mutmut_19": "'' or 'XXXX' for a version without a manifest: neither is a digest, "
                                          "both stop gc",
     "artcli.ops.gc.x__mark__mutmut_35": "the number of threads loading manifests changes speed, not results",
+    # gc/paths/statcache (round 5, `mutgc`): ids as numbered on the tree of that run
+    **dict.fromkeys([f"artcli.localdb.xǁLocalDBǁstat_store__mutmut_{n}" for n in (5, 11, 12, 15)]
+                    + [f"artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_{n}" for n in (15, 16)],
+                    "SQL keywords, table and column names are case-insensitive"),
+    **dict.fromkeys([f"artcli.inputs.x_hash_files__mutmut_{n}" for n in (21, 23)],
+                    "the number of hashing threads changes speed, not results"),
+    **dict.fromkeys([f"artcli.inputs.x_hash_files__mutmut_{n}" for n in (38, 39, 40)],
+                    "how many hashing tasks are in flight changes memory and speed: every task is awaited"),
+    "artcli.inputs.x_hash_files__mutmut_42": "which in-flight task is awaited first: all are awaited before returning",
     "artcli.durations.x_parse_expiry__mutmut_6": "'' or 'XXXX' for no text: neither is a date",
     **dict.fromkeys([f"artcli.ops.ttl.x__set_ttl__mutmut_{n}" for n in (1, 4, 6, 53)],
                     "now, or the same process's clock read a moment later (ARTCLI_NOW fixes both)"),
@@ -209,12 +218,6 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys(["artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_7", "artcli.localdb.xǁLocalDBǁstat_lookup__mutmut_12"],
                     "overlapping lookup chunks give the same answers, with more queries"),
     "artcli.packs.xǁPackBuilderǁseal__mutmut_4": "a sealed builder is never used again; the reset only frees memory",
-    **dict.fromkeys([f"artcli.localdb.xǁLocalDBǁstat_store__mutmut_{n}" for n in (6, 12, 13, 16)],
-                    "SQL keywords and table names are case-insensitive"),
-    **dict.fromkeys([f"artcli.inputs.x_hash_files__mutmut_{n}" for n in (22, 27, 28)],
-                    "the number of hashing threads changes speed, not results"),
-    "artcli.inputs.x_hash_files__mutmut_40": "< or <= against a cutoff in nanoseconds: a file exactly on it is one "
-                                             "nanosecond from either side",
     # redaction (triaged 2026-11-30, issue 23): every other survivor of the group is killed by a test
     "artcli.redact.x_secret_name__mutmut_34": "a two-word name connection+string is caught by the joined-words rule "
                                               "anyway; only longer names reach this clause",

@@ -121,6 +121,19 @@ def test_gc_marks_an_expired_version_deleted_once(cli: Cli, tmp_path: Path) -> N
 
 
 
+def test_expiry_is_judged_at_gcs_own_now(cli: Cli, tmp_path: Path) -> None:
+    """gc's ``now`` (here years after the real clock) decides what expires, both when it picks a
+    version and when it writes the deletion."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    res = opgc.GcResult(dry_run=False, grace=0, now="")
+    with repo_of(cli) as repo:
+        opgc._expire(repo, datetime(2030, 1, 1, 12, tzinfo=UTC), res)
+        assert res.expired == []
+        opgc._expire(repo, datetime(2030, 1, 3, tzinfo=UTC), res)
+    assert res.expired == [{"ref": "default/ds:v0", "expires": "2030-01-02T00:00:00.000000Z"}]
+    assert [e["version"] for e in events(cli, "ds") if e["type"] == "version_deleted"] == [0]
+
+
 # -- the lease objects ----------------------------------------------------------------------------
 def _lease_objects(repo: object, prefix: str) -> dict[str, dict]:
     store = repo.store  # type: ignore[attr-defined]
@@ -218,6 +231,21 @@ def test_gc_waits_for_the_writers_it_saw_until_its_deadline(cli: Cli, tmp_path: 
             leases.wait_for_writers(repo, 0.05 + 0.1 + 0.2, SimpleNamespace(check=lambda: None), told)
     assert clock_.sleeps == [0.05, 0.1, 0.2]  # the deadline reached exactly after the third pause
     assert told.said == ["waiting for 1 write in progress to finish"]
+
+
+def test_gc_backs_off_to_one_second_at_most(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Doubling from 50 ms, the pause stops growing at 1 s: a writer that ends is noticed within
+    a second, however long gc has waited."""
+    from artcli.errors import ConflictError
+
+    log(cli, tmp_path, "ds", b"a")
+    clock_ = _Waits()
+    monkeypatch.setattr(leases, "time", clock_)
+    with repo_of(cli) as repo:
+        _writer(repo, "w1")
+        with pytest.raises(ConflictError):
+            leases.wait_for_writers(repo, 3.0, SimpleNamespace(check=lambda: None), _Told())
+    assert clock_.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
 
 
 def test_gc_waits_only_for_writers_that_were_there_before_it(cli: Cli, tmp_path: Path,

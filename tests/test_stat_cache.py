@@ -237,12 +237,17 @@ def test_a_file_changed_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path
     assert hashed == [str((src / "fresh.txt").resolve())]
 
 
-def test_a_file_whose_ctime_is_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path: Path,
-                                                                      hashed: list[str]) -> None:
+def test_a_file_whose_ctime_is_within_the_racy_window_is_not_trusted(cli: Cli, tmp_path: Path, hashed: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """An old mtime is not enough: a file whose inode changed a moment ago (an in-place write with
     its mtime set back, which is what ``age`` does) could change again within the same ctime tick."""
+    from artcli import inputs
+
     src = make_tree(tmp_path / "racy", {"reset.txt": b"reset\n"})
     age(src / "reset.txt")  # mtime a day old, ctime now
+    # hashed a second after that change, however long a loaded machine takes to get there
+    ctime = (src / "reset.txt").stat().st_ctime
+    monkeypatch.setattr(inputs, "_now", lambda: ctime + 1)
     cli.ok("log", "racy", str(src))
     hashed.clear()
     cli.ok("log", "racy", str(src))
@@ -265,5 +270,61 @@ def test_hashing_reports_every_byte_once(tmp_path: Path, later: None) -> None:
             files = scan([str(src)])
             assert hash_files(files, db, seen.append) == expect_read
             assert sorted(seen) == [24, 1000]
+    finally:
+        db.close()
+
+
+def test_hash_files_fills_every_digest_and_hands_on_every_file(tmp_path: Path, later: None) -> None:
+    """More files than the hashing tasks kept in flight (4 threads x 4 tasks x 32 files): each
+    gets the digest of its own bytes and is handed to ``on_hashed``; a second pass reads none."""
+    from artcli.inputs import HASH_TASK, hash_files, scan
+    from artcli.localdb import LocalDB
+
+    n = 4 * 4 * HASH_TASK + 40
+    src = make_tree(tmp_path / "many", {f"{i:04d}.txt": b"file %d\n" % i for i in range(n)})
+    for p in src.iterdir():
+        age(p)
+    db = LocalDB(tmp_path / "index.sqlite")
+    try:
+        for expect_read in (n, 0):
+            files, told = scan([str(src)]), []
+            assert hash_files(files, db, on_hashed=told.append) == expect_read
+            assert {f.path: f.digest for f in files} == {
+                f"{i:04d}.txt": hashing.digest_bytes(b"file %d\n" % i) for i in range(n)}
+            assert sorted(f.path for f in told) == (sorted(f.path for f in files) if expect_read else [])
+    finally:
+        db.close()
+
+
+def test_the_stat_cache_answers_every_path_of_one_lookup(tmp_path: Path) -> None:
+    """One lookup of more paths than sqlite takes in a query (asked in chunks of 500)."""
+    from artcli.localdb import LocalDB
+
+    rows = [(f"/data/{i:05d}", (1, i, 10, 1_000 + i, 2_000 + i), f"{i:064x}") for i in range(1_234)]
+    db = LocalDB(tmp_path / "index.sqlite")
+    try:
+        db.stat_store(rows)
+        assert db.stat_lookup([p for p, _, _ in rows] + ["/data/missing"]) == {p: (k, d) for p, k, d in rows}
+    finally:
+        db.close()
+
+
+def test_a_file_exactly_at_the_racy_bound_is_not_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only files whose newest timestamp is strictly older than ``RACY_SECONDS`` are remembered:
+    exactly on the bound, the next pass reads the file again; a nanosecond older, it does not."""
+    from artcli import inputs
+    from artcli.inputs import hash_files, scan
+    from artcli.localdb import LocalDB
+
+    bound = 2_000_000_000  # seconds; mtime set ahead of the real clock, so it is also newer than ctime
+    monkeypatch.setattr(inputs, "_now", lambda: bound + inputs.RACY_SECONDS)
+    src = make_tree(tmp_path / "edge", {"on.txt": b"on\n", "older.txt": b"older\n"})
+    os.utime(src / "on.txt", ns=(bound * 10**9, bound * 10**9))
+    os.utime(src / "older.txt", ns=(bound * 10**9 - 1, bound * 10**9 - 1))
+    db = LocalDB(tmp_path / "index.sqlite")
+    try:
+        assert hash_files(scan([str(src)]), db) == 2
+        again = scan([str(src)])
+        assert hash_files(again, db) == 1
     finally:
         db.close()
