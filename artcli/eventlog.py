@@ -315,8 +315,8 @@ class EventLog:
             self.store.put_if_absent(k, blob)
         except ArtcliError:
             return
-        if self._segments is not None:
-            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
+        if self._segments is not None:  # with its size: a reader fetches a checkpoint as a range of it
+            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k, len(blob))})
 
     def check_checkpoints(self) -> list[tuple[str, str, str]]:
         """What is wrong with this log's checkpoints (``debug fsck``), as (kind, key, message):

@@ -276,6 +276,15 @@ EQUIVALENT: dict[str, str] = {
                                                                 "already, and add_events keeps what it holds",
     "artcli.checkpoints.x_plan__mutmut_12": "a level past MAX_LEVEL finds no checkpoint the others miss (none is "
                                             "larger: parse_key refuses it)",
+    "artcli.checkpoints.x_plan__mutmut_25": "count // 2 or count / 2: a checkpoint's count is a multiple of 64",
+    **dict.fromkeys([f"artcli.checkpoints.x_encode__mutmut_{n}" for n in (33, 35, 36)],
+                    "another gzip level or a fixed mtime of 1: other gzip bytes, still the same for every writer, "
+                    "and the checkpoint is named and checked by the digest of its inflated bytes"),
+    "artcli.eventlog.x__seq_of__mutmut_5": "rsplit at every '/' or at the last one: the last part is the same",
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (8, 42)],
+                    "_list_after(-1) or (-2): both list from the start"),
+    **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (20, 23, 27)],
+                    "`last` is the highest seq cached: nothing is held after it, bounded or not"),
 }
 
 _STATUS = re.compile(r"^\s+(\S+): (.+)$")
