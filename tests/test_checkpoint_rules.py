@@ -6,6 +6,10 @@ property test, each pinned where a one-character change would go unseen there.
 from __future__ import annotations
 
 import gzip
+import re
+import time
+import tracemalloc
+import zlib
 
 import pytest
 
@@ -59,9 +63,11 @@ def test_keys_round_trip_and_nothing_else_parses() -> None:
         64, 128, D, f"{base}000000000064-000000000128.{D}.gz")
 
 
-def test_encode_refuses_what_is_not_exactly_the_range() -> None:
+def test_encode_refuses_what_is_not_exactly_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
     digest, blob = checkpoints.encode(PREFIX, BLOCK, 2 * BLOCK, rows(BLOCK, 2 * BLOCK))
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # written later, elsewhere
     again = checkpoints.encode(PREFIX, BLOCK, 2 * BLOCK, rows(BLOCK, 2 * BLOCK))
+    monkeypatch.undo()
     assert (digest, blob) == again  # two writers of one range write the same object
     data = gzip.decompress(blob)
     assert digest == digest_bytes(data)
@@ -95,15 +101,34 @@ def test_decode_is_bounded_by_max_bytes(monkeypatch: pytest.MonkeyPatch) -> None
         checkpoints.decode(PREFIX, s, blob)
 
 
+def test_decode_inflates_no_more_than_max_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip bomb under a checkpoint's name costs at most MAX_BYTES of memory, not its size."""
+    monkeypatch.setattr(checkpoints, "MAX_BYTES", 1 << 20)
+    bomb = gzip.compress(bytes(64 << 20), compresslevel=9)
+    s = Segment(0, BLOCK, D, checkpoints.key(PREFIX, 0, BLOCK, D))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IntegrityError, match="larger than"):
+            checkpoints.decode(PREFIX, s, bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
 def test_decode_refuses_a_truncated_or_damaged_stream() -> None:
     digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, rows(0, BLOCK))
-    s = Segment(0, BLOCK, digest, checkpoints.key(PREFIX, 0, BLOCK, digest))
-    with pytest.raises(IntegrityError, match="is truncated"):
+    key = checkpoints.key(PREFIX, 0, BLOCK, digest)
+    s = Segment(0, BLOCK, digest, key)
+    with pytest.raises(IntegrityError, match=f"^checkpoint {re.escape(key)} is truncated"):
         checkpoints.decode(PREFIX, s, blob[:-8])  # the whole stream but its trailer
-    with pytest.raises(IntegrityError, match="not valid gzip"):
+    with pytest.raises(IntegrityError, match=f"^checkpoint {re.escape(key)} is not valid gzip"):
         checkpoints.decode(PREFIX, s, blob[:10] + b"\xff" * 20)
     with pytest.raises(IntegrityError, match="is truncated"):
         checkpoints.decode(PREFIX, s, b"")
+    # the same bytes deflated in the zlib format, not gzip: not a checkpoint
+    with pytest.raises(IntegrityError, match="not valid gzip"):
+        checkpoints.decode(PREFIX, s, zlib.compress(gzip.decompress(blob)))
 
 
 def test_decode_checks_each_frame() -> None:
@@ -133,6 +158,11 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
     assert checkpoints.plan([big, *smalls], 8 * BLOCK) == [big]  # wastes exactly half
     assert checkpoints.plan([big, *smalls], 8 * BLOCK + 1) == smalls[8:]
     assert checkpoints.plan([*smalls, big], 0) == [big]
+    # past the middle of every checkpoint holding it: the smallest one
+    assert checkpoints.plan([big, *smalls], 12 * BLOCK + BLOCK // 2 + 1) == smalls[12:]
+    # a big one that does not start at 0, entered in its first half
+    later = seg(16 * BLOCK, 32 * BLOCK)
+    assert checkpoints.plan([later, seg(16 * BLOCK, 17 * BLOCK)], 16 * BLOCK + 3) == [later]
     assert checkpoints.plan([big], 16 * BLOCK) == [] and checkpoints.plan([big], 16 * BLOCK - 1) == [big]
     # among the thrifty ones the one that reaches furthest; otherwise the smallest holding the position
     mid = seg(0, 16 * BLOCK)
@@ -144,12 +174,21 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
         seg(31 * BLOCK, 32 * BLOCK)]
     far = seg(TOP, 2 * TOP)
     assert checkpoints.plan([far], TOP + 5) == [far] and checkpoints.plan([far], 5) == []
+    # a checkpoint of every level is found from any position inside it, past its first half too
+    for lv in range(MAX_LEVEL + 1):
+        size = checkpoints.level_size(lv)
+        whole = seg(size, 2 * size)
+        assert checkpoints.plan([whole], size + size // 2 + 1) == [whole], lv
 
 
 def test_what_a_writer_and_a_reader_write() -> None:
     assert checkpoints.completed_by(TOP - 1) == [(TOP - checkpoints.level_size(lv), TOP)
                                                  for lv in range(MAX_LEVEL + 1)]
     assert checkpoints.completed_by(0) == [] and checkpoints.completed_by(2 * BLOCK - 1) == [(BLOCK, 2 * BLOCK)]
+    beyond = checkpoints.level_size(MAX_LEVEL + 1)  # a sequence number a log may reach: still only real levels
+    assert beyond <= eventlog.MAX_SEQ
+    assert checkpoints.completed_by(beyond - 1) == [(beyond - checkpoints.level_size(lv), beyond)
+                                                    for lv in range(MAX_LEVEL + 1)]
     b = BLOCK
     assert checkpoints.greedy_ranges(0, 0) == [] and checkpoints.greedy_ranges(0, b - 1) == []
     assert checkpoints.greedy_ranges(0, b) == [(0, b)]

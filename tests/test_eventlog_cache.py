@@ -8,6 +8,7 @@ read is passed over; checkpoints are written once, only over events the cache re
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_suspects_are_fetched_again_a_bounded_number_per_read(tmp_path: Path, mo
 
 
 def test_a_read_with_no_suspects_asks_for_none(tmp_path: Path) -> None:
-    write_log(tmp_path / "remote", 3)
+    write_log(tmp_path / "remote", 3, {s: encode({"type": "x", "pad": "p" * 10 * s}, s, "r")[1] for s in range(3)})
     log, store, _db = open_log(tmp_path)
     log.read()
     store.calls.clear()
@@ -143,6 +144,35 @@ def test_a_checkpoint_that_vanished_is_passed_over_and_the_next_one_used(tmp_pat
     assert len(events) == BLOCK + 5  # [0, 64) from its checkpoint, the rest one by one
 
 
+@pytest.mark.parametrize("held", [1, BLOCK - 2, BLOCK - 1, BLOCK, BLOCK + 1])
+def test_a_warm_reader_far_behind_catches_up_through_checkpoints_missing_nothing(tmp_path: Path, held: int) -> None:
+    truth = _long_log(tmp_path, 3 * BLOCK + 5)
+    log, store, db = open_log(tmp_path, "warm")
+    db.add_events(log._log_id, [(s, body(s)) for s in range(held)])
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5  # the rest came in checkpoints
+
+
+def test_a_store_made_again_under_the_cache_is_read_again_through_its_checkpoints(tmp_path: Path) -> None:
+    """The cache held a short log; the store was made again (same URL) with a long one whose
+    last event has another size: the cache is dropped and the new log read from its start,
+    through its checkpoints, missing nothing."""
+    write_log(tmp_path / "remote", 5)
+    log, store, _db = open_log(tmp_path)
+    log.read()
+    shutil.rmtree(tmp_path / "remote")
+    longer = {s: encode({"type": "y", "pad": "q" * (s % 7)}, s, "r")[1] for s in range(3 * BLOCK + 5)}
+    write_log(tmp_path / "remote", 3 * BLOCK + 5, longer)
+    truth = open_log(tmp_path, "fresh")[0].read()  # leaves the checkpoints of [0, 192)
+    assert [ev["type"] for _k, ev in truth] == ["y"] * (3 * BLOCK + 5)
+    store.calls.clear()
+    log._segments = None  # a later process
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5
+
+
 def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     write_log(tmp_path / "remote", 2 * BLOCK + 5)
     log, store, _db = open_log(tmp_path)
@@ -155,6 +185,18 @@ def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     other, store2, _db2 = open_log(tmp_path, "other")
     other.read()
     assert store2.count("put_if_absent") == 0  # a second reader finds them listed
+
+
+def test_checkpoints_a_process_wrote_serve_its_own_later_cold_read(tmp_path: Path) -> None:
+    """A process that wrote checkpoints and then drops its cached events (the store changed
+    under the cache, an event proved wrong) reads them back through those checkpoints."""
+    write_log(tmp_path / "remote", 2 * BLOCK + 5)
+    log, store, db = open_log(tmp_path)
+    truth = log.read()
+    db.forget_events(log._log_id)
+    store.calls.clear()
+    assert log.read() == truth
+    assert sum(len(keys) for c, keys in store.calls if c == "get_ranges") == 2 + 5  # two checkpoints, the tail
 
 
 def test_no_checkpoint_over_a_gap_in_the_cache_or_on_a_read_only_store(tmp_path: Path) -> None:
@@ -181,7 +223,8 @@ def test_fsck_counts_every_event_a_checkpoint_gets_wrong(tmp_path: Path) -> None
     log.read()
     assert log.check_checkpoints() == []
     rows = [(s, body(s)) for s in range(BLOCK)]
-    for changed, says in (({5}, "at seq 5: the remote"), ({5, 9, 60}, "at seq 5 and 2 more: the remote")):
+    for changed, says in (({5}, "at seq 5: the remote"), ({5, 9}, "at seq 5 and 1 more: the remote"),
+                          ({5, 9, 60}, "at seq 5 and 2 more: the remote")):
         forged = [(s, b.replace(b'"x"', b'"y"') if s in changed else b) for s, b in rows]
         digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, forged)
         key = checkpoints.key(PREFIX, 0, BLOCK, digest)
@@ -189,6 +232,16 @@ def test_fsck_counts_every_event_a_checkpoint_gets_wrong(tmp_path: Path) -> None
         assert log.check_checkpoints() == [("checkpoint-mismatch", key,
                                             f"differs from the event objects {says} is damaged")]
         (tmp_path / "remote" / key).unlink()
+    # a corrupt checkpoint listed first does not stop fsck from checking the next one
+    digest, blob = checkpoints.encode(PREFIX, 0, BLOCK, [(s, b.replace(b'"x"', b'"z"')) for s, b in rows])
+    key = checkpoints.key(PREFIX, 0, BLOCK, digest)
+    (tmp_path / "remote" / key).write_bytes(blob)
+    junk = checkpoints.key(PREFIX, 0, BLOCK, "0" * 64)
+    (tmp_path / "remote" / junk).write_bytes(b"junk")
+    assert [(k, where) for k, where, _m in log.check_checkpoints()] == [("checkpoint-corrupt", junk),
+                                                                      ("checkpoint-mismatch", key)]
+    (tmp_path / "remote" / key).unlink()
+    (tmp_path / "remote" / junk).unlink()
     stray = tmp_path / "remote" / PREFIX / "checkpoints" / "notes.txt"
     stray.write_bytes(b"not a checkpoint")
     assert log.check_checkpoints() == []
