@@ -264,6 +264,10 @@ EQUIVALENT: dict[str, str] = {
     # folds/collections/checkpoints (round 5)
     "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
                                                              "refused as a duplicate just before",
+    "artcli.state.artifact.x__created__mutmut_13": "n < top or n <= top: n == top is the last version, refused as a "
+                                                   "duplicate just before",
+    "artcli.state.artifact.x_resolve_in__mutmut_54": "0 < or 0 <= len(known): with no alias the listing is not used "
+                                                     "(the hint says there is none)",
     "artcli.checkpoints.x_decode__mutmut_11": "inflating MAX_BYTES + 1 or + 2 bytes: either is over the limit, refused",
     "artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_10": "the listed size (nbytes) is not used by fsck's check",
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (28, 29)],

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from artcli.errors import IntegrityError, NotFoundError, UsageError
-from artcli.model import parse_ref
+from artcli.model import Ref, parse_ref
 from artcli.state.artifact import ArtifactState, fold, resolve_in, version_summary
 from artcli.state.fold import Issue, LogState, Skip, fold_into, seq_of_key
 
@@ -259,6 +259,7 @@ def test_resolve_each_kind_of_tag() -> None:
     assert resolve_in(s, ref(":v1")) is s.versions[1]
     assert resolve_in(s, ref(":prod")) is s.versions[0]
     assert resolve_in(s, ref("")) is s.versions[2] and resolve_in(s, ref(":latest")) is s.versions[2]
+    assert resolve_in(s, Ref("p", "n", alias="latest")) is s.versions[2]  # made in code, latest spelt out
     assert resolve_in(s, ref(f"@{dg(1)[:8]}")) is s.versions[1]
 
 
