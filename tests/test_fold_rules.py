@@ -156,6 +156,7 @@ def test_the_first_version_sets_the_type_and_gaps_are_noted() -> None:
         ("version-duplicate", "v6 was created by an earlier event"),
         ("version-out-of-order", "v5 is created after v6: numbers must increase")]
     assert fold("p", "n", [created(0, 1)]).issues[0].message == "v1 follows v-1: v0 do not exist"
+    assert fold("p", "n", [created(0, 0), created(1, 3)]).issues[0].message == "v3 follows v0: v1 to v2 do not exist"
 
 
 def test_reuse_moves_latest_and_records_the_run() -> None:
