@@ -266,7 +266,7 @@ EQUIVALENT: dict[str, str] = {
                                                              "refused as a duplicate just before",
     "artcli.state.artifact.x__created__mutmut_13": "n < top or n <= top: n == top is the last version, refused as a "
                                                    "duplicate just before",
-    **dict.fromkeys([f"artcli.state.artifact.x_apply__mutmut_{n}" for n in (119, 136)],
+    **dict.fromkeys([f"artcli.state.artifact.x_apply__mutmut_{n}" for n in (119, 136, 216)],
                     "not_deleted None or False: both false"),
     "artcli.state.artifact.x_resolve_in__mutmut_54": "0 < or 0 <= len(known): with no alias the listing is not used "
                                                      "(the hint says there is none)",
