@@ -349,7 +349,7 @@ def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
     log = work / "mutmut.log"
     started, cpu0 = time.monotonic(), _children_cpu()
     with open(log, "w") as out:
-        code = subprocess.call([mutmut, "run", "--max-children", str(jobs), *group_globs(group)], cwd=work,
+        code = subprocess.call([*guarded(mutmut), "run", "--max-children", str(jobs), *group_globs(group)], cwd=work,
                                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "ARTCLI_TESTS_FORKED": "1"}, stdout=out,
                                stderr=subprocess.STDOUT)
     took, cpu = time.monotonic() - started, _children_cpu() - cpu0
@@ -357,6 +357,16 @@ def run_group(name: str, group: Group, jobs: int) -> dict[str, str]:
         tail = log.read_text(errors="replace")[-3000:]
         sys.exit(f"mutation.py: mutmut failed for group {name} (exit {code}); see {log}\n{tail}")
     return collect(name, group, took, cpu)
+
+
+def guarded(mutmut: str) -> list[str]:
+    """The command that runs mutmut with :mod:`mutmut_guard` installed (no stray SIGXCPU for a
+    reused pid), as its console script would: the script's folder first on ``sys.path``."""
+    guard = Path(__file__).with_name("mutmut_guard.py")
+    boot = (f"import importlib.util as u, sys; sys.path[0] = {str(Path(mutmut).parent)!r}; "
+            f"s = u.spec_from_file_location('mutmut_guard', {str(guard)!r}); m = u.module_from_spec(s); "
+            "s.loader.exec_module(m); m.main()")
+    return [sys.executable, "-c", boot]
 
 
 def group_globs(group: Group) -> list[str]:
