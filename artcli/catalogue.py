@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from artcli import clock, layout
 from artcli.errors import ArtcliError
 from artcli.eventlog import EventLog
+from artcli.notelog import NoteLog
 from artcli.state.artifact import ArtifactState
 from artcli.state.catalogue import CatalogueState
 from artcli.state.folds import ArtifactFold, CatalogueFold
@@ -36,8 +37,8 @@ SETTLE_AFTER = timedelta(hours=1)
 BATCH = 500
 
 
-def catalogue_log(store: Store, db: LocalDB, project: str, run_id: str | None = None) -> EventLog:
-    return EventLog(store, db, layout.catalogue_prefix(project), run_id)
+def catalogue_log(store: Store, db: LocalDB, project: str, run_id: str | None = None) -> NoteLog:
+    return NoteLog(store, db, layout.catalogue_prefix(project), run_id)
 
 
 def summarise(st: ArtifactState, seq: int) -> dict[str, Any]:
@@ -71,7 +72,13 @@ def _record(cat: EventLog, project: str, items: list[dict[str, Any]], resolves: 
 
 
 class CatalogueNotes:
-    """The catalogue's hooks on one artifact log (see :class:`artcli.eventlog.Notes`)."""
+    """The catalogue's hooks on one artifact log (see :class:`artcli.eventlog.Notes`).
+
+    Both notes are appended without reading the catalogue's events (their content does not
+    depend on them): the touch after one LIST that finds the catalogue's end, the summary right
+    after the touch's number (a LIST only if another writer took it). The summary is of the
+    artifact's log as this writer committed it, from its cache, with no LIST of that log either.
+    """
 
     def __init__(self, store: Store, db: LocalDB, project: str, name: str, run_id: str | None,
                  fold: ArtifactFold) -> None:
@@ -79,6 +86,7 @@ class CatalogueNotes:
         self._project, self._name = project, name
         self._fold = fold  # the artifact's summary fold, links known
         self._touch: str | None = None
+        self._at: int | None = None  # the touch's seq in the catalogue
 
     def wants(self, body: dict[str, Any]) -> bool:
         return body.get("type") in CHANGES_LS
@@ -86,18 +94,20 @@ class CatalogueNotes:
     def before(self) -> None:
         touch = secrets.token_hex(8)
         try:
-            # on the cached fold (as the summary after it): a touch must not parse the whole catalogue
-            body = {"type": "artifact_touched", "name": self._name, "touch": touch}
-            self._cat.append_folded(CatalogueFold(self._project), lambda _st: body)
+            self._at = self._cat.append_note({"type": "artifact_touched", "name": self._name, "touch": touch})
             self._touch = touch
         except ArtcliError:
             pass  # best effort: without the touch a later failure could leave ls one write behind
 
     def after(self, log: EventLog) -> None:
         try:
-            st, seq = log.folded_at(self._fold)
-            _record(self._cat, self._project, [summarise(st, seq)],
-                    {self._name: [self._touch]} if self._touch else {})
+            # a committed append knows its log up to its own event; otherwise (a failure, maybe
+            # after the event landed) the log is listed, so the summary never misses an event
+            st, seq = log.folded_at(self._fold, sync=log.committed is None)
+            body: dict[str, Any] = {"type": "artifacts_summarised", "artifacts": [summarise(st, seq)]}
+            if self._touch:
+                body["resolves"] = {self._name: [self._touch]}
+            self._cat.append_note(body, self._at)
         except ArtcliError:
             pass  # the touch stays pending: readers read this artifact's own log
 

@@ -31,13 +31,13 @@ class PreviewLog(EventLog):
     def _previewed(self) -> Events:
         return [(layout.event_key(self.prefix, ev["seq"]), ev) for p, ev in self.preview if p == self.prefix]
 
-    def _read(self) -> tuple[Events, int]:
-        events, last = super()._read()
+    def _read(self, sync: bool = True) -> tuple[Events, int]:
+        events, last = super()._read(sync)
         mine = self._previewed()
         return events + mine, max([last, *(ev["seq"] for _, ev in mine if ev is not None)])
 
-    def _folded(self, fold: Fold[S]) -> tuple[S, int]:
-        state, last = super()._folded(fold)  # a dry run's events are folded after any cached snapshot
+    def _folded(self, fold: Fold[S], sync: bool = True) -> tuple[S, int]:
+        state, last = super()._folded(fold, sync)  # a dry run's events are folded after any cached snapshot
         mine = self._previewed()
         fold.fold(state, mine)
         return state, max([last, *(ev["seq"] for _, ev in mine if ev is not None)])
@@ -45,8 +45,8 @@ class PreviewLog(EventLog):
     def _checkpoint_prefix(self) -> None:
         """A dry run leaves no checkpoint behind."""
 
-    def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
-        body, last = decide()
+    def _append(self, decide: Callable[[bool], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
+        body, last = decide(True)
         if body is None:
             return None
         ev, _data = encode(body, last + 1, self.run_id)

@@ -70,10 +70,12 @@ def _fetch_len(size: int) -> int:
 
 
 def _cacheable(seq: int, body: bytes) -> bool:
-    """Whether an event's bytes may be kept in the local cache: a JSON object with a string
-    ``type`` whose ``seq`` is its key's number. Anything else is read again next time (the
-    remote may be repaired; a cached copy would fail forever)."""
-    ev = _parse(body)
+    """Whether a cached event is sound: a JSON object with a string ``type`` whose ``seq`` is its
+    key's number. Anything else is read again next time (the remote may be repaired)."""
+    return _sound(seq, _parse(body))
+
+
+def _sound(seq: int, ev: dict[str, Any] | None) -> bool:
     return ev is not None and ev.get("seq") == seq and not isinstance(ev.get("seq"), bool)
 
 
@@ -104,21 +106,9 @@ class Fold(Protocol[S]):
     def load(self, data: bytes) -> S: ...
 
 
-class Notes(Protocol):
-    """Someone to tell when this log changes (the project catalogue, for an artifact's log):
-    ``before`` the first attempt to write an event it ``wants``, ``after`` the append ends,
-    however it ends. Both must be best effort: they never fail the append."""
-
-    def wants(self, body: dict[str, Any]) -> bool: ...
-
-    def before(self) -> None: ...
-
-    def after(self, log: EventLog) -> None: ...
-
-
 class EventLog:
     def __init__(self, store: Store, db: LocalDB, prefix: str, run_id: str | None = None,
-                 notes: Notes | None = None) -> None:
+                 notes: Any = None) -> None:  # an artcli.notelog.Notes (not imported: no cycle)
         self.store = store
         self.db = db
         self.prefix = prefix
@@ -129,21 +119,25 @@ class EventLog:
         self._log_id = f"{store.cache_id}|{prefix}"
         #: checkpoints seen by the last listing (None: not listed in this process)
         self._segments: list[checkpoints.Segment] | None = None
+        #: read to its end here: an append's first attempt needs no LIST (exclusive create decides)
+        self._synced = False
+        #: the seq the last append through this object wrote (None: it wrote nothing)
+        self.committed: int | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> Events:
         """Every event in sequence order, as (key, parsed-or-None)."""
         return self._read()[0]
 
-    def _read(self) -> tuple[Events, int]:
+    def _read(self, sync: bool = True) -> tuple[Events, int]:
         """The events, and the highest seq among them (-1: none)."""
-        self.sync()
+        if sync:
+            self.sync()
         rows = self.db.events(self._log_id)
-        return [(layout.event_key(self.prefix, s), _parse(b)) for s, b in rows], rows[-1][0] if rows else -1
+        return list(self._parsed(rows)), rows[-1][0] if rows else -1
 
-    def folded_at(self, fold: Fold[S]) -> tuple[S, int]:
-        """:meth:`folded`, and the seq of the last event folded into it (-1: none)."""
-        return self._folded(fold)
+    def folded_at(self, fold: Fold[S], *, sync: bool = True) -> tuple[S, int]:
+        return self._folded(fold, sync)  # and the last seq folded into it (-1: none); sync=False: cache only
 
     def folded(self, fold: Fold[S]) -> S:
         """The log folded by ``fold``: the state cached locally plus the events after it.
@@ -153,9 +147,10 @@ class EventLog:
         """
         return self._folded(fold)[0]
 
-    def _folded(self, fold: Fold[S]) -> tuple[S, int]:
+    def _folded(self, fold: Fold[S], sync: bool = True) -> tuple[S, int]:
         """The folded state, and the highest seq folded into it (-1: none)."""
-        self.sync()
+        if sync:
+            self.sync()
         snap = self.db.snapshot(self._log_id, fold.kind)
         state, after = (fold.new(), -1) if snap is None else (fold.load(snap[1]), snap[0])
         rows = self.db.events(self._log_id, after=after)
@@ -165,9 +160,16 @@ class EventLog:
         return state, rows[-1][0] if rows else after
 
     def _parsed(self, rows: list[tuple[int, bytes]]) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """Events parsed one at a time, as the fold takes them (no list of them all)."""
+        """Events parsed one at a time, as the fold takes them (no list of them all); those that
+        fail validation become *suspects* here, as the first fold parses them (not when cached)."""
+        bad = []
         for seq, body in rows:
-            yield layout.event_key(self.prefix, seq), _parse(body)
+            ev = _parse(body)
+            if not _sound(seq, ev):
+                bad.append(seq)
+            yield layout.event_key(self.prefix, seq), ev
+        if bad:
+            self.db.add_suspects(self._log_id, bad)
 
     def sync(self) -> None:
         """Bring the local copy of the log up to the remote's: checkpoints for a long stretch,
@@ -191,6 +193,7 @@ class EventLog:
             fetched += len(chunk)
         if fetched >= checkpoints.BLOCK:  # a reader that folded this many events leaves checkpoints behind
             self._checkpoint_prefix()
+        self._synced = True
 
     def _check_cached_end(self) -> tuple[int, Iterator[tuple[int, ObjectInfo]]]:
         """The last event this cache holds, and the listing of the events after it, having
@@ -209,13 +212,10 @@ class EventLog:
         return -1, self._list_after(-1)
 
     def _cache(self, rows: list[tuple[int, bytes]]) -> None:
-        """Keep events in the local cache; those that fail validation are kept as *suspects*,
-        fetched again at the next reads until the remote holds a sound event there (a truncated
-        event repaired later must not keep failing from the cache)."""
+        """Keep events in the local cache; suspects (:meth:`_parsed`) are fetched again at the
+        next reads until the remote holds a sound event there (a truncated event repaired later
+        must not keep failing from the cache)."""
         self.db.add_events(self._log_id, rows)
-        bad = [s for s, b in rows if not _cacheable(s, b)]
-        if bad:
-            self.db.add_suspects(self._log_id, bad)
 
     def _recheck_suspects(self) -> None:
         """Fetch again the cached events that failed validation (at most RECHECK per read);
@@ -315,8 +315,8 @@ class EventLog:
             self.store.put_if_absent(k, blob)
         except ArtcliError:
             return
-        if self._segments is not None:
-            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k)})
+        if self._segments is not None:  # with its size: a reader fetches a checkpoint as a range of it
+            self._segments = sorted({*self._segments, checkpoints.Segment(start, end, digest, k, len(blob))})
 
     def check_checkpoints(self) -> list[tuple[str, str, str]]:
         """What is wrong with this log's checkpoints (``debug fsck``), as (kind, key, message):
@@ -350,8 +350,8 @@ class EventLog:
     def append(self, build: Callable[[Events], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Append the event ``build`` returns for the current log (None: nothing to write)."""
 
-        def decide() -> tuple[dict[str, Any] | None, int]:
-            events, last = self._read()
+        def decide(sync: bool) -> tuple[dict[str, Any] | None, int]:
+            events, last = self._read(sync)
             return build(events), last
 
         return self._append(decide)
@@ -360,19 +360,20 @@ class EventLog:
         """:meth:`append`, with ``build`` given the folded state rather than every event: a
         writer on a long log folds only what it had not folded before."""
 
-        def decide() -> tuple[dict[str, Any] | None, int]:
-            state, last = self._folded(fold)
+        def decide(sync: bool) -> tuple[dict[str, Any] | None, int]:
+            state, last = self._folded(fold, sync)
             return build(state), last
 
         return self._append(decide)
 
-    def _append(self, decide: Callable[[], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
+    def _append(self, decide: Callable[[bool], tuple[dict[str, Any] | None, int]]) -> dict[str, Any] | None:
         noted = False
+        self.committed = None
         try:
             for attempt in range(MAX_ATTEMPTS):
-                # the next seq follows the last event the decision saw, never one cached since
-                # (by another process sharing this cache): that one may change the decision
-                body, last = decide()
+                # the next seq follows the last event the decision saw, never one cached since (by
+                # another process); no LIST for a first try after a sync: a lost race lists again
+                body, last = decide(attempt > 0 or not self._synced)
                 if body is None:
                     return None
                 if self.notes is not None and not noted and self.notes.wants(body):
@@ -385,6 +386,7 @@ class EventLog:
                 ev, data = encode(body, seq, self.run_id)
                 if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
                     self.db.add_events(self._log_id, [(seq, data)])
+                    self.committed = seq
                     for start, end in checkpoints.completed_by(seq):
                         self._write_checkpoint(start, end)
                     return ev

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 import tracemalloc
 import zlib
 
@@ -62,9 +63,11 @@ def test_keys_round_trip_and_nothing_else_parses() -> None:
         64, 128, D, f"{base}000000000064-000000000128.{D}.gz")
 
 
-def test_encode_refuses_what_is_not_exactly_the_range() -> None:
+def test_encode_refuses_what_is_not_exactly_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
     digest, blob = checkpoints.encode(PREFIX, BLOCK, 2 * BLOCK, rows(BLOCK, 2 * BLOCK))
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # written later, elsewhere
     again = checkpoints.encode(PREFIX, BLOCK, 2 * BLOCK, rows(BLOCK, 2 * BLOCK))
+    monkeypatch.undo()
     assert (digest, blob) == again  # two writers of one range write the same object
     data = gzip.decompress(blob)
     assert digest == digest_bytes(data)
@@ -155,6 +158,11 @@ def test_plan_prefers_the_big_checkpoint_while_it_wastes_at_most_half() -> None:
     assert checkpoints.plan([big, *smalls], 8 * BLOCK) == [big]  # wastes exactly half
     assert checkpoints.plan([big, *smalls], 8 * BLOCK + 1) == smalls[8:]
     assert checkpoints.plan([*smalls, big], 0) == [big]
+    # past the middle of every checkpoint holding it: the smallest one
+    assert checkpoints.plan([big, *smalls], 12 * BLOCK + BLOCK // 2 + 1) == smalls[12:]
+    # a big one that does not start at 0, entered in its first half
+    later = seg(16 * BLOCK, 32 * BLOCK)
+    assert checkpoints.plan([later, seg(16 * BLOCK, 17 * BLOCK)], 16 * BLOCK + 3) == [later]
     assert checkpoints.plan([big], 16 * BLOCK) == [] and checkpoints.plan([big], 16 * BLOCK - 1) == [big]
     # among the thrifty ones the one that reaches furthest; otherwise the smallest holding the position
     mid = seg(0, 16 * BLOCK)
@@ -177,6 +185,10 @@ def test_what_a_writer_and_a_reader_write() -> None:
     assert checkpoints.completed_by(TOP - 1) == [(TOP - checkpoints.level_size(lv), TOP)
                                                  for lv in range(MAX_LEVEL + 1)]
     assert checkpoints.completed_by(0) == [] and checkpoints.completed_by(2 * BLOCK - 1) == [(BLOCK, 2 * BLOCK)]
+    beyond = checkpoints.level_size(MAX_LEVEL + 1)  # a sequence number a log may reach: still only real levels
+    assert beyond <= eventlog.MAX_SEQ
+    assert checkpoints.completed_by(beyond - 1) == [(beyond - checkpoints.level_size(lv), beyond)
+                                                    for lv in range(MAX_LEVEL + 1)]
     b = BLOCK
     assert checkpoints.greedy_ranges(0, 0) == [] and checkpoints.greedy_ranges(0, b - 1) == []
     assert checkpoints.greedy_ranges(0, b) == [(0, b)]

@@ -8,6 +8,7 @@ read is passed over; checkpoints are written once, only over events the cache re
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_suspects_are_fetched_again_a_bounded_number_per_read(tmp_path: Path, mo
 
 
 def test_a_read_with_no_suspects_asks_for_none(tmp_path: Path) -> None:
-    write_log(tmp_path / "remote", 3)
+    write_log(tmp_path / "remote", 3, {s: encode({"type": "x", "pad": "p" * 10 * s}, s, "r")[1] for s in range(3)})
     log, store, _db = open_log(tmp_path)
     log.read()
     store.calls.clear()
@@ -153,6 +154,25 @@ def test_a_warm_reader_far_behind_catches_up_through_checkpoints_missing_nothing
     assert len(events) == 5  # the rest came in checkpoints
 
 
+def test_a_store_made_again_under_the_cache_is_read_again_through_its_checkpoints(tmp_path: Path) -> None:
+    """The cache held a short log; the store was made again (same URL) with a long one whose
+    last event has another size: the cache is dropped and the new log read from its start,
+    through its checkpoints, missing nothing."""
+    write_log(tmp_path / "remote", 5)
+    log, store, _db = open_log(tmp_path)
+    log.read()
+    shutil.rmtree(tmp_path / "remote")
+    longer = {s: encode({"type": "y", "pad": "q" * (s % 7)}, s, "r")[1] for s in range(3 * BLOCK + 5)}
+    write_log(tmp_path / "remote", 3 * BLOCK + 5, longer)
+    truth = open_log(tmp_path, "fresh")[0].read()  # leaves the checkpoints of [0, 192)
+    assert [ev["type"] for _k, ev in truth] == ["y"] * (3 * BLOCK + 5)
+    store.calls.clear()
+    log._segments = None  # a later process
+    assert log.read() == truth
+    events = [k for c, keys in store.calls if c == "get_ranges" for k in keys if "/events/" in k]
+    assert len(events) == 5
+
+
 def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     write_log(tmp_path / "remote", 2 * BLOCK + 5)
     log, store, _db = open_log(tmp_path)
@@ -165,6 +185,18 @@ def test_checkpoints_are_listed_once_and_written_once(tmp_path: Path) -> None:
     other, store2, _db2 = open_log(tmp_path, "other")
     other.read()
     assert store2.count("put_if_absent") == 0  # a second reader finds them listed
+
+
+def test_checkpoints_a_process_wrote_serve_its_own_later_cold_read(tmp_path: Path) -> None:
+    """A process that wrote checkpoints and then drops its cached events (the store changed
+    under the cache, an event proved wrong) reads them back through those checkpoints."""
+    write_log(tmp_path / "remote", 2 * BLOCK + 5)
+    log, store, db = open_log(tmp_path)
+    truth = log.read()
+    db.forget_events(log._log_id)
+    store.calls.clear()
+    assert log.read() == truth
+    assert sum(len(keys) for c, keys in store.calls if c == "get_ranges") == 2 + 5  # two checkpoints, the tail
 
 
 def test_no_checkpoint_over_a_gap_in_the_cache_or_on_a_read_only_store(tmp_path: Path) -> None:

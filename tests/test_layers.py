@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("format, store", (
         "artcli.layout", "artcli.canonical", "artcli.manifest", "artcli.manifest_stream", "artcli.packs",
         "artcli.eventlog", "artcli.checkpoints", "artcli.hashing", "artcli.mdvalues",
+        "artcli.notelog",  # appends that need no fold (catalogue notes): the log's end from its keys
         "artcli.marker",  # the format marker: the one reader and writer of artcli-store.json
         "artcli.store", "artcli.store.*",
         "artcli.localdb",  # the local sqlite index (stat cache, event cache, pack indexes): eventlog keeps its cursor there

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from artcli.store.errors import has_code
@@ -105,6 +106,7 @@ class S3Client:
             config["signature_version"] = UNSIGNED
         session = botocore.session.Session(profile=self._profile)  # fresh: credentials and env are read now
         session.register_component("data_loader", shared_loader())
+        session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
         return session.create_client("s3", endpoint_url=self._endpoint_url, region_name=self._region,
                                      config=Config(**config))
 
@@ -140,3 +142,20 @@ class S3Client:
                 client.close()
             except Exception:  # best effort: the process is usually about to exit
                 pass
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """A time in an S3 answer. A listing's ``LastModified`` (ISO 8601) is parsed with the
+    standard library: botocore's default goes through dateutil, ~0.2 ms a key, 0.2 s of CPU
+    for one page of 1,000 keys (a cold ``show`` lists one). Other forms (a HEAD's RFC 1123
+    date, epoch seconds) go to botocore's own parser, so every time means what it did."""
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            dt = None
+        if dt is not None and dt.tzinfo is not None:
+            return dt
+    from botocore.utils import parse_timestamp as botocore_parse
+
+    return botocore_parse(value)  # type: ignore[no-any-return]
