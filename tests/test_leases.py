@@ -26,6 +26,7 @@ def test_a_lease_keeps_beating_until_it_ends(tmp_path: Path) -> None:
     store = open_store((tmp_path / "remote").as_uri(), {})
     lease = leases.Lease(store, layout.WRITER_LEASES_PREFIX, "writer", heartbeat=0.05).start()
     try:
+        assert lease._thread is not None and lease._thread.daemon  # it never keeps a process alive (below)
         first = canonical.loads(store.get(lease.key))["heartbeat"]
         deadline = time.monotonic() + 60  # a hang guard, not a measure: it beats every 50 ms
         while canonical.loads(store.get(lease.key))["heartbeat"] == first:
