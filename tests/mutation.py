@@ -296,6 +296,12 @@ EQUIVALENT: dict[str, str] = {
     # folds/collections/checkpoints (round 5)
     "artcli.state.collection.x_apply_collection__mutmut_19": "n < top or n <= top: n == top is the last link, "
                                                              "refused as a duplicate just before",
+    "artcli.state.artifact.x__created__mutmut_13": "n < top or n <= top: n == top is the last version, refused as a "
+                                                   "duplicate just before",
+    **dict.fromkeys([f"artcli.state.artifact.x_apply__mutmut_{n}" for n in (119, 136, 216)],
+                    "not_deleted None or False: both false"),
+    "artcli.state.artifact.x_resolve_in__mutmut_54": "0 < or 0 <= len(known): with no alias the listing is not used "
+                                                     "(the hint says there is none)",
     "artcli.checkpoints.x_decode__mutmut_11": "inflating MAX_BYTES + 1 or + 2 bytes: either is over the limit, refused",
     "artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_10": "the listed size (nbytes) is not used by fsck's check",
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁcheck_checkpoints__mutmut_{n}" for n in (28, 29)],
@@ -312,7 +318,10 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.checkpoints.x_encode__mutmut_{n}" for n in (33, 35, 36)],
                     "another gzip level or a fixed mtime of 1: other gzip bytes, still the same for every writer, "
                     "and the checkpoint is named and checked by the digest of its inflated bytes"),
-    "artcli.eventlog.x__seq_of__mutmut_5": "rsplit at every '/' or at the last one: the last part is the same",
+    **dict.fromkeys(["artcli.eventlog.x__seq_of__mutmut_5", "artcli.state.fold.x_seq_of_key__mutmut_5",
+                     "artcli.state.fold.x_seq_of_key__mutmut_8"],
+                    "rsplit at every '/', at the last two or at the last one: the last part is the same"),
+    "artcli.state.fold.x_seq_of_key__mutmut_19": "'' or 'XXXX' for a name not ending in .json: neither is digits",
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (8, 42)],
                     "_list_after(-1) or (-2): both list from the start"),
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (20, 23, 27)],

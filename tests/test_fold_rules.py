@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from artcli.errors import IntegrityError, NotFoundError, UsageError
-from artcli.model import parse_ref
+from artcli.model import Ref, parse_ref
 from artcli.state.artifact import ArtifactState, fold, resolve_in, version_summary
 from artcli.state.fold import Issue, LogState, Skip, fold_into, seq_of_key
 
@@ -60,7 +60,8 @@ def test_unreadable_and_invalid_events_are_skipped_with_their_finding() -> None:
     s = fold("p", "n", [created(0, 0), (k1, seq_off), ("p/n/events/000000000002.json", None), (k3, no_digest),
                         ("p/n/events/000000000004.json", None), created(6, 1)])
     assert found(s) == [("seq-mismatch", 1), ("event-corrupt", 2), ("event-invalid", 3), ("event-corrupt", 4)]
-    assert [i.message for i in s.issues][:2] == ["its seq field says 5", "not a JSON object with a string type"]
+    assert [i.message for i in s.issues][:3] == ["its seq field says 5", "not a JSON object with a string type",
+                                                 "version_created lacks the required field 'digest'"]
     assert sorted(s.versions) == [0, 1] and s.versions[1].seq == 6
     assert s.last_seq == 6  # skipped events do not count
     assert s.unclaimable == "p/n/events/000000000002.json"  # the first one that cannot be read
@@ -155,6 +156,7 @@ def test_the_first_version_sets_the_type_and_gaps_are_noted() -> None:
         ("version-duplicate", "v6 was created by an earlier event"),
         ("version-out-of-order", "v5 is created after v6: numbers must increase")]
     assert fold("p", "n", [created(0, 1)]).issues[0].message == "v1 follows v-1: v0 do not exist"
+    assert fold("p", "n", [created(0, 0), created(1, 3)]).issues[0].message == "v3 follows v0: v1 to v2 do not exist"
 
 
 def test_reuse_moves_latest_and_records_the_run() -> None:
@@ -237,6 +239,15 @@ def test_latest_live_and_aliases_of() -> None:
     assert s.latest == 2 and s.latest_live() is s.versions[0]
     assert s.aliases_of(0) == ["latest", "a", "z"] and s.aliases_of(2) == []
     assert s.latest_live(datetime(1999, 1, 1, tzinfo=UTC)) is s.versions[2]
+    # latest, and the fallback when latest is gone, are both judged at the `now` asked about
+    then = datetime(1999, 1, 1, tzinfo=UTC)
+    s = fold("p", "n", [created(0, 0, expires="2000-01-01T00:00:00Z"), created(1, 1),
+                        ev(2, "version_reused", version=0)])
+    assert s.latest == 0 and s.latest_live(then) is s.versions[0] and s.latest_live() is s.versions[1]
+    assert s.is_live(s.versions[0], then) and not s.is_live(s.versions[0])
+    s = fold("p", "n", [created(0, 0), created(1, 1, expires="2000-01-01T00:00:00Z"), created(2, 2),
+                        ev(3, "version_deleted", version=2)])
+    assert s.latest_live(then) is s.versions[1] and s.latest_live() is s.versions[0]
 
 
 # -- references ------------------------------------------------------------------------------------
@@ -249,6 +260,7 @@ def test_resolve_each_kind_of_tag() -> None:
     assert resolve_in(s, ref(":v1")) is s.versions[1]
     assert resolve_in(s, ref(":prod")) is s.versions[0]
     assert resolve_in(s, ref("")) is s.versions[2] and resolve_in(s, ref(":latest")) is s.versions[2]
+    assert resolve_in(s, Ref("p", "n", alias="latest")) is s.versions[2]  # made in code, latest spelt out
     assert resolve_in(s, ref(f"@{dg(1)[:8]}")) is s.versions[1]
 
 
