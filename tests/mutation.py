@@ -235,6 +235,8 @@ EQUIVALENT: dict[str, str] = {
     "artcli.leases.x__writer_lease__mutmut_5": "told None or False: both false",
     **dict.fromkeys([f"artcli.leases.xǁLeaseǁstart__mutmut_{n}" for n in (3, 6)],
                     "the heartbeat thread's name is only seen in a debugger"),
+    "artcli.leases.xǁLeaseǁ__init____mutmut_26": "'' or None before start(): every Lease is started as it is made "
+                                                 "(Lease(...).start()), so end() never sees either",
     "artcli.manifest.x_content_digest__mutmut_8": "an entry without a pack has no offset (Entry.from_json), so "
                                                   "rebuilding it without pack fields gives the same entry",
     "artcli.manifest.x_iter_lines__mutmut_1": "no path is empty: '' sorts before every path, as no previous path does",

@@ -26,6 +26,7 @@ def test_a_lease_keeps_beating_until_it_ends(tmp_path: Path) -> None:
     store = open_store((tmp_path / "remote").as_uri(), {})
     lease = leases.Lease(store, layout.WRITER_LEASES_PREFIX, "writer", heartbeat=0.05).start()
     try:
+        assert lease._thread is not None and lease._thread.daemon  # it never keeps a process alive (below)
         first = canonical.loads(store.get(lease.key))["heartbeat"]
         deadline = time.monotonic() + 60  # a hang guard, not a measure: it beats every 50 ms
         while canonical.loads(store.get(lease.key))["heartbeat"] == first:
@@ -115,3 +116,80 @@ def test_a_write_session_stamps_an_empty_remote_and_waits_for_gc_through_its_rep
         finally:
             session.close()
     assert told.said == [f"waiting for a garbage collection to finish ({gc_key})"]
+
+
+def test_a_lease_object_says_what_format_section_7_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its own key, kind, id, start, heartbeat and lifetime, and who holds it; both times real
+    (leases are about processes being alive, so ARTCLI_NOW never applies)."""
+    from datetime import UTC, datetime
+
+    from artcli import clock
+
+    monkeypatch.setenv("ARTCLI_NOW", "2031-01-01T00:00:00Z")
+    store = open_store((tmp_path / "remote").as_uri(), {})
+    lease = leases.Lease(store, layout.WRITER_LEASES_PREFIX, "writer", "run-9", lease=30.0, heartbeat=0.05).start()
+    other = leases.Lease(store, layout.WRITER_LEASES_PREFIX, "writer").start()
+    try:
+        body = canonical.loads(store.get(lease.key))
+        assert lease.key == layout.lease_key(layout.WRITER_LEASES_PREFIX, lease.id) != other.key
+        assert set(body) == {"kind", "id", "started", "heartbeat", "lease", "actor"}
+        assert (body["kind"], body["id"], body["lease"], body["actor"]["run"]) == ("writer", lease.id, 30.0, "run-9")
+        assert lease.interval == 0.05 and (other.interval, other.lease) == (leases.HEARTBEAT_SECONDS, leases.LEASE_SECONDS)
+        for field in ("started", "heartbeat"):
+            assert abs((clock.parse_iso(body[field]) - datetime.now(UTC)).total_seconds()) < 86400, body
+    finally:
+        lease.end()
+        other.end()
+        store.close()
+
+
+def test_live_leases_judges_every_object_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One that vanished between the listing and its read is skipped, not the rest; an
+    unreadable one is live only while its object is younger than a lease."""
+    from artcli.errors import NotFoundError
+
+    root = tmp_path / "remote"
+    store = open_store(root.as_uri(), {})
+    prefix = layout.WRITER_LEASES_PREFIX
+    for name in ("a-gone", "b-old-junk", "c-young-junk"):
+        store.put(f"{prefix}{name}.json", b"not json")
+    old = time.time() - leases.LEASE_SECONDS - 60
+    os.utime(root / f"{prefix}b-old-junk.json", (old, old))
+    real_get = store.get
+
+    def get(key: str) -> bytes:
+        if key.endswith("a-gone.json"):
+            raise NotFoundError(key)
+        return real_get(key)
+
+    monkeypatch.setattr(store, "get", get)
+    assert leases.live_leases(store, prefix) == {f"{prefix}b-old-junk.json": False, f"{prefix}c-young-junk.json": True}
+    store.close()
+
+
+def test_ending_a_lease_waits_for_a_heartbeat_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A heartbeat being written when the lease ends must land before the object is deleted,
+    or it would put back a lease its holder has finished with."""
+    import threading
+
+    store = open_store((tmp_path / "remote").as_uri(), {})
+    lease = leases.Lease(store, layout.WRITER_LEASES_PREFIX, "writer", heartbeat=0.01).start()
+    in_put, release = threading.Event(), threading.Event()
+    real_put = store.put
+
+    def put(key: str, data: bytes) -> None:
+        if threading.current_thread() is lease._thread:
+            in_put.set()
+            assert release.wait(60)
+        real_put(key, data)
+
+    monkeypatch.setattr(store, "put", put)
+    assert in_put.wait(60), "no heartbeat"
+    ender = threading.Thread(target=lease.end)
+    ender.start()
+    release.set()
+    ender.join(60)
+    assert lease._thread is not None
+    lease._thread.join(60)
+    assert list(store.list(layout.WRITER_LEASES_PREFIX)) == []
+    store.close()
