@@ -118,6 +118,16 @@ def test_pack_index_edges() -> None:
         assert layout.pack_index_key(D1) in str(info.value)
 
 
+@pytest.mark.parametrize("version", [2, 0, True, "1", None])
+def test_a_pack_index_of_another_version_is_not_used(version: object) -> None:
+    """Only version 1 (an integer, not ``true``) is understood; any other is refused, not guessed at."""
+    head = canonical.dumps({"artcli": "pack-index", "version": version, "pack": D1})
+    member = canonical.dumps({"digest": D2, "offset": 0, "size": 5})
+    with pytest.raises(IntegrityError):
+        decode_index(D1, head + b"\n" + member + b"\n")
+    assert decode_index(D1, head.replace(canonical.dumps(version), b"1") + b"\n" + member + b"\n") == [(D2, 0, 5)]
+
+
 def test_plan_ranges_boundaries() -> None:
     """Exactly half of a pack wanted reads the whole pack; a hole of exactly ``gap`` bytes is
     read through (one request)."""

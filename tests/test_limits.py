@@ -294,3 +294,15 @@ def test_an_overlong_header_line_is_refused_like_any_line(tmp_path: Path, monkey
     monkeypatch.setattr(manifest, "MAX_LINE_BYTES", len(data) - 2)
     with pytest.raises(IntegrityError, match="a line longer than"):
         list(manifest.Streamed(p, digest_bytes(data)))
+
+
+def test_an_event_body_is_read_up_to_the_limit_and_only_as_an_object_with_a_type(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exactly the limit is an event; a byte more is not read. Valid JSON that is not an object
+    with a string ``type`` is no event either (skipped, never folded)."""
+    body = canonical.dumps({"type": "alias_set", "pad": ""})
+    monkeypatch.setattr(eventlog, "MAX_EVENT_BYTES", len(body))
+    assert eventlog._parse(body) == {"type": "alias_set", "pad": ""}
+    assert eventlog._parse(canonical.dumps({"type": "alias_set", "pad": "x"})) is None
+    for shape in (b"[1]", b"3", b'"alias_set"', b"null", b'{"type":3}', b"{}"):
+        assert eventlog._parse(shape) is None, shape
