@@ -140,3 +140,40 @@ def test_pack_builder_stores_a_digest_once_and_seals_a_readable_index() -> None:
     assert decode_index(D1, edge) == [(D2, 0, MAX_ENTRY_SIZE)]
     with pytest.raises(IntegrityError):
         decode_index(D1, encode_index(D1, [(D2, 0, MAX_ENTRY_SIZE + 1)]))
+
+
+def test_writer_and_reader_agree_on_the_content_digest_of_every_entry_shape() -> None:
+    """§3.1: the content digest leaves out where bytes are stored (pack, offset) and keeps what
+    identifies them (digest, reference pin), for every shape an entry may take, a packed entry
+    that also names a reference included; the reader computes it from the bytes in one pass."""
+    entries = [Entry("a/packed-ref", 3, D1, pack=D2, offset=7, ref={"uri": "s3://b/k", "etag": '"e"'}),
+               Entry("b/packed", 4, D1, pack=D2, offset=0), Entry("c/loose", 5, D2),
+               Entry("d/ref", 6, None, ref={"uri": "https://h/x", "digest": D1})]
+    digest, data = manifest.encode(Manifest(entries))
+    assert manifest.decode(data, digest).content_digest == content_digest(entries)
+    unpacked = [Entry(e.path, e.size, e.digest, ref=e.ref) for e in entries]
+    assert content_digest(unpacked) == content_digest(entries)
+    assert content_digest([Entry("a/packed-ref", 3, D1, pack=D2, offset=7), *entries[1:]]) != content_digest(entries)
+
+
+def test_manifest_lines_refuse_unsorted_or_repeated_paths() -> None:
+    a, b = Entry("a", 1, D1), Entry("b", 2, D2)
+    assert len(list(manifest.iter_lines([a, b]))) == 3
+    for bad in ([b, a], [a, a], [a, b, b]):
+        with pytest.raises(ValueError, match="not sorted/unique"):
+            list(manifest.iter_lines(bad))
+    with pytest.raises(ValueError):
+        manifest.encode(Manifest([a, Entry("a", 3, D2)]))  # encode sorts, but a path twice stays wrong
+
+
+def test_a_truncated_manifest_inflates_to_a_prefix_its_digest_refuses() -> None:
+    """A gzip stream cut short is not "larger than" anything: what it held so far comes back, and
+    the digest check calls the manifest corrupt."""
+    m = Manifest([Entry(f"f{i:04d}", i, D1) for i in range(400)])
+    digest, data = manifest.encode(m)
+    gz = manifest.compress(data)
+    part = manifest.decompress(gz[: len(gz) // 2], "k")
+    assert data.startswith(part) and 0 < len(part) < len(data)
+    with pytest.raises(IntegrityError, match="does not match its digest") as exc:
+        manifest.decode(part, digest)
+    assert exc.value.kind == manifest.CORRUPT

@@ -191,10 +191,14 @@ def _kind(key: str) -> str:
     return "blob"
 
 
-def test_gc_deletes_every_unreachable_object_and_nothing_it_does_not_own(cli: Cli, tmp_path: Path) -> None:
+def test_gc_deletes_every_unreachable_object_and_nothing_it_does_not_own(cli: Cli, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Objects under gc's prefixes that are not at the key of a digest (a copy, a name that is
     no digest) are not gc's to delete, and they do not stop it considering the objects listed
-    after them; what it keeps is counted, kind by kind."""
+    after them; what it keeps is counted, kind by kind; it deletes each object once, manifests
+    first and loose blobs last (an interrupted gc leaves no manifest naming a missing object)."""
+    from artcli.store.local import LocalStore
+
     live, dead = _three_versions_one_deleted(cli, tmp_path)
     # the seeded keys sort a live pack and blob before the dead ones: a sweep that stopped at
     # the first object it keeps would leave the dead ones behind
@@ -208,8 +212,17 @@ def test_gc_deletes_every_unreachable_object_and_nothing_it_does_not_own(cli: Cl
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(b"not gc's")
     assert all(s < dead[_kind(s)] for s in strays)  # listed before what gc must still find
+    deleted: list[str] = []
+    real_delete = LocalStore.delete
+
+    def recording(self: LocalStore, key: str) -> None:
+        deleted.append(key)
+        real_delete(self, key)
+
+    monkeypatch.setattr(LocalStore, "delete", recording)
     res = cli.ok("gc", "--json", env=at(LATER)).json()
-    assert {d["key"] for d in res["deleted"]} == set(dead.values())
+    assert {d["key"] for d in res["deleted"]} == set(dead.values()) and res["now"] == LATER
+    assert [_kind(k) for k in deleted if not k.startswith("gc/")] == ["manifest", "pack-index", "pack", "blob"]
     assert [d["kind"] for d in res["deleted"]] == ["manifest", "pack-index", "pack", "blob"]  # in this order
     assert res["kept"] == {"manifests": 2, "packs": 2, "blobs": 2, "young": 0, "young_bytes": 0}
     assert content_keys(cli) == {k for keys in live.values() for k in keys} | set(strays)

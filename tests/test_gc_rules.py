@@ -277,3 +277,107 @@ def test_mark_reaches_every_live_version_at_gcs_own_now(cli: Cli, tmp_path: Path
         assert opgc._mark(repo, datetime(2030, 1, 1, 1, tzinfo=UTC), set()).versions == 3
         assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), set()).versions == 2
         assert opgc._mark(repo, datetime(2030, 1, 3, tzinfo=UTC), {("default", "ds", 0)}).versions == 3  # linked
+
+
+def test_gc_tells_its_reporter_while_it_waits(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's reporter (what prints "waiting for …" on stderr) is the one gc waits with."""
+    log(cli, tmp_path, "ds", b"a")
+    told = _Told()
+    with repo_of(cli) as repo:
+        first = _writer(repo, "w1")
+        monkeypatch.setattr(leases, "time", _Waits(lambda n: repo.store.delete(first)))
+        opgc.gc(repo, grace=0, wait=60.0, reporter=told)  # type: ignore[arg-type]
+    assert told.said == ["waiting for 1 write in progress to finish"]
+
+
+def test_gc_judges_liveness_at_the_instant_it_started(cli: Cli, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc may wait minutes for writers; a TTL that passes meanwhile is the next gc's business:
+    this one neither expires the version nor deletes what it reaches."""
+    log(cli, tmp_path, "ds", b"a", "--ttl", "1d")
+    monkeypatch.setenv("ARTCLI_NOW", "2030-01-01T12:00:00Z")  # half a day before the TTL passes
+    waits = leases.wait_for_writers
+
+    def slow_wait(*args: object) -> None:
+        monkeypatch.setenv("ARTCLI_NOW", "2030-01-03T00:00:00Z")  # ... and a day after, once it waited
+        waits(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opgc, "wait_for_writers", slow_wait)
+    with repo_of(cli) as repo:
+        res = opgc.gc(repo, grace=0)
+    assert (res.expired, res.deleted, res.live_versions) == ([], [], 1)
+    assert res.now == "2030-01-01T12:00:00.000000Z"
+
+
+def test_gc_stamps_an_empty_remote_before_writing_and_a_dry_run_writes_nothing(tmp_path: Path) -> None:
+    from artcli import layout
+
+    for dry in (True, False):
+        root = tmp_path / f"remote-{dry}"
+        root.mkdir()  # an empty folder: a store no one has written to yet
+        Cli(tmp_path / f"home-{dry}", root.as_uri()).ok("gc", *(["--dry-run"] if dry else []))
+        written = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        assert written == ([] if dry else [layout.MARKER_KEY]), written
+
+
+# -- a writer waiting for gc ----------------------------------------------------------------------
+def _gc_running(repo: object) -> str:
+    from artcli import layout
+
+    key = f"{layout.GC_LEASES_PREFIX}g.json"
+    beat = clock.iso(datetime.now(UTC))
+    repo.store.put(key, canonical.dumps({"kind": "gc", "id": "g", "started": beat, "heartbeat": beat,  # type: ignore[attr-defined]
+                                         "lease": 120, "actor": {}}))
+    return key
+
+
+def test_a_writer_waits_for_a_running_gc_backing_off_and_saying_so_once(cli: Cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a live gc lease is listed, the writer ends its own lease before each pause (a fresh
+    one next time: gc never waits for a writer that waits for it), backs off from 50 ms to 2 s,
+    says once which gc it waits for, and goes on with a live lease once the gc is gone."""
+    from artcli import layout
+
+    log(cli, tmp_path, "ds", b"a")
+    told, writers_while_waiting = _Told(), []
+    with repo_of(cli) as repo:
+        gc_key = _gc_running(repo)
+
+        def meanwhile(n: int) -> None:
+            writers_while_waiting.append(list(leases.live_leases(repo.store, layout.WRITER_LEASES_PREFIX)))
+            if n == 8:
+                repo.store.delete(gc_key)
+
+        clock_ = _Waits(meanwhile)
+        clock_.t = 10_000.0  # a monotonic clock is far from zero
+        monkeypatch.setattr(leases, "time", clock_)
+        lease = leases._writer_lease(repo, told)  # type: ignore[arg-type]
+        try:
+            assert lease.key.startswith(layout.WRITER_LEASES_PREFIX)
+            assert leases.live_leases(repo.store, layout.WRITER_LEASES_PREFIX) == {lease.key: True}
+            assert canonical.loads(repo.store.get(lease.key))["kind"] == "writer"
+        finally:
+            lease.end()
+    assert clock_.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0])
+    assert told.said == [f"waiting for a garbage collection to finish ({gc_key})"]
+    assert writers_while_waiting == [[]] * 8
+
+
+def test_a_writer_gives_up_on_a_gc_once_it_waited_longer_than_the_limit(cli: Cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exactly the limit is still waited through; past it, exit 5 naming the gc."""
+    from artcli.errors import ConflictError
+
+    log(cli, tmp_path, "ds", b"a")
+    clock_ = _Waits()
+    clock_.t = 10_000.0
+    t = clock_.t
+    for pause in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0):  # the same float sums the clock will make
+        t += pause
+    monkeypatch.setattr(leases, "WRITER_MAX_WAIT", t - clock_.t)
+    monkeypatch.setattr(leases, "time", clock_)
+    with repo_of(cli) as repo:
+        gc_key = _gc_running(repo)
+        with pytest.raises(ConflictError, match=f"a garbage collection \\({gc_key}\\) has kept this write waiting"):
+            leases._writer_lease(repo, _Told())  # type: ignore[arg-type]
+    assert len(clock_.sleeps) == 8  # waited exactly the limit after seven pauses: one more

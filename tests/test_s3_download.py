@@ -154,3 +154,26 @@ def test_a_download_of_loose_blobs_never_imports_s3fs(s3_cli: Cli, tmp_path: Pat
     assert r.returncode == 0, r.stderr
     assert "IMPORTED []" in r.stderr, r.stderr
     assert tree_bytes(tmp_path / "o") == files
+
+
+def test_a_failure_stops_the_gets_in_flight_and_is_the_error(s3_bucket: str, s3_server: str, tmp_path: Path) -> None:
+    """Big objects still in flight when a later job fails (a missing key) stop at their next
+    piece; being stopped is not an error of their own, so the missing key is what is raised
+    (not job 0's "stopped"), and no file or temp file of the batch is left."""
+    from artcli.errors import NotFoundError
+
+    for i, b in enumerate(_blobs(4, 2 << 20, seed=5)):
+        open_store(f"s3://{s3_bucket}/s").put(f"big/{i}", b)
+
+    def rule(method: str, path: str, _headers: dict[str, str]) -> str | None:
+        delayed = method == "GET" and "/big/" in path and "missing" not in path
+        return "delay" if delayed else None  # the big objects are answered after the miss
+
+    with FaultProxy(s3_server, rule=rule, delay=1.0) as proxy:
+        store = open_store(f"s3://{s3_bucket}/s", {"endpoint_url": proxy.url})
+        jobs = [(f"big/{i}", str(tmp_path / "d" / str(i)), None) for i in range(4)]
+        with pytest.raises(NotFoundError) as info:
+            store.get_files_hashed([*jobs, ("big/missing", str(tmp_path / "d" / "m"), None)])
+    assert "big/missing" in str(info.value)
+    assert proxy.counts["delay"] == 4
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -58,8 +58,10 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
             return None
         key, dst = jobs[i]
         try:
-            digest = get_one(store, key, tmps[i], hashed)
+            digest = get_one(store, key, tmps[i], hashed, failed)
             os.replace(tmps[i], dst)
+        except _Stopped:  # another job failed (or the command was interrupted) meanwhile
+            return None
         except Exception as exc:
             failed.set()
             return _Failure(exc)
@@ -75,8 +77,14 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
             if threads == 1:
                 results = [one(0)]
             else:
-                with ThreadPoolExecutor(threads, thread_name_prefix="artcli-s3-get") as pool:
+                pool = ThreadPoolExecutor(threads, thread_name_prefix="artcli-s3-get")
+                try:
                     results = list(pool.map(one, range(len(jobs))))
+                except BaseException:  # Ctrl-C: the GETs in flight stop at their next piece
+                    failed.set()
+                    raise
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
             for (key, _dst), result in zip(jobs, results, strict=True):
                 if isinstance(result, _Failure):
                     with store._guard(key):
@@ -91,11 +99,16 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
     return [str(r) for r in results]
 
 
-def get_one(store: S3Store, key: str, tmp: str, hashed: bool) -> str:
+class _Stopped(Exception):
+    """A GET given up because ``stop`` was set: not a failure of its own."""
+
+
+def get_one(store: S3Store, key: str, tmp: str, hashed: bool, stop: threading.Event | None = None) -> str:
     """GET ``key`` into ``tmp`` (created here); its BLAKE3 digest, hashed piece by piece as
     written ("" unless ``hashed``). A body cut off (the answer broke off, a read timed out) is
     asked for again from the first byte not yet written, up to ``RESUMES`` times; an answer
-    that is not that range (a server that ignores ``Range``) starts the file again."""
+    that is not that range (a server that ignores ``Range``) starts the file again. Once
+    ``stop`` is set, the GET ends at its next piece (:class:`_Stopped`)."""
     from artcli.hashing import new_hasher
 
     h = new_hasher() if hashed else None  # one thread per object: a 256 KiB piece is too small to share out
@@ -113,6 +126,8 @@ def get_one(store: S3Store, key: str, tmp: str, hashed: bool) -> str:
                 h = new_hasher() if hashed else None
             try:
                 while chunk := body.read(STREAM_READ):
+                    if stop is not None and stop.is_set():
+                        raise _Stopped(key)
                     if h is not None:
                         h.update(chunk)
                     view = memoryview(chunk)
@@ -120,6 +135,8 @@ def get_one(store: S3Store, key: str, tmp: str, hashed: bool) -> str:
                         view = view[os.write(fd, view):]
                     got += len(chunk)
                 break
+            except _Stopped:
+                raise
             except Exception as exc:
                 failures += 1
                 if failures >= RESUMES or not retryable(exc):
