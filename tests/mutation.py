@@ -377,8 +377,8 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.checkpoints.x_encode__mutmut_{n}" for n in (33, 35, 36)],
                     "another gzip level or a fixed mtime of 1: other gzip bytes, still the same for every writer, "
                     "and the checkpoint is named and checked by the digest of its inflated bytes"),
-    **dict.fromkeys(["artcli.eventlog.x__seq_of__mutmut_5", "artcli.state.fold.x_seq_of_key__mutmut_5",
-                     "artcli.state.fold.x_seq_of_key__mutmut_8"],
+    **dict.fromkeys(["artcli.eventlog.x__seq_of__mutmut_5", "artcli.eventlog.x__seq_of__mutmut_8",
+                     "artcli.state.fold.x_seq_of_key__mutmut_5", "artcli.state.fold.x_seq_of_key__mutmut_8"],
                     "rsplit at every '/', at the last two or at the last one: the last part is the same"),
     "artcli.state.fold.x_seq_of_key__mutmut_19": "'' or 'XXXX' for a name not ending in .json: neither is digits",
     **dict.fromkeys([f"artcli.eventlog.xǁEventLogǁ_check_cached_end__mutmut_{n}" for n in (8, 42)],

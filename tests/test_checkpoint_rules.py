@@ -205,6 +205,7 @@ def test_what_a_writer_and_a_reader_write() -> None:
     ("p/events/000000000007.json", 7), ("000000000012.json", 12), ("p/events/00000000007.json", None),
     ("p/events/0000000000007.json", None), ("p/events/000000000007.jsonx", None), ("p/events/000000000007", None),
     ("p/events/00000000000a.json", None), ("p/events/-00000000001.json", None), ("p/x.json/a", None),
+    ("p/events/000000000007.JSON", None), ("p/events/000000000007xjson", None),
 ])
 def test_seq_of_listed_keys(key: str, seq: int | None) -> None:
     assert eventlog._seq_of(key) == seq
