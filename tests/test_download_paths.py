@@ -238,3 +238,26 @@ def test_copy_into_place_copies_every_size_exactly(tmp_path: Path, size: int) ->
     key = copy_into_place(str(src), str(dst), set())
     assert dst.read_bytes() == src.read_bytes() and not dst.samefile(src)
     assert key == stat_key(dst.stat())
+
+
+def test_a_reflink_is_asked_of_the_source_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a filesystem that clones (btrfs, XFS), the clone must come from the cache file: the
+    test disk cannot clone, so the request is watched, then refused as such a disk would."""
+    import errno
+
+    import artcli.materialise as mat
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(random.Random(7).randbytes(1 << 17))
+    asked: list[tuple[int, int]] = []
+
+    def ioctl(fd: int, request: int, arg: int = 0) -> int:
+        asked.append((request, arg))
+        st = os.fstat(arg)
+        assert (st.st_dev, st.st_ino) == (src.stat().st_dev, src.stat().st_ino), "cloned from another file"
+        raise OSError(errno.EOPNOTSUPP, "no reflinks here")
+
+    monkeypatch.setattr(mat.fcntl, "ioctl", ioctl)
+    dst = tmp_path / "dst.bin"
+    mat.copy_into_place(str(src), str(dst), set())
+    assert [r for r, _ in asked] == [mat.FICLONE] and dst.read_bytes() == src.read_bytes()

@@ -251,3 +251,33 @@ def test_verify_finds_an_edit_the_stat_cache_vouches_for(cli: Cli, tmp_path: Pat
     assert r.code == 5 and "c.txt" in r.err
     assert cli.ok("download", "ds", "--root", str(out), "--verify", "--force", "--json").json()["overwritten"] == ["c.txt"]
     assert tree_bytes(out) == V0
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_no_pass_over_the_target_holds_more_than_one_chunk(cli: Cli, tmp_path: Path, dry_run: bool,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory does not grow with the number of files: both the survey of an occupied target and
+    the writes take ``CHUNK`` entries at a time (lowered to 2 here), and every entry is seen once."""
+    import artcli
+    import artcli.ops.download as dl
+
+    monkeypatch.setattr(dl, "CHUNK", 2)
+    cli.ok("log", "ds", str(make_tree(tmp_path / "src", V0)))
+    out = tmp_path / "o"
+    cli.ok("download", "ds", "--root", str(out))
+    (out / "a.txt").unlink()  # occupied, with something to write
+    batches: dict[str, list[list[str]]] = {"survey": [], "write": []}
+    survey, materialise = dl._Survey.add, dl._materialise
+    monkeypatch.setattr(dl._Survey, "add", lambda self, repo, entries, *a: (
+        batches["survey"].append([e.path for e in entries]), survey(self, repo, entries, *a))[1])
+    monkeypatch.setattr(dl, "_materialise", lambda repo, chunk, *a, **k: (
+        batches["write"].append([e.path for e in chunk]), materialise(repo, chunk, *a, **k))[1])
+    for k, v in cli.env.items():
+        monkeypatch.setenv(k, v)
+    with artcli.open(cli.remote) as repo:
+        repo.download("ds", str(out), dry_run=dry_run)
+    for kind in ("survey",) if dry_run else ("survey", "write"):
+        assert max(map(len, batches[kind])) <= 2, (kind, batches[kind])
+        assert sorted(p for b in batches[kind] for p in b) == sorted(V0), (kind, batches[kind])
+    if not dry_run:
+        assert tree_bytes(out) == V0

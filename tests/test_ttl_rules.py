@@ -142,3 +142,45 @@ def test_a_ttl_through_lineage_names_every_link_that_keeps_a_version(cli: Cli, t
     assert res["expires"] == "2030-01-02T00:00:00.000000Z"
     assert [c["ref"] for c in res["changed"]] == ["default/raw:v0"]
     assert res["skipped"] == [{"ref": "default/model:v0", "reason": "linked as registry/models/a:v0, registry/models/b:v0"}]
+
+
+def test_a_link_landing_while_the_ttl_is_written_gets_the_ttl_cleared(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race ``_undo_if_linked`` closes: a ``link`` that lands after ``ttl set`` looked for
+    links, and whose own clear ran before the TTL was written (so it found nothing to clear).
+    The TTL command must notice the link after its write and clear the TTL itself."""
+    from artcli.model import parse_ref
+    from artcli.ops import registry
+
+    log(cli, tmp_path, "model", "--type", "model")
+    real_write = opttl._write
+
+    def link_first(repo: Repo, key: tuple[str, str, int], *args: object) -> None:
+        with monkeypatch.context() as m:  # link's clear runs before the TTL exists: it finds none
+            m.setattr(registry, "clear_ttl_for_link", lambda *_: False)
+            registry.link(repo, parse_ref("model:v0", "default"), parse_ref("registry/models/churn", "default"))
+        real_write(repo, key, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opttl, "_write", link_first)
+    with repo_of(cli) as repo:
+        res = opttl._set_ttl(repo, parse_ref("model:v0", "default"), "5d", False, False)
+    assert res.changed == []
+    assert res.skipped == [{"ref": "default/model:v0", "reason": "linked as registry/models/churn:v0 meanwhile"}]
+    assert cli.ok("show", "model:v0", "--json").json()["expires"] is None
+
+
+def test_an_expiry_is_in_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from artcli import durations
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        for text in ("2030-01-31T12:00:00+02:00", "2030-01-31", "3d"):
+            when = durations.parse_expiry(text, now)
+            assert when is not None and when.tzinfo is UTC, (text, when)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
