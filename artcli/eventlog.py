@@ -34,7 +34,7 @@ SNAPSHOT_MIN = 16
 RECHECK = 64
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
-MAX_SEQ = 10**12 - 1  # the 12-digit keys
+MAX_SEQ = layout.MAX_SEQ
 #: an event object larger than this is not read whole: only its first bytes are fetched, which
 #: do not parse, so it is skipped like any unreadable event (docs/format.md §3.3, §5.7)
 MAX_EVENT_BYTES = 16 << 20
@@ -380,11 +380,9 @@ class EventLog:
                     self.notes.before()
                     noted = True
                 seq = last + 1
-                if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
-                    raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} "
-                                         "holds the highest sequence number there is", kind="seq-gap")
+                key = layout.new_event_key(self.prefix, seq)
                 ev, data = encode(body, seq, self.run_id)
-                if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
+                if self.store.put_if_absent(key, data):
                     self.db.add_events(self._log_id, [(seq, data)])
                     self.committed = seq
                     for start, end in checkpoints.completed_by(seq):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from artcli.errors import IntegrityError
+
 FORMAT = 2
 HASH = "blake3"
 MARKER_KEY = "artcli-store.json"
@@ -75,6 +77,17 @@ def events_prefix(log_prefix: str) -> str:
 
 def event_key(log_prefix: str, seq: int) -> str:
     return f"{log_prefix}events/{seq:012d}.json"
+
+
+MAX_SEQ = 10**12 - 1  # the 12-digit keys
+
+
+def new_event_key(log_prefix: str, seq: int) -> str:
+    """The key a writer may create for event ``seq``: never one readers reject (docs/format.md §5)."""
+    if seq > MAX_SEQ:
+        raise IntegrityError(f"cannot append to {log_prefix}: {event_key(log_prefix, seq - 1)} "
+                             "holds the highest sequence number there is", kind="seq-gap")
+    return event_key(log_prefix, seq)
 
 
 def registry_prefix(registry: str) -> str:

@@ -15,8 +15,8 @@ import time
 from typing import Any, Protocol
 
 from artcli import checkpoints, layout
-from artcli.errors import ConflictError, IntegrityError
-from artcli.eventlog import MAX_ATTEMPTS, MAX_SEQ, EventLog, encode
+from artcli.errors import ConflictError
+from artcli.eventlog import MAX_ATTEMPTS, EventLog, encode
 
 #: the local cache's record of the last note this machine wrote to a log: a hint where the next
 #: note's listing starts, believed only if that listing shows the event
@@ -45,11 +45,9 @@ class NoteLog(EventLog):
         last = self.find_end() if after is None else after
         for attempt in range(MAX_ATTEMPTS):
             seq = last + 1
-            if seq > MAX_SEQ:  # never write a key readers reject (docs/format.md §5)
-                raise IntegrityError(f"cannot append to {self.prefix}: {layout.event_key(self.prefix, seq - 1)} "
-                                     "holds the highest sequence number there is", kind="seq-gap")
+            key = layout.new_event_key(self.prefix, seq)
             _ev, data = encode(body, seq, self.run_id)
-            if self.store.put_if_absent(layout.event_key(self.prefix, seq), data):
+            if self.store.put_if_absent(key, data):
                 if self.db.last_event(self._log_id) == seq - 1:  # the cache stays a prefix of the log
                     self.db.add_events(self._log_id, [(seq, data)])
                 self.db.put_snapshot(self._log_id, END_HINT, seq, b"")

@@ -16,7 +16,7 @@ import pytest
 
 from artcli import layout
 from artcli.hashing import digest_bytes
-from artcli.store import open_store
+from artcli.store import Store, open_store
 
 from clihelp import Cli, make_tree, tree_bytes
 from faultproxy import FaultProxy
@@ -46,6 +46,14 @@ def _first_get_then(key_part: str, then: str | None) -> tuple[list[dict[str, str
     return seen, rule
 
 
+def _fetch(store: Store, key: str, dst: Path, data: bytes, hashed: bool) -> None:
+    """One object to a file, through the hashing path or the plain one."""
+    if hashed:
+        assert store.get_files_hashed([(key, str(dst), len(data))]) == [digest_bytes(data)]
+    else:
+        store.get_files([(key, str(dst))])
+
+
 @pytest.mark.parametrize("hashed", [True, False], ids=["get_files_hashed", "get_files"])
 def test_a_cut_off_body_resumes_with_a_range(s3_bucket: str, s3_server: str, tmp_path: Path, hashed: bool) -> None:
     data = _blobs(1, 3 << 20, seed=1)[0]
@@ -54,10 +62,7 @@ def test_a_cut_off_body_resumes_with_a_range(s3_bucket: str, s3_server: str, tmp
     with FaultProxy(s3_server, rule=rule) as proxy:  # type: ignore[arg-type]
         store = open_store(f"s3://{s3_bucket}/r", {"endpoint_url": proxy.url})
         dst = tmp_path / "x"
-        if hashed:
-            assert store.get_files_hashed([("blobs/x", str(dst), len(data))]) == [digest_bytes(data)]
-        else:
-            store.get_files([("blobs/x", str(dst))])
+        _fetch(store, "blobs/x", dst, data, hashed)
     assert proxy.counts["cut"] == 1
     assert dst.read_bytes() == data
     assert len(seen) == 2 and "range" not in seen[0]
@@ -77,10 +82,7 @@ def test_a_range_the_server_ignores_starts_the_object_again(s3_bucket: str, s3_s
     with FaultProxy(s3_server, rule=rule) as proxy:  # type: ignore[arg-type]
         store = open_store(f"s3://{s3_bucket}/r", {"endpoint_url": proxy.url})
         dst = tmp_path / "y"
-        if hashed:
-            assert store.get_files_hashed([("blobs/y", str(dst), len(data))]) == [digest_bytes(data)]
-        else:
-            store.get_files([("blobs/y", str(dst))])
+        _fetch(store, "blobs/y", dst, data, hashed)
     assert proxy.counts["ignore_range"] == 1 and "range" in seen[1]
     assert dst.read_bytes() == data
 
