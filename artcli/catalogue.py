@@ -72,7 +72,7 @@ def _record(cat: EventLog, project: str, items: list[dict[str, Any]], resolves: 
 
 
 class CatalogueNotes:
-    """The catalogue's hooks on one artifact log (see :class:`artcli.eventlog.Notes`).
+    """The catalogue's hooks on one artifact log (see :class:`artcli.notelog.Notes`).
 
     Both notes are appended without reading the catalogue's events (their content does not
     depend on them): the touch after one LIST that finds the catalogue's end, the summary right

@@ -156,7 +156,7 @@ class S3Store(FsspecStore):
 
     def get_files(self, pairs: Sequence[tuple[str, str]]) -> None:
         """As :meth:`get_files_hashed`, without the hashing (a manifest, ``cat``, ``copy``)."""
-        get_many(self, [(key, dst) for key, dst in pairs], hashed=False)
+        get_many(self, list(pairs), hashed=False)
 
     def get_files_hashed(self, jobs: Sequence[tuple[str, str, int | None]],
                          done: Callable[[int, str], object] | None = None) -> list[str]:
