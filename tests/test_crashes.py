@@ -24,13 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from artcli import layout, manifest
-from artcli.eventlog import _parse
+from artcli import layout
 from artcli.hashing import digest_bytes
-from artcli.packs import decode_index
-from artcli.store import Store, open_store
+from artcli.store import open_store
 
 from clihelp import Cli, tree_bytes
+from remote_state import check_visible_versions, stored
 
 # download temp names: hidden, ending in .part (plus the suffix an fsspec store adds while fetching)
 TEMP = re.compile(r"^\..*\.part(?:\.artcli-part-[0-9a-f]+(?:-\d+)?)?$")
@@ -157,44 +156,6 @@ def timed(cli: Cli, *args: str) -> float:
     r = cli.run(*args, timeout=300)
     assert r.code == 0, r.err
     return time.monotonic() - start
-
-
-# -- the remote's state, read with the Store API -------------------------------------------
-def stored(store: Store) -> tuple[dict[str, int], set[str]]:
-    """(loose blob digest -> size, digests in complete packs, i.e. packs with an index)."""
-    loose = {layout.digest_from_key(i.key): i.size for i in store.list(layout.BLOBS_PREFIX)}
-    keys = {i.key: i.size for i in store.list(layout.PACKS_PREFIX)}
-    packed: set[str] = set()
-    for key in keys:
-        if key.endswith(".idx") and key[: -len(".idx")] in keys:
-            pack = layout.digest_from_key(key)
-            packed |= {d for d, _, _ in decode_index(pack, store.get(key))}
-    return loose, packed
-
-
-def check_visible_versions(store: Store, name: str = "ds") -> list[int]:
-    """Every version_created event names a complete version; returns their numbers."""
-    keys = {i.key: i.size for prefix in (layout.BLOBS_PREFIX, layout.PACKS_PREFIX, layout.MANIFESTS_PREFIX)
-            for i in store.list(prefix)}
-    versions = []
-    for info in store.list(layout.events_prefix(layout.artifact_prefix("default", name))):
-        ev = _parse(store.get(info.key))
-        assert ev is not None, f"unparsable event {info.key}"
-        if ev["type"] != "version_created":
-            continue
-        mkey = layout.manifest_key(ev["manifest"])
-        assert mkey in keys, f"v{ev['version']} is visible but its manifest {mkey} is missing"
-        man = manifest.decode(manifest.decompress(store.get(mkey), mkey), ev["manifest"])
-        for e in man.entries:
-            if e.pack:
-                pkey = layout.pack_key(e.pack)
-                assert pkey in keys and layout.pack_index_key(e.pack) in keys, f"{e.path}: pack or index missing"
-                assert (e.offset or 0) + e.size <= keys[pkey], f"{e.path}: pack too short"
-            else:
-                assert keys.get(layout.blob_key(e.digest or "")) == e.size, f"{e.path}: blob missing or short"
-        versions.append(ev["version"])
-    assert versions == list(range(len(versions))), versions
-    return versions
 
 
 def log_kills(cli: Cli, tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
