@@ -161,7 +161,9 @@ def check_checkpoints(store: Store) -> int:
         assert seg is not None, f"a stray key among checkpoints: {info.key}"
         rows = checkpoints.decode(prefix, seg, store.get(info.key))
         for seq, body in rows:
-            assert store.get(layout.new_event_key(prefix, seq)) == body, f"{info.key} differs from event {seq}"
+            key = layout.new_event_key(prefix, seq)
+            assert store.exists(key), f"{info.key} holds event {seq}, which is not stored"
+            assert store.get(key) == body, f"{info.key} differs from event {seq}"
         n += 1
     return n
 
@@ -329,7 +331,7 @@ def _crash_each(tmp: Path, sc: Scenario, mode: str, rig: Rig) -> dict[str, Any]:
             for p in sc.logs:
                 assert have.logs[p] == want.logs[p], (f"log {p} differs from an uncrashed run's",
                                                       json.dumps(have.logs[p]), json.dumps(want.logs[p]))
-        except AssertionError as exc:
-            raise AssertionError(f"{where}: {exc}") from exc
+        except Exception as exc:
+            raise AssertionError(f"{where}: {exc!r}") from exc
         shutil.rmtree(cli.home.parent)
     return {"writes": total, "kinds": kinds, "reference": [str(c) for c in ref.calls]}
