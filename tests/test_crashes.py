@@ -6,8 +6,10 @@ re-running it finishes the job uploading exactly the files the remote still lack
 ``download`` never leaves a half-written file under a final name (only ``.…part`` temp
 files), and re-running it produces a byte-identical tree.
 
-The data (40 files of 1-3 MiB, 2,000 small ones) makes a log or download last long enough
-for the random kill times to land in hashing, packing, uploading, and the final append.
+The data (40 files of 1-3 MiB, 2,000 small ones; half that in the fast form) makes a log or
+download last long enough for the random kill times to land in hashing, packing and uploading.
+A kill at each single write, the final append and what follows it included, is made
+deterministically by tests/test_crashpoints.py.
 """
 
 from __future__ import annotations
@@ -158,18 +160,18 @@ def timed(cli: Cli, *args: str) -> float:
     return time.monotonic() - start
 
 
-def log_kills(cli: Cli, tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
+def log_kills(cli: Cli, tmp_path: Path, kills: int, seed: int, big: int = 40, small: int = 2000) -> dict[str, int]:
     """``kills`` rounds of: fresh content, log killed at a random time, checks, re-run, checks."""
     rng = random.Random(seed)
     data = tmp_path / "data"
-    files = fill(data, rng)
+    files = fill(data, rng, big=big, small=small)
     startup = timed(cli, "ls", "--json")  # imports and one LIST: nothing to kill before this
     full, uploading = calibrate_log(cli, "calibrate", data)  # a whole log of this size
     kill = Killer(rng, startup, full, uploading)
     store = open_store(cli.remote or "")
     created_by_rerun = partial = 0
     while kill.need_more(kills):
-        files = fill(data, rng)
+        files = fill(data, rng, big=big, small=small)
         digests = {digest_bytes(b) for b in files.values()}
         killed = kill(cli.spawn("log", "ds", str(data), "--json"))
         before = check_visible_versions(store)
@@ -203,7 +205,10 @@ def log_kills(cli: Cli, tmp_path: Path, kills: int, seed: int) -> dict[str, int]
 
 
 def test_log_killed_at_random_points_file(cli: Cli, tmp_path: Path) -> None:
-    stats = log_kills(cli, tmp_path, kills=5, seed=1)
+    # half the data (CI time): kills in the commit step (the event, checkpoints, catalogue notes
+    # after it), which random times rarely hit, are made at every write by tests/test_crashpoints.py;
+    # this test keeps what that one cannot do: kills among many parallel uploads and hashing
+    stats = log_kills(cli, tmp_path, kills=5, seed=1, big=20, small=1000)
     print("log kills:", stats)
     assert stats["kills"] == 5, stats
 
