@@ -24,7 +24,7 @@ from artcli.hashing import digest_bytes
 from artcli.store import Store
 
 from clihelp import Cli, Result, make_tree
-from crashpoints import RUN_ID, Scenario, run_scenario
+from crashpoints import RUN_ID, Scenario, log_events, run_scenario
 from remote_state import stored
 
 MODES = ["before", "after"]
@@ -41,22 +41,31 @@ def dataset(seed: int, shared: dict[str, bytes] | None = None) -> dict[str, byte
     return files | (shared or {})
 
 
-def log_checks(files: dict[str, bytes]) -> dict[str, Any]:
+def log_checks(files: dict[str, bytes], base: int) -> dict[str, Any]:
     """The re-run of a crashed ``log`` uploads exactly the files the remote lacks (loose blobs, or
     members of packs that have an index), and makes the version only if the crash came before
-    its ``version_created`` landed."""
+    its ``version_created`` landed: either way the version is v``base`` (the template has
+    ``base`` versions)."""
     digests = {digest_bytes(b): len(b) for b in files.values()}
 
-    def before(store: Store, _tmp: Path) -> dict[str, int]:
+    def before(store: Store, _tmp: Path) -> tuple[dict[str, int], int]:
         loose, packed = stored(store)
-        return {d: n for d, n in digests.items() if d not in loose and d not in packed}
+        return {d: n for d, n in digests.items() if d not in loose and d not in packed}, len(versions(store))
 
-    def after(again: Result, missing: dict[str, int]) -> None:
+    def after(again: Result, expect: tuple[dict[str, int], int]) -> None:
+        missing, had = expect
         res = again.json()
         assert (res["uploaded_files"], res["uploaded_bytes"]) == (len(missing), sum(missing.values())), \
             (res, missing)
+        # the version the crashed run committed is the one the re-run finds: never a second one
+        assert (res["version"], res["created"]) == (f"v{base}", had == base), (res, had)
 
     return {"before_rerun": before, "after_rerun": after}
+
+
+def versions(store: Store) -> list[int]:
+    """The version numbers of ds's ``version_created`` events."""
+    return [ev["version"] for ev in log_events(store, DS) if ev["type"] == "version_created"]
 
 
 def _log_fresh(tmp: Path) -> Scenario:
@@ -67,7 +76,7 @@ def _log_fresh(tmp: Path) -> Scenario:
         pass  # an empty folder: the log stamps the format marker too
 
     return Scenario("log (new remote)", setup, ["log", "ds", str(tmp / "data"), "--json"], ["ds"], [DS, RUN],
-                    **log_checks(files))
+                    **log_checks(files, 0))
 
 
 def _log_checkpoint(tmp: Path) -> Scenario:
@@ -89,7 +98,7 @@ def _log_checkpoint(tmp: Path) -> Scenario:
             cli.ok("alias", "add", "ds:v0", f"a{i}")
 
     return Scenario("log (checkpoints)", setup, ["log", "ds", str(tmp / "data"), "--json"], ["ds"], [DS, RUN],
-                    **log_checks(files))
+                    **log_checks(files, 1))
 
 
 def _with_v0_v1(cli: Cli, tmp: Path) -> None:
