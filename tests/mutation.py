@@ -251,9 +251,6 @@ EQUIVALENT: dict[str, str] = {
     **dict.fromkeys([f"artcli.manifest.x_decompress_file__mutmut_{n}" for n in (49, 50)],
                     "flush() returns nothing after the loop (zlib keeps unread input, not output), so the count "
                     "after it never decides"),
-    "artcli.manifest.x_decompress__mutmut_20": "zlib leaves an unconsumed tail only when the output reached limit + 1 "
-                                               "bytes, which the first clause refuses (trailing bytes go to "
-                                               "unused_data)",
     "artcli.durations.x_parse_expiry__mutmut_6": "'' or 'XXXX' for no text: neither is a date",
     **dict.fromkeys([f"artcli.ops.ttl.x__set_ttl__mutmut_{n}" for n in (1, 4, 6, 53)],
                     "now, or the same process's clock read a moment later (ARTCLI_NOW fixes both)"),
