@@ -34,7 +34,6 @@ SNAPSHOT_MIN = 16
 RECHECK = 64
 #: checkpoints a reader writes at most in one go
 MAX_READER_WRITES = 2 * checkpoints.FANOUT
-MAX_SEQ = layout.MAX_SEQ
 #: an event object larger than this is not read whole: only its first bytes are fetched, which
 #: do not parse, so it is skipped like any unreadable event (docs/format.md §3.3, §5.7)
 MAX_EVENT_BYTES = 16 << 20

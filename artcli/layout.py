@@ -79,7 +79,9 @@ def event_key(log_prefix: str, seq: int) -> str:
     return f"{log_prefix}events/{seq:012d}.json"
 
 
-MAX_SEQ = 10**12 - 1  # the 12-digit keys
+#: the highest sequence number, as event keys have 12 digits: writers stop there
+#: (:func:`new_event_key`), readers skip an event whose ``seq`` is above (state/events.py)
+MAX_SEQ = 10**12 - 1
 
 
 def new_event_key(log_prefix: str, seq: int) -> str:

@@ -115,9 +115,11 @@ def decompress(blob: bytes, what: str, limit: int | None = None) -> bytes:
     if len(blob) > compressed_limit(limit):
         raise _too_big_compressed(what, len(blob), limit)
     try:
-        d = zlib.decompressobj(wbits=31)
-        out = d.decompress(blob, limit + 1)
-        if len(out) > limit or (d.unconsumed_tail and not d.eof):  # past the end: trailing bytes, ignored
+        # at most limit + 1 bytes: zlib leaves input unread only once it has written that many,
+        # so the length alone decides. Bytes after the end of the gzip stream are ignored; a
+        # stream cut short comes back as its prefix, which decode's digest check refuses
+        out = zlib.decompressobj(wbits=31).decompress(blob, limit + 1)
+        if len(out) > limit:
             raise _too_big(what, limit)
         return out
     except (zlib.error, EOFError) as exc:

@@ -313,11 +313,20 @@ def placed(entries: Iterable[Entry], plan: FilePlan) -> Iterator[Entry]:
 
 
 def store_manifest(repo: Repo, entries: list[Entry], plan: FilePlan) -> str:
-    """Write the manifest of ``entries`` (local files where :func:`upload_files` placed them) in memory; its digest."""
+    """Write the manifest of ``entries`` (local files where :func:`upload_files` placed them) in memory; its digest.
+
+    One PUT, with no HEAD first, as for a pack. The key is the digest of the content, so
+    writing it again over a copy already there changes nothing a reader can see (a PUT replaces
+    an object whole, and both copies inflate to the same canonical bytes, even if another
+    writer compressed differently). A HEAD decided nothing for correctness:
+    it made no exclusive create (two writers both see 404 and both PUT), and the lease, not the
+    HEAD, keeps a gc from deleting what the version needs (docs/format.md §7.1;
+    :func:`commit_lease` looks again after a gap). It only spared re-uploading a manifest
+    another version already has, a rare case, for a request on every log (two on S3: its 404
+    also made the store check the bucket).
+    """
     mdigest, mbytes = manifest.encode(Manifest(list(placed(entries, plan))))
-    mkey = layout.manifest_key(mdigest)
-    if not repo.store.exists(mkey):
-        repo.store.put(mkey, manifest.compress(mbytes))
+    repo.store.put(layout.manifest_key(mdigest), manifest.compress(mbytes))
     repo.cache.put_manifest(mdigest, mbytes)
     return mdigest
 
@@ -375,9 +384,7 @@ def store_streamed(repo: Repo, spill: EntrySpill, plan: FilePlan, rep: ProgressR
     try:
         rep.phase("writing the manifest", None, unit="entries")
         mdigest, _size = write_manifest(lines(), gz, raw)
-        mkey = layout.manifest_key(mdigest)
-        if not repo.store.exists(mkey):
-            repo.store.put_files([(str(gz), mkey)])
+        repo.store.put_files([(str(gz), layout.manifest_key(mdigest))])  # no HEAD first: see store_manifest
         repo.cache.adopt_manifest(mdigest, raw)
     finally:
         gz.unlink(missing_ok=True)

@@ -186,7 +186,7 @@ def test_what_a_writer_and_a_reader_write() -> None:
                                                  for lv in range(MAX_LEVEL + 1)]
     assert checkpoints.completed_by(0) == [] and checkpoints.completed_by(2 * BLOCK - 1) == [(BLOCK, 2 * BLOCK)]
     beyond = checkpoints.level_size(MAX_LEVEL + 1)  # a sequence number a log may reach: still only real levels
-    assert beyond <= eventlog.MAX_SEQ
+    assert beyond <= layout.MAX_SEQ
     assert checkpoints.completed_by(beyond - 1) == [(beyond - checkpoints.level_size(lv), beyond)
                                                     for lv in range(MAX_LEVEL + 1)]
     b = BLOCK

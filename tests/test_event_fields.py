@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from artcli.layout import MAX_SEQ
 from artcli.state import events
-from artcli.state.events import MAX_COUNT, MAX_SEQ, MAX_VERSION, check
+from artcli.state.events import MAX_COUNT, MAX_VERSION, check
 
 D = "d" * 64
 T = "2026-01-01T00:00:00Z"

@@ -316,14 +316,14 @@ class StoreContract:
                 store.put(f"p/{d}/events/{i:012d}.json", b"x")
         store.list_page_size = 2
         pages = 0
-        guard = store._guard  # type: ignore[attr-defined]
+        guard = store.guard  # type: ignore[attr-defined]
 
         def counting(key: str) -> Any:
             nonlocal pages
             pages += 1
             return guard(key)
 
-        monkeypatch.setattr(store, "_guard", counting)
+        monkeypatch.setattr(store, "guard", counting)
         assert list(store.list_dirs("p/")) == ["a", "b", "c"]
         assert pages <= 2  # walking every key would take 9 pages of 2
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from artcli import clock
+from artcli.layout import MAX_SEQ
 from artcli.model import DIGEST_RE, NAME_RE
 
 Check = Callable[[Any], bool]
 
 MAX_VERSION = 999_999_999  # versions stay nameable as vN (model.VERSION_RE)
-MAX_SEQ = 10**12 - 1  # sequence numbers fit the 12-digit keys
 MAX_COUNT = 2**63 - 1
 
 

@@ -122,7 +122,7 @@ class AzureStore(FsspecStore):
             return items, pages.continuation_token
 
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 items, token = self._run(page, token)
             for b in items:
                 name = b.name
@@ -151,7 +151,7 @@ class AzureStore(FsspecStore):
 
         token: str | None = None
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 names, token = self._run(page, token)
             for name in names:
                 head = name[cut:].rstrip("/")
@@ -183,17 +183,17 @@ class AzureStore(FsspecStore):
             self.fs.pipe_file(path, data, mode="create", max_concurrency=1)
             return True
         except FileExistsError:
-            with self._guard(key):
+            with self.guard(key):
                 return self._same_bytes(path, data)
         except Exception:
-            with self._guard(key):
+            with self.guard(key):
                 raise
 
     conditional_delete = True
 
     def version_tag(self, key: str) -> str:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             props = self._run(self._container_client().get_blob_client(self._blob_name(path)).get_blob_properties)
         return str(props.etag)
 
@@ -205,7 +205,7 @@ class AzureStore(FsspecStore):
         path = self._path(key)
         blob = self._container_client().get_blob_client(self._blob_name(path))
         try:
-            with self._guard(key):
+            with self.guard(key):
                 self._run(blob.delete_blob, etag=tag, match_condition=MatchConditions.IfNotModified)
         except (NotFoundError, ConflictError):
             return False

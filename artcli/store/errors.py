@@ -23,7 +23,18 @@ from artcli.errors import (
 )
 from artcli.redact import one_line
 
-__all__ = ["downloading_into", "has_code", "to_artcli_error", "translate"]
+__all__ = ["Failure", "downloading_into", "has_code", "to_artcli_error", "translate"]
+
+class Failure:
+    """An exception a batch's worker caught, kept in that call's result slot: the batch ends
+    (starting nothing more), then raises the first one in call order, translated and naming its
+    key (``FsspecStore.guard``), whichever worker failed first."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
 
 # Errors that mean a bug in our code, not a remote problem: let them surface with a traceback.
 _PROGRAMMING = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, RecursionError)

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from artcli.errors import NotFoundError, UnsafeRemoteError, UsageError
 from artcli.store.base import ObjectInfo, Store
-from artcli.store.errors import downloading_into, translate
+from artcli.store.errors import Failure, downloading_into, translate
 from artcli.store.keys import check_key, check_prefix, check_sources
 
 # When a connection dies under concurrent requests, aiohttp can leave a task whose exception
@@ -35,13 +35,6 @@ logging.getLogger("asyncio").addHandler(logging.NullHandler())
 
 # One call in a batch: (key for messages, fsspec method name without "_", args, kwargs).
 _Call = tuple[str, str, tuple[Any, ...], dict[str, Any]]
-
-
-class _Failure:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
 
 
 _SKIPPED = object()
@@ -136,8 +129,10 @@ class FsspecStore(Store):
         return f"{self.root}/{check_key(key)}"
 
     @contextmanager
-    def _guard(self, key: str) -> Iterator[None]:
-        """Translate errors; on "not found" first make sure it is not the whole root missing."""
+    def guard(self, key: str) -> Iterator[None]:
+        """What every request of this store (and of its helper modules, e.g. ``s3_download``)
+        runs under: errors translated naming ``key``; on "not found", first a check that it is
+        not the whole root (bucket, container) missing."""
         try:
             with translate(self.public_url(key)):
                 yield
@@ -166,11 +161,11 @@ class FsspecStore(Store):
                 try:
                     results.append(getattr(self.fs, name)(*args, **kwargs))
                 except Exception as exc:
-                    results.append(_Failure(exc))
+                    results.append(Failure(exc))
                     break
         for (key, *_), result in zip(calls, results, strict=False):
-            if isinstance(result, _Failure):
-                with self._guard(key):
+            if isinstance(result, Failure):
+                with self.guard(key):
                     raise result.exc
         return results
 
@@ -188,7 +183,7 @@ class FsspecStore(Store):
                     return await fn(*args, **kwargs)
                 except Exception as exc:
                     failed = True
-                    return _Failure(exc)
+                    return Failure(exc)
 
         return await asyncio.gather(*(one(name, args, kw) for _key, name, args, kw in calls))
 
@@ -214,7 +209,7 @@ class FsspecStore(Store):
     # -- reads ---------------------------------------------------------------------------
     def get(self, key: str) -> bytes:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             return bytes(self._cat_whole(path))
 
     def get_ranges(self, key_ranges: Sequence[tuple[str, int, int]]) -> list[bytes]:
@@ -270,7 +265,7 @@ class FsspecStore(Store):
 
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             return _Reader(self.fs.open(path, "rb", **self._open_kwargs()), self.public_url(key))  # type: ignore[return-value]
 
     def exists(self, key: str) -> bool:
@@ -282,7 +277,7 @@ class FsspecStore(Store):
 
     def info(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             return self._head(path, key)
 
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
@@ -291,7 +286,7 @@ class FsspecStore(Store):
         dir_part = prefix.rpartition("/")[0]
         base = f"{self.root}/{dir_part}" if dir_part else self.root
         try:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 found = self.fs.find(base, detail=True)
         except NotFoundError:
             return
@@ -311,7 +306,7 @@ class FsspecStore(Store):
     # -- writes --------------------------------------------------------------------------
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             self.fs.pipe_file(path, data)
 
     #: bytes of file content an upload batch may hold in memory: s3fs/gcsfs read a file below
@@ -336,7 +331,7 @@ class FsspecStore(Store):
                 f"{self.url} cannot create objects exclusively, so concurrent writers would be unsafe",
                 hint="set the remote option unsafe_writes=true if only one writer ever runs at a time",
             )
-        with self._guard(key):
+        with self.guard(key):
             if self.fs.isfile(path):
                 return self._same_bytes(path, data)
             self.fs.pipe_file(path, data)
@@ -356,7 +351,7 @@ class FsspecStore(Store):
     def delete(self, key: str) -> None:
         path = self._path(key)
         try:
-            with self._guard(key):
+            with self.guard(key):
                 self.fs.rm_file(path)
         except NotFoundError:
             pass

@@ -164,7 +164,7 @@ class GcsStore(FsspecStore):
             params["startOffset"] = after
         cut = len(self.key_prefix)
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 page = self.fs.call("GET", "b/{}/o", self.bucket, json_out=True, **params)
             for item in page.get("items") or ():
                 name = item["name"]
@@ -183,7 +183,7 @@ class GcsStore(FsspecStore):
                                   "maxResults": self.list_page_size, "fields": "prefixes,nextPageToken"}
         cut = len(self.key_prefix + prefix)
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 page = self.fs.call("GET", "b/{}/o", self.bucket, json_out=True, **params)
             for common in page.get("prefixes") or ():
                 name = common[cut:].rstrip("/")
@@ -198,7 +198,7 @@ class GcsStore(FsspecStore):
 
     def version_tag(self, key: str) -> str:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             meta = self.fs.call("GET", "b/{}/o/{}", self.bucket, self._gcskey(path), json_out=True)
         return str(meta["generation"])
 
@@ -206,7 +206,7 @@ class GcsStore(FsspecStore):
         """Delete with ``ifGenerationMatch=<generation>``: 412 (changed) or 404 (gone) → False."""
         path = self._path(key)
         try:
-            with self._guard(key):
+            with self.guard(key):
                 self.fs.call("DELETE", "b/{}/o/{}", self.bucket, self._gcskey(path), ifGenerationMatch=tag)
         except (NotFoundError, ConflictError):
             return False
@@ -225,10 +225,10 @@ class GcsStore(FsspecStore):
             self.fs.pipe_file(path, data, mode="create", chunksize=MAX_CREATE_SIZE + 1)
             return True
         except FileExistsError:
-            with self._guard(key):
+            with self.guard(key):
                 return self._same_bytes(path, data)
         except Exception:
-            with self._guard(key):
+            with self.guard(key):
                 raise
 
 

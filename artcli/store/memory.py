@@ -28,7 +28,7 @@ class MemoryStore(FsspecStore):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
-        with _CREATE_LOCK, self._guard(key):
+        with _CREATE_LOCK, self.guard(key):
             if self.fs.isfile(path):
                 return self._same_bytes(path, data)
             self.fs.pipe_file(path, bytes(data))

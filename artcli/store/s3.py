@@ -22,8 +22,8 @@ from typing import Any
 
 from artcli.errors import RemoteError
 from artcli.store.base import ObjectInfo, bare_endpoint
-from artcli.store.errors import has_code, translate
-from artcli.store.fsspec_store import FsspecStore, _Failure
+from artcli.store.errors import Failure, has_code, translate
+from artcli.store.fsspec_store import FsspecStore
 from artcli.store.keys import check_prefix
 from artcli.store.s3_client import S3Client, server_side_transient, shared_loader
 from artcli.store.s3_download import get_many
@@ -133,7 +133,7 @@ class S3Store(FsspecStore):
             try:
                 return self.s3.read(Bucket=self.bucket, Key=self._s3key(path), **ranged)
             except Exception as exc:
-                return _Failure(exc)
+                return Failure(exc)
 
         if len(calls) == 1:
             results = [one(calls[0])]
@@ -143,8 +143,8 @@ class S3Store(FsspecStore):
             with ThreadPoolExecutor(len(calls), thread_name_prefix="artcli-s3-get") as pool:
                 results = list(pool.map(one, calls))
         for (key, *_), result in zip(calls, results, strict=True):
-            if isinstance(result, _Failure):
-                with self._guard(key):
+            if isinstance(result, Failure):
+                with self.guard(key):
                     raise result.exc
         return results
 
@@ -181,7 +181,7 @@ class S3Store(FsspecStore):
             kwargs["StartAfter"] = self.key_prefix + start_after
         cut = len(self.key_prefix)
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 page = self.s3.call("list_objects_v2", **kwargs)
             for obj in page.get("Contents") or ():
                 key = obj["Key"][cut:]
@@ -201,7 +201,7 @@ class S3Store(FsspecStore):
                                   "MaxKeys": self.list_page_size}
         cut = len(self.key_prefix + prefix)
         while True:
-            with self._guard(prefix):
+            with self.guard(prefix):
                 page = self.s3.call("list_objects_v2", **kwargs)
             for common in page.get("CommonPrefixes") or ():
                 name = common["Prefix"][cut:].rstrip("/")
@@ -214,13 +214,13 @@ class S3Store(FsspecStore):
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             self.s3.call("put_object", Bucket=self.bucket, Key=self._s3key(path), Body=data)
 
     def delete(self, key: str) -> None:
         """``DeleteObject``; S3 answers 204 for a key that is not there."""
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             self.s3.call("delete_object", Bucket=self.bucket, Key=self._s3key(path))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
@@ -238,10 +238,10 @@ class S3Store(FsspecStore):
                 return True
             except Exception as exc:
                 if has_code(exc, "PreconditionFailed", "412"):
-                    with self._guard(key):
+                    with self.guard(key):
                         return self._same_bytes(path, data)
                 if not has_code(exc, "ConditionalRequestConflict", "409"):
-                    with self._guard(key):
+                    with self.guard(key):
                         raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
@@ -251,7 +251,7 @@ class S3Store(FsspecStore):
 
     def version_tag(self, key: str) -> str:
         path = self._path(key)
-        with self._guard(key):
+        with self.guard(key):
             return str(self.s3.call("head_object", Bucket=self.bucket, Key=self._s3key(path))["ETag"])
 
     def delete_if_unchanged(self, key: str, tag: str) -> bool:
@@ -262,7 +262,7 @@ class S3Store(FsspecStore):
         except Exception as exc:
             if has_code(exc, "PreconditionFailed", "412", "NoSuchKey", "404"):
                 return False
-            with self._guard(key):
+            with self.guard(key):
                 raise
         return True
 

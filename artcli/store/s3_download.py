@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from artcli.store.errors import downloading_into
-from artcli.store.fsspec_store import _Failure
+from artcli.store.errors import Failure, downloading_into
 from artcli.store.s3_client import S3Client, retryable
 
 
@@ -30,7 +29,7 @@ class S3Store(Protocol):
     key_prefix: str
     batch_size: int
 
-    def _guard(self, key: str) -> AbstractContextManager[None]: ...
+    def guard(self, key: str) -> AbstractContextManager[None]: ...
 
 #: bytes asked for per read of a streamed download
 STREAM_READ = 1 << 18
@@ -53,7 +52,7 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
     tmps = [f"{dst}.artcli-part-{tag}-{i}" for i, (_key, dst) in enumerate(jobs)]
     failed = threading.Event()
 
-    def one(i: int) -> str | _Failure | None:
+    def one(i: int) -> str | Failure | None:
         if failed.is_set():  # something failed: start nothing more
             return None
         key, dst = jobs[i]
@@ -64,7 +63,7 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
             return None
         except Exception as exc:
             failed.set()
-            return _Failure(exc)
+            return Failure(exc)
         if done is not None:
             done(i, digest)
         return digest
@@ -86,8 +85,8 @@ def get_many(store: S3Store, jobs: Sequence[tuple[str, str]], *, hashed: bool,
                 finally:
                     pool.shutdown(wait=True, cancel_futures=True)
             for (key, _dst), result in zip(jobs, results, strict=True):
-                if isinstance(result, _Failure):
-                    with store._guard(key):
+                if isinstance(result, Failure):
+                    with store.guard(key):
                         raise result.exc
     except BaseException:
         for tmp in tmps:
