@@ -6,7 +6,7 @@ landed (a lost acknowledgement). After each crash: no visible version is broken,
 checkpoint is exact, ``debug fsck --read-data`` is clean, ``ls``/``ls NAME``/``show`` agree for
 the crashed writer and a fresh reader; then the same command runs again with the crashed run's
 home and must finish, uploading exactly what the remote lacks, and leave what an uncrashed run
-leaves: the same versions, content objects and events (docs/reliability.md, "Round 6: crash at
+leaves: the same versions, content objects and events (docs/reliability.md, "Round 7: crash at
 every write"). The harness is tests/crashpoints.py.
 """
 
