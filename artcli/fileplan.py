@@ -6,8 +6,10 @@ plan, the placement of packed files). Here each stage reads the files back in pa
 batch at a time, and writes what it learnt (digests, where each distinct content is stored)
 back to the database, so memory stays flat whatever the number of files:
 
-* the walk (:func:`artcli.inputs.iter_scan`) inserts rows (path, absolute path, stat key);
-* hashing (:func:`artcli.inputs.hash_stream`) fills in each digest;
+* the walk (:func:`artcli.inputs.iter_scan`) inserts rows (path, absolute path, stat key, and
+  the digest when the stat cache knows it: an unchanged folder is then never read back to be
+  hashed, nor its rows updated);
+* hashing (:func:`artcli.inputs.hash_stream`) fills in the digests still missing;
 * the upload plan walks the *distinct* contents in path order of their first file, records
   where each is stored (:meth:`FilePlan.place`: a pack and offset, or loose);
 * the manifest reads every file with its location (:meth:`FilePlan.located`), in path order.
@@ -59,6 +61,7 @@ class FilePlan:
         self._conn.executescript(_SCHEMA)
         self.count = 0  # files added
         self.total = 0  # their bytes
+        self.unhashed = 0  # bytes of the files added without a digest (what hashing reads)
         self._indexed = False
 
     # -- filling ---------------------------------------------------------------------------
@@ -91,6 +94,7 @@ class FilePlan:
             raise
         self.count += len(batch)
         self.total += sum(row[2] for row in batch)
+        self.unhashed += sum(row[2] for row in batch if row[7] is None)
 
     def record(self, files: Iterable[InputFile]) -> Iterator[InputFile]:
         """Store each file's digest (and whether the stat cache gave it) as the files pass by."""
@@ -179,6 +183,11 @@ class FilePlan:
 
     def files(self) -> Iterator[InputFile]:
         for row in self._pages(f"SELECT {_COLS} FROM files f WHERE f.path > ?"):
+            yield _file(row)
+
+    def unhashed_files(self) -> Iterator[InputFile]:
+        """The files added without a digest, in path order (:meth:`record` may update them meanwhile)."""
+        for row in self._pages(f"SELECT {_COLS} FROM files f WHERE f.digest IS NULL AND f.path > ?"):
             yield _file(row)
 
     def paths(self) -> Iterator[str]:

@@ -265,6 +265,11 @@ def _uncached(db: LocalDB, files: list[InputFile], progress: Callable[[int], Non
     return todo
 
 
+def known_digests(db: LocalDB, files: list[InputFile]) -> list[InputFile]:
+    """Give ``files`` the stat cache vouches for their digest (``cached``); the others, to be read."""
+    return _uncached(db, files, None)
+
+
 def hash_files(files: list[InputFile], db: LocalDB, progress: Callable[[int], None] | None = None,
                 on_hashed: Callable[[InputFile], None] | None = None) -> int:
     """Fill in each file's digest; returns how many files had to be read.

@@ -9,17 +9,18 @@ and pack members the base already stored, so only the new files are uploaded.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artcli import canonical, manifest
 from artcli.errors import ConflictError, NotFoundError, UsageError
 from artcli.hashing import digest_file
-from artcli.inputs import InputFile, ScanReport, hash_files, iter_scan, scan
+from artcli.inputs import InputFile, ScanReport, hash_files, iter_scan, known_digests, scan
 from artcli.manifest_stream import EntrySpill, digest_lines
 from artcli.model import Entry, Ref
 from artcli.pathmatch import PathFilter, compile_patterns
@@ -39,18 +40,30 @@ class Gathered:
 
 
 def gather(plan: FilePlan, paths: list[str], name_as: str | None, *, pfilter: PathFilter | None = None,
-           follow_symlinks: bool = False, use_ignore: bool = True) -> Gathered:
+           follow_symlinks: bool = False, use_ignore: bool = True, db: LocalDB | None = None) -> Gathered:
     """Put the files ``log`` takes from ``paths`` into ``plan`` as the walk finds them (none
-    is held: a million files cost what a few do); what it skipped is one warning."""
+    is held: a million files cost what a few do); what it skipped is one warning. With the
+    stat cache ``db``, a file it knows goes in with its digest (looked up a batch at a time)."""
     report = ScanReport()
-    files = iter_scan(paths, name_as, follow_symlinks=follow_symlinks, use_ignore=use_ignore, report=report)
-    plan.add(f for f in files if pfilter.accepts(f.path)) if pfilter else plan.add(files)
+    files: Iterable[InputFile] = iter_scan(paths, name_as, follow_symlinks=follow_symlinks, use_ignore=use_ignore,
+                                           report=report)
+    if pfilter:
+        files = (f for f in files if pfilter.accepts(f.path))
+    plan.add(_known_digests(files, db) if db is not None else files)
     if not plan.count:
         if pfilter and report.found:
             raise UsageError(f"nothing to log: no file of the given paths matches {pfilter.describe()}")
         raise UsageError("nothing to log: the given paths contain no files")
     warning = report.warning()
     return Gathered(report.ignored, [warning] if warning else [])
+
+
+def _known_digests(files: Iterable[InputFile], db: LocalDB, batch: int = 512) -> Iterator[InputFile]:
+    """The files, those the stat cache vouches for with their digest (``cached``)."""
+    it = iter(files)
+    while group := list(islice(it, batch)):
+        known_digests(db, group)
+        yield from group
 
 
 def folder_entries(db: LocalDB, folder: str, *, read_data: bool = False, pfilter: PathFilter | None = None,

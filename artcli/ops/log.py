@@ -219,14 +219,15 @@ def _log_artifact(
     cleanup.callback(reading.exception)  # on every outcome, no reader outlives the command
     plan = cleanup.enter_context(FilePlan(repo.cache.temp_path("fileplan")))  # the local files, on disk
     got = gather(plan, paths, name_as, pfilter=pfilter, follow_symlinks=follow_symlinks,
-                 use_ignore=use_ignore) if paths else Gathered()
+                 use_ignore=use_ignore, db=repo.db) if paths else Gathered()
     based = base_entries(repo, base, remove, plan) if base is not None else None
     session = LazyWriteSession(repo, rep)
     cleanup.callback(session.close)
     eager = EagerUploads(repo, session, PACK_THRESHOLD)
     cleanup.callback(eager.close)  # runs first: no upload outlives the lease
-    rep.phase("hashing", plan.total)
-    for _f in plan.record(hash_stream(plan.files(), repo.db, rep.advance, on_hashed=None if dry_run else eager.offer)):
+    rep.phase("hashing", plan.unhashed)  # the files the stat cache did not vouch for during the walk
+    for _f in plan.record(hash_stream(plan.unhashed_files(), repo.db, rep.advance,
+                                      on_hashed=None if dry_run else eager.offer)):
         pass
     log, state = reading.result()
     kept = [*(based.entries if based is not None else []), *placed]  # stored elsewhere already: base files, components
