@@ -25,6 +25,7 @@ from artcli.redact import one_line
 
 __all__ = ["Failure", "downloading_into", "has_code", "to_artcli_error", "translate"]
 
+
 class Failure:
     """An exception a batch's worker caught, kept in that call's result slot: the batch ends
     (starting nothing more), then raises the first one in call order, translated and naming its
